@@ -1,0 +1,215 @@
+# usbpiv — build, test, install.  See README.md.
+#
+# Conventions that let a new file join the build without editing this file:
+#   util/ usb/ ccid/ piv/ *.c         -> build/libusbpiv.a, build/libusbpiv.so
+#   pkcs11/*.c                        -> build/usbpiv-pkcs11.so
+#   tools/*.c                         -> build/usbpiv
+#   tests/vtoken/reader*.c            -> build/vtoken-reader (GLib, umockdev)
+#   tests/vtoken/vcard_main.c         -> build/vcard
+#   tests/vtoken/ other *.c           -> build/libvtoken.a (the software card)
+#   tests/test_*.c                    -> build/tests/test_* (cmocka)
+#   tests/integration/*.sh            -> run by `make check` after the units
+#   fuzz/fuzz_*.c                     -> build/fuzz/fuzz_* (`make fuzz`)
+
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+BUILD	?= build
+PREFIX	?= /usr/local
+LIBDIR	?= $(PREFIX)/lib
+BINDIR	?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
+P11KITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/p11-kit/modules,/etc/pkcs11/modules)
+PKCS11DIR ?= $(LIBDIR)/pkcs11
+DESTDIR	?=
+
+VERSION	= 0.1.0
+
+# Strict warnings, after libfido2's set.
+WARN	= -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
+	  -Wmissing-prototypes -Wbad-function-cast -Wimplicit-fallthrough \
+	  -Wpointer-arith -Wformat=2 -Wundef -Wstrict-prototypes -pedantic
+OPT	?= -O2 -g
+SAN	?=
+DEPS	= libusb-1.0 libcrypto zlib
+dep_cflags = $(shell $(PKG_CONFIG) --cflags $(DEPS))
+dep_libs   = $(shell $(PKG_CONFIG) --libs $(DEPS))
+BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -fPIC \
+	  -DUSBPIV_VERSION='"$(VERSION)"' $(WARN) $(OPT) $(SAN)
+ALL_CFLAGS = $(BASE_CFLAGS) $(dep_cflags) $(CFLAGS)
+LINK	= $(SAN) $(LDFLAGS)
+
+LIB_SRC	= $(wildcard util/*.c usb/*.c ccid/*.c piv/*.c)
+P11_SRC	= $(wildcard pkcs11/*.c)
+CLI_SRC	= $(wildcard tools/*.c)
+VT_ALL	= $(wildcard tests/vtoken/*.c)
+VT_READER_SRC = $(filter tests/vtoken/reader%.c,$(VT_ALL))
+VT_LIB_SRC = $(filter-out tests/vtoken/reader%.c tests/vtoken/%_main.c,$(VT_ALL))
+TEST_SRC = $(wildcard tests/test_*.c)
+FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB_OBJ	= $(call obj,$(LIB_SRC))
+P11_OBJ	= $(call obj,$(P11_SRC))
+CLI_OBJ	= $(call obj,$(CLI_SRC))
+VT_LIB_OBJ = $(call obj,$(VT_LIB_SRC))
+VT_READER_OBJ = $(call obj,$(VT_READER_SRC))
+TESTS	= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+PROGS	= $(BUILD)/libusbpiv.a $(BUILD)/libusbpiv.so \
+	  $(if $(P11_SRC),$(BUILD)/usbpiv-pkcs11.so) \
+	  $(if $(CLI_SRC),$(BUILD)/usbpiv)
+VT_PROGS = $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) \
+	  $(if $(VT_READER_SRC),$(BUILD)/vtoken-reader) \
+	  $(if $(wildcard tests/vtoken/vcard_main.c),$(BUILD)/vcard)
+
+# Keep objects make considers intermediate.
+.SECONDARY:
+
+.PHONY: all deps demo check check-asan check-valgrind tests fuzz fuzz-run \
+	install uninstall clean bench
+
+all: $(PROGS)
+
+# The README's two commands go through here, so a fresh machine gets its
+# packages first; pkg-config runs only in the sub-make, after they exist.
+deps:
+	@scripts/deps.sh all
+
+demo: deps
+	@$(MAKE) --no-print-directory all vtoken
+	@tests/demo.sh
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@tests/run-tests.sh $(BUILD)
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CC=clang \
+	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    tests
+	@ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    USBPIV_TEST_MODE=asan tests/run-tests.sh $(BUILD)/asan
+
+check-valgrind: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/vg OPT='-O1 -g' tests
+	@USBPIV_TEST_MODE=valgrind tests/run-tests.sh $(BUILD)/vg
+
+tests: all vtoken $(TESTS)
+vtoken: $(VT_PROGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libusbpiv.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libusbpiv.so: $(LIB_OBJ) libusbpiv.map
+	$(CC) -shared -Wl,--version-script=libusbpiv.map -Wl,-soname,libusbpiv.so.0 \
+	    -o $@ $(LIB_OBJ) $(LINK) $(dep_libs)
+
+$(BUILD)/libusbpiv-pkcs11.a: $(P11_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/usbpiv-pkcs11.so: $(P11_OBJ) $(BUILD)/libusbpiv.a pkcs11/pkcs11.map
+	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map -Wl,-z,defs \
+	    -o $@ $(P11_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs) -pthread
+
+$(BUILD)/usbpiv: $(CLI_OBJ) $(BUILD)/libusbpiv.a
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs)
+
+# ---- virtual token (tests only) -------------------------------------------
+GLIB_CFLAGS = $(shell $(PKG_CONFIG) --cflags umockdev-1.0 glib-2.0)
+GLIB_LIBS = $(shell $(PKG_CONFIG) --libs umockdev-1.0 glib-2.0)
+
+$(BUILD)/libvtoken.a: $(VT_LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# GLib's headers are not -pedantic clean; the reader gets the rest.
+$(VT_READER_OBJ): $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -pedantic,$(ALL_CFLAGS)) $(GLIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/vtoken-reader: $(VT_READER_OBJ) $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a
+	$(CC) -o $@ $(VT_READER_OBJ) $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a \
+	    $(LINK) $(GLIB_LIBS) $(dep_libs)
+
+$(BUILD)/vcard: $(BUILD)/obj/tests/vtoken/vcard_main.o $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a
+	$(CC) -o $@ $< $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a $(LINK) $(dep_libs)
+
+# ---- unit tests ------------------------------------------------------------
+# Tests link the module's objects too (through an archive, so a test pulls
+# only what it uses), the software card, and the stack.
+P11_TEST_LIB = $(if $(P11_SRC),$(BUILD)/libusbpiv-pkcs11.a)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(P11_TEST_LIB) $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
+	    $(LINK) $(dep_libs) $(shell $(PKG_CONFIG) --libs cmocka) -pthread
+
+# ---- fuzzing (clang libFuzzer + ASan + UBSan) ------------------------------
+FUZZ_BUILD = $(BUILD)/fuzz
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_RUNS ?= 1000000
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SAN='$(FUZZ_FLAGS)' \
+	    $(FUZZ_BUILD)/libusbpiv.a $(if $(VT_LIB_SRC),$(FUZZ_BUILD)/libvtoken.a) \
+	    $(patsubst fuzz/%.c,$(FUZZ_BUILD)/bin/%,$(FUZZ_SRC))
+
+$(BUILD)/bin/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/libusbpiv.a
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	    $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a $(dep_libs)
+
+fuzz-run: fuzz
+	@for f in $(FUZZ_BUILD)/bin/fuzz_*; do \
+	    n=$$(basename $$f); mkdir -p fuzz/corpus-$$n; \
+	    echo "== $$n: $(FUZZ_RUNS) runs"; \
+	    $$f -runs=$(FUZZ_RUNS) -print_final_stats=1 fuzz/corpus-$$n \
+	        $$( [ -d fuzz/seeds/$$n ] && echo fuzz/seeds/$$n ) 2>&1 | \
+	        grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY' || exit 1; \
+	done
+
+bench: all vtoken
+	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b" $(BUILD); done; true
+
+# ---- install ---------------------------------------------------------------
+INSTALLED = $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so \
+	    $(DESTDIR)$(LIBDIR)/libusbpiv.a \
+	    $(DESTDIR)$(BINDIR)/usbpiv \
+	    $(DESTDIR)$(P11KITDIR)/usbpiv.module \
+	    $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules \
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/util/util.h \
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/usb/usb.h \
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/ccid/ccid.h \
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/piv/piv.h
+
+install: all
+	install -d $(DESTDIR)$(PKCS11DIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(P11KITDIR) $(DESTDIR)$(UDEVRULESDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/util $(DESTDIR)$(INCLUDEDIR)/usbpiv/usb \
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/ccid $(DESTDIR)$(INCLUDEDIR)/usbpiv/piv
+	install -m 0755 $(BUILD)/usbpiv-pkcs11.so $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so
+	install -m 0644 $(BUILD)/libusbpiv.a $(DESTDIR)$(LIBDIR)/libusbpiv.a
+	install -m 0755 $(BUILD)/usbpiv $(DESTDIR)$(BINDIR)/usbpiv
+	printf 'module: %s\n' $(PKCS11DIR)/usbpiv-pkcs11.so > $(DESTDIR)$(P11KITDIR)/usbpiv.module
+	install -m 0644 udev/70-usbpiv.rules $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
+	for h in util/util.h usb/usb.h ccid/ccid.h piv/piv.h; do \
+	    install -m 0644 $$h $(DESTDIR)$(INCLUDEDIR)/usbpiv/$$h; done
+
+uninstall:
+	rm -f $(INSTALLED)
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/usbpiv/util $(DESTDIR)$(INCLUDEDIR)/usbpiv/usb \
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/ccid $(DESTDIR)$(INCLUDEDIR)/usbpiv/piv \
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv $(DESTDIR)$(PKCS11DIR) 2>/dev/null
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

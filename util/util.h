@@ -1,0 +1,76 @@
+/*
+ * util/ — the bottom of usbpiv: a fail-closed read cursor, the one time
+ * budget that travels down every layer, secret wiping, hex and the debug
+ * trace.  Everything above may include this header; it includes nothing
+ * of ours.
+ */
+#ifndef USBPIV_UTIL_H
+#define USBPIV_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- read cursor --------------------------------------------------------
+ * A cursor over bytes that came from outside.  Every read checks the bytes
+ * remaining first; the first failure poisons the cursor (left = 0, err = 1)
+ * so that a chain of reads checked once at the end cannot read past a
+ * short buffer.  Functions return 0 or -1.
+ */
+typedef struct rbuf {
+	const uint8_t *p;
+	size_t left;
+	int err;
+} rbuf_t;
+
+void rbuf_init(rbuf_t *b, const uint8_t *p, size_t len);
+int rbuf_u8(rbuf_t *b, uint8_t *v);
+int rbuf_le16(rbuf_t *b, uint16_t *v);
+int rbuf_le32(rbuf_t *b, uint32_t *v);
+int rbuf_be16(rbuf_t *b, uint16_t *v);
+int rbuf_be32(rbuf_t *b, uint32_t *v);
+int rbuf_copy(rbuf_t *b, void *dst, size_t n);
+/* Hands out a pointer to the next n bytes (inside the original buffer). */
+int rbuf_ptr(rbuf_t *b, size_t n, const uint8_t **out);
+int rbuf_skip(rbuf_t *b, size_t n);
+
+/* ---- time budget -------------------------------------------------------
+ * Every call that may block takes `int *ms`: the milliseconds left of the
+ * caller's budget.  It is charged with the time spent; when it reaches 0
+ * the call fails with its layer's timeout error.
+ */
+uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
+void util_charge(int *ms, uint64_t since_ms);	/* *ms -= now - since, floor 0 */
+void util_sleep_ms(int ms);
+
+/* ---- secrets ----------------------------------------------------------- */
+void util_wipe(void *p, size_t n);		/* not optimised away */
+void util_freezero(void *p, size_t n);		/* wipe then free; NULL ok */
+
+/* ---- hex --------------------------------------------------------------- */
+/* Parses hex (whitespace and ':' ignored) into out; returns 0 or -1. */
+int util_unhex(const char *s, uint8_t *out, size_t cap, size_t *outlen);
+/* Writes 2*n+1 bytes (NUL-terminated) into out, which must hold them. */
+void util_hex(const uint8_t *p, size_t n, char *out);
+
+/* ---- debug trace -------------------------------------------------------
+ * USBPIV_DEBUG=1 traces APDUs and status words, =2 adds CCID frames and
+ * USB transfers.  Output goes to stderr, or to USBPIV_DEBUG_FILE.
+ * Data of commands that carry secrets is never printed: callers pass
+ * redact = 1 and only the header and length are shown.
+ */
+int util_debug_level(void);
+void util_trace(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void util_trace_hex(int level, const char *label, const uint8_t *p, size_t n,
+    int redact);
+/*
+ * Does this command APDU carry a secret?  VERIFY (20), CHANGE REFERENCE
+ * DATA (24), RESET RETRY COUNTER (2C), GENERAL AUTHENTICATE with the
+ * management key (87/9B), YubiKey SET MANAGEMENT KEY (FF) and IMPORT KEY
+ * (FE).  Works on short and extended encodings; chained parts included.
+ */
+int util_apdu_is_secret(const uint8_t *apdu, size_t n);
+
+#define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
