@@ -24,6 +24,7 @@ UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/ru
 P11KITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/p11-kit/modules,/etc/pkcs11/modules)
 PKCS11DIR ?= $(LIBDIR)/pkcs11
 DESTDIR	?=
+USBPIV_GROUP ?= plugdev
 
 VERSION	= 0.1.0
 
@@ -199,7 +200,8 @@ install: all
 	install -m 0644 $(BUILD)/libusbpiv.a $(DESTDIR)$(LIBDIR)/libusbpiv.a
 	install -m 0755 $(BUILD)/usbpiv $(DESTDIR)$(BINDIR)/usbpiv
 	printf 'module: %s\n' $(PKCS11DIR)/usbpiv-pkcs11.so > $(DESTDIR)$(P11KITDIR)/usbpiv.module
-	install -m 0644 udev/70-usbpiv.rules $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
+	sed 's/@GROUP@/$(USBPIV_GROUP)/g' udev/70-usbpiv.rules.in > $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
+	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
 	for h in util/util.h usb/usb.h ccid/ccid.h piv/piv.h; do \
 	    install -m 0644 $$h $(DESTDIR)$(INCLUDEDIR)/usbpiv/$$h; done
 
