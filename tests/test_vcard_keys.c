@@ -261,8 +261,15 @@ check_sign(vcard_t *c, uint8_t alg, uint8_t slot, EVP_PKEY *pub)
 		hash[0] ^= 1;
 		assert_int_not_equal(EVP_PKEY_verify(ctx, sig, siglen, hash,
 		    hlen), 1);
-		assert_int_equal(sign(c, alg, slot, hash, hlen - 1, sig,
+		assert_int_equal(sign(c, alg, slot, hash, hlen + 1, sig,
 		    &siglen), 0x6a80);
+		assert_int_equal(sign(c, alg, slot, hash, 0, sig, &siglen),
+		    0x6a80);
+		/* a shorter hash (SHA-1 size) is taken as left-padded */
+		assert_int_equal(sign(c, alg, slot, hash, 20, sig, &siglen),
+		    0x9000);
+		assert_int_equal(EVP_PKEY_verify(ctx, sig, siglen, hash, 20),
+		    1);
 	} else {
 		assert_int_equal(sign(c, alg, slot, msg, sizeof(msg), sig,
 		    &siglen), 0x9000);
@@ -834,6 +841,11 @@ test_set_pin_retries(void **state)
 	assert_int_equal(tv_hex(c, "00200080", out, sizeof(out), &n), 0x63c5);
 	assert_int_equal(tv_verify(c, "111111"), 0x63c4);
 	assert_int_equal(tv_verify(c, "123456"), 0x9000);
+	/* more than 15 tries: 63CF until fewer are left */
+	assert_int_equal(tv_hex(c, "00FA1403", out, sizeof(out), &n), 0x9000);
+	assert_int_equal(tv_verify(c, "999999"), 0x63cf);
+	assert_int_equal(tv_hex(c, "00F7008000", out, sizeof(out), &n), 0x9000);
+	assert_memory_equal(out + 6, "\x06\x02\x14\x13", 4);
 	vcard_free(&c);
 }
 

@@ -25,10 +25,18 @@ saved(struct vcard *c)
 	return vs_save(c) == 0 ? SW_OK : SW_UNKNOWN;
 }
 
+/* 63Cx with the tries left (at most 15 fit), 6983 when none are. */
 static int
 tries_sw(uint8_t tries)
 {
-	return tries == 0 ? SW_BLOCKED : 0x63c0 | (tries & 0x0f);
+	return tries == 0 ? SW_BLOCKED : 0x63c0 | (tries > 15 ? 15 : tries);
+}
+
+/* After a wrong PIN or PUK: 63Cx, 63C0 on the try that blocks it. */
+static int
+wrong_sw(uint8_t tries)
+{
+	return tries == 0 ? 0x63c0 : tries_sw(tries);
 }
 
 static int
@@ -113,7 +121,7 @@ cmd_verify(struct vcard *c, const struct vapdu *a)
 	c->pin_tries--;
 	if (saved(c) != SW_OK)
 		return SW_UNKNOWN;
-	return 0x63c0 | (c->pin_tries & 0x0f);
+	return wrong_sw(c->pin_tries);
 }
 
 static int
@@ -143,7 +151,7 @@ cmd_change_reference(struct vcard *c, const struct vapdu *a)
 			c->pin_ok = c->pin_fresh = 0;
 		if (saved(c) != SW_OK)
 			return SW_UNKNOWN;
-		return 0x63c0 | (*tries & 0x0f);
+		return wrong_sw(*tries);
 	}
 	if (!pin_format_ok(a->data + VC_PIN_LEN))
 		return SW_WRONG_DATA;
@@ -167,7 +175,7 @@ cmd_reset_retry(struct vcard *c, const struct vapdu *a)
 		c->puk_tries--;
 		if (saved(c) != SW_OK)
 			return SW_UNKNOWN;
-		return 0x63c0 | (c->puk_tries & 0x0f);
+		return wrong_sw(c->puk_tries);
 	}
 	if (!pin_format_ok(a->data + VC_PIN_LEN))
 		return SW_WRONG_DATA;
@@ -709,7 +717,7 @@ cmd_set_retries(struct vcard *c, const struct vapdu *a)
 {
 	if (!c->mgm_ok || !c->pin_ok)
 		return SW_SECURITY;
-	if (a->p1 == 0 || a->p2 == 0 || a->p1 > 15 || a->p2 > 15)
+	if (a->p1 == 0 || a->p2 == 0)
 		return SW_WRONG_P1P2;
 	if (a->lc != 0)
 		return SW_WRONG_DATA;

@@ -208,7 +208,9 @@ vk_sign(struct vcard *c, const struct vslot *s, const uint8_t *in,
 		    outlen != n)
 			goto out;	/* e.g. input >= modulus */
 	} else if (ec_field_len(s->alg) != 0) {
-		if (n != ec_field_len(s->alg))
+		/* a shorter hash counts as left-padded with zeros (which is
+		 * what ECDSA's bits2int makes of it anyway); longer: 6A80 */
+		if (n == 0 || n > ec_field_len(s->alg))
 			goto out;
 		if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, s->pkey,
 		    NULL)) == NULL ||
