@@ -541,6 +541,12 @@ test_extended(void **state)
 	/* GET RESPONSE asking for 32 */
 	assert_int_equal(tv_hex(c, "00C0000020", out, sizeof(out), &n), 0x6100);
 	assert_int_equal(n, 32);
+	/* an extended GET RESPONSE takes the rest at once */
+	assert_int_equal(tv_hex(c, "00C00000000000", out, sizeof(out), &n),
+	    0x9000);
+	assert_true(n > 256);
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FFF0110", out, sizeof(out),
+	    &n), 0x6100);
 	/* GET RESPONSE with wrong P1 */
 	assert_int_equal(tv_hex(c, "00C0010000", out, sizeof(out), &n), 0x6a86);
 	/* any other command drops the pending answer */
