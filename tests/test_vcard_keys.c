@@ -8,6 +8,7 @@
  */
 #include "test_vcard.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -1017,6 +1018,22 @@ test_persistence(void **state)
 	    "mgm 03 0 010203040506070801020304050607080102030405060708\n"
 	    "end\n");
 	assert_int_equal(vcard_new(&c, &o), -1);
+	/* a state that cannot be written any more: the card says 6F00 */
+	{
+		char sub[160], sp[200];
+		struct vcard_opts o2;
+
+		snprintf(sub, sizeof(sub), "%s/sub", dir);
+		assert_int_equal(mkdir(sub, 0700), 0);
+		snprintf(sp, sizeof(sp), "%s/card.state", sub);
+		memset(&o2, 0, sizeof(o2));
+		o2.state_path = sp;
+		c = tv_card_opts(&o2);
+		assert_int_equal(unlink(sp), 0);
+		assert_int_equal(rmdir(sub), 0);
+		assert_int_equal(tv_verify(c, "000000"), 0x6f00);
+		vcard_free(&c);
+	}
 	/* a minimal good file loads */
 	write_file(path, "vcard-state 1\nserial 77\nversion 050701\n"
 	    "pin 313233343536FFFF 3 3\npuk 3132333435363738 3 3\n"
