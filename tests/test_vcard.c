@@ -96,6 +96,16 @@ test_version_serial(void **state)
 	/* MOVE KEY does not exist before 5.7 */
 	assert_int_equal(tv_hex(c, "00F6829A", out, sizeof(out), &n), 0x6d00);
 	vcard_free(&c);
+
+	/* 5.2: no METADATA, no AES management key */
+	o.version[1] = 2;
+	o.version[2] = 7;
+	c = tv_card_opts(&o);
+	assert_int_equal(tv_hex(c, "00F7008000", out, sizeof(out), &n), 0x6d00);
+	assert_int_equal(tv_auth(c), 0x9000);
+	assert_int_equal(tv_hex(c, "00FFFFFF13089B10" "01020304050607080102030405"
+	    "060708", out, sizeof(out), &n), 0x6a80);
+	vcard_free(&c);
 }
 
 static void

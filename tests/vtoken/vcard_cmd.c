@@ -445,7 +445,7 @@ cmd_general_auth(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 	if ((sw = key_use_allowed(c, s)) != SW_OK)
 		return sw;
 	if (d.has[1])
-		return vk_sign(c, s, d.v[1], d.len[1], r);
+		return vk_sign(s, d.v[1], d.len[1], r);
 	return vk_ecdh(s, d.v[5], d.len[5], r);
 }
 
@@ -536,12 +536,6 @@ pubkey_tlv(const EVP_PKEY *k, uint8_t alg, uint32_t tag, struct vrsp *r)
 }
 
 static int
-key_slot(uint8_t slot)
-{
-	return vc_slot_index(slot);
-}
-
-static int
 cmd_generate(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 {
 	const uint8_t *v, *iv;
@@ -552,7 +546,7 @@ cmd_generate(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 	int idx, have_alg = 0;
 	rbuf_t b, in;
 
-	if (a->p1 != 0x00 || (idx = key_slot(a->p2)) < 0)
+	if (a->p1 != 0x00 || (idx = vc_slot_index(a->p2)) < 0)
 		return SW_WRONG_P1P2;
 	if (!c->mgm_ok)
 		return SW_SECURITY;
@@ -595,7 +589,7 @@ cmd_import(struct vcard *c, const struct vapdu *a)
 	int idx;
 	rbuf_t b;
 
-	if ((idx = key_slot(a->p2)) < 0)
+	if ((idx = vc_slot_index(a->p2)) < 0)
 		return SW_WRONG_P1P2;
 	if (!c->mgm_ok)
 		return SW_SECURITY;
