@@ -54,6 +54,9 @@ struct rec {
 	int nep_said;		/* and an explanation followed it */
 };
 
+static void seterr(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {
