@@ -170,6 +170,8 @@ usb_parse_config_desc(const uint8_t *buf, size_t len,
 		*n = 0;
 	if (n == NULL || (out == NULL && max != 0))
 		return USB_ERR_ARG;
+	if (max != 0)
+		memset(out, 0, max * sizeof(*out));
 	rbuf_init(&b, buf, len);
 	rbuf_u8(&b, &blen);
 	rbuf_u8(&b, &type);
