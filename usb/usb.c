@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../util/util.h"
 
 #define CFG_RAW_MAX	65535	/* wTotalLength is 16 bits */
-#define STR_TIMEOUT_MS	500
+#define INIT_TRIES	5
+#define INIT_RETRY_MS	20
 
 /* libusb's codes to ours. */
 static int
@@ -361,8 +363,9 @@ usb_ctx_new(usb_ctx_t **ctxp)
 {
 	usb_ctx_t *ctx = NULL;
 	struct usb_dev_info *list = NULL;
+	const char *why;
 	size_t n = 0;
-	int rc;
+	int rc = 0, k;
 
 	if (ctxp == NULL)
 		return USB_ERR_ARG;
@@ -370,13 +373,38 @@ usb_ctx_new(usb_ctx_t **ctxp)
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return USB_ERR_NOMEM;
 	ctx->discovery = 1;
-	if (getenv("USBPIV_USB_NO_DISCOVERY") != NULL ||
-	    (rc = libusb_init(&ctx->lu)) != 0) {
+	why = NULL;
+	if (getenv("USBPIV_USB_NO_DISCOVERY") != NULL)
+		why = "USBPIV_USB_NO_DISCOVERY is set";
+	else {
+		/* libusb_init can fail transiently (seen under umockdev with
+		 * several processes starting at once): retry a little before
+		 * concluding there is no bus to scan */
+		for (k = 0; k < INIT_TRIES; k++) {
+			if ((rc = libusb_init(&ctx->lu)) == 0)
+				break;
+			ctx->lu = NULL;
+			util_sleep_ms(INIT_RETRY_MS);
+		}
+		if (rc != 0) {
+			why = libusb_error_name(rc);
+			/* only a machine without usbfs falls back to fd-only
+			 * mode; elsewhere the failure is reported */
+			if (access("/dev/bus/usb", F_OK) == 0) {
+				util_trace(1, "usb: libusb_init: %s", why);
+				free(ctx);
+				return map_err(rc);
+			}
+		}
+	}
+	if (why != NULL) {
 		/*
 		 * No usbfs to scan (a container given one device node):
 		 * only usb_open_fd() can work.  The option is process-wide
 		 * in libusb; set only on this path.
 		 */
+		util_trace(1, "usb: no device discovery (%s): only "
+		    "usb_open_fd works", why);
 		ctx->lu = NULL;
 		ctx->discovery = 0;
 		libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
