@@ -33,6 +33,7 @@ if nm "$build/libusbpiv.a" 2>/dev/null | grep -q __asan_; then
 	cc=clang san="-fsanitize=address,undefined"
 fi
 $cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $san \
+    $(pkg-config --cflags libusb-1.0) \
     -o "$tmp/usb_enum" "$top/tests/integration/usb_enum.c" \
     "$build/libusbpiv.a" $(pkg-config --libs libusb-1.0 libcrypto zlib) \
     2>"$tmp/cc.log" || { cat "$tmp/cc.log"; exit 1; }
@@ -76,6 +77,24 @@ a=$!
 USB_ENUM_SHARED=1 client 1050:0407 >"$tmp/b" 2>&1 || { cat "$tmp/b"; exit 1; }
 wait $a || { cat "$tmp/a"; exit 1; }
 tail -n 1 "$tmp/a" "$tmp/b"
+stop_reader
+
+echo "== interface held by another program"
+start_reader --ctl "$tmp/ctl"
+client --busy
+echo "== usb_open_fd on the device node, no bus discovery (a container)"
+node=$(cd "$root" && ls dev/bus/usb/*/* | head -n 1)
+if USBPIV_USB_NO_DISCOVERY=1 client --fd "/$node"; then
+	:
+elif ! grep -q 'handle-read' "$top/tests/vtoken/reader_usbfs.c"; then
+	# libusb_wrap_sys_device reads the descriptors with read() on the
+	# fd; the emulator does not serve read() on its node yet
+	echo "usb_open_fd NOT CHECKED: the emulator's node serves no read()"
+else
+	exit 1
+fi
+echo "== unplugged mid-transaction"
+client --unplug "$tmp/ctl"
 stop_reader
 
 dumps=$top/../shared/ccid-readers
