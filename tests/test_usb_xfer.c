@@ -53,6 +53,7 @@ static struct fake {
 	int x_rc[SCRIPT_MAX];
 	int x_len[SCRIPT_MAX];	/* -1: all requested */
 	int x_n, x_i;
+	int x_default;		/* result once the script has run out */
 	int xfers;
 	unsigned int last_timeout;
 	uint16_t last_windex;
@@ -395,7 +396,8 @@ fake_xfer(unsigned char endpoint, unsigned char *data, int length,
 		rc = F.x_rc[F.x_i];
 		len = F.x_len[F.x_i];
 		F.x_i++;
-	}
+	} else if ((rc = F.x_default) == LIBUSB_ERROR_TIMEOUT)
+		usleep(timeout * 1000);	/* as a device that stays silent */
 	if (len < 0)
 		len = rc == 0 ? length : 0;
 	*transferred = len;
@@ -783,6 +785,64 @@ test_control_to_our_interface(void **state)
 	    &got, &ms), USB_ERR_TIMEOUT);
 }
 
+/*
+ * Interrupt reads and class requests outside a transaction bracket
+ * themselves (usbfs would otherwise keep the interface claimed and lock
+ * out every other program), in slices, without counting as a use.
+ */
+static void
+test_self_bracketed_outside_transactions(void **state)
+{
+	struct fix *f = *state;
+	usb_dev_t *other = NULL;
+	uint8_t buf[8];
+	size_t got = 9;
+	int ms;
+
+	assert_int_equal(usb_open(f->ctx, usb_dev_get_info(f->dev), &other),
+	    USB_OK);
+	begin(other);
+	assert_int_equal(usb_end(other), USB_OK);
+	/* a NotifySlotChange waiting: one bracket */
+	F.claims = F.releases = 0;
+	ms = 1000;
+	assert_int_equal(usb_intr_read(f->dev, buf, sizeof(buf), &got, &ms),
+	    USB_OK);
+	assert_int_equal(got, sizeof(buf));
+	assert_int_equal(F.claims, 1);
+	assert_int_equal(F.releases, 1);
+	/* nothing arrives: waits the budget out in slices, claim released
+	 * after each */
+	F.claims = F.releases = 0;
+	F.x_default = LIBUSB_ERROR_TIMEOUT;
+	ms = 600;
+	got = 9;
+	assert_int_equal(usb_intr_read(f->dev, buf, sizeof(buf), &got, &ms),
+	    USB_ERR_TIMEOUT);
+	assert_int_equal(ms, 0);
+	assert_int_equal(got, 0);
+	assert_true(F.claims >= 3);
+	assert_int_equal(F.claims, F.releases);
+	assert_true(F.last_timeout <= 250);
+	F.x_default = 0;
+	/* a class request outside a transaction: bracketed too */
+	F.claims = F.releases = 0;
+	ms = 1000;
+	assert_int_equal(usb_control(f->dev, 0x21, 0x01, 0, NULL, 0, &got,
+	    &ms), USB_OK);
+	assert_int_equal(F.claims, 1);
+	assert_int_equal(F.releases, 1);
+	/* none of this was a use: the other handle sees no change */
+	begin(other);
+	assert_int_equal(usb_dev_generation(other), 0);
+	/* and while it holds the reader, the wait gives up with LOCKED */
+	ms = 40;
+	assert_int_equal(usb_intr_read(f->dev, buf, sizeof(buf), &got, &ms),
+	    USB_ERR_LOCKED);
+	assert_int_equal(usb_end(other), USB_OK);
+	usb_close(&other);
+}
+
 /* Payloads at USBPIV_DEBUG=2 only when the caller marks them safe. */
 static void
 test_trace_redacts_payloads(void **state)
@@ -968,6 +1028,8 @@ main(void)
 		    test_claim_errors_release_the_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_to_our_interface,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_self_bracketed_outside_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trace_redacts_payloads,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fd, setup, teardown),
