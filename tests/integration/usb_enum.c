@@ -227,6 +227,27 @@ mode_unplug(const char *ctl)
 		goto out;
 	}
 	g0 = usb_ctx_generation(ctx);
+	/* card pulled: a NotifySlotChange on the interrupt pipe, read
+	 * outside any transaction (the read brackets itself) */
+	if (inject(ctl, "remove") != 0) {
+		fprintf(stderr, "usb_enum: remove injection not acked\n");
+		goto out;
+	}
+	{
+		uint8_t msg[8];
+		size_t got = 0;
+
+		ms = 3000;
+		r = usb_intr_read(dev, msg, sizeof(msg), &got, &ms);
+		printf("interrupt after card removal: %s, %zu bytes %02x %02x\n",
+		    usb_strerror(r), got, got > 0 ? msg[0] : 0,
+		    got > 1 ? msg[1] : 0);
+		if (r != USB_OK || got < 2 || msg[0] != 0x50 ||
+		    (msg[1] & 0x03) != 0x02)
+			goto out;
+	}
+	if (inject(ctl, "insert") != 0)
+		goto out;
 	ms = 5000;
 	if ((r = usb_begin(dev, &ms)) != USB_OK ||
 	    (r = slot_status(dev, 1, &ms)) != USB_OK) {
