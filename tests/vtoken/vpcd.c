@@ -159,14 +159,17 @@ vpcd_recv(int fd, uint8_t *buf, size_t cap, size_t *len, int *ms,
 	/* the message starts within *ms ... */
 	if ((r = read_full(fd, hdr, 1, ms)) != VPCD_OK)
 		return r;
-	/* ... and, once started, is complete within frame_ms */
+	/* ... and, once started, is complete within frame_ms; a close in
+	 * the middle of a message is a truncated message, not a goodbye */
 	if ((r = read_full(fd, hdr + 1, 1, &rest)) != VPCD_OK)
-		return r;
+		return r == VPCD_ERR_CLOSED ? VPCD_ERR_PROTO : r;
 	n = (size_t)hdr[0] << 8 | hdr[1];
 	if (n == 0 || n > cap)
 		return VPCD_ERR_PROTO;
-	if ((r = read_full(fd, buf, n, &rest)) != VPCD_OK)
-		return r;
+	if ((r = read_full(fd, buf, n, &rest)) != VPCD_OK) {
+		util_wipe(buf, n);
+		return r == VPCD_ERR_CLOSED ? VPCD_ERR_PROTO : r;
+	}
 	*len = n;
 	return VPCD_OK;
 }

@@ -35,9 +35,9 @@
 enum vpcd_err {
 	VPCD_OK = 0,
 	VPCD_ERR_IO = -1,	/* socket error */
-	VPCD_ERR_CLOSED = -2,	/* peer closed (cleanly or mid-frame) */
+	VPCD_ERR_CLOSED = -2,	/* peer closed between messages */
 	VPCD_ERR_TIMEOUT = -3,	/* budget spent */
-	VPCD_ERR_PROTO = -4,	/* malformed message (length 0, too long) */
+	VPCD_ERR_PROTO = -4,	/* length 0, too long, or cut short */
 	VPCD_ERR_ARG = -5,	/* bad argument */
 	VPCD_ERR_STOPPED = -6,	/* vpcd_stop() was called */
 };
