@@ -30,15 +30,16 @@ vcard_rc=0
 
 say() { echo "pcscd-clients: $*" >&2; }
 skip() { say "skipped"; echo "$*"; exit 77; }
-die() { say "FAIL: $*"; fail=1; exit 1; }
+die() { say "FAIL: $*"; exit 1; }
 
 # Stops a child: TERM, up to 5 s, then KILL.  Sets stop_rc.
+# shellcheck disable=SC2317  # called from the trap
 stop_pid() {
 	stop_rc=0
 	[ -n "$1" ] || return 0
 	kill -TERM "$1" 2>/dev/null || { wait "$1" 2>/dev/null; stop_rc=$?; return 0; }
 	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+	while kill -0 "$1" 2>/dev/null && [ "$i" -lt 50 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	kill -KILL "$1" 2>/dev/null
@@ -46,7 +47,7 @@ stop_pid() {
 	stop_rc=$?
 }
 
-fail=0
+# shellcheck disable=SC2317  # called from the trap
 cleanup() {
 	rc=$?
 	trap - EXIT INT TERM HUP
@@ -163,6 +164,7 @@ measure() {
 }
 
 # ---- a key and certificate in 9a (not counted) --------------------------------
+# shellcheck disable=SC2317  # called through measure
 piv() { yubico-piv-tool -r "$reader" "$@"; }
 measure piv -a generate -s 9a -A RSA2048 -o "$tmp/pub.pem" ||
     die "yubico-piv-tool generate"
@@ -175,16 +177,17 @@ head -c 1000 /dev/urandom >"$tmp/data" 2>/dev/null ||
     dd if=/dev/urandom of="$tmp/data" bs=1000 count=1 2>/dev/null
 
 # ---- the measurements ------------------------------------------------------------
-# Each module: list slots, ssh-keygen -D, login + one RSA signature.
-for m in opensc ykcs11; do
-	eval mod=\$$m
+# Each module: list slots, ssh-keygen -D, login + one RSA signature; one
+# line "list ssh sign" per module in $tmp/counts.
+run_module() {
+	m=$1 mod=$2
 	measure pkcs11-tool --module "$mod" -L || die "$m: pkcs11-tool -L"
 	grep -q "token label" "$tmp/out" || die "$m: no token listed"
-	eval "${m}_list=$n"
+	n_list=$n
 
 	measure ssh-keygen -D "$mod" || die "$m: ssh-keygen -D"
 	grep -q '^ssh-rsa ' "$tmp/out" || die "$m: ssh-keygen -D lists no RSA key"
-	eval "${m}_ssh=$n"
+	n_ssh=$n
 
 	rm -f "$tmp/sig"
 	measure pkcs11-tool --module "$mod" --login --pin "$pin" --sign \
@@ -192,15 +195,19 @@ for m in opensc ykcs11; do
 	    die "$m: login + sign"
 	openssl dgst -sha256 -verify "$tmp/pub.pem" -signature "$tmp/sig" \
 	    "$tmp/data" >/dev/null 2>&1 || die "$m: the signature does not verify"
-	eval "${m}_sign=$n"
-done
+	echo "$n_list $n_ssh $n" >>"$tmp/counts"
+}
+: >"$tmp/counts"
+run_module OpenSC "$opensc"
+run_module ykcs11 "$ykcs11"
+{ read -r o_list o_ssh o_sign; read -r y_list y_ssh y_sign; } <"$tmp/counts"
 
 echo
 echo "APDUs sent to the card (pcscd + vpcd, counted by vcard's VTOKEN_LOG):"
 printf '  %-34s %8s %8s\n' "" "OpenSC" "ykcs11"
-printf '  %-34s %8s %8s\n' "pkcs11-tool -L" "$opensc_list" "$ykcs11_list"
-printf '  %-34s %8s %8s\n' "ssh-keygen -D" "$opensc_ssh" "$ykcs11_ssh"
+printf '  %-34s %8s %8s\n' "pkcs11-tool -L" "$o_list" "$y_list"
+printf '  %-34s %8s %8s\n' "ssh-keygen -D" "$o_ssh" "$y_ssh"
 printf '  %-34s %8s %8s\n' "pkcs11-tool --login --sign (1 sig)" \
-    "$opensc_sign" "$ykcs11_sign"
+    "$o_sign" "$y_sign"
 echo "modules: $opensc $ykcs11"
 exit 0
