@@ -40,7 +40,7 @@
 #include <libusb.h>
 
 #define TIMEOUT 5000
-#define MAXMSG	(65536 + 20)
+#define MAXMSG	(65536 + 200)
 
 static libusb_context *ctx;
 static libusb_device_handle *h;
@@ -57,6 +57,9 @@ static int swtx_seen;
 static uint8_t frame[MAXMSG];
 static size_t framelen;
 static int last_wtx;
+
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 static void
 die(const char *fmt, ...)

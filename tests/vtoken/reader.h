@@ -27,6 +27,7 @@
 #define RD_CFG_MAX	512
 #define RD_APDU_MAX	(4 + 3 + 65535 + 3)	/* longest command APDU */
 #define RD_RAPDU_MAX	(65536 + 2)		/* longest response APDU */
+#define RD_MSG_MAX	(10 + RD_APDU_MAX + 64)	/* dwMaxCCIDMessageLength cap */
 
 /* ---- profiles ------------------------------------------------------------ */
 
