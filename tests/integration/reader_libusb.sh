@@ -84,6 +84,8 @@ check "malformed answers" $wv -- $probe power malform:length \
 check "unplug -> LIBUSB_ERROR_NO_DEVICE" $wv -- $probe power ctl:unplug \
 	nodev absent
 check "unplug-at" $wv -- $probe power "ctl:unplug-at 1" nodev
+check "replug: old handle dead, new one works" $wv -- $probe power \
+	ctl:unplug nodev ctl:replug nodev reopen power select
 
 # Reader dumps: the dump's identity and exchange level.
 dumps=/work/shared/ccid-readers

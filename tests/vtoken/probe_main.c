@@ -26,6 +26,7 @@
  *   swtx          (t1) the card's S(WTX) requests are answered
  *   extrefused    an extended-length APDU is refused (short APDU level)
  *   absent        a fresh enumeration finds no CCID device
+ *   reopen        closes the device and opens it again (after a replug)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -774,6 +775,15 @@ main(int argc, char **argv)
 			if (swtx_seen != 3)
 				die("%d S(WTX) requests, want 3", swtx_seen);
 			printf("ok swtx\n");
+		} else if (strcmp(s, "reopen") == 0) {
+			if (h != NULL)
+				libusb_close(h);
+			h = NULL;
+			claimed = 0;
+			libusb_exit(ctx);
+			ctx = NULL;
+			open_dev();
+			printf("ok reopen\n");
 		} else if (strcmp(s, "extrefused") == 0) {
 			static const uint8_t ext[] = { 0x00, 0xEE, 0x00, 0x00,
 			    0x00, 0x00, 0x02, 0x01, 0x02, 0x00, 0x00 };

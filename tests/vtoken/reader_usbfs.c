@@ -71,6 +71,7 @@ struct rd_client {
 	GSource *park_timer;
 	int park_blocking;
 	int empty_reaps;		/* EAGAINs in a row */
+	int dead;			/* opened before an unplug */
 };
 
 struct rd_usb {
@@ -83,6 +84,7 @@ struct rd_usb {
 	GList *clients;
 	struct rd_client *claimed_by;
 	int removed;
+	char *record;			/* the device, as umockdev adds it */
 };
 
 void
@@ -253,12 +255,12 @@ park_timeout(gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	if (cl->park_blocking && umockdev_ioctl_client_get_connected(c) &&
-	    !rd_dev_unplugged(u->dev)) {
+	    !cl->dead) {
 		rd_usb_unlock(u);
 		return G_SOURCE_CONTINUE;
 	}
 	park_release(cl);
-	if (rd_dev_unplugged(u->dev))
+	if (cl->dead)
 		umockdev_ioctl_client_complete(c, -1, ENODEV);
 	else
 		umockdev_ioctl_client_complete(c, -1, EAGAIN);
@@ -368,9 +370,11 @@ hook_unplug(void *ctx)
 	gpointer p;
 
 	DBG("unplug\n");
+	u->claimed_by = NULL;
 	for (l = u->clients; l != NULL; l = l->next) {
 		struct rd_client *cl = l->data;
 
+		cl->dead = 1;
 		while ((p = g_queue_pop_head(&cl->bulk_in)) != NULL)
 			urb_done(cl, p, -ENODEV, NULL, 0, 0);
 		while ((p = g_queue_pop_head(&cl->intr_in)) != NULL)
@@ -389,11 +393,30 @@ hook_unplug(void *ctx)
 	}
 }
 
+static void
+hook_replug(void *ctx)
+{
+	struct rd_usb *u = ctx;
+	GError *e = NULL;
+
+	DBG("replug\n");
+	if (u->removed && u->record != NULL) {
+		if (!umockdev_testbed_add_from_string(u->tb, u->record, &e)) {
+			fprintf(stderr, "vtoken-reader: replug: %s\n",
+			    e->message);
+			g_clear_error(&e);
+			return;
+		}
+		u->removed = 0;
+	}
+}
+
 void
 rd_usb_hooks(struct rd_usb *u, struct rd_hooks *h)
 {
 	h->notify = hook_notify;
 	h->unplug = hook_unplug;
+	h->replug = hook_replug;
 	h->ctx = u;
 }
 
@@ -714,7 +737,7 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 	rd_usb_lock(u);
 	cl = client_get(u, c);
 
-	if (rd_dev_unplugged(u->dev)) {
+	if (cl->dead || rd_dev_unplugged(u->dev)) {
 		/* Reaping what was killed still works; all else ENODEV. */
 		if ((req == USBDEVFS_REAPURB || req == USBDEVFS_REAPURBNDELAY)
 		    && !g_queue_is_empty(&cl->done))
@@ -931,6 +954,7 @@ rd_usb_free(struct rd_usb **up)
 	if (u->tb != NULL)
 		g_object_unref(u->tb);	/* removes the root directory */
 	g_free(u->root);
+	g_free(u->record);
 	g_rec_mutex_clear(&u->lock);
 	g_free(u);
 	*up = NULL;
@@ -995,7 +1019,7 @@ rd_usb_start(struct rd_usb *u, struct rd_dev *d, char *err, size_t errlen)
 		g_string_append_printf(rec, "A: serial=%s\\n\n", p->serial);
 	g_string_append_printf(rec, "H: descriptors=%s\n", hex->str);
 	ok = umockdev_testbed_add_from_string(u->tb, rec->str, &e);
-	g_string_free(rec, TRUE);
+	u->record = g_string_free(rec, FALSE);
 	g_string_free(hex, TRUE);
 	if (!ok) {
 		snprintf(err, errlen, "add device: %s", e->message);
