@@ -66,6 +66,17 @@ check "three processes at once" $wv -- sh -c "
 	$probe loop:40 & c=\$!
 	wait \$a && wait \$b && wait \$c"
 
+# The claim is exclusive, and a killed holder loses it.
+check "claim exclusive, released when the holder dies" $wv -- sh -c "
+	$probe hold:60000 >\"\$VTOKEN_DIR/hold\" & h=\$!
+	i=0
+	until grep -q claimed \"\$VTOKEN_DIR/hold\"; do
+		i=\$((i + 1)); [ \$i -lt 200 ] || exit 1; sleep 0.05
+	done
+	$probe busy || exit 1
+	kill -9 \$h; wait \$h
+	$probe power select"
+
 # Card removal and insertion on the interrupt pipe.
 check "remove/insert -> NotifySlotChange" $wv -- $probe power \
 	ctl:remove notify:5002 ctl:insert notify:5003 power select

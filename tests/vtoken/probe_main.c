@@ -27,6 +27,8 @@
  *   extrefused    an extended-length APDU is refused (short APDU level)
  *   absent        a fresh enumeration finds no CCID device
  *   reopen        closes the device and opens it again (after a replug)
+ *   hold:MS       claims the interface and sleeps MS milliseconds
+ *   busy          claiming fails LIBUSB_ERROR_BUSY (another holds it)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -775,6 +777,19 @@ main(int argc, char **argv)
 			if (swtx_seen != 3)
 				die("%d S(WTX) requests, want 3", swtx_seen);
 			printf("ok swtx\n");
+		} else if (strncmp(s, "hold:", 5) == 0) {
+			claim(0);
+			printf("ok claimed\n");
+			usleep((useconds_t)atoi(s + 5) * 1000);
+			printf("ok %s\n", s);
+		} else if (strcmp(s, "busy") == 0) {
+			int r;
+
+			open_dev();
+			r = libusb_claim_interface(h, 0);
+			if (r != LIBUSB_ERROR_BUSY)
+				die("claim: %s, want BUSY", libusb_error_name(r));
+			printf("ok busy\n");
 		} else if (strcmp(s, "reopen") == 0) {
 			if (h != NULL)
 				libusb_close(h);
