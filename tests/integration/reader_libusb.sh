@@ -66,6 +66,12 @@ check "three processes at once" $wv -- sh -c "
 	$probe loop:40 & c=\$!
 	wait \$a && wait \$b && wait \$c"
 
+# A program handed the node's fd: libusb_wrap_sys_device (lseek shim).
+if [ -f "$build/vtoken-lseek.so" ]; then
+	check "libusb_wrap_sys_device on the node" $wv --card test -- \
+		$probe wrap power select echo:3000 strings
+fi
+
 # The claim is exclusive, and a killed holder loses it.
 check "claim exclusive, released when the holder dies" $wv -- sh -c "
 	$probe hold:60000 >\"\$VTOKEN_DIR/hold\" & h=\$!

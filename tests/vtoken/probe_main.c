@@ -27,6 +27,7 @@
  *   extrefused    an extended-length APDU is refused (short APDU level)
  *   absent        a fresh enumeration finds no CCID device
  *   reopen        closes the device and opens it again (after a replug)
+ *   wrap          reopens through open() + libusb_wrap_sys_device()
  *   hold:MS       claims the interface and sleeps MS milliseconds
  *   busy          claiming fails LIBUSB_ERROR_BUSY (another holds it)
  */
@@ -39,6 +40,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <stdint.h>
 
 #include <libusb.h>
 
@@ -95,11 +98,54 @@ le32(const uint8_t *p)
 	    (uint32_t)p[3] << 24;
 }
 
+/* Takes the CCID interface of dev: endpoints and class descriptor. */
+static int
+use_device(libusb_device *dev)
+{
+	struct libusb_device_descriptor dd;
+	struct libusb_config_descriptor *cfg;
+	const struct libusb_interface_descriptor *id;
+	int e;
+
+	if (libusb_get_device_descriptor(dev, &dd) != 0 ||
+	    libusb_get_active_config_descriptor(dev, &cfg) != 0)
+		return -1;
+	id = &cfg->interface[0].altsetting[0];
+	if (id->extra_length < 54 || id->extra[0] != 54 ||
+	    (id->extra[1] != 0x21 && id->extra[1] != 0xFF)) {
+		libusb_free_config_descriptor(cfg);
+		return -1;
+	}
+	max_slot = id->extra[4];
+	features = le32(id->extra + 40);
+	maxmsg = le32(id->extra + 44);
+	ep_in = ep_out = ep_intr = 0;
+	for (e = 0; e < id->bNumEndpoints; e++) {
+		const struct libusb_endpoint_descriptor *ep = &id->endpoint[e];
+		int type = ep->bmAttributes & 3;
+
+		if (type == LIBUSB_TRANSFER_TYPE_BULK &&
+		    (ep->bEndpointAddress & 0x80))
+			ep_in = ep->bEndpointAddress;
+		else if (type == LIBUSB_TRANSFER_TYPE_BULK)
+			ep_out = ep->bEndpointAddress;
+		else if (type == LIBUSB_TRANSFER_TYPE_INTERRUPT)
+			ep_intr = ep->bEndpointAddress;
+	}
+	libusb_free_config_descriptor(cfg);
+	vid = dd.idVendor;
+	pid = dd.idProduct;
+	if (maxmsg < 20 || maxmsg > MAXMSG)
+		die("dwMaxCCIDMessageLength %u", maxmsg);
+	return 0;
+}
+
 static void
 open_dev(void)
 {
 	libusb_device **list;
 	ssize_t n, i;
+	int r;
 
 	if (h != NULL)
 		return;
@@ -108,39 +154,8 @@ open_dev(void)
 	if ((n = libusb_get_device_list(ctx, &list)) < 0)
 		die("get_device_list: %s", libusb_error_name((int)n));
 	for (i = 0; i < n && h == NULL; i++) {
-		struct libusb_device_descriptor dd;
-		struct libusb_config_descriptor *cfg;
-		const struct libusb_interface_descriptor *id;
-		int e, r;
-
-		if (libusb_get_device_descriptor(list[i], &dd) != 0 ||
-		    libusb_get_active_config_descriptor(list[i], &cfg) != 0)
+		if (use_device(list[i]) != 0)
 			continue;
-		id = &cfg->interface[0].altsetting[0];
-		if (id->extra_length < 54 || id->extra[1] != 0x21 ||
-		    id->extra[0] != 54) {
-			libusb_free_config_descriptor(cfg);
-			continue;
-		}
-		max_slot = id->extra[4];
-		features = le32(id->extra + 40);
-		maxmsg = le32(id->extra + 44);
-		for (e = 0; e < id->bNumEndpoints; e++) {
-			const struct libusb_endpoint_descriptor *ep =
-			    &id->endpoint[e];
-			int type = ep->bmAttributes & 3;
-
-			if (type == LIBUSB_TRANSFER_TYPE_BULK &&
-			    (ep->bEndpointAddress & 0x80))
-				ep_in = ep->bEndpointAddress;
-			else if (type == LIBUSB_TRANSFER_TYPE_BULK)
-				ep_out = ep->bEndpointAddress;
-			else if (type == LIBUSB_TRANSFER_TYPE_INTERRUPT)
-				ep_intr = ep->bEndpointAddress;
-		}
-		libusb_free_config_descriptor(cfg);
-		vid = dd.idVendor;
-		pid = dd.idProduct;
 		if ((r = libusb_open(list[i], &h)) != 0)
 			die("open %04x:%04x: %s", vid, pid,
 			    libusb_error_name(r));
@@ -148,8 +163,36 @@ open_dev(void)
 	libusb_free_device_list(list, 1);
 	if (h == NULL)
 		die("no CCID device (is UMOCKDEV_DIR set?)");
-	if (maxmsg < 20 || maxmsg > MAXMSG)
-		die("dwMaxCCIDMessageLength %u", maxmsg);
+}
+
+/* Reopens the device from a plain open() of its node, as a program that
+ * was handed the fd would (libusb_wrap_sys_device, no enumeration). */
+static void
+wrap_dev(void)
+{
+	char path[64];
+	int fd, r;
+
+	open_dev();
+	snprintf(path, sizeof(path), "/dev/bus/usb/%03u/%03u",
+	    libusb_get_bus_number(libusb_get_device(h)),
+	    libusb_get_device_address(libusb_get_device(h)));
+	if (claimed)
+		libusb_release_interface(h, 0);
+	claimed = 0;
+	libusb_close(h);
+	h = NULL;
+	libusb_exit(ctx);
+	ctx = NULL;
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		die("%s: %s", path, strerror(errno));
+	if (libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY) != 0 ||
+	    libusb_init(&ctx) != 0)
+		die("libusb_init without discovery");
+	if ((r = libusb_wrap_sys_device(ctx, (intptr_t)fd, &h)) != 0)
+		die("wrap_sys_device: %s", libusb_error_name(r));
+	if (use_device(libusb_get_device(h)) != 0)
+		die("wrapped device has no CCID interface");
 }
 
 static void
@@ -777,6 +820,9 @@ main(int argc, char **argv)
 			if (swtx_seen != 3)
 				die("%d S(WTX) requests, want 3", swtx_seen);
 			printf("ok swtx\n");
+		} else if (strcmp(s, "wrap") == 0) {
+			wrap_dev();
+			printf("ok wrap %04x:%04x\n", vid, pid);
 		} else if (strncmp(s, "hold:", 5) == 0) {
 			claim(0);
 			printf("ok claimed\n");

@@ -72,6 +72,7 @@ struct rd_client {
 	int park_blocking;
 	int empty_reaps;		/* EAGAINs in a row */
 	int dead;			/* opened before an unplug */
+	size_t read_pos;		/* read() of the node: descriptors */
 };
 
 struct rd_usb {
@@ -708,6 +709,84 @@ take_by_addr(GQueue *q, gulong addr)
 	return NULL;
 }
 
+/* USBDEVFS_CONTROL: a synchronous control transfer (libusb uses it for
+ * GET_CONFIGURATION on a wrapped fd). */
+static void
+sync_control(struct rd_usb *u, UMockdevIoctlClient *c, UMockdevIoctlData *arg)
+{
+	UMockdevIoctlData *d, *buf = NULL;
+	struct usbdevfs_ctrltransfer ct;
+	uint8_t setup[8], out[512];
+	int r;
+
+	d = umockdev_ioctl_data_resolve(arg, 0, sizeof(ct), NULL);
+	if (d == NULL) {
+		umockdev_ioctl_client_complete(c, -1, EFAULT);
+		return;
+	}
+	memcpy(&ct, d->data, sizeof(ct));
+	if (ct.wLength > 0) {
+		buf = umockdev_ioctl_data_resolve(d, offsetof(struct
+		    usbdevfs_ctrltransfer, data), ct.wLength, NULL);
+		if (buf == NULL) {
+			umockdev_ioctl_client_complete(c, -1, EFAULT);
+			return;
+		}
+	}
+	setup[0] = ct.bRequestType;
+	setup[1] = ct.bRequest;
+	setup[2] = (uint8_t)ct.wValue;
+	setup[3] = (uint8_t)(ct.wValue >> 8);
+	setup[4] = (uint8_t)ct.wIndex;
+	setup[5] = (uint8_t)(ct.wIndex >> 8);
+	setup[6] = (uint8_t)ct.wLength;
+	setup[7] = (uint8_t)(ct.wLength >> 8);
+	r = control(u, setup, buf != NULL && !(ct.bRequestType & 0x80) ?
+	    buf->data : NULL, (ct.bRequestType & 0x80) ? 0 : ct.wLength, out,
+	    MIN(sizeof(out), ct.wLength));
+	if (r < 0) {
+		umockdev_ioctl_client_complete(c, -1, -r);
+		return;
+	}
+	if (r > 0 && (ct.bRequestType & 0x80) && buf != NULL)
+		umockdev_ioctl_data_update(buf, 0, out, r);
+	umockdev_ioctl_client_complete(c, r, 0);
+}
+
+/* read() of the node: the descriptors, as usbfs gives them. */
+static gboolean
+on_read(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
+{
+	struct rd_usb *u = data;
+	struct rd_client *cl;
+	UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(c);
+	const struct rd_profile *p;
+	uint8_t all[18 + RD_CFG_MAX];
+	size_t n, total;
+
+	(void)h;
+	rd_usb_lock(u);
+	cl = client_get(u, c);
+	if (cl->dead || rd_dev_unplugged(u->dev)) {
+		umockdev_ioctl_client_complete(c, -1, ENODEV);
+		goto out;
+	}
+	p = rd_dev_profile(u->dev);
+	memcpy(all, p->dev, 18);
+	memcpy(all + 18, p->cfg, p->cfglen);
+	total = 18 + p->cfglen;
+	n = cl->read_pos < total ? total - cl->read_pos : 0;
+	if (arg->data_len >= 0 && n > (size_t)arg->data_len)
+		n = (size_t)arg->data_len;
+	if (n > 0)
+		umockdev_ioctl_data_update(arg, 0, all + cl->read_pos, (gint)n);
+	cl->read_pos += n;
+	umockdev_ioctl_client_complete(c, (glong)n, 0);
+out:
+	rd_usb_unlock(u);
+	return TRUE;
+}
+
 /* ---- the ioctl handler ---------------------------------------------------- */
 
 static unsigned int
@@ -844,6 +923,9 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 		umockdev_ioctl_client_complete(c, 2 /* USB_SPEED_FULL */, 0);
 		break;
 #endif
+	case USBDEVFS_CONTROL:
+		sync_control(u, c, arg);
+		break;
 	case USBDEVFS_SUBMITURB:
 		submit(u, cl, c, arg);
 		break;
@@ -972,6 +1054,7 @@ rd_usb_start(struct rd_usb *u, struct rd_dev *d, char *err, size_t errlen)
 	u->dev = d;
 	u->handler = umockdev_ioctl_base_new();
 	g_signal_connect(u->handler, "handle-ioctl", G_CALLBACK(on_ioctl), u);
+	g_signal_connect(u->handler, "handle-read", G_CALLBACK(on_read), u);
 	/* Attach before the device exists, so that an open right after the
 	 * add event works. */
 	if (!umockdev_testbed_attach_ioctl(u->tb, u->devnode, u->handler,
