@@ -140,16 +140,16 @@ use_device(libusb_device *dev)
 	return 0;
 }
 
-static void
-open_dev(void)
+static int
+try_open_dev(void)
 {
 	libusb_device **list;
 	ssize_t n, i;
 	int r;
 
 	if (h != NULL)
-		return;
-	if (libusb_init(&ctx) != 0)
+		return 0;
+	if (ctx == NULL && libusb_init(&ctx) != 0)
 		die("libusb_init");
 	if ((n = libusb_get_device_list(ctx, &list)) < 0)
 		die("get_device_list: %s", libusb_error_name((int)n));
@@ -161,7 +161,13 @@ open_dev(void)
 			    libusb_error_name(r));
 	}
 	libusb_free_device_list(list, 1);
-	if (h == NULL)
+	return h != NULL ? 0 : -1;
+}
+
+static void
+open_dev(void)
+{
+	if (try_open_dev() != 0)
 		die("no CCID device (is UMOCKDEV_DIR set?)");
 }
 
@@ -186,9 +192,8 @@ wrap_dev(void)
 	ctx = NULL;
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
 		die("%s: %s", path, strerror(errno));
-	if (libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY) != 0 ||
-	    libusb_init(&ctx) != 0)
-		die("libusb_init without discovery");
+	if (libusb_init(&ctx) != 0)
+		die("libusb_init");
 	if ((r = libusb_wrap_sys_device(ctx, (intptr_t)fd, &h)) != 0)
 		die("wrap_sys_device: %s", libusb_error_name(r));
 	if (use_device(libusb_get_device(h)) != 0)
@@ -837,12 +842,21 @@ main(int argc, char **argv)
 				die("claim: %s, want BUSY", libusb_error_name(r));
 			printf("ok busy\n");
 		} else if (strcmp(s, "reopen") == 0) {
+			int i;
+
 			if (h != NULL)
 				libusb_close(h);
 			h = NULL;
 			claimed = 0;
 			libusb_exit(ctx);
 			ctx = NULL;
+			/* A replugged device takes a moment to show, as on
+			 * a bus: up to 5 s. */
+			for (i = 0; i < 100 && try_open_dev() != 0; i++) {
+				libusb_exit(ctx);
+				ctx = NULL;
+				usleep(50000);
+			}
 			open_dev();
 			printf("ok reopen\n");
 		} else if (strcmp(s, "extrefused") == 0) {

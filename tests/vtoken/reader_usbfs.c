@@ -611,11 +611,12 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 	k = (struct usbdevfs_urb *)ud->data;
 	if (k->buffer_length < 0 || k->buffer_length > 1024 * 1024 ||
 	    k->type == USBDEVFS_URB_TYPE_ISO) {
+		umockdev_ioctl_data_unref(ud);
 		umockdev_ioctl_client_complete(c, -1, EINVAL);
 		return;
 	}
 	urb = g_new0(struct rd_urb, 1);
-	urb->data = umockdev_ioctl_data_ref(ud);
+	urb->data = ud;		/* resolve() gave us a reference */
 	urb->addr = ud->client_addr;
 	urb->type = k->type;
 	urb->ep = k->endpoint;
@@ -629,7 +630,6 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 			umockdev_ioctl_client_complete(c, -1, EFAULT);
 			return;
 		}
-		umockdev_ioctl_data_ref(urb->buf);
 	}
 	DBG("submit type %u ep %02x len %d\n", urb->type, urb->ep, urb->len);
 
@@ -729,6 +729,7 @@ sync_control(struct rd_usb *u, UMockdevIoctlClient *c, UMockdevIoctlData *arg)
 		buf = umockdev_ioctl_data_resolve(d, offsetof(struct
 		    usbdevfs_ctrltransfer, data), ct.wLength, NULL);
 		if (buf == NULL) {
+			umockdev_ioctl_data_unref(d);
 			umockdev_ioctl_client_complete(c, -1, EFAULT);
 			return;
 		}
@@ -744,13 +745,16 @@ sync_control(struct rd_usb *u, UMockdevIoctlClient *c, UMockdevIoctlData *arg)
 	r = control(u, setup, buf != NULL && !(ct.bRequestType & 0x80) ?
 	    buf->data : NULL, (ct.bRequestType & 0x80) ? 0 : ct.wLength, out,
 	    MIN(sizeof(out), ct.wLength));
-	if (r < 0) {
+	if (r < 0)
 		umockdev_ioctl_client_complete(c, -1, -r);
-		return;
+	else {
+		if (r > 0 && (ct.bRequestType & 0x80) && buf != NULL)
+			umockdev_ioctl_data_update(buf, 0, out, r);
+		umockdev_ioctl_client_complete(c, r, 0);
 	}
-	if (r > 0 && (ct.bRequestType & 0x80) && buf != NULL)
-		umockdev_ioctl_data_update(buf, 0, out, r);
-	umockdev_ioctl_client_complete(c, r, 0);
+	if (buf != NULL)
+		umockdev_ioctl_data_unref(buf);
+	umockdev_ioctl_data_unref(d);
 }
 
 /* read() of the node: the descriptors, as usbfs gives them. */
@@ -797,8 +801,10 @@ arg_uint(UMockdevIoctlData *arg, int *ok)
 
 	d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), NULL);
 	*ok = d != NULL;
-	if (d != NULL)
+	if (d != NULL) {
 		memcpy(&v, d->data, sizeof(v));
+		umockdev_ioctl_data_unref(d);
+	}
 	return v;
 }
 
@@ -828,8 +834,8 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 
 	switch (req) {
 	case USBDEVFS_GET_CAPABILITIES: {
-		UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, 4,
-		    NULL);
+		g_autoptr(UMockdevIoctlData) d =
+		    umockdev_ioctl_data_resolve(arg, 0, 4, NULL);
 		guint32 caps = USBDEVFS_CAP_BULK_CONTINUATION |
 		    USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
 		    USBDEVFS_CAP_REAP_AFTER_DISCONNECT |
@@ -869,7 +875,8 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 		}
 		break;
 	case USBDEVFS_SETINTERFACE: {
-		UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0,
+		g_autoptr(UMockdevIoctlData) d =
+		    umockdev_ioctl_data_resolve(arg, 0,
 		    sizeof(struct usbdevfs_setinterface), NULL);
 		struct usbdevfs_setinterface si;
 
@@ -906,7 +913,8 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 		umockdev_ioctl_client_complete(c, 0, 0);
 		break;
 	case USBDEVFS_CONNECTINFO: {
-		UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0,
+		g_autoptr(UMockdevIoctlData) d =
+		    umockdev_ioctl_data_resolve(arg, 0,
 		    sizeof(struct usbdevfs_connectinfo), NULL);
 		struct usbdevfs_connectinfo ci = { .devnum = DEVNUM, .slow = 0 };
 
@@ -969,7 +977,7 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 			/* CONNINFO_EX(size) */
 			struct usbdevfs_conninfo_ex ci;
 			size_t n = _IOC_SIZE(req);
-			UMockdevIoctlData *d;
+			g_autoptr(UMockdevIoctlData) d = NULL;
 
 			memset(&ci, 0, sizeof(ci));
 			ci.size = sizeof(ci);
