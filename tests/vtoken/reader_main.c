@@ -30,9 +30,10 @@ static const char usage[] =
 "\n"
 "  --reader   yubikey5 (default), short-apdu, extended-apdu, t1, two-slot,\n"
 "             or a dump file from ccid-readers/ (its exchange level is used)\n"
-"  --card     test: small deterministic card; builtin: the software PIV card\n"
-"             (vcard); vpcd:PORT: wait for a vpcd card on 127.0.0.1:PORT\n"
-"             (slot N of a two-slot reader uses PORT+N)\n"
+"  --card     builtin (default): the software PIV card (vcard); test: a\n"
+"             small deterministic card (README.md); vpcd:PORT: wait for\n"
+"             a vpcd card on 127.0.0.1:PORT (slot N of a two-slot reader\n"
+"             uses PORT+N)\n"
 "  --state    the builtin card's state file (slot N>0 uses FILE.N)\n"
 "  --ctl      a FIFO (created if missing) taking one injection per line;\n"
 "             each is acknowledged by a line \"ok ...\" or \"err ...\"\n"
@@ -41,6 +42,8 @@ static const char usage[] =
 "Injections (arguments, or lines on --ctl):\n"
 "  remove [SLOT] | insert [SLOT]   card out/in, NotifySlotChange\n"
 "  unplug                          the device disappears (ENODEV)\n"
+"  replug                          it is back (handles opened before stay\n"
+"                                  dead, as on a real bus)\n"
 "  unplug-at N                     unplug at the Nth bulk command from now\n"
 "  wtx N [forever] | wtx off       N time-extension frames before the next\n"
 "                                  answer (or before every answer)\n"
@@ -160,11 +163,7 @@ main(int argc, char **argv)
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.fd = -1;
 	rd_debug = getenv("VTOKEN_READER_DEBUG") != NULL;
-#ifdef RD_HAVE_BACKENDS
 	card = "builtin";
-#else
-	card = "test";
-#endif
 
 	for (a = 1; a < argc; a++) {
 		const char *o = argv[a];
