@@ -95,6 +95,9 @@ void ccid_params_from_atr(const struct ccid_atr *atr, int t, uint8_t fidi,
 int ccid_notify_parse(const uint8_t *buf, size_t len, size_t nslots,
     uint32_t *changed, uint32_t *present);
 
+/* usb_err -> ccid_err (ccid_usb.c). */
+int ccid_usb_err(int usb_err);
+
 /* ---- T=1 (ccid_t1.c) --------------------------------------------------- */
 #define CCID_T1_MAX_INF		254
 #define CCID_T1_MAX_BLOCK	(3 + CCID_T1_MAX_INF + 2)
