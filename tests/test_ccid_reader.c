@@ -157,6 +157,17 @@ static const ccid_io_t dio = {
 	d_write, d_read, d_read_intr, d_control, d_begin, d_end, d_gen
 };
 
+/* Forgets the frames sent so far. */
+static void
+reset_out(struct dbl *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nout; i++)
+		free(d->out[i].b);
+	d->nout = 0;
+}
+
 static void
 dbl_free(struct dbl *d)
 {
@@ -273,7 +284,7 @@ rd_powered(struct dbl **dp, uint32_t level)
 
 	q(*dp, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
-	(*dp)->nout = 0;	/* (leaks nothing: frames freed at the end) */
+	reset_out(*dp);
 	return r;
 }
 
@@ -601,7 +612,7 @@ test_time_extensions(void **state)
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
 	/* 1000 of them: TIMEOUT, then the Abort sequence */
-	d->nout = 0;
+	reset_out(d);
 	for (i = 0; i < 1000; i++)
 		q(d, CCID_RDR_DATA_BLOCK, 0x80, 0x01, 0, NULL, 0);
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
@@ -806,7 +817,7 @@ test_tpdu_t1(void **state)
 	memset(big, 0x77, sizeof(big));
 	big[0] = 0x00; big[1] = 0xdb; big[2] = 0x3f; big[3] = 0xff;
 	big[4] = 0x00; big[5] = 0x01; big[6] = 0x25;
-	d->nout = 0;
+	reset_out(d);
 	qt1(d, 0x80, NULL, 0);			/* R(0): next please */
 	qt1(d, 0x60, big, 100);			/* I(1, M) */
 	q(d, CCID_RDR_DATA_BLOCK, 0x40, CCID_BERR_ICC_MUTE, 0, NULL, 0);
