@@ -27,6 +27,7 @@
 #define RD_CFG_MAX	512
 #define RD_APDU_MAX	(4 + 3 + 65535 + 3)	/* longest command APDU */
 #define RD_RAPDU_MAX	(65536 + 2)		/* longest response APDU */
+#define RD_MSG_MAX	(10 + RD_APDU_MAX + 64)	/* dwMaxCCIDMessageLength cap */
 
 /* ---- profiles ------------------------------------------------------------ */
 
@@ -37,6 +38,8 @@ struct rd_profile {
 	char product[128];
 	char serial[64];
 	uint8_t iface_class;		/* 0x0B, or 0xFF for vendor CCID */
+	uint8_t ccid_desc_type;		/* 0x21 (0: 0x21), or 0xFF as some
+					 * vendor-class readers have */
 	struct usb_ccid_desc ccid;
 	int has_intr;
 	int t1_card;			/* TPDU level: we are the T=1 card */
