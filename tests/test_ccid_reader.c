@@ -834,6 +834,46 @@ test_tpdu_t1(void **state)
 	rd_free(&r, d);
 }
 
+/* A card that refuses the PPS is reset and used at its defaults; a
+ * reader too slow for TA1 is never asked for it. */
+static void
+test_tpdu_pps_refused_and_rate(void **state)
+{
+	struct usb_ccid_desc c = desc(USB_CCID_FEAT_LEVEL_TPDU |
+	    USB_CCID_FEAT_AUTO_IFSD | USB_CCID_FEAT_AUTO_VOLTAGE);
+	struct dbl *d;
+	ccid_reader_t *r = rd_new(&d, USB_CCID_FEAT_LEVEL_TPDU |
+	    USB_CCID_FEAT_AUTO_IFSD | USB_CCID_FEAT_AUTO_VOLTAGE);
+	int ms = 1000;
+
+	(void)state;
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\xff\x11\x11\xff", 4); /* no */
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	q(d, CCID_RDR_PARAMETERS, 0, 0, 1, "\x11\x10\x00\x15\x00\xfe\x00", 7);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	sent_hdr(d, 0, CCID_PC_ICC_POWER_ON, 0, 0, 0, 0, 0);
+	sent_hdr(d, 1, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 4);	/* PPS */
+	sent_hdr(d, 2, CCID_PC_ICC_POWER_OFF, 0, 0, 0, 0, 0);
+	sent_hdr(d, 3, CCID_PC_ICC_POWER_ON, 0, 0, 0, 0, 0);
+	sent_hdr(d, 4, CCID_PC_SET_PARAMETERS, 0, 1, 0, 0, 7);
+	assert_int_equal(d->out[4].b[10], 0x11);	/* Fd/Dd */
+	assert_int_equal(d->nout, 5);
+	rd_free(&r, d);
+	/* 4 MHz, at most 10752 bit/s: TA1 13 (43010 bit/s) is too fast */
+	c.dwDefaultClock = 4000;
+	c.dwMaxDataRate = 10752;
+	r = rd_new_desc(&d, &c);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	q(d, CCID_RDR_PARAMETERS, 0, 0, 1, "\x11\x10\x00\x15\x00\xfe\x00", 7);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	sent_hdr(d, 1, CCID_PC_SET_PARAMETERS, 0, 1, 0, 0, 7);
+	assert_int_equal(d->out[1].b[10], 0x11);
+	assert_int_equal(d->nout, 2);
+	rd_free(&r, d);
+}
+
 static void
 test_tpdu_t0(void **state)
 {
@@ -1110,6 +1150,7 @@ main(void)
 		cmocka_unit_test(test_ext_chain_response),
 		cmocka_unit_test(test_short_level_refuses_extended),
 		cmocka_unit_test(test_tpdu_t1),
+		cmocka_unit_test(test_tpdu_pps_refused_and_rate),
 		cmocka_unit_test(test_tpdu_t0),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_slot_change),
