@@ -904,7 +904,7 @@ ccid_escape(ccid_reader_t *r, size_t slot, const uint8_t *in, size_t inlen,
 int
 ccid_wait_slot_change(ccid_reader_t *r, uint32_t *changed, int *ms)
 {
-	uint8_t buf[1 + 8];
+	uint8_t buf[64];	/* 1 + 32 slots * 2 bits, and slack */
 	uint32_t ch = 0, present = 0;
 	size_t got = 0, i;
 	int rc;
