@@ -740,6 +740,52 @@ test_mgm_auth_impostor(void **state)
 	    PIV_ERR_ARG);
 }
 
+/* IMPORT KEY encodings: 06 for P-256, 07 Ed25519, 08 X25519, 01-05 RSA,
+ * policies only when not the default. */
+static void
+test_import_encoding(void **state)
+{
+	struct fix *f = *state;
+	static const uint8_t seed[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+	    12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+	    28, 29, 30, 31, 32 };
+	EVP_PKEY *ed, *x, *ec, *rsa;
+	size_t last;
+
+	ed = EVP_PKEY_new_raw_private_key_ex(NULL, "ED25519", NULL, seed, 32);
+	x = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, seed, 32);
+	ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	assert_non_null(ed);
+	assert_non_null(x);
+	assert_non_null(ec);
+	assert_non_null(rsa);
+	add(&f->s, SELECT_CMD, SELECT_OK);
+	add(&f->s, "00FEE09A250720010203040506070809", "9000");
+	assert_int_equal(piv_import_key(f->p, 0x9a, ed, 0, 2, &f->ms), 0);
+	last = f->s.nlog - 1;
+	assert_int_equal(f->s.loglen[last], 5 + 0x25);
+	assert_memory_equal(f->s.log[last] + 5 + 34, "\xab\x01\x02", 3);
+	add(&f->s, "00FEE19D2208200102", "9000");
+	assert_int_equal(piv_import_key(f->p, 0x9d, x, 0, 0, &f->ms), 0);
+	add(&f->s, "00FE119C2506 20", "9000");
+	assert_int_equal(piv_import_key(f->p, 0x9c, ec, 1, 0, &f->ms), 0);
+	last = f->s.nlog - 1;
+	assert_memory_equal(f->s.log[last] + 5 + 34, "\xaa\x01\x01", 3);
+	/* RSA-1024: 5 x (2 + 64) = 330 bytes: a chain of two */
+	add(&f->s, "10FE069AFF0140", "9000");
+	add(&f->s, "00FE069A4B", "9000");
+	assert_int_equal(piv_import_key(f->p, 0x9a, rsa, 0, 0, &f->ms), 0);
+	assert_int_equal(piv_import_key(f->p, 0x42, rsa, 0, 0, &f->ms),
+	    PIV_ERR_ARG);
+	assert_int_equal(piv_import_key(f->p, 0x9a, rsa, 9, 0, &f->ms),
+	    PIV_ERR_ARG);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(x);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(rsa);
+}
+
 int
 main(void)
 {
@@ -765,6 +811,7 @@ main(void)
 		T(test_yk_commands),
 		T(test_identity_fallback),
 		T(test_mgm_auth_impostor),
+		T(test_import_encoding),
 #undef T
 	};
 
