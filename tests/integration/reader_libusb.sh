@@ -83,9 +83,11 @@ check "claim exclusive, released when the holder dies" $wv -- sh -c "
 	kill -9 \$h; wait \$h
 	$probe power select"
 
-# Card removal and insertion on the interrupt pipe.
+# Card removal and insertion on the interrupt pipe; cancelled reads.
 check "remove/insert -> NotifySlotChange" $wv -- $probe power \
 	ctl:remove notify:5002 ctl:insert notify:5003 power select
+check "timed-out reads are cancelled, nothing lost" $wv -- $probe \
+	timeouts ctl:remove notify:5002 ctl:insert notify:5003 power select
 
 # 1000 time extensions before one answer; forever-mode.
 check "1000 time extensions" $wv -- $probe power wtx:1000 select

@@ -27,6 +27,9 @@
  *   extrefused    an extended-length APDU is refused (short APDU level)
  *   absent        a fresh enumeration finds no CCID device
  *   reopen        closes the device and opens it again (after a replug)
+ *   timeouts      an interrupt-IN and a bulk-IN read with nothing to come
+ *                 time out (libusb cancels: DISCARDURB), and nothing is
+ *                 lost afterwards
  *   wrap          reopens through open() + libusb_wrap_sys_device()
  *   hold:MS       claims the interface and sleeps MS milliseconds
  *   busy          claiming fails LIBUSB_ERROR_BUSY (another holds it)
@@ -825,6 +828,24 @@ main(int argc, char **argv)
 			if (swtx_seen != 3)
 				die("%d S(WTX) requests, want 3", swtx_seen);
 			printf("ok swtx\n");
+		} else if (strcmp(s, "timeouts") == 0) {
+			uint8_t buf[64];
+			int r, got = 0;
+
+			claim(1);
+			r = libusb_interrupt_transfer(h, ep_intr, buf,
+			    sizeof(buf), &got, 200);
+			if (r != LIBUSB_ERROR_TIMEOUT)
+				die("interrupt with nothing: %s",
+				    libusb_error_name(r));
+			r = libusb_bulk_transfer(h, ep_in, buf, sizeof(buf),
+			    &got, 200);
+			if (r != LIBUSB_ERROR_TIMEOUT)
+				die("bulk in with nothing: %s",
+				    libusb_error_name(r));
+			power_on();
+			step_select();
+			printf("ok timeouts\n");
 		} else if (strcmp(s, "wrap") == 0) {
 			wrap_dev();
 			printf("ok wrap %04x:%04x\n", vid, pid);
