@@ -32,6 +32,7 @@ static const struct cmd cmds[] = {
 	  "and touch policies, origin, and the certificate subject and expiry.\n" },
 	{ "keygen", cmd_keygen,
 	  O_SLOT | O_ALG | O_PINPOL | O_TOUCHPOL | O_OUT | O_FORMAT | O_MGMFILE |
+	  O_COMMENT |
 	  O_PINFILE, 0, 0,
 	  "--slot SLOT --alg ALG [--pin-policy P] [--touch-policy T] [-o FILE]",
 	  "Generates a key pair on the token and writes its public key (PEM, or\n"
@@ -180,9 +181,28 @@ usage_cmd(FILE *fp, const struct cmd *c)
 	    c->synopsis, c->help);
 	if (c->allowed & O_SLOT)
 		fprintf(fp, "SLOT: 9a (auth) 9c (sign) 9d (keymgmt) 9e (cardauth) "
-		    "82-95 (retired) f9 (attest).\n");
+		    "82-95 (retired) f9 (attest).\nOptions:\n");
+	else
+		fprintf(fp, "Options:\n");
+	if (c->allowed & O_IN)
+		fprintf(fp, "  -i, --in FILE          read FILE instead of standard "
+		    "input\n");
 	if (c->allowed & O_OUT)
-		fprintf(fp, "-o FILE writes to FILE instead of standard output.\n");
+		fprintf(fp, "  -o, --out FILE         write FILE instead of standard "
+		    "output\n");
+	if (c->allowed & O_PINFILE)
+		fprintf(fp, "  --pin-file FILE        the PIN (first line of FILE; "
+		    "else $USBPIV_PIN, else a prompt)\n");
+	if (c->allowed & O_PUKFILE)
+		fprintf(fp, "  --puk-file FILE        the PUK (else $USBPIV_PUK, else "
+		    "a prompt)\n");
+	if (c->allowed & O_MGMFILE)
+		fprintf(fp, "  --mgm-key-file FILE    the management key in hex (else "
+		    "$USBPIV_MGM_KEY)\n");
+	if (c->allowed & O_MGMALG)
+		fprintf(fp, "  --key-alg ALG          3des aes128 aes192 aes256 "
+		    "(default: aes192 from firmware 5.4, else 3des)\n");
+	fprintf(fp, "  -h, --help             this help\n");
 }
 
 static int

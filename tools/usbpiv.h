@@ -17,10 +17,6 @@
 #include "../ccid/ccid.h"
 #include "../piv/piv.h"
 
-/* Added to piv.h by the piv layer; repeated here (a compatible
- * redeclaration) so the tools build against either revision. */
-int piv_new_ccid(piv_card_t **p, struct ccid_reader *r, size_t slot);
-
 /* ---- exit codes (documented in tools/usbpiv.1.md) ----------------------- */
 enum cli_exit {
 	EX_OK = 0,
