@@ -23,8 +23,11 @@ static int
 ref_fail(const char *what, int r, int tries)
 {
 	if (r == PIV_ERR_PIN_WRONG) {
-		cli_err("wrong %s, %d %s left", what, tries,
-		    tries == 1 ? "try" : "tries");
+		if (tries == 0)
+			cli_err("wrong %s, now blocked", what);
+		else
+			cli_err("wrong %s, %d %s left", what, tries,
+			    tries == 1 ? "try" : "tries");
 		return EX_AUTH;
 	}
 	if (r == PIV_ERR_PIN_BLOCKED) {
@@ -206,6 +209,9 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 		goto out;
 	if (o->protect && (ex = cli_verify_pin(&t, o)) != EX_OK)
 		goto out;
+	if (!o->protect && cli_mgm_is_protected(&t))
+		cli_warn("the token keeps the old PIN-protected key, which will "
+		    "no longer work: use --protect to replace it too");
 	ms = CLI_OP_MS;
 	if ((r = piv_set_mgm(t.piv, (uint8_t)alg, key, len, o->touch,
 	    &ms)) != 0) {

@@ -262,7 +262,7 @@ parse_cmd_opts(const struct cmd *c, int argc, char **argv, struct opts *o)
 	o->count = o->timeout_s = -1;
 	optind = 0;	/* GNU: full re-initialisation */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+s:a:i:o:f:H:p:h", long_opts,
+	while ((ch = getopt_long(argc, argv, "s:a:i:o:f:H:p:h", long_opts,
 	    &idx)) != -1) {
 		if (ch == 'h') {
 			usage_cmd(stdout, c);

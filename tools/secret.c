@@ -198,8 +198,11 @@ cli_verify_pin(struct token *t, const struct opts *o)
 		t->pin_ok = 1;
 		return EX_OK;
 	case PIV_ERR_PIN_WRONG:
-		cli_err("wrong PIN, %d %s left", tries, tries == 1 ? "try" :
-		    "tries");
+		if (tries == 0)
+			cli_err("wrong PIN, now blocked");
+		else
+			cli_err("wrong PIN, %d %s left", tries, tries == 1 ?
+			    "try" : "tries");
 		return EX_AUTH;
 	case PIV_ERR_PIN_BLOCKED:
 		cli_err("PIN blocked: unblock it with `usbpiv pin unblock` (PUK), "
@@ -219,8 +222,8 @@ cli_verify_pin(struct token *t, const struct opts *o)
  * is stored on the token under the PIN. */
 #define ADMIN_FLAG_PROTECTED_MGM	0x02
 
-static int
-mgm_is_protected(struct token *t)
+int
+cli_mgm_is_protected(struct token *t)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
@@ -255,8 +258,7 @@ mgm_auth(struct token *t, int alg, const uint8_t *key, size_t len,
 	int ms = CLI_OP_MS, r;
 
 	if (alg < 0) {
-		cli_err("%s: a key of %zu bytes fits no algorithm (use --key-alg)",
-		    what, len);
+		cli_err("%s: a key of %zu bytes fits no algorithm", what, len);
 		return EX_USAGE;
 	}
 	r = piv_auth_mgm(t->piv, (uint8_t)alg, key, len, &ms);
@@ -306,15 +308,14 @@ cli_auth_mgm(struct token *t, const struct opts *o)
 			util_wipe(key, sizeof(key));
 			return EX_USAGE;
 		}
-		alg = o->mgm_alg >= 0 ? o->mgm_alg : md_ok ? md_alg :
-		    alg_for_len(len);
+		alg = md_ok ? md_alg : alg_for_len(len);
 		ex = mgm_auth(t, alg, key, len, "management key");
 		util_wipe(key, sizeof(key));
 		return ex;
 	}
 
 	/* 2. PIN-protected: stored on the token, readable after the PIN. */
-	if (mgm_is_protected(t)) {
+	if (cli_mgm_is_protected(t)) {
 		if ((ex = cli_verify_pin(t, o)) != EX_OK)
 			return ex;
 		ms = CLI_OP_MS;

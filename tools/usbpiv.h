@@ -142,6 +142,8 @@ int cli_verify_pin(struct token *t, const struct opts *o);
  * when the card says it is still the default (or cannot say).
  */
 int cli_auth_mgm(struct token *t, const struct opts *o);
+/* Does the admin data say the management key is stored under the PIN? */
+int cli_mgm_is_protected(struct token *t);
 
 /* ---- helpers (tools/util_cli.c) ------------------------------------------ */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
