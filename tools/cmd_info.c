@@ -110,8 +110,7 @@ list_one(usb_ctx_t *ctx, const struct usb_dev_info *info, int json,
 		status = "";
 		card = has_id = 0;
 		memset(&id, 0, sizeof(id));
-		ms = CLI_OP_MS;
-		if ((r = ccid_power_on(rdr, s, NULL, &ms)) != 0)
+		if ((r = token_power_on(rdr, s)) != 0)
 			status = r == CCID_ERR_NO_CARD ? "no card" :
 			    busy_or(r == CCID_ERR_BUSY || r == CCID_ERR_LOCKED,
 			    ccid_strerror(r));

@@ -183,13 +183,16 @@ slot_changes(const struct globals *g, struct watched *w)
 
 	if (w->rdr == NULL || w->no_intr)
 		return 0;
+	if (ccid_begin(w->rdr, &ms) != 0)
+		return 0;	/* busy: another program has it now */
+	ms = 20;
 	r = ccid_wait_slot_change(w->rdr, &changed, &ms);
-	if (r == CCID_ERR_UNSUPPORTED || r == CCID_ERR_ARG) {
-		w->no_intr = 1;
+	if (r != 0) {
+		ccid_end(w->rdr);
+		if (r == CCID_ERR_UNSUPPORTED || r == CCID_ERR_ARG)
+			w->no_intr = 1;
 		return 0;
 	}
-	if (r != 0)
-		return 0;
 	for (s = 0; s < ccid_slot_count(w->rdr) && s < 32; s++) {
 		if (!(changed & (1u << s)))
 			continue;
@@ -200,6 +203,7 @@ slot_changes(const struct globals *g, struct watched *w)
 		    "card-inserted", w, (long)s);
 		ev++;
 	}
+	ccid_end(w->rdr);
 	return ev;
 }
 

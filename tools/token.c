@@ -96,6 +96,20 @@ ccid_fail(const struct usb_dev_info *i, int r)
 	return cli_exit_for_ccid(r);
 }
 
+/* Powers a slot on inside its own transaction (the lock and the claim
+ * are not re-entrant: the PIV layer takes them again after this). */
+int
+token_power_on(ccid_reader_t *rdr, size_t slot)
+{
+	int r, ms = CLI_OP_MS;
+
+	if ((r = ccid_begin(rdr, &ms)) != 0)
+		return r;
+	r = ccid_power_on(rdr, slot, NULL, &ms);
+	ccid_end(rdr);
+	return r;
+}
+
 void
 token_close(struct token *t)
 {
@@ -143,8 +157,7 @@ token_find(const struct globals *g, struct token *t, int raw)
 			continue;
 		}
 		for (s = 0; s < ccid_slot_count(t->rdr); s++) {
-			ms = CLI_OP_MS;
-			if ((r = ccid_power_on(t->rdr, s, NULL, &ms)) != 0) {
+			if ((r = token_power_on(t->rdr, s)) != 0) {
 				if (r != CCID_ERR_NO_CARD)
 					ex = ccid_fail(&list[i], r);
 				continue;

@@ -6,6 +6,7 @@
 # (verified against the f9 certificate), decrypt (RSA and ECDH).
 set -u
 B=${USBPIV_BUILD:-build}
+case $B in /*) ;; *) B=$(pwd)/$B ;; esac
 if [ -z "${CLI_INNER:-}" ]; then
 	[ -x "$B/usbpiv" ] || { echo "skip: $B/usbpiv not built"; exit 77; }
 	if [ ! -x "$B/vtoken-reader" ] || [ ! -x tests/with-vtoken ]; then
