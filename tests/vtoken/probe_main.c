@@ -21,8 +21,11 @@
  *   nodev         the next transfer fails LIBUSB_ERROR_NO_DEVICE
  *   errors        error answers: bad slot, Secure, inactive card, Abort,
  *                 parameters, Escape, IccClock, class requests
- *   loop:N        N times: claim (waiting while busy), SELECT, release
+ *   loop:N        N times: claim (waiting while busy), power on, SELECT,
+ *                 release
  *   swtx          (t1) the card's S(WTX) requests are answered
+ *   extrefused    an extended-length APDU is refused (short APDU level)
+ *   absent        a fresh enumeration finds no CCID device
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -756,6 +759,7 @@ main(int argc, char **argv)
 
 			for (i = 0; i < n; i++) {
 				claim(1);
+				power_on();
 				step_select();
 				release();
 			}
@@ -767,6 +771,36 @@ main(int argc, char **argv)
 			if (swtx_seen != 3)
 				die("%d S(WTX) requests, want 3", swtx_seen);
 			printf("ok swtx\n");
+		} else if (strcmp(s, "extrefused") == 0) {
+			static const uint8_t ext[] = { 0x00, 0xEE, 0x00, 0x00,
+			    0x00, 0x00, 0x02, 0x01, 0x02, 0x00, 0x00 };
+
+			claim(1);
+			expect_error(0x6F, 0, ext, sizeof(ext), 0x80, 0x40,
+			    0x01, "extended APDU");
+			printf("ok extrefused\n");
+		} else if (strcmp(s, "absent") == 0) {
+			libusb_context *c2;
+			libusb_device **list;
+			ssize_t n, i, found = 0;
+
+			if (libusb_init(&c2) != 0)
+				die("libusb_init");
+			if ((n = libusb_get_device_list(c2, &list)) < 0)
+				die("get_device_list");
+			for (i = 0; i < n; i++) {
+				struct libusb_device_descriptor dd;
+
+				if (libusb_get_device_descriptor(list[i],
+				    &dd) == 0 && dd.idVendor == vid &&
+				    dd.idProduct == pid)
+					found++;
+			}
+			libusb_free_device_list(list, 1);
+			libusb_exit(c2);
+			if (found)
+				die("device still listed after unplug");
+			printf("ok absent\n");
 		} else
 			die("unknown step %s", s);
 	}

@@ -37,6 +37,8 @@ struct rd_profile {
 	char product[128];
 	char serial[64];
 	uint8_t iface_class;		/* 0x0B, or 0xFF for vendor CCID */
+	uint8_t ccid_desc_type;		/* 0x21 (0: 0x21), or 0xFF as some
+					 * vendor-class readers have */
 	struct usb_ccid_desc ccid;
 	int has_intr;
 	int t1_card;			/* TPDU level: we are the T=1 card */

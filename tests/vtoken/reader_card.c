@@ -187,7 +187,6 @@ rd_card_open(const char *spec, const char *state_path, int slot,
 		}
 		return 0;
 	}
-#ifdef RD_HAVE_BACKENDS
 	if (strcmp(spec, "builtin") == 0) {
 		char path[4096];
 		const char *sp = state_path;
@@ -218,15 +217,6 @@ rd_card_open(const char *spec, const char *state_path, int slot,
 		}
 		return 0;
 	}
-#else
-	(void)state_path;
-	(void)slot;
-	if (strcmp(spec, "builtin") == 0 || strncmp(spec, "vpcd:", 5) == 0) {
-		snprintf(err, errlen, "card '%s' needs tests/vtoken/backend.c "
-		    "(not merged yet); use --card test", spec);
-		return -1;
-	}
-#endif
 	snprintf(err, errlen, "unknown card '%s' (test, builtin, vpcd:PORT)",
 	    spec);
 	return -1;

@@ -30,8 +30,8 @@ static const char usage[] =
 "\n"
 "  --reader   yubikey5 (default), short-apdu, extended-apdu, t1, two-slot,\n"
 "             or a dump file from ccid-readers/ (its exchange level is used)\n"
-"  --card     test: small deterministic card; builtin: the software PIV card\n"
-"             (vcard); vpcd:PORT: wait for a vpcd card on 127.0.0.1:PORT\n"
+"  --card     builtin (default): the software PIV card (vcard); test: a\n"
+"             small deterministic card (README.md); vpcd:PORT: wait for a vpcd card on 127.0.0.1:PORT\n"
 "             (slot N of a two-slot reader uses PORT+N)\n"
 "  --state    the builtin card's state file (slot N>0 uses FILE.N)\n"
 "  --ctl      a FIFO (created if missing) taking one injection per line;\n"
@@ -160,11 +160,7 @@ main(int argc, char **argv)
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.fd = -1;
 	rd_debug = getenv("VTOKEN_READER_DEBUG") != NULL;
-#ifdef RD_HAVE_BACKENDS
 	card = "builtin";
-#else
-	card = "test";
-#endif
 
 	for (a = 1; a < argc; a++) {
 		const char *o = argv[a];

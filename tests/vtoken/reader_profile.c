@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "reader.h"
+#include "dump.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -89,6 +90,7 @@ rd_profile_build(struct rd_profile *p)
 	c[n++] = p->iface_class ? p->iface_class : 0x0B; c[n++] = 0;
 	c[n++] = 0; c[n++] = 0;
 	rd_ccid_desc_write(&p->ccid, c + n);
+	c[n + 1] = p->ccid_desc_type ? p->ccid_desc_type : 0x21;
 	n += 54;
 	c[n++] = 7; c[n++] = 5; c[n++] = p->ep_out; c[n++] = 2;
 	put16(c + n, mp); n += 2; c[n++] = 0;
@@ -184,158 +186,50 @@ rd_profile_names(void)
 	return "yubikey5 short-apdu extended-apdu t1 two-slot";
 }
 
-/* ---- dumps ----------------------------------------------------------------
- * "key: value" lines; the first CCID class descriptor counts.  Numbers are
- * hex (0x...), decimal, "4.000 MHz" (kHz kept), "1.10" (BCD) or
- * "0x0000 0x0003" (two 16-bit halves).
- */
-
-static int
-parse_num(const char *v, uint32_t *out)
-{
-	unsigned a, b;
-	double f;
-	char *end;
-
-	while (*v == ' ')
-		v++;
-	if (sscanf(v, "0x%x 0x%x", &a, &b) == 2) {
-		*out = (uint32_t)(a << 16 | (b & 0xffff));
-		return 0;
-	}
-	if (strncmp(v, "0x", 2) == 0) {
-		errno = 0;
-		*out = (uint32_t)strtoul(v + 2, &end, 16);
-		return errno != 0 || end == v + 2 ? -1 : 0;
-	}
-	if (strstr(v, "MHz") != NULL) {
-		if (sscanf(v, "%lf", &f) != 1 || f < 0 || f > 1000)
-			return -1;
-		*out = (uint32_t)(f * 1000 + 0.5);
-		return 0;
-	}
-	if (strchr(v, '.') != NULL && sscanf(v, "%u.%x", &a, &b) == 2 &&
-	    a < 100 && b < 0x100) {
-		/* "1.10" -> 0x0110 */
-		*out = (uint32_t)((a / 10) << 12 | (a % 10) << 8 | b);
-		return 0;
-	}
-	errno = 0;
-	*out = (uint32_t)strtoul(v, &end, 10);
-	return errno != 0 || end == v ? -1 : 0;
-}
+/* ---- dumps: tests/vtoken/dump.h reads them ------------------------------ */
 
 static int
 load_dump(const char *path, struct rd_profile *p, char *err, size_t errlen)
 {
-	FILE *f;
-	char line[512];
-	int in_ccid = 0, done = 0, have_vid = 0, have_ccid = 0;
-	int last = 0;	/* 1 after idVendor, 2 after idProduct */
-	struct usb_ccid_desc *d = &p->ccid;
+	struct ccid_dump d;
+	struct usb_ccid_desc *c = &p->ccid;
+	const char *b;
 
 	memset(p, 0, sizeof(*p));
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (dump_load(path, &d, err, errlen) != 0)
+		return -1;
+	p->vid = d.vid;
+	p->pid = d.pid;
+	p->bcd_device = d.bcd_device;
+	snprintf(p->manufacturer, sizeof(p->manufacturer), "%s",
+	    d.manufacturer);
+	snprintf(p->product, sizeof(p->product), "%s", d.product);
+	p->iface_class = d.iface_class ? d.iface_class : 0x0B;
+	p->ccid_desc_type = d.ccid_desc_type ? d.ccid_desc_type : 0x21;
+	p->has_intr = d.has_intr;
+	*c = d.ccid;
+	if (c->dwMaxCCIDMessageLength < 20) {
+		snprintf(err, errlen, "%s: dwMaxCCIDMessageLength %u is too "
+		    "small to emulate", path, c->dwMaxCCIDMessageLength);
 		return -1;
 	}
-	while (!done && fgets(line, sizeof(line), f) != NULL) {
-		char *k = line, *v, *nl;
-		uint32_t x = 0;
-
-		if ((nl = strchr(line, '\n')) != NULL)
-			*nl = '\0';
-		while (*k == ' ')
-			k++;
-		if (strcmp(k, "CCID Class Descriptor") == 0) {
-			in_ccid = 1;
-			continue;
-		}
-		if ((v = strchr(k, ':')) == NULL)
-			continue;
-		*v++ = '\0';
-		while (*v == ' ')
-			v++;
-		if (strcmp(k, "idVendor") == 0 && !have_vid) {
-			if (parse_num(v, &x) == 0)
-				p->vid = (uint16_t)x;
-			have_vid = 1;
-			last = 1;
-			continue;
-		}
-		if (strcmp(k, "iManufacturer") == 0 && last == 1)
-			snprintf(p->manufacturer, sizeof(p->manufacturer), "%s", v);
-		else if (strcmp(k, "idProduct") == 0 && p->pid == 0) {
-			if (parse_num(v, &x) == 0)
-				p->pid = (uint16_t)x;
-			last = 2;
-			continue;
-		} else if (strcmp(k, "iProduct") == 0 && last == 2)
-			snprintf(p->product, sizeof(p->product), "%s", v);
-		else if (strcmp(k, "bcdDevice") == 0 && p->bcd_device == 0 &&
-		    parse_num(v, &x) == 0)
-			p->bcd_device = (uint16_t)x;
-		else if (strcmp(k, "bInterfaceClass") == 0 && !have_ccid &&
-		    parse_num(v, &x) == 0)
-			p->iface_class = (uint8_t)x;
-		else if (strcmp(k, "bNumEndpoints") == 0 && !have_ccid &&
-		    parse_num(v, &x) == 0)
-			p->has_intr = x >= 3;
-		last = 0;
-		if (!in_ccid || parse_num(v, &x) != 0)
-			continue;
-		have_ccid = 1;
-		if (strcmp(k, "bcdCCID") == 0) d->bcdCCID = (uint16_t)x;
-		else if (strcmp(k, "bMaxSlotIndex") == 0) d->bMaxSlotIndex = (uint8_t)x;
-		else if (strcmp(k, "bVoltageSupport") == 0) d->bVoltageSupport = (uint8_t)x;
-		else if (strcmp(k, "dwProtocols") == 0) d->dwProtocols = x;
-		else if (strcmp(k, "dwDefaultClock") == 0) d->dwDefaultClock = x;
-		else if (strcmp(k, "dwMaximumClock") == 0) d->dwMaximumClock = x;
-		else if (strcmp(k, "bNumClockSupported") == 0) d->bNumClockSupported = (uint8_t)x;
-		else if (strcmp(k, "dwDataRate") == 0) d->dwDataRate = x;
-		else if (strcmp(k, "dwMaxDataRate") == 0) d->dwMaxDataRate = x;
-		else if (strcmp(k, "bNumDataRatesSupported") == 0) d->bNumDataRatesSupported = (uint8_t)x;
-		else if (strcmp(k, "dwMaxIFSD") == 0) d->dwMaxIFSD = x;
-		else if (strcmp(k, "dwSynchProtocols") == 0) d->dwSynchProtocols = x;
-		else if (strcmp(k, "dwMechanical") == 0) d->dwMechanical = x;
-		else if (strcmp(k, "dwFeatures") == 0) d->dwFeatures = x;
-		else if (strcmp(k, "dwMaxCCIDMessageLength") == 0) d->dwMaxCCIDMessageLength = x;
-		else if (strcmp(k, "bClassGetResponse") == 0) d->bClassGetResponse = (uint8_t)x;
-		else if (strcmp(k, "bClassEnvelope") == 0) d->bClassEnvelope = (uint8_t)x;
-		else if (strcmp(k, "wLcdLayout") == 0) d->wLcdLayout = (uint16_t)x;
-		else if (strcmp(k, "bPINSupport") == 0) d->bPINSupport = (uint8_t)x;
-		else if (strcmp(k, "bMaxCCIDBusySlots") == 0) {
-			d->bMaxCCIDBusySlots = (uint8_t)x;
-			done = 1;
-		}
-	}
-	fclose(f);
-	if (!have_vid || !have_ccid || d->dwMaxCCIDMessageLength < 20) {
-		snprintf(err, errlen, "%s: not a CCID reader dump", path);
-		return -1;
-	}
-	if (d->bMaxSlotIndex >= RD_MAX_SLOTS) {
-		/* More slots than we emulate: offer the first two. */
-		d->bMaxSlotIndex = RD_MAX_SLOTS - 1;
-	}
-	if (d->dwMaxCCIDMessageLength > 65544)
-		d->dwMaxCCIDMessageLength = 65544;
-	switch (d->dwFeatures & USB_CCID_FEAT_LEVEL_MASK) {
+	/* More slots than we emulate: the first two are offered. */
+	if (c->bMaxSlotIndex >= RD_MAX_SLOTS)
+		c->bMaxSlotIndex = RD_MAX_SLOTS - 1;
+	if (c->dwMaxCCIDMessageLength > 65544)
+		c->dwMaxCCIDMessageLength = 65544;
+	switch (c->dwFeatures & USB_CCID_FEAT_LEVEL_MASK) {
 	case USB_CCID_FEAT_LEVEL_SHORT_APDU:
 	case USB_CCID_FEAT_LEVEL_EXT_APDU:
 		break;
 	default:
-		/* TPDU and character level: we are a T=1 card if it can be. */
-		p->t1_card = (d->dwProtocols & 2) != 0;
+		/* TPDU and character level: we are a T=1 card if the
+		 * reader speaks T=1 (README.md: what the others get). */
+		p->t1_card = (c->dwProtocols & 2) != 0;
 		break;
 	}
-	{
-		const char *b = strrchr(path, '/');
-
-		snprintf(p->name, sizeof(p->name), "%s", b ? b + 1 : path);
-	}
-	if (p->iface_class == 0)
-		p->iface_class = 0x0B;
+	b = strrchr(path, '/');
+	snprintf(p->name, sizeof(p->name), "%s", b ? b + 1 : path);
 	snprintf(p->serial, sizeof(p->serial), "DUMP%04X", p->pid);
 	return 0;
 }

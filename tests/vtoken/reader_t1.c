@@ -237,7 +237,7 @@ rd_t1_block(struct rd_t1 *t, card_backend_t *b, const uint8_t *in,
 		return 0;
 	}
 
-	switch (pcb & 0x3F) {				/* S-block */
+	switch (pcb & 0x1F) {				/* S-block */
 	case 0x00:			/* RESYNCH request */
 		if (pcb & 0x20)
 			break;

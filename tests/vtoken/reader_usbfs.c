@@ -70,6 +70,7 @@ struct rd_client {
 	UMockdevIoctlClient *parked;	/* a REAP waiting, referenced */
 	GSource *park_timer;
 	int park_blocking;
+	int empty_reaps;		/* EAGAINs in a row */
 };
 
 struct rd_usb {
@@ -126,7 +127,8 @@ static void park_release(struct rd_client *cl);
 
 /* Hands a reaped URB to the client waiting in `c`. */
 static void
-reap_deliver(UMockdevIoctlClient *c, struct rd_urb *urb)
+reap_deliver(struct rd_client *cl, UMockdevIoctlClient *c,
+    struct rd_urb *urb)
 {
 	UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(c);
 	UMockdevIoctlData *p;
@@ -142,6 +144,7 @@ reap_deliver(UMockdevIoctlClient *c, struct rd_urb *urb)
 	}
 	umockdev_ioctl_data_set_ptr(p, 0, urb->data);
 	umockdev_ioctl_client_complete(c, 0, 0);
+	cl->empty_reaps = 0;
 	umockdev_ioctl_data_unref(p);
 	urb_free(urb);
 }
@@ -162,7 +165,7 @@ urb_done(struct rd_client *cl, struct rd_urb *urb, int status,
 		UMockdevIoctlClient *c = cl->parked;
 
 		park_release(cl);
-		reap_deliver(c, g_queue_pop_head(&cl->done));
+		reap_deliver(cl, c, g_queue_pop_head(&cl->done));
 		g_object_unref(c);
 	}
 }
@@ -643,7 +646,7 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 			UMockdevIoctlClient *pc = cl->parked;
 
 			park_release(cl);
-			reap_deliver(pc, g_queue_pop_head(&cl->done));
+			reap_deliver(cl, pc, g_queue_pop_head(&cl->done));
 			g_object_unref(pc);
 		}
 		return;
@@ -715,7 +718,7 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 		/* Reaping what was killed still works; all else ENODEV. */
 		if ((req == USBDEVFS_REAPURB || req == USBDEVFS_REAPURBNDELAY)
 		    && !g_queue_is_empty(&cl->done))
-			reap_deliver(c, g_queue_pop_head(&cl->done));
+			reap_deliver(cl, c, g_queue_pop_head(&cl->done));
 		else
 			umockdev_ioctl_client_complete(c, -1, ENODEV);
 		goto out;
@@ -844,7 +847,14 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 			break;
 		}
 		if (!g_queue_is_empty(&cl->done)) {
-			reap_deliver(c, g_queue_pop_head(&cl->done));
+			reap_deliver(cl, c, g_queue_pop_head(&cl->done));
+			break;
+		}
+		/* libusb reaps until EAGAIN after every completion: that
+		 * first EAGAIN goes back at once; a client that keeps
+		 * asking is waiting, and waits here. */
+		if (req == USBDEVFS_REAPURBNDELAY && cl->empty_reaps++ == 0) {
+			umockdev_ioctl_client_complete(c, -1, EAGAIN);
 			break;
 		}
 		park(cl, c, req == USBDEVFS_REAPURB);
