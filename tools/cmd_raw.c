@@ -91,6 +91,7 @@ struct watched {
 	ccid_reader_t *rdr;
 	int no_intr;		/* reader cannot report card changes */
 	int seen;
+	int gone;		/* unplugged: report, then forget */
 };
 
 static void
@@ -183,14 +184,24 @@ slot_changes(const struct globals *g, struct watched *w)
 
 	if (w->rdr == NULL || w->no_intr)
 		return 0;
-	if (ccid_begin(w->rdr, &ms) != 0)
+	if ((r = ccid_begin(w->rdr, &ms)) != 0) {
+		if (r == CCID_ERR_REMOVED || usb_dev_removed(w->dev)) {
+			w->gone = 1;	/* unplugged */
+			return 1;
+		}
 		return 0;	/* busy: another program has it now */
+	}
 	ms = 20;
 	r = ccid_wait_slot_change(w->rdr, &changed, &ms);
 	if (r != 0) {
 		ccid_end(w->rdr);
 		if (r == CCID_ERR_UNSUPPORTED || r == CCID_ERR_ARG)
 			w->no_intr = 1;
+		if (r == CCID_ERR_REMOVED || usb_dev_removed(w->dev)) {
+			/* Unplugged before the hot-plug scan noticed. */
+			w->gone = 1;
+			return 1;
+		}
 		return 0;
 	}
 	for (s = 0; s < ccid_slot_count(w->rdr) && s < 32; s++) {
@@ -234,8 +245,16 @@ cmd_watch(const struct globals *g, struct opts *o)
 			events += rescan(g, ctx, w, &nw, 0);
 		else
 			util_sleep_ms(ms);	/* whatever it did not wait */
-		for (i = 0; i < nw && (o->count < 0 || events < o->count); i++)
+		for (i = 0; i < nw && (o->count < 0 || events < o->count);) {
 			events += slot_changes(g, &w[i]);
+			if (!w[i].gone) {
+				i++;
+				continue;
+			}
+			event(g, "removed", &w[i], -1);
+			watched_close(&w[i]);
+			w[i] = w[--nw];
+		}
 		if (o->timeout_s == 0)
 			break;
 	}

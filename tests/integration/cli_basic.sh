@@ -121,4 +121,25 @@ $U --json watch --timeout 0 | python3 -c 'import json,sys; [json.loads(l) for l 
 	fail "watch --json lines"
 ok "watch lists the present reader (text and JSON lines)"
 
+if [ -n "${VTOKEN_CTL:-}" ] && [ -p "$VTOKEN_CTL" ]; then
+	$U watch --count 3 --timeout 60 > events.txt &
+	wpid=$!
+	i=0	# until watch is up (slow under valgrind)
+	while ! grep -q '^present' events.txt 2> /dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.5
+	echo remove > "$VTOKEN_CTL"
+	sleep 1
+	echo insert > "$VTOKEN_CTL"
+	sleep 1
+	echo unplug > "$VTOKEN_CTL"
+	wait $wpid || fail "watch with events"
+	grep -q "^card-removed $path 0 " events.txt || fail "no card-removed: $(cat events.txt)"
+	grep -q "^card-inserted $path 0 " events.txt || fail "no card-inserted: $(cat events.txt)"
+	grep -q "^removed $path " events.txt || fail "no removed: $(cat events.txt)"
+	ok "watch reports card removal, insertion and unplug"
+fi
+
 echo "cli_basic: $n passed, 0 failed"
