@@ -59,6 +59,17 @@ check "two-slot, independent cards" $wv --reader two-slot -- $probe \
 	expect:1209:0004 slot:0 power select slot:1 power select \
 	"ctl:remove 1" notify:5009 slot:0 select "ctl:insert 1" notify:500D
 
+# A vpcd card: build/vcard connects to the reader's vpcd port.
+if [ -x "$build/vcard" ]; then
+	port=$((20000 + ($$ * 7) % 20000))
+	"$build/vcard" --vpcd "127.0.0.1:$port" >/dev/null 2>&1 &
+	vc=$!
+	check "vpcd card (build/vcard on port $port)" $wv --card vpcd:$port \
+		-- $probe power select errors
+	kill "$vc" 2>/dev/null
+	wait "$vc" 2>/dev/null
+fi
+
 # Two and three processes at once, each claiming in turn.
 check "three processes at once" $wv -- sh -c "
 	$probe loop:40 & a=\$!
