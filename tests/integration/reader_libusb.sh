@@ -59,6 +59,14 @@ check "two-slot, independent cards" $wv --reader two-slot -- $probe \
 	expect:1209:0004 slot:0 power select slot:1 power select \
 	"ctl:remove 1" notify:5009 slot:0 select "ctl:insert 1" notify:500D
 
+# --state: the builtin card keeps its PIN retry counter across runs.
+st=$(mktemp -d)
+check "builtin card state persists (--state)" sh -c "
+	$wv --state $st/card -- $probe power select \
+	    apdu:002000800831313131313131FF=63C2 &&
+	$wv --state $st/card -- $probe power select apdu:00200080=63C2"
+rm -rf "$st"
+
 # A vpcd card: build/vcard connects to the reader's vpcd port.
 if [ -x "$build/vcard" ]; then
 	port=$((20000 + ($$ * 7) % 20000))
