@@ -59,6 +59,25 @@ check "two-slot, independent cards" $wv --reader two-slot -- $probe \
 	expect:1209:0004 slot:0 power select slot:1 power select \
 	"ctl:remove 1" notify:5009 slot:0 select "ctl:insert 1" notify:500D
 
+# --state: the builtin card keeps its PIN retry counter across runs.
+st=$(mktemp -d)
+check "builtin card state persists (--state)" sh -c "
+	$wv --state $st/card -- $probe power select \
+	    apdu:002000800831313131313131FF=63C2 &&
+	$wv --state $st/card -- $probe power select apdu:00200080=63C2"
+rm -rf "$st"
+
+# A vpcd card: build/vcard connects to the reader's vpcd port.
+if [ -x "$build/vcard" ]; then
+	port=$((20000 + ($$ * 7) % 20000))
+	"$build/vcard" --vpcd "127.0.0.1:$port" >/dev/null 2>&1 &
+	vc=$!
+	check "vpcd card (build/vcard on port $port)" $wv --card vpcd:$port \
+		-- $probe power select errors
+	kill "$vc" 2>/dev/null
+	wait "$vc" 2>/dev/null
+fi
+
 # Two and three processes at once, each claiming in turn.
 check "three processes at once" $wv -- sh -c "
 	$probe loop:40 & a=\$!
@@ -83,9 +102,11 @@ check "claim exclusive, released when the holder dies" $wv -- sh -c "
 	kill -9 \$h; wait \$h
 	$probe power select"
 
-# Card removal and insertion on the interrupt pipe.
+# Card removal and insertion on the interrupt pipe; cancelled reads.
 check "remove/insert -> NotifySlotChange" $wv -- $probe power \
 	ctl:remove notify:5002 ctl:insert notify:5003 power select
+check "timed-out reads are cancelled, nothing lost" $wv -- $probe \
+	timeouts ctl:remove notify:5002 ctl:insert notify:5003 power select
 
 # 1000 time extensions before one answer; forever-mode.
 check "1000 time extensions" $wv -- $probe power wtx:1000 select

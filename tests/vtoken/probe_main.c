@@ -27,6 +27,10 @@
  *   extrefused    an extended-length APDU is refused (short APDU level)
  *   absent        a fresh enumeration finds no CCID device
  *   reopen        closes the device and opens it again (after a replug)
+ *   apdu:HEX=SW   sends the APDU HEX, the answer must end in SW (hex)
+ *   timeouts      an interrupt-IN and a bulk-IN read with nothing to come
+ *                 time out (libusb cancels: DISCARDURB), and nothing is
+ *                 lost afterwards
  *   wrap          reopens through open() + libusb_wrap_sys_device()
  *   hold:MS       claims the interface and sleeps MS milliseconds
  *   busy          claiming fails LIBUSB_ERROR_BUSY (another holds it)
@@ -825,6 +829,43 @@ main(int argc, char **argv)
 			if (swtx_seen != 3)
 				die("%d S(WTX) requests, want 3", swtx_seen);
 			printf("ok swtx\n");
+		} else if (strncmp(s, "apdu:", 5) == 0) {
+			static uint8_t c[600], r[70000];
+			const char *x = s + 5, *eq = strchr(s, '=');
+			size_t clen = 0, rl;
+			unsigned v, sw;
+
+			if (eq == NULL || sscanf(eq + 1, "%4x", &sw) != 1)
+				die("bad %s", s);
+			while (x + 1 < eq && clen < sizeof(c)) {
+				if (sscanf(x, "%2x", &v) != 1)
+					die("bad hex in %s", s);
+				c[clen++] = (uint8_t)v;
+				x += 2;
+			}
+			rl = apdu(c, clen, r, sizeof(r));
+			if (rl < 2 || (unsigned)(r[rl - 2] << 8 | r[rl - 1]) != sw)
+				die("%s: SW %02X%02X", s, rl >= 2 ? r[rl - 2] : 0,
+				    rl >= 2 ? r[rl - 1] : 0);
+			printf("ok %s\n", s);
+		} else if (strcmp(s, "timeouts") == 0) {
+			uint8_t buf[64];
+			int r, got = 0;
+
+			claim(1);
+			r = libusb_interrupt_transfer(h, ep_intr, buf,
+			    sizeof(buf), &got, 200);
+			if (r != LIBUSB_ERROR_TIMEOUT)
+				die("interrupt with nothing: %s",
+				    libusb_error_name(r));
+			r = libusb_bulk_transfer(h, ep_in, buf, sizeof(buf),
+			    &got, 200);
+			if (r != LIBUSB_ERROR_TIMEOUT)
+				die("bulk in with nothing: %s",
+				    libusb_error_name(r));
+			power_on();
+			step_select();
+			printf("ok timeouts\n");
 		} else if (strcmp(s, "wrap") == 0) {
 			wrap_dev();
 			printf("ok wrap %04x:%04x\n", vid, pid);

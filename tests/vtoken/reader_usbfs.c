@@ -41,6 +41,8 @@
 
 #define PARK_MS		5
 #define MAX_FRAMES	200000		/* queued response frames per client */
+#define MAX_FRAME_BYTES	(16u << 20)	/* and their bytes */
+#define MAX_URB_BYTES	(16u << 20)	/* URB buffers in flight, as usbfs */
 #define BUSNUM		1
 #define DEVNUM		2
 #define SYSPATH		"/sys/devices/usb1/1-1"
@@ -63,6 +65,8 @@ struct rd_client {
 	GQueue bulk_in, intr_in, done;	/* struct rd_urb * */
 	GQueue frames;			/* GByteArray * */
 	size_t frame_off;
+	size_t frame_bytes;		/* in frames */
+	size_t urb_bytes;		/* buffers of URBs not reaped */
 	uint8_t *out;			/* bulk-OUT message being assembled */
 	size_t outlen;
 	uint8_t notify[8];
@@ -148,6 +152,7 @@ reap_deliver(struct rd_client *cl, UMockdevIoctlClient *c,
 	umockdev_ioctl_data_set_ptr(p, 0, urb->data);
 	umockdev_ioctl_client_complete(c, 0, 0);
 	cl->empty_reaps = 0;
+	cl->urb_bytes -= (size_t)urb->len;
 	umockdev_ioctl_data_unref(p);
 	urb_free(urb);
 }
@@ -191,6 +196,7 @@ client_pump(struct rd_client *cl)
 		if (left <= cap) {
 			g_queue_pop_head(&cl->frames);
 			cl->frame_off = 0;
+			cl->frame_bytes -= f->len;
 			urb_done(cl, urb, 0, p, left, 0);
 			g_byte_array_unref(f);
 		} else if (mp != 0 && cap % mp == 0) {
@@ -201,6 +207,7 @@ client_pump(struct rd_client *cl)
 		} else {
 			g_queue_pop_head(&cl->frames);
 			cl->frame_off = 0;
+			cl->frame_bytes -= f->len;
 			urb_done(cl, urb, -EOVERFLOW, p, cap, 0);
 			g_byte_array_unref(f);
 		}
@@ -221,10 +228,12 @@ emit_to_client(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct rd_client *cl = ctx;
 
-	if (g_queue_get_length(&cl->frames) >= MAX_FRAMES) {
+	if (g_queue_get_length(&cl->frames) >= MAX_FRAMES ||
+	    cl->frame_bytes + len > MAX_FRAME_BYTES) {
 		DBG("client frame queue full, frame dropped\n");
 		return;
 	}
+	cl->frame_bytes += len;
 	g_queue_push_tail(&cl->frames, g_byte_array_append(
 	    g_byte_array_sized_new((guint)len), frame, (guint)len));
 }
@@ -615,6 +624,12 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 		umockdev_ioctl_client_complete(c, -1, EINVAL);
 		return;
 	}
+	if (cl->urb_bytes + (size_t)k->buffer_length > MAX_URB_BYTES) {
+		/* usbfs_memory_mb: the kernel says ENOMEM too */
+		umockdev_ioctl_data_unref(ud);
+		umockdev_ioctl_client_complete(c, -1, ENOMEM);
+		return;
+	}
 	urb = g_new0(struct rd_urb, 1);
 	urb->data = ud;		/* resolve() gave us a reference */
 	urb->addr = ud->client_addr;
@@ -632,12 +647,14 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 		}
 	}
 	DBG("submit type %u ep %02x len %d\n", urb->type, urb->ep, urb->len);
+	cl->urb_bytes += (size_t)urb->len;	/* until reaped */
 
 	if (urb->type == USBDEVFS_URB_TYPE_CONTROL && urb->ep == 0) {
 		uint8_t out[512];
 		int r;
 
 		if (urb->len < 8) {
+			cl->urb_bytes -= (size_t)urb->len;
 			urb_free(urb);
 			umockdev_ioctl_client_complete(c, -1, EINVAL);
 			return;
@@ -689,6 +706,7 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 		return;
 	}
 	DBG("submit to unknown endpoint %02x type %u\n", urb->ep, urb->type);
+	cl->urb_bytes -= (size_t)urb->len;
 	urb_free(urb);
 	umockdev_ioctl_client_complete(c, -1, ENOENT);
 }
