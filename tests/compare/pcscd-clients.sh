@@ -12,7 +12,8 @@
 # with a fresh state file and VTOKEN_LOG, makes a key and certificate in
 # 9a (yubico-piv-tool), then measures, per module:
 #   pkcs11-tool -L,  ssh-keygen -D,  pkcs11-tool --login --sign (one)
-# and checks the results (the key is listed, the signature verifies).
+# and checks the results (the key is listed, the signature verifies), then
+# restarts pcscd and checks that vcard reconnected by itself.
 # Everything it started is stopped on every exit path.  Exit 77 (skip)
 # with the reason on the last line when a package is missing or pcscd
 # cannot run here.
