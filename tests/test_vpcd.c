@@ -21,23 +21,53 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "../util/util.h"
 #include "vtoken/backend.h"
 #include "vtoken/vcard.h"
 #include "vtoken/vpcd.h"
 
 #define WATCHDOG_S	30	/* per test: a hang fails instead of blocking */
+#define WATCHDOG_VG_S	600	/* the same under valgrind */
 #define SHORT_MS	300	/* backend timeouts in the stall tests */
 
 static const uint8_t select_piv[] = {
 	0x00, 0xa4, 0x04, 0x00, 0x05, 0xa0, 0x00, 0x00, 0x03, 0x08
 };
 
+/*
+ * One software card for the whole run, served by one thread at a time
+ * (each test joins its server before it ends): a fresh card makes its
+ * attestation key, which takes a while under valgrind.
+ */
+static vcard_t *the_card;
+
+static int
+group_setup(void **state)
+{
+	static const struct vcard_opts opts;	/* a factory-fresh card */
+
+	(void)state;
+	return vcard_new(&the_card, &opts);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	vcard_free(&the_card);
+	return the_card == NULL ? 0 : -1;
+}
+
 static int
 setup(void **state)
 {
+	const char *mode = getenv("USBPIV_TEST_MODE");
+
 	(void)state;
-	alarm(WATCHDOG_S);
+	alarm(mode != NULL && strcmp(mode, "valgrind") == 0 ?
+	    WATCHDOG_VG_S : WATCHDOG_S);
 	return 0;
 }
 
@@ -109,13 +139,11 @@ server_main(void *arg)
 	return NULL;
 }
 
-static const struct vcard_opts opts;	/* a factory-fresh card */
-
 static void
 server_start(struct server *s, uint16_t port)
 {
 	memset(s, 0, sizeof(*s));
-	assert_int_equal(vcard_new(&s->card, &opts), 0);
+	s->card = the_card;
 	s->port = port;
 	s->rc = 1;
 	assert_int_equal(pthread_create(&s->t, NULL, server_main, s), 0);
@@ -125,8 +153,7 @@ static int
 server_join(struct server *s)
 {
 	assert_int_equal(pthread_join(s->t, NULL), 0);
-	vcard_free(&s->card);
-	assert_null(s->card);
+	s->card = NULL;
 	return s->rc;
 }
 
@@ -140,10 +167,10 @@ test_backend_serves_card(void **state)
 	uint16_t port;
 
 	(void)state;
+	rn = vcard_atr(the_card, ref, sizeof(ref));
 	new_backend(&b, &port);
 	server_start(&s, port);
 	n = wait_card(&b, atr, sizeof(atr));
-	rn = vcard_atr(s.card, ref, sizeof(ref));
 	assert_true(rn > 0);
 	assert_int_equal(n, rn);
 	assert_memory_equal(atr, ref, n);
@@ -159,6 +186,110 @@ test_backend_serves_card(void **state)
 	assert_int_equal(b.ops->atr(b.h, atr, sizeof(atr)), rn);
 
 	/* the reader going away ends the service cleanly */
+	b.ops->free(b.h);
+	assert_int_equal(server_join(&s), VPCD_OK);
+}
+
+/* One APDU through the backend; returns the status word. */
+static unsigned
+xfer(card_backend_t *b, const uint8_t *cmd, size_t clen, uint8_t *rsp,
+    size_t cap, size_t *rlen)
+{
+	assert_int_equal(b->ops->apdu(b->h, cmd, clen, rsp, cap, rlen), 0);
+	assert_true(*rlen >= 2);
+	return (unsigned)rsp[*rlen - 2] << 8 | rsp[*rlen - 1];
+}
+
+/* 3DES-ECB of one block with the factory management key. */
+static void
+des3(int enc, const uint8_t in[8], uint8_t out[8])
+{
+	static const uint8_t key[24] = {
+		1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+		1, 2, 3, 4, 5, 6, 7, 8
+	};
+	EVP_CIPHER_CTX *ctx;
+	int n = 0;
+
+	assert_non_null(ctx = EVP_CIPHER_CTX_new());
+	assert_int_equal(EVP_CipherInit_ex(ctx, EVP_des_ede3_ecb(), NULL, key,
+	    NULL, enc), 1);
+	EVP_CIPHER_CTX_set_padding(ctx, 0);
+	assert_int_equal(EVP_CipherUpdate(ctx, out, &n, in, 8), 1);
+	assert_int_equal(n, 8);
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+/*
+ * The whole path with the real card: management-key authentication, then
+ * a 3 KiB object written with an extended command and read back in one
+ * extended response (the largest the card stores), through backend_vpcd
+ * and vpcd_serve_card.
+ */
+static void
+test_backend_real_card_large_object(void **state)
+{
+	static const uint8_t witness_req[] = {
+		0x00, 0x87, 0x03, 0x9b, 0x04, 0x7c, 0x02, 0x80, 0x00
+	};
+	static const uint8_t challenge[8] = { 9, 8, 7, 6, 5, 4, 3, 2 };
+	static const uint8_t get[] = {
+		0x00, 0xcb, 0x3f, 0xff, 0x00, 0x00, 0x05,
+		0x5c, 0x03, 0x5f, 0xc1, 0x05, 0x00, 0x00
+	};
+	enum { OBJ = 3000 };
+	card_backend_t b;
+	struct server s;
+	uint8_t atr[64], rsp[4096], mut[27], w[8], e[8], *put;
+	size_t rlen, plen, i;
+	uint16_t port;
+
+	(void)state;
+	new_backend(&b, &port);
+	server_start(&s, port);
+	assert_true(wait_card(&b, atr, sizeof(atr)) > 0);
+	b.ops->power_on(b.h);
+	assert_int_equal(xfer(&b, select_piv, sizeof(select_piv), rsp,
+	    sizeof(rsp), &rlen), 0x9000);
+
+	/* witness: 7C 0A 80 08 <8> */
+	assert_int_equal(xfer(&b, witness_req, sizeof(witness_req), rsp,
+	    sizeof(rsp), &rlen), 0x9000);
+	assert_int_equal(rlen, 14);
+	assert_memory_equal(rsp, "\x7c\x0a\x80\x08", 4);
+	des3(0, rsp + 4, w);
+	/* 7C 14 80 08 <witness decrypted> 81 08 <our challenge> */
+	memcpy(mut, "\x00\x87\x03\x9b\x16\x7c\x14\x80\x08", 9);
+	memcpy(mut + 9, w, 8);
+	mut[17] = 0x81;
+	mut[18] = 0x08;
+	memcpy(mut + 19, challenge, 8);
+	assert_int_equal(xfer(&b, mut, sizeof(mut), rsp, sizeof(rsp), &rlen),
+	    0x9000);
+	assert_int_equal(rlen, 14);
+	des3(1, challenge, e);
+	assert_memory_equal(rsp + 4, e, 8);
+
+	/* PUT DATA, extended: 5C 03 5FC105, 53 82 len, content */
+	plen = 7 + 5 + 4 + OBJ;
+	assert_non_null(put = malloc(plen));
+	memcpy(put, "\x00\xdb\x3f\xff\x00", 5);
+	put[5] = (uint8_t)((plen - 7) >> 8);
+	put[6] = (uint8_t)(plen - 7);
+	memcpy(put + 7, "\x5c\x03\x5f\xc1\x05\x53\x82", 7);
+	put[14] = (uint8_t)(OBJ >> 8);
+	put[15] = (uint8_t)OBJ;
+	for (i = 0; i < OBJ; i++)
+		put[16 + i] = (uint8_t)(i * 13 + 1);
+	assert_int_equal(xfer(&b, put, plen, rsp, sizeof(rsp), &rlen), 0x9000);
+
+	/* GET DATA with extended Le: the whole object in one response */
+	assert_int_equal(xfer(&b, get, sizeof(get), rsp, sizeof(rsp), &rlen),
+	    0x9000);
+	assert_int_equal(rlen, 4 + OBJ + 2);
+	assert_memory_equal(rsp, put + 12, 4 + OBJ);
+	free(put);
+
 	b.ops->free(b.h);
 	assert_int_equal(server_join(&s), VPCD_OK);
 }
@@ -525,7 +656,7 @@ served_start(struct served *s)
 
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(vcard_new(&s->card, &opts), 0);
+	s->card = the_card;
 	s->fd = sv[0];
 	s->rc = 1;
 	assert_int_equal(pthread_create(&s->t, NULL, served_main, s), 0);
@@ -537,7 +668,7 @@ served_join(struct served *s)
 {
 	assert_int_equal(pthread_join(s->t, NULL), 0);
 	close(s->fd);
-	vcard_free(&s->card);
+	s->card = NULL;
 	return s->rc;
 }
 
@@ -550,8 +681,8 @@ test_card_side_control_and_apdus(void **state)
 	int fd, ms;
 
 	(void)state;
+	rn = vcard_atr(the_card, ref, sizeof(ref));
 	fd = served_start(&s);
-	rn = vcard_atr(s.card, ref, sizeof(ref));
 	/* power on and reset are not answered: the next answer is the ATR */
 	ctl = VPCD_CTRL_ON;
 	ms = 2000;
@@ -762,6 +893,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_backend_small_cap, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_backend_real_card_large_object, setup, teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_backend_4k_extended_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_hostile_lengths,
 		    setup, teardown),
@@ -780,5 +913,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
