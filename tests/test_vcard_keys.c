@@ -763,16 +763,24 @@ test_import(void **state)
 	rawlen = 32;
 	memcpy(d, "\x06\x20", 2);
 	assert_int_equal(EVP_PKEY_get_raw_private_key(k, d + 2, &rawlen), 1);
+	/* an Ed25519 seed travels under tag 07, not the EC scalar's 06 */
+	assert_int_equal(tv_cmd(c, 0xfe, 0xe0, 0x9c, d, 34, out, sizeof(out),
+	    &len), 0x6a80);
+	d[0] = 0x07;
 	assert_int_equal(tv_cmd(c, 0xfe, 0xe0, 0x9c, d, 34, out, sizeof(out),
 	    &len), 0x9000);
 	assert_int_equal(tv_verify(c, "123456"), 0x9000);
 	check_sign(c, 0xe0, 0x9c, k);
 	assert_int_equal(tv_cmd(c, 0xfe, 0xe0, 0x9c, d, 33, out, sizeof(out),
-	    &len), 0x6700 - 0x6700 + 0x6a80);
+	    &len), 0x6a80);
 	EVP_PKEY_free(k);
 	k = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
 	rawlen = 32;
 	assert_int_equal(EVP_PKEY_get_raw_private_key(k, d + 2, &rawlen), 1);
+	/* an X25519 scalar travels under tag 08 */
+	assert_int_equal(tv_cmd(c, 0xfe, 0xe1, 0x9d, d, 34, out, sizeof(out),
+	    &len), 0x6a80);
+	d[0] = 0x08;
 	assert_int_equal(tv_cmd(c, 0xfe, 0xe1, 0x9d, d, 34, out, sizeof(out),
 	    &len), 0x9000);
 	check_ecdh(c, 0xe1, 0x9d, k);

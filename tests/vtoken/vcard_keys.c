@@ -439,8 +439,13 @@ vk_import(uint8_t alg, const uint8_t *p, size_t len, EVP_PKEY **out)
 	*out = NULL;
 	if (rsa_bits(alg) != 0)
 		return import_rsa(alg, p, len, out);
+	/* The private value's tag: 06 for EC scalars, 07 for an Ed25519
+	 * seed, 08 for an X25519 scalar (as YubiKey 5.7 and
+	 * yubico-piv-tool have it). */
 	rbuf_init(&b, p, len);
-	if (vc_tlv(&b, &tag, &v, &vlen) != 0 || tag != 0x06 || b.left != 0)
+	if (vc_tlv(&b, &tag, &v, &vlen) != 0 || b.left != 0 ||
+	    tag != (alg == ALG_ED25519 ? 0x07u : alg == ALG_X25519 ? 0x08u :
+	    0x06u))
 		return -1;
 	if (ec_field_len(alg) != 0)
 		return import_ec(alg, v, vlen, out);
