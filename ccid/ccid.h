@@ -45,6 +45,17 @@ enum ccid_err {
 	CCID_ERR_BUFFER = -17,		/* response larger than the caller's buffer */
 	CCID_ERR_CARD_CHANGED = -18,	/* card removed/inserted since power on */
 	CCID_ERR_LOCKED = -19,		/* exclusive lock not obtained in time */
+	/* Added by the ccid worker: the remaining bError values by name. */
+	CCID_ERR_BAD_ATR = -20,		/* BAD_ATR_TS / BAD_ATR_TCK, bad ATR */
+	CCID_ERR_ICC_PROTOCOL = -21,	/* ICC_PROTOCOL_NOT_SUPPORTED */
+	CCID_ERR_ICC_CLASS = -22,	/* ICC_CLASS_NOT_SUPPORTED */
+	CCID_ERR_PROCEDURE_BYTE = -23,	/* PROCEDURE_BYTE_CONFLICT */
+	CCID_ERR_DEACTIVATED = -24,	/* DEACTIVATED_PROTOCOL */
+	CCID_ERR_AUTO_SEQUENCE = -25,	/* BUSY_WITH_AUTO_SEQUENCE */
+	CCID_ERR_PIN_TIMEOUT = -26,	/* PIN_TIMEOUT */
+	CCID_ERR_PIN_CANCELLED = -27,	/* PIN_CANCELLED */
+	CCID_ERR_CMD_UNSUPPORTED = -28,	/* bError 0: command not supported */
+	CCID_ERR_BAD_PARAM = -29,	/* bError 1..127: offset of a bad field */
 };
 
 const char *ccid_strerror(int err);
@@ -186,6 +197,11 @@ int ccid_extended_ok(const ccid_reader_t *r);
 int ccid_abort(ccid_reader_t *r, size_t slot, int *ms);
 int ccid_escape(ccid_reader_t *r, size_t slot, const uint8_t *in,
     size_t inlen, uint8_t *out, size_t cap, size_t *outlen, int *ms);
+
+/* bStatus and bError of the last RDR_to_PC message (for diagnostics);
+ * both 0 before any.  (Added by the ccid worker.) */
+void ccid_last_status(const ccid_reader_t *r, uint8_t *bStatus,
+    uint8_t *bError);
 
 /* Waits up to *ms for RDR_to_PC_NotifySlotChange on the interrupt pipe.
  * Sets *changed to a bitmask of slots whose presence changed.  Returns

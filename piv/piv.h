@@ -63,6 +63,9 @@ typedef struct piv_io {
 	int (*end)(void *h);
 	uint64_t (*generation)(void *h);
 	int extended;	/* transport carries extended APDUs */
+	/* Largest response APDU (data + SW) the transport carries; 0 means
+	 * 65538.  Smaller values make piv ask for smaller chunks (Le). */
+	size_t rx_max;
 } piv_io_t;
 
 /* ---- constants ---------------------------------------------------------- */
@@ -131,7 +134,7 @@ struct piv_tlv {
 	size_t len;
 	const uint8_t *value;	/* into the parsed buffer */
 };
-/* Reads one TLV from *p/*left and advances.  Lengths 0..0xFFFFFF in the
+/* Reads one TLV from *p and *left and advances.  Lengths 0..0xFFFFFF in the
  * forms 0x00-0x7F, 81 xx, 82 xx xx, 83 xx xx xx; a length past the end,
  * an indefinite length (80) or a tag of more than 3 bytes is an error. */
 int piv_tlv_next(const uint8_t **p, size_t *left, struct piv_tlv *out);
@@ -147,6 +150,9 @@ typedef struct piv_card piv_card_t;
 
 int piv_new(piv_card_t **p, const piv_io_t *io, void *io_h);
 void piv_free(piv_card_t **p);
+/* Over a ccid/ reader slot (piv/piv_ccid.c); the card does not own r. */
+struct ccid_reader;
+int piv_new_ccid(piv_card_t **p, struct ccid_reader *r, size_t slot);
 
 /* Transaction bracket around several calls (each call brackets itself if
  * the caller did not). */
@@ -188,6 +194,10 @@ uint32_t piv_cert_object(uint8_t slot);
 
 /* Management key (slot 9B): mutual authentication. */
 int piv_auth_mgm(piv_card_t *p, uint8_t alg, const uint8_t *key,
+    size_t keylen, int *ms);
+/* Single (card-to-host challenge) authentication, for cards without the
+ * mutual form. */
+int piv_auth_mgm_single(piv_card_t *p, uint8_t alg, const uint8_t *key,
     size_t keylen, int *ms);
 int piv_set_mgm(piv_card_t *p, uint8_t alg, const uint8_t *key,
     size_t keylen, int require_touch, int *ms);
@@ -234,6 +244,9 @@ struct piv_metadata {
 int piv_metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md,
     int *ms);
 void piv_metadata_clear(struct piv_metadata *md);
+/* Parses a METADATA answer (tags 01-06). Pure. */
+int piv_parse_metadata(const uint8_t *buf, size_t len,
+    struct piv_metadata *md);
 
 int piv_attest(piv_card_t *p, uint8_t slot, X509 **cert, int *ms);
 
@@ -244,6 +257,10 @@ int piv_write_cert(piv_card_t *p, uint8_t slot, const X509 *cert,
 int piv_delete_cert(piv_card_t *p, uint8_t slot, int *ms);
 /* Parses the content of a certificate object (inside 0x53). Pure. */
 int piv_parse_cert_object(const uint8_t *buf, size_t len, X509 **cert);
+/* Builds the content of a certificate object (70/71/FE); *out malloc'd.
+ * Pure. */
+int piv_build_cert_object(const X509 *cert, int compress, uint8_t **out,
+    size_t *outlen);
 
 /* YubiKey administration. */
 int piv_set_pin_retries(piv_card_t *p, uint8_t pin_tries, uint8_t puk_tries,
@@ -267,5 +284,8 @@ struct piv_identity {
 	int has_version;
 };
 int piv_identity(piv_card_t *p, struct piv_identity *id, int *ms);
+/* CHUID content -> GUID (tag 34), or a SHA-256 of the FASC-N (tag 30)
+ * when the GUID is absent or zero; PIV_ERR_NOT_FOUND if neither. Pure. */
+int piv_chuid_guid(const uint8_t *chuid, size_t len, uint8_t guid[16]);
 
 #endif

@@ -185,7 +185,15 @@ int usb_end(usb_dev_t *dev);
 uint64_t usb_dev_generation(const usb_dev_t *dev);
 int usb_dev_removed(const usb_dev_t *dev);	/* saw LIBUSB_ERROR_NO_DEVICE */
 
-/* Transfers.  A stall clears the halt and retries once. */
+/*
+ * USBPIV_DEBUG=2 traces every transfer's length; its payload only when
+ * the caller says it carries no secret: usb_set_redact(dev, 0).  A new
+ * device starts redacted (1).  (Added by usb.)
+ */
+void usb_set_redact(usb_dev_t *dev, int redact);
+
+/* Transfers.  A stall clears the halt and retries once.  They must run
+ * between usb_begin() and usb_end() (else USB_ERR_ARG). */
 int usb_bulk_write(usb_dev_t *dev, const uint8_t *buf, size_t len, int *ms);
 int usb_bulk_read(usb_dev_t *dev, uint8_t *buf, size_t cap, size_t *got,
     int *ms);

@@ -1,0 +1,171 @@
+/*
+ * ccid/ccid_int.h — internals of the ccid layer shared between its files
+ * and its unit tests and fuzz targets.  Not installed; not part of the
+ * public contract (ccid.h).
+ */
+#ifndef USBPIV_CCID_INT_H
+#define USBPIV_CCID_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ccid.h"
+
+/* ---- limits ------------------------------------------------------------ */
+/* Largest message we ever allocate for: 64 KiB extended APDU + header. */
+#define CCID_MSG_CEILING	(65536 + CCID_HDR_LEN + 8)
+/* Smallest dwMaxCCIDMessageLength the spec allows (short APDU + header). */
+#define CCID_MSG_FLOOR		271
+/* Time extensions accepted for one command before giving up, whatever the
+ * budget says; the budget (*ms) is the other bound. */
+#define CCID_MAX_TIME_EXT	512
+/* Frames with a foreign bSeq/bSlot dropped while waiting for ours. */
+#define CCID_MAX_STALE		16
+/* Budget given to the Abort sequence after a timeout ate the caller's. */
+#define CCID_ABORT_MS		1000
+
+/* bmICCStatus / bmCommandStatus (CCID 1.1 §6.2.6). */
+#define CCID_ICC_MASK		0x03
+#define CCID_CMD_MASK		0xc0
+#define CCID_CMD_OK		0x00
+#define CCID_CMD_FAILED		0x40
+#define CCID_CMD_TIME_EXT	0x80
+
+/* bError (CCID 1.1 Table 6.2-2). */
+#define CCID_BERR_CMD_ABORTED		0xff
+#define CCID_BERR_ICC_MUTE		0xfe
+#define CCID_BERR_XFR_PARITY_ERROR	0xfd
+#define CCID_BERR_XFR_OVERRUN		0xfc
+#define CCID_BERR_HW_ERROR		0xfb
+#define CCID_BERR_BAD_ATR_TS		0xf8
+#define CCID_BERR_BAD_ATR_TCK		0xf7
+#define CCID_BERR_ICC_PROTOCOL_NOT_SUPPORTED 0xf6
+#define CCID_BERR_ICC_CLASS_NOT_SUPPORTED 0xf5
+#define CCID_BERR_PROCEDURE_BYTE_CONFLICT 0xf4
+#define CCID_BERR_DEACTIVATED_PROTOCOL	0xf3
+#define CCID_BERR_BUSY_WITH_AUTO_SEQUENCE 0xf2
+#define CCID_BERR_PIN_TIMEOUT		0xf0
+#define CCID_BERR_PIN_CANCELLED		0xef
+#define CCID_BERR_CMD_SLOT_BUSY		0xe0
+#define CCID_BERR_CMD_NOT_SUPPORTED	0x00
+
+/* wLevelParameter / bChainParameter (CCID 1.1 §6.1.4, §6.2.1). */
+#define CCID_CHAIN_BEGIN_END	0x00
+#define CCID_CHAIN_BEGIN	0x01
+#define CCID_CHAIN_END		0x02
+#define CCID_CHAIN_CONTINUE	0x03
+#define CCID_CHAIN_EMPTY	0x10
+
+/* Class requests (CCID 1.1 §5.3). */
+#define CCID_REQ_TYPE_IFACE_OUT	0x21
+#define CCID_REQ_ABORT		0x01
+
+/* ---- frame building (ccid_msg.c) --------------------------------------- */
+/* Writes the 10-byte header and the data into out (cap bytes); sets *len. */
+int ccid_msg_build(uint8_t type, uint8_t slot, uint8_t seq, uint8_t p1,
+    uint8_t p2, uint8_t p3, const uint8_t *data, size_t dlen, uint8_t *out,
+    size_t cap, size_t *len);
+/* Which RDR_to_PC message answers this PC_to_RDR message (0 if none). */
+uint8_t ccid_msg_reply_type(uint8_t pc_type);
+/* Maps a failed command's bStatus/bError to a CCID_ERR_*. */
+int ccid_msg_error(uint8_t bStatus, uint8_t bError);
+/* A name for a bError value ("ICC_MUTE", ..., "offset"). */
+const char *ccid_berror_name(uint8_t bError);
+
+/* SetParameters abProtocolDataStructure (CCID 1.1 §6.1.7). */
+struct ccid_params {
+	uint8_t protocol;	/* 0 or 1 */
+	uint8_t fidi;		/* bmFindexDindex */
+	uint8_t tcck;		/* bmTCCKST0 / bmTCCKST1 */
+	uint8_t guard;		/* bGuardTimeT0 / T1 */
+	uint8_t wi;		/* bWaitingIntegerT0 / bmWaitingIntegersT1 */
+	uint8_t clock_stop;
+	uint8_t ifsc;		/* T=1 only */
+	uint8_t nad;		/* T=1 only */
+};
+/* Encodes the structure (5 bytes for T=0, 7 for T=1). */
+int ccid_params_encode(const struct ccid_params *p, uint8_t *out, size_t cap,
+    size_t *len);
+/* Derives the parameters from an ATR for protocol T (0 or 1); fidi given
+ * separately (the negotiated one). */
+void ccid_params_from_atr(const struct ccid_atr *atr, int t, uint8_t fidi,
+    struct ccid_params *p);
+
+/* NotifySlotChange: bits of slots whose state changed, and present now. */
+int ccid_notify_parse(const uint8_t *buf, size_t len, size_t nslots,
+    uint32_t *changed, uint32_t *present);
+
+/* usb_err -> ccid_err (ccid_usb.c). */
+int ccid_usb_err(int usb_err);
+
+/* ---- T=1 (ccid_t1.c) --------------------------------------------------- */
+#define CCID_T1_MAX_INF		254
+#define CCID_T1_MAX_BLOCK	(3 + CCID_T1_MAX_INF + 2)
+#define CCID_T1_MAX_ERRORS	3	/* bad blocks before RESYNCH */
+#define CCID_T1_MAX_RESYNCH	3
+#define CCID_T1_MAX_WTX		256	/* WTX requests in one exchange */
+
+/* PCB (ISO/IEC 7816-3 §11.3.2). */
+#define T1_I_NS			0x40
+#define T1_I_MORE		0x20
+#define T1_R			0x80
+#define T1_R_NR			0x10
+#define T1_S			0xc0
+#define T1_S_RESP		0x20
+#define T1_S_RESYNCH		0x00
+#define T1_S_IFS		0x01
+#define T1_S_ABORT		0x02
+#define T1_S_WTX		0x03
+
+enum t1_kind { T1_BLK_I, T1_BLK_R, T1_BLK_S };
+
+struct t1_block {
+	uint8_t nad;
+	uint8_t pcb;
+	const uint8_t *inf;
+	size_t len;
+};
+
+/* Block encode/decode (pure).  Decode checks LEN against the bytes and the
+ * EDC; returns CCID_ERR_PROTO (bad length, bad PCB) or CCID_ERR_T1 (EDC). */
+int ccid_t1_encode(uint8_t nad, uint8_t pcb, const uint8_t *inf, size_t len,
+    int crc, uint8_t *out, size_t cap, size_t *outlen);
+int ccid_t1_decode(const uint8_t *buf, size_t len, int crc,
+    struct t1_block *b);
+uint8_t ccid_t1_lrc(const uint8_t *p, size_t n);
+uint16_t ccid_t1_crc(const uint8_t *p, size_t n);
+
+/*
+ * Sends one block to the card and receives its answer.  bwi is the WTX
+ * multiplier for this block (0 = none).  Return 0, CCID_ERR_CARD_MUTE when
+ * no block came in time (the engine treats that as a lost block), or
+ * another error, which ends the exchange.
+ */
+typedef int (*ccid_t1_xfer_fn)(void *ctx, const uint8_t *blk, size_t len,
+    uint8_t bwi, uint8_t *resp, size_t cap, size_t *got, int *ms);
+
+struct ccid_t1 {
+	uint8_t ns;		/* our next N(S) */
+	uint8_t nr;		/* card's next expected N(S) */
+	uint8_t ifsc;		/* card's max INF */
+	uint8_t ifsc_atr;	/* from the ATR (restored on RESYNCH) */
+	uint8_t ifsd;		/* ours */
+	int crc;
+	int redact;		/* trace INF fields redacted */
+	int desync;		/* state unknown: RESYNCH before next use */
+	ccid_t1_xfer_fn xfer;
+	void *ctx;
+};
+
+void ccid_t1_init(struct ccid_t1 *t, uint8_t ifsc, int crc,
+    ccid_t1_xfer_fn xfer, void *ctx);
+/* S(IFS request) with our IFSD; 0 on the card's S(IFS response). */
+int ccid_t1_set_ifsd(struct ccid_t1 *t, uint8_t ifsd, int *ms);
+/* S(RESYNCH request); 0 when the card answered. */
+int ccid_t1_resynch(struct ccid_t1 *t, int *ms);
+/* One APDU: I-block chain out, I-block chain back.  Sends S(RESYNCH)
+ * first when a previous exchange left the state unknown. */
+int ccid_t1_transceive(struct ccid_t1 *t, const uint8_t *capdu, size_t clen,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms);
+
+#endif

@@ -1,0 +1,898 @@
+/*
+ * ccid/ccid_reader.c — one CCID reader: slots, power, parameters, the
+ * exchange of an APDU at the reader's level, time extensions, Abort,
+ * Escape and slot-change notifications.
+ *
+ * Every command goes through ccid_exchange(): one PC_to_RDR message out,
+ * then RDR_to_PC messages in until the one carrying our bSeq and bSlot
+ * (foreign ones are dropped, at most CCID_MAX_STALE), of the type that
+ * answers ours, and not a time extension (at most CCID_MAX_TIME_EXT, and
+ * never past the *ms budget).  A timeout in the middle of a command sends
+ * the Abort sequence so that the reader and our bSeq agree again.
+ *
+ * Voltage (power on): automatic when dwFeatures says so (or the reader
+ * names no voltage), else 5 V, 3 V, 1.8 V among those bVoltageSupport
+ * lists, moving on only when the reader answers ICC_CLASS_NOT_SUPPORTED.
+ * This is libccid's order; a class A/B card is never given too little.
+ */
+#include "ccid_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/util.h"
+
+struct ccid_slot {
+	ccid_reader_t *r;
+	uint8_t index;
+	int powered;
+	int changed;		/* card changed while powered */
+	int stale;		/* another process may have used the card */
+	uint64_t gen;
+	struct ccid_atr atr;
+	int proto;		/* negotiated T (TPDU level) */
+	struct ccid_t1 t1;
+};
+
+struct ccid_reader {
+	ccid_io_t io;
+	void *h;
+	struct usb_ccid_desc desc;
+	uint32_t level;
+	size_t nslots;
+	struct ccid_slot *slots;
+	uint8_t seq;
+	size_t maxmsg;		/* whole message, header included */
+	uint8_t *obuf;
+	uint8_t *ibuf;
+	uint64_t io_gen;
+	uint8_t last_status;
+	uint8_t last_error;
+	int redact;		/* the exchange under way carries a secret */
+	int in_abort;
+};
+
+static int ccid_abort_seq(ccid_reader_t *r, size_t slot, int *ms);
+
+/* ---- reader ------------------------------------------------------------ */
+
+int
+ccid_reader_new(ccid_reader_t **out, const ccid_io_t *io, void *io_h,
+    const struct usb_ccid_desc *desc)
+{
+	ccid_reader_t *r = NULL;
+	size_t i;
+	int rc = CCID_ERR_NOMEM;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || io == NULL || io->write == NULL ||
+	    io->read == NULL || desc == NULL)
+		return CCID_ERR_ARG;
+	if (desc->bMaxSlotIndex > 31) {
+		util_trace(1, "ccid: bMaxSlotIndex %u not supported",
+		    desc->bMaxSlotIndex);
+		return CCID_ERR_UNSUPPORTED;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		goto fail;
+	r->io = *io;
+	r->h = io_h;
+	r->desc = *desc;
+	r->level = desc->dwFeatures & USB_CCID_FEAT_LEVEL_MASK;
+	r->nslots = (size_t)desc->bMaxSlotIndex + 1;
+	r->maxmsg = desc->dwMaxCCIDMessageLength;
+	if (r->maxmsg < CCID_MSG_FLOOR)
+		r->maxmsg = CCID_MSG_FLOOR;
+	if (r->maxmsg > CCID_MSG_CEILING)
+		r->maxmsg = CCID_MSG_CEILING;
+	if ((r->slots = calloc(r->nslots, sizeof(*r->slots))) == NULL ||
+	    (r->obuf = malloc(r->maxmsg)) == NULL ||
+	    (r->ibuf = malloc(r->maxmsg)) == NULL)
+		goto fail;
+	for (i = 0; i < r->nslots; i++) {
+		r->slots[i].r = r;
+		r->slots[i].index = (uint8_t)i;
+	}
+	if (r->io.generation != NULL)
+		r->io_gen = r->io.generation(r->h);
+	*out = r;
+	return 0;
+fail:
+	ccid_reader_free(&r);
+	return rc;
+}
+
+void
+ccid_reader_free(ccid_reader_t **rp)
+{
+	ccid_reader_t *r;
+
+	if (rp == NULL || (r = *rp) == NULL)
+		return;
+	util_freezero(r->obuf, r->maxmsg);
+	util_freezero(r->ibuf, r->maxmsg);
+	if (r->slots != NULL)
+		util_freezero(r->slots, r->nslots * sizeof(*r->slots));
+	free(r);
+	*rp = NULL;
+}
+
+size_t
+ccid_slot_count(const ccid_reader_t *r)
+{
+	return r != NULL ? r->nslots : 0;
+}
+
+const struct usb_ccid_desc *
+ccid_reader_desc(const ccid_reader_t *r)
+{
+	return r != NULL ? &r->desc : NULL;
+}
+
+void
+ccid_last_status(const ccid_reader_t *r, uint8_t *bStatus, uint8_t *bError)
+{
+	if (bStatus != NULL)
+		*bStatus = r != NULL ? r->last_status : 0;
+	if (bError != NULL)
+		*bError = r != NULL ? r->last_error : 0;
+}
+
+int
+ccid_extended_ok(const ccid_reader_t *r)
+{
+	if (r == NULL)
+		return 0;
+	if (r->level == USB_CCID_FEAT_LEVEL_EXT_APDU)
+		return 1;
+	return r->level == USB_CCID_FEAT_LEVEL_TPDU &&
+	    (r->desc.dwProtocols & 0x2) != 0;
+}
+
+/* Another process used the reader since we last looked: every slot's
+ * state is suspect. */
+static void
+check_io_generation(ccid_reader_t *r)
+{
+	uint64_t g;
+	size_t i;
+
+	if (r->io.generation == NULL)
+		return;
+	g = r->io.generation(r->h);
+	if (g == r->io_gen)
+		return;
+	r->io_gen = g;
+	for (i = 0; i < r->nslots; i++) {
+		r->slots[i].gen++;
+		r->slots[i].stale = 1;
+	}
+}
+
+uint64_t
+ccid_generation(ccid_reader_t *r, size_t slot)
+{
+	if (r == NULL || slot >= r->nslots)
+		return 0;
+	check_io_generation(r);
+	return r->slots[slot].gen;
+}
+
+int
+ccid_begin(ccid_reader_t *r, int *ms)
+{
+	int rc;
+
+	if (r == NULL || ms == NULL)
+		return CCID_ERR_ARG;
+	if (r->io.begin != NULL && (rc = r->io.begin(r->h, ms)) != 0)
+		return rc;
+	check_io_generation(r);
+	return 0;
+}
+
+int
+ccid_end(ccid_reader_t *r)
+{
+	if (r == NULL)
+		return CCID_ERR_ARG;
+	return r->io.end != NULL ? r->io.end(r->h) : 0;
+}
+
+/* ---- one command ------------------------------------------------------- */
+
+static void
+trace_frame(const ccid_reader_t *r, const char *dir, const uint8_t *p,
+    size_t n)
+{
+	if (util_debug_level() < 2)
+		return;
+	if (n < CCID_HDR_LEN) {
+		util_trace_hex(2, dir, p, n, 0);
+		return;
+	}
+	util_trace(2, "%s %02X len %zu slot %u seq %u [%02X %02X %02X]", dir,
+	    p[0], n - CCID_HDR_LEN, p[5], p[6], p[7], p[8], p[9]);
+	if (n > CCID_HDR_LEN)
+		util_trace_hex(2, "  data", p + CCID_HDR_LEN, n - CCID_HDR_LEN,
+		    r->redact);
+}
+
+/* Reads until the answer to (slot, seq, type) arrives. */
+static int
+ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
+    struct ccid_msg *m, int *ms)
+{
+	uint8_t want = ccid_msg_reply_type(type);
+	size_t got, stale = 0, ext = 0;
+	int rc;
+
+	for (;;) {
+		if (*ms <= 0) {
+			rc = CCID_ERR_TIMEOUT;
+			util_trace(1, "ccid: time budget spent waiting for "
+			    "the answer to %02X (seq %u) after %zu time "
+			    "extensions", type, seq, ext);
+			goto timeout;
+		}
+		got = 0;
+		rc = r->io.read(r->h, r->ibuf, r->maxmsg, &got, ms);
+		if (rc == CCID_ERR_TIMEOUT) {
+			util_trace(1, "ccid: no answer to %02X (seq %u) in "
+			    "time", type, seq);
+			goto timeout;
+		}
+		if (rc != 0)
+			return rc;
+		if (got > r->maxmsg)
+			return CCID_ERR_PROTO;
+		trace_frame(r, "ccid <", r->ibuf, got);
+		if ((rc = ccid_msg_parse(r->ibuf, got,
+		    r->maxmsg - CCID_HDR_LEN, m)) != 0) {
+			util_trace(1, "ccid: malformed frame (%zu bytes)", got);
+			return rc;
+		}
+		if (m->bSeq != seq || m->bSlot != slot) {
+			util_trace(2, "ccid: dropped frame for slot %u seq %u "
+			    "(want slot %zu seq %u)", m->bSlot, m->bSeq, slot,
+			    seq);
+			if (++stale > CCID_MAX_STALE)
+				return CCID_ERR_PROTO;
+			continue;
+		}
+		if (m->type != want) {
+			util_trace(1, "ccid: answer type %02X, want %02X",
+			    m->type, want);
+			return CCID_ERR_PROTO;
+		}
+		r->last_status = m->bStatus;
+		r->last_error = m->bError;
+		switch (m->bStatus & CCID_CMD_MASK) {
+		case CCID_CMD_OK:
+			if ((m->bStatus & CCID_ICC_MASK) == 3)
+				return CCID_ERR_PROTO;
+			return 0;
+		case CCID_CMD_FAILED:
+			rc = ccid_msg_error(m->bStatus, m->bError);
+			util_trace(2, "ccid: command %02X failed: %s (%02X), "
+			    "ICC status %u", type, ccid_berror_name(m->bError),
+			    m->bError, m->bStatus & CCID_ICC_MASK);
+			return rc;
+		case CCID_CMD_TIME_EXT:
+			if (++ext > CCID_MAX_TIME_EXT) {
+				util_trace(1, "ccid: more than %d time "
+				    "extensions for one command, giving up",
+				    CCID_MAX_TIME_EXT);
+				rc = CCID_ERR_TIMEOUT;
+				goto timeout;
+			}
+			continue;
+		default:
+			return CCID_ERR_PROTO;
+		}
+	}
+timeout:
+	if (!r->in_abort && type != CCID_PC_ABORT) {
+		int ams = CCID_ABORT_MS;
+
+		(void)ccid_abort_seq(r, slot, &ams);
+		if (r->level == USB_CCID_FEAT_LEVEL_TPDU)
+			r->slots[slot].t1.desync = 1;
+	}
+	return CCID_ERR_TIMEOUT;
+}
+
+static int
+ccid_exchange_seq(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
+    uint8_t p1, uint8_t p2, uint8_t p3, const uint8_t *data, size_t dlen,
+    struct ccid_msg *m, int *ms)
+{
+	size_t len;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (slot >= r->nslots || ms == NULL)
+		return CCID_ERR_ARG;
+	if (dlen > r->maxmsg - CCID_HDR_LEN)
+		return CCID_ERR_UNSUPPORTED;
+	if ((rc = ccid_msg_build(type, (uint8_t)slot, seq, p1, p2, p3, data,
+	    dlen, r->obuf, r->maxmsg, &len)) != 0)
+		return rc;
+	trace_frame(r, "ccid >", r->obuf, len);
+	if (*ms <= 0)
+		return CCID_ERR_TIMEOUT;
+	rc = r->io.write(r->h, r->obuf, len, ms);
+	if (len > CCID_HDR_LEN)
+		util_wipe(r->obuf + CCID_HDR_LEN, len - CCID_HDR_LEN);
+	if (rc != 0)
+		return rc;
+	return ccid_read_reply(r, slot, seq, type, m, ms);
+}
+
+static int
+ccid_exchange(ccid_reader_t *r, size_t slot, uint8_t type, uint8_t p1,
+    uint8_t p2, uint8_t p3, const uint8_t *data, size_t dlen,
+    struct ccid_msg *m, int *ms)
+{
+	return ccid_exchange_seq(r, slot, r->seq++, type, p1, p2, p3, data,
+	    dlen, m, ms);
+}
+
+/* ---- Abort ------------------------------------------------------------- */
+
+static int
+ccid_abort_seq(ccid_reader_t *r, size_t slot, int *ms)
+{
+	struct ccid_msg m;
+	uint8_t seq = r->seq++;
+	size_t got = 0;
+	int rc = 0;
+
+	r->in_abort = 1;
+	util_trace(2, "ccid: abort slot %zu seq %u", slot, seq);
+	/* §5.3.1: the class request first, then the bulk message with the
+	 * same bSeq and bSlot. */
+	if (r->io.control != NULL)
+		rc = r->io.control(r->h, CCID_REQ_TYPE_IFACE_OUT,
+		    CCID_REQ_ABORT, (uint16_t)(seq << 8 | slot), NULL, 0, &got,
+		    ms);
+	if (rc == 0)
+		rc = ccid_exchange_seq(r, slot, seq, CCID_PC_ABORT, 0, 0, 0,
+		    NULL, 0, &m, ms);
+	r->in_abort = 0;
+	return rc;
+}
+
+int
+ccid_abort(ccid_reader_t *r, size_t slot, int *ms)
+{
+	int rc;
+
+	if (r == NULL || slot >= r->nslots || ms == NULL)
+		return CCID_ERR_ARG;
+	rc = ccid_abort_seq(r, slot, ms);
+	if (r->level == USB_CCID_FEAT_LEVEL_TPDU)
+		r->slots[slot].t1.desync = 1;
+	return rc;
+}
+
+/* ---- slot status, power ------------------------------------------------ */
+
+static void
+slot_lost_power(struct ccid_slot *s)
+{
+	if (s->powered) {
+		s->powered = 0;
+		s->gen++;
+	}
+}
+
+int
+ccid_slot_status(ccid_reader_t *r, size_t slot, int *state, int *ms)
+{
+	struct ccid_msg m;
+	int rc;
+
+	if (state != NULL)
+		*state = CCID_SLOT_ABSENT;
+	if (r == NULL || slot >= r->nslots || state == NULL || ms == NULL)
+		return CCID_ERR_ARG;
+	rc = ccid_exchange(r, slot, CCID_PC_GET_SLOT_STATUS, 0, 0, 0, NULL, 0,
+	    &m, ms);
+	/* A failed GetSlotStatus still reports the ICC status. */
+	if (rc != 0 && rc != CCID_ERR_NO_CARD && rc != CCID_ERR_CARD_INACTIVE &&
+	    rc != CCID_ERR_CARD_MUTE)
+		return rc;
+	if ((m.bStatus & CCID_ICC_MASK) == 3)
+		return CCID_ERR_PROTO;
+	*state = m.bStatus & CCID_ICC_MASK;
+	if (*state != CCID_SLOT_ACTIVE)
+		slot_lost_power(&r->slots[slot]);
+	return 0;
+}
+
+int
+ccid_power_off(ccid_reader_t *r, size_t slot, int *ms)
+{
+	struct ccid_msg m;
+	int rc;
+
+	if (r == NULL || slot >= r->nslots || ms == NULL)
+		return CCID_ERR_ARG;
+	rc = ccid_exchange(r, slot, CCID_PC_ICC_POWER_OFF, 0, 0, 0, NULL, 0,
+	    &m, ms);
+	slot_lost_power(&r->slots[slot]);
+	r->slots[slot].changed = 0;
+	r->slots[slot].gen++;
+	if (rc == CCID_ERR_NO_CARD || rc == CCID_ERR_CARD_INACTIVE)
+		rc = 0;
+	return rc;
+}
+
+/* T=1 block exchange through PC_to_RDR_XfrBlock (TPDU level). */
+static int
+t1_xfer(void *ctx, const uint8_t *blk, size_t len, uint8_t bwi,
+    uint8_t *resp, size_t cap, size_t *got, int *ms)
+{
+	struct ccid_slot *s = ctx;
+	struct ccid_msg m;
+	int rc;
+
+	*got = 0;
+	rc = ccid_exchange(s->r, s->index, CCID_PC_XFR_BLOCK, bwi, 0, 0, blk,
+	    len, &m, ms);
+	/* A block the reader could not receive is a lost block: the T=1
+	 * engine recovers with an R-block. */
+	if (rc == CCID_ERR_CARD_MUTE ||
+	    (rc == CCID_ERR_HW && (s->r->last_error ==
+	    CCID_BERR_XFR_PARITY_ERROR || s->r->last_error ==
+	    CCID_BERR_XFR_OVERRUN)))
+		return CCID_ERR_CARD_MUTE;
+	if (rc != 0)
+		return rc;
+	if (m.data_len > cap)
+		return CCID_ERR_PROTO;
+	if (m.data_len > 0)
+		memcpy(resp, m.data, m.data_len);
+	*got = m.data_len;
+	return 0;
+}
+
+/* PPS exchange at TPDU level (ISO/IEC 7816-3 §9): PPSS PPS0 PPS1 PCK. */
+static int
+do_pps(ccid_reader_t *r, size_t slot, int t, uint8_t fidi, int *ms)
+{
+	struct ccid_msg m;
+	uint8_t pps[4];
+	int rc;
+
+	pps[0] = 0xff;
+	pps[1] = (uint8_t)(0x10 | t);
+	pps[2] = fidi;
+	pps[3] = pps[0] ^ pps[1] ^ pps[2];
+	util_trace(2, "ccid: PPS T=%d Fi/Di %02X", t, fidi);
+	if ((rc = ccid_exchange(r, slot, CCID_PC_XFR_BLOCK, 0, 0, 0, pps,
+	    sizeof(pps), &m, ms)) != 0)
+		return rc;
+	/* The card confirms by echoing; PPS1 absent means Fd/Dd. */
+	if (m.data_len == 4 && memcmp(m.data, pps, 4) == 0)
+		return 0;
+	if (m.data_len == 3 && m.data[0] == 0xff &&
+	    m.data[1] == (uint8_t)t && m.data[2] == (0xff ^ t))
+		return 1;
+	return CCID_ERR_ICC_PROTOCOL;
+}
+
+static int
+negotiate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
+{
+	const struct ccid_atr *a = &s->atr;
+	uint32_t auto_feat = USB_CCID_FEAT_AUTO_CONF_ATR |
+	    USB_CCID_FEAT_AUTO_PPS_PROP | USB_CCID_FEAT_AUTO_PPS_CUR;
+	struct ccid_params p;
+	struct ccid_msg m;
+	uint8_t buf[8], fidi = 0x11, ifsd;
+	size_t n;
+	int t, rc, specific = a->has_ta2, pps;
+
+	/* Protocol: specific mode imposes it; else T=1 when both sides
+	 * offer it, else T=0. */
+	if (specific)
+		t = a->ta2 & 0x0f;
+	else if ((a->protocols & 0x2) && (r->desc.dwProtocols & 0x2))
+		t = 1;
+	else
+		t = 0;
+	if (t > 1 || !(r->desc.dwProtocols & (1u << t))) {
+		util_trace(1, "ccid: card protocol T=%d not supported by the "
+		    "reader", t);
+		return CCID_ERR_ICC_PROTOCOL;
+	}
+	if (a->has_ta1) {
+		if (!specific)
+			fidi = a->ta1;
+		else if (!(a->ta2 & 0x10))
+			fidi = a->ta1;	/* specific mode, TA1 applies */
+	}
+	/* PPS, when the reader does not do it and it changes anything. */
+	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && !specific &&
+	    !(r->desc.dwFeatures & (USB_CCID_FEAT_AUTO_PPS_PROP |
+	    USB_CCID_FEAT_AUTO_PPS_CUR)) &&
+	    (fidi != 0x11 || t != a->first_protocol)) {
+		pps = do_pps(r, s->index, t, fidi, ms);
+		if (pps == 1)
+			fidi = 0x11;
+		else if (pps < 0) {
+			if (pps == CCID_ERR_NO_CARD || pps == CCID_ERR_TIMEOUT ||
+			    pps == CCID_ERR_IO || pps == CCID_ERR_REMOVED)
+				return pps;
+			util_trace(1, "ccid: PPS refused (%s), using the "
+			    "card's defaults", ccid_strerror(pps));
+			fidi = 0x11;
+			t = a->first_protocol;
+			if (t > 1 || !(r->desc.dwProtocols & (1u << t)))
+				return CCID_ERR_ICC_PROTOCOL;
+		}
+	}
+	s->proto = t;
+	if (!(r->desc.dwFeatures & auto_feat)) {
+		ccid_params_from_atr(a, t, fidi, &p);
+		if ((rc = ccid_params_encode(&p, buf, sizeof(buf), &n)) != 0)
+			return rc;
+		rc = ccid_exchange(r, s->index, CCID_PC_SET_PARAMETERS,
+		    (uint8_t)t, 0, 0, buf, n, &m, ms);
+		if (rc == CCID_ERR_CMD_UNSUPPORTED || rc == CCID_ERR_BAD_PARAM)
+			util_trace(1, "ccid: SetParameters refused (%s)",
+			    ccid_strerror(rc));
+		else if (rc != 0)
+			return rc;
+	}
+	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && t == 1) {
+		ccid_t1_init(&s->t1, a->ifsc, a->edc_crc, t1_xfer, s);
+		if (!(r->desc.dwFeatures & USB_CCID_FEAT_AUTO_IFSD)) {
+			ifsd = r->desc.dwMaxIFSD == 0 ? 32 :
+			    r->desc.dwMaxIFSD > CCID_T1_MAX_INF ?
+			    CCID_T1_MAX_INF : (uint8_t)r->desc.dwMaxIFSD;
+			rc = ccid_t1_set_ifsd(&s->t1, ifsd, ms);
+			if (rc == CCID_ERR_TIMEOUT || rc == CCID_ERR_NO_CARD ||
+			    rc == CCID_ERR_IO || rc == CCID_ERR_REMOVED)
+				return rc;
+			if (rc != 0)
+				util_trace(1, "ccid: IFSD %u refused, keeping "
+				    "32", ifsd);
+		}
+	}
+	return 0;
+}
+
+int
+ccid_power_on(ccid_reader_t *r, size_t slot, struct ccid_atr *atr, int *ms)
+{
+	struct ccid_slot *s;
+	struct ccid_msg m;
+	uint8_t volts[3];
+	size_t nv = 0, i;
+	int rc = CCID_ERR_UNSUPPORTED, off_ms;
+
+	if (atr != NULL)
+		memset(atr, 0, sizeof(*atr));
+	if (r == NULL || slot >= r->nslots || ms == NULL)
+		return CCID_ERR_ARG;
+	s = &r->slots[slot];
+	if (r->level == USB_CCID_FEAT_LEVEL_CHAR) {
+		util_trace(1, "ccid: character-level readers are not "
+		    "supported (dwFeatures %08X)", r->desc.dwFeatures);
+		return CCID_ERR_UNSUPPORTED;
+	}
+	if (r->level != USB_CCID_FEAT_LEVEL_TPDU &&
+	    r->level != USB_CCID_FEAT_LEVEL_SHORT_APDU &&
+	    r->level != USB_CCID_FEAT_LEVEL_EXT_APDU) {
+		util_trace(1, "ccid: unknown exchange level in dwFeatures %08X",
+		    r->desc.dwFeatures);
+		return CCID_ERR_UNSUPPORTED;
+	}
+	if ((r->desc.dwFeatures & USB_CCID_FEAT_AUTO_VOLTAGE) ||
+	    (r->desc.bVoltageSupport & 0x07) == 0)
+		volts[nv++] = 0;
+	else {
+		for (i = 0; i < 3; i++)
+			if (r->desc.bVoltageSupport & (1u << i))
+				volts[nv++] = (uint8_t)(i + 1);
+	}
+	slot_lost_power(s);
+	s->changed = 0;
+	s->stale = 0;
+	for (i = 0; i < nv; i++) {
+		rc = ccid_exchange(r, slot, CCID_PC_ICC_POWER_ON, volts[i], 0, 0,
+		    NULL, 0, &m, ms);
+		if (rc != CCID_ERR_ICC_CLASS)
+			break;
+		util_trace(2, "ccid: class refused at bPowerSelect %u",
+		    volts[i]);
+		off_ms = *ms;
+		(void)ccid_exchange(r, slot, CCID_PC_ICC_POWER_OFF, 0, 0, 0,
+		    NULL, 0, &m, &off_ms);
+		*ms = off_ms;
+	}
+	if (rc != 0)
+		return rc;
+	if ((rc = ccid_atr_parse(m.data, m.data_len, &s->atr)) != 0) {
+		util_trace(1, "ccid: unusable ATR (%zu bytes)", m.data_len);
+		off_ms = *ms > 0 ? *ms : 0;
+		(void)ccid_exchange(r, slot, CCID_PC_ICC_POWER_OFF, 0, 0, 0,
+		    NULL, 0, &m, &off_ms);
+		return rc;
+	}
+	util_trace_hex(1, "ATR", s->atr.raw, s->atr.len, 0);
+	s->powered = 1;
+	s->gen++;
+	s->proto = 0;
+	memset(&s->t1, 0, sizeof(s->t1));
+	if ((rc = negotiate(r, s, ms)) != 0) {
+		slot_lost_power(s);
+		return rc;
+	}
+	if (atr != NULL)
+		*atr = s->atr;
+	return 0;
+}
+
+/* ---- APDU exchange ----------------------------------------------------- */
+
+static int
+apdu_is_extended(const uint8_t *a, size_t n)
+{
+	return n >= 7 && a[4] == 0;
+}
+
+/* Short or extended APDU level, with wLevelParameter chaining. */
+static int
+xfr_apdu(ccid_reader_t *r, size_t slot, const uint8_t *capdu, size_t clen,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
+{
+	struct ccid_msg m;
+	size_t room = r->maxmsg - CCID_HDR_LEN, off = 0, part, parts;
+	uint16_t lvl;
+	uint8_t chain;
+	int rc, first = 1;
+
+	if (r->level == USB_CCID_FEAT_LEVEL_SHORT_APDU &&
+	    (apdu_is_extended(capdu, clen) || clen > room)) {
+		util_trace(1, "ccid: short-APDU reader cannot carry an "
+		    "extended APDU");
+		return CCID_ERR_UNSUPPORTED;
+	}
+	/* command: one message, or a chain begin / continue / end */
+	for (;;) {
+		part = clen - off > room ? room : clen - off;
+		if (off == 0 && part == clen)
+			lvl = CCID_CHAIN_BEGIN_END;
+		else if (off == 0)
+			lvl = CCID_CHAIN_BEGIN;
+		else if (off + part == clen)
+			lvl = CCID_CHAIN_END;
+		else
+			lvl = CCID_CHAIN_CONTINUE;
+		if ((rc = ccid_exchange(r, slot, CCID_PC_XFR_BLOCK, 0,
+		    (uint8_t)lvl, (uint8_t)(lvl >> 8), capdu + off, part, &m,
+		    ms)) != 0)
+			return rc;
+		off += part;
+		if (off == clen)
+			break;
+		/* the reader asks for the next part with an empty block */
+		if (m.data_len != 0 || m.bSpecific != CCID_CHAIN_EMPTY) {
+			util_trace(1, "ccid: reader did not ask for the next "
+			    "command part (chain %02X, %zu bytes)",
+			    m.bSpecific, m.data_len);
+			return CCID_ERR_PROTO;
+		}
+	}
+	/* response: 00 whole; 01 begins, 03 continues, 02 ends */
+	for (parts = 0; ; parts++) {
+		chain = m.bSpecific;
+		if (first ? (chain != CCID_CHAIN_BEGIN_END &&
+		    chain != CCID_CHAIN_BEGIN) : (chain != CCID_CHAIN_END &&
+		    chain != CCID_CHAIN_CONTINUE)) {
+			util_trace(1, "ccid: bad bChainParameter %02X", chain);
+			return CCID_ERR_PROTO;
+		}
+		if (m.data_len > cap - *rlen) {
+			util_trace(1, "ccid: response larger than %zu bytes",
+			    cap);
+			if (chain == CCID_CHAIN_BEGIN ||
+			    chain == CCID_CHAIN_CONTINUE) {
+				int ams = CCID_ABORT_MS;
+
+				(void)ccid_abort_seq(r, slot, &ams);
+			}
+			return CCID_ERR_BUFFER;
+		}
+		if (m.data_len > 0)
+			memcpy(rapdu + *rlen, m.data, m.data_len);
+		*rlen += m.data_len;
+		if (chain == CCID_CHAIN_BEGIN_END || chain == CCID_CHAIN_END)
+			return 0;
+		/* each continued part must bring bytes: bounds the loop */
+		if (m.data_len == 0 || parts > cap) {
+			util_trace(1, "ccid: empty response chain part");
+			return CCID_ERR_PROTO;
+		}
+		first = 0;
+		if ((rc = ccid_exchange(r, slot, CCID_PC_XFR_BLOCK, 0,
+		    CCID_CHAIN_EMPTY, 0, NULL, 0, &m, ms)) != 0)
+			return rc;
+	}
+}
+
+/* T=0 at TPDU level: the reader handles procedure bytes; case 4 loses its
+ * Le (the card answers 61xx, which the card layer follows up). */
+static int
+xfr_t0(ccid_reader_t *r, size_t slot, const uint8_t *capdu, size_t clen,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
+{
+	struct ccid_msg m;
+	uint8_t tpdu[5 + 255];
+	size_t n;
+	int rc;
+
+	if (apdu_is_extended(capdu, clen) || clen > 5 + 255 + 1) {
+		util_trace(1, "ccid: extended APDUs cannot travel over T=0");
+		return CCID_ERR_UNSUPPORTED;
+	}
+	if (clen == 4) {		/* case 1: P3 = 00 */
+		memcpy(tpdu, capdu, 4);
+		tpdu[4] = 0;
+		n = 5;
+	} else if (clen == 5 || clen == 5 + (size_t)capdu[4]) {
+		memcpy(tpdu, capdu, clen);	/* case 2 or 3 */
+		n = clen;
+	} else if (clen == 6 + (size_t)capdu[4]) {
+		memcpy(tpdu, capdu, clen - 1);	/* case 4: drop Le */
+		n = clen - 1;
+	} else
+		return CCID_ERR_ARG;
+	rc = ccid_exchange(r, slot, CCID_PC_XFR_BLOCK, 0, 0, 0, tpdu, n, &m,
+	    ms);
+	util_wipe(tpdu, sizeof(tpdu));
+	if (rc != 0)
+		return rc;
+	if (m.data_len < 2)
+		return CCID_ERR_PROTO;
+	if (m.data_len > cap)
+		return CCID_ERR_BUFFER;
+	memcpy(rapdu, m.data, m.data_len);
+	*rlen = m.data_len;
+	return 0;
+}
+
+int
+ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
+    size_t clen, uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
+{
+	struct ccid_slot *s;
+	int rc, state, redact;
+
+	if (rlen != NULL)
+		*rlen = 0;
+	if (r == NULL || slot >= r->nslots || capdu == NULL || clen < 4 ||
+	    rapdu == NULL || cap < 2 || rlen == NULL || ms == NULL)
+		return CCID_ERR_ARG;
+	s = &r->slots[slot];
+	check_io_generation(r);
+	if (s->changed) {
+		s->changed = 0;
+		slot_lost_power(s);
+		return CCID_ERR_CARD_CHANGED;
+	}
+	if (s->stale && s->powered) {
+		/* another process had the reader: is the card still up? */
+		if ((rc = ccid_slot_status(r, slot, &state, ms)) != 0)
+			return rc;
+		if (state == CCID_SLOT_ACTIVE && s->proto == 1 &&
+		    r->level == USB_CCID_FEAT_LEVEL_TPDU)
+			s->t1.desync = 1;
+	}
+	s->stale = 0;
+	if (!s->powered && (rc = ccid_power_on(r, slot, NULL, ms)) != 0)
+		return rc;
+
+	redact = util_apdu_is_secret(capdu, clen);
+	r->redact = redact;
+	util_trace_hex(1, "APDU >", capdu, clen, redact);
+	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && s->proto == 1) {
+		s->t1.redact = redact;
+		rc = ccid_t1_transceive(&s->t1, capdu, clen, rapdu, cap, rlen,
+		    ms);
+		s->t1.redact = 0;
+	} else if (r->level == USB_CCID_FEAT_LEVEL_TPDU)
+		rc = xfr_t0(r, slot, capdu, clen, rapdu, cap, rlen, ms);
+	else
+		rc = xfr_apdu(r, slot, capdu, clen, rapdu, cap, rlen, ms);
+	if (rc == 0 && *rlen < 2)
+		rc = CCID_ERR_PROTO;	/* no status word */
+	if (rc != 0) {
+		if (rc == CCID_ERR_NO_CARD || rc == CCID_ERR_CARD_INACTIVE)
+			slot_lost_power(s);
+		util_wipe(rapdu, *rlen);
+		*rlen = 0;
+		util_trace(1, "APDU failed: %s", ccid_strerror(rc));
+	} else {
+		util_trace_hex(1, "APDU <", rapdu, *rlen - 2, redact);
+		util_trace(1, "SW %02X%02X", rapdu[*rlen - 2],
+		    rapdu[*rlen - 1]);
+	}
+	r->redact = 0;
+	return rc;
+}
+
+/* ---- Escape, notifications --------------------------------------------- */
+
+int
+ccid_escape(ccid_reader_t *r, size_t slot, const uint8_t *in, size_t inlen,
+    uint8_t *out, size_t cap, size_t *outlen, int *ms)
+{
+	struct ccid_msg m;
+	int rc;
+
+	if (outlen != NULL)
+		*outlen = 0;
+	if (r == NULL || slot >= r->nslots || (in == NULL && inlen > 0) ||
+	    (out == NULL && cap > 0) || outlen == NULL || ms == NULL)
+		return CCID_ERR_ARG;
+	if ((rc = ccid_exchange(r, slot, CCID_PC_ESCAPE, 0, 0, 0, in, inlen,
+	    &m, ms)) != 0)
+		return rc;
+	if (m.data_len > cap)
+		return CCID_ERR_BUFFER;
+	if (m.data_len > 0)
+		memcpy(out, m.data, m.data_len);
+	*outlen = m.data_len;
+	return 0;
+}
+
+int
+ccid_wait_slot_change(ccid_reader_t *r, uint32_t *changed, int *ms)
+{
+	uint8_t buf[1 + 8];
+	uint32_t ch = 0, present = 0;
+	size_t got = 0, i;
+	int rc;
+
+	if (changed != NULL)
+		*changed = 0;
+	if (r == NULL || changed == NULL || ms == NULL)
+		return CCID_ERR_ARG;
+	if (r->io.read_intr == NULL)
+		return CCID_ERR_UNSUPPORTED;
+	if (*ms <= 0)
+		return CCID_ERR_TIMEOUT;
+	if ((rc = r->io.read_intr(r->h, buf, sizeof(buf), &got, ms)) != 0)
+		return rc;
+	if (got > sizeof(buf) || got == 0)
+		return CCID_ERR_PROTO;
+	util_trace_hex(2, "ccid intr <", buf, got, 0);
+	if (buf[0] == CCID_RDR_HARDWARE_ERROR) {
+		if (got < 4)
+			return CCID_ERR_PROTO;
+		util_trace(1, "ccid: HardwareError slot %u seq %u code %02X",
+		    buf[1], buf[2], buf[3]);
+		if (buf[1] < r->nslots)
+			slot_lost_power(&r->slots[buf[1]]);
+		return CCID_ERR_HW;
+	}
+	if ((rc = ccid_notify_parse(buf, got, r->nslots, &ch, &present)) != 0)
+		return rc;
+	for (i = 0; i < r->nslots; i++) {
+		if (!(ch & (1u << i)))
+			continue;
+		if (r->slots[i].powered)
+			r->slots[i].changed = 1;
+		r->slots[i].gen++;
+		if (!(present & (1u << i)))
+			slot_lost_power(&r->slots[i]);
+	}
+	*changed = ch;
+	return 0;
+}

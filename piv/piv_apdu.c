@@ -1,0 +1,281 @@
+/*
+ * piv/piv_apdu.c — one PIV command in, one whole answer out: short or
+ * extended encoding, command chaining (CLA 0x10), 61xx GET RESPONSE and
+ * 6Cxx, the status word mapping.  Every loop is bounded by the caller's
+ * buffer, PIV_MAX_GETRESP and the time budget; the trace redacts secrets.
+ */
+#include "piv_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/util.h"
+
+#define DEFAULT_MS	30000
+
+static size_t
+min_sz(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Encodes one APDU into buf; le 0 = no Le field. */
+static size_t
+encode(uint8_t *buf, uint8_t cla, const struct piv_cmd *c, const uint8_t *d,
+    size_t dlen, size_t le, int ext)
+{
+	size_t n = 0;
+
+	buf[n++] = cla;
+	buf[n++] = c->ins;
+	buf[n++] = c->p1;
+	buf[n++] = c->p2;
+	if (!ext) {
+		if (dlen > 0) {
+			buf[n++] = (uint8_t)dlen;
+			memcpy(buf + n, d, dlen);
+			n += dlen;
+		}
+		if (le > 0)
+			buf[n++] = (uint8_t)(le >= 256 ? 0 : le);
+		return n;
+	}
+	if (dlen > 0) {
+		buf[n++] = 0;
+		buf[n++] = (uint8_t)(dlen >> 8);
+		buf[n++] = (uint8_t)dlen;
+		memcpy(buf + n, d, dlen);
+		n += dlen;
+	}
+	if (le > 0) {
+		if (dlen == 0)
+			buf[n++] = 0;
+		buf[n++] = (uint8_t)(le >= 65536 ? 0 : le >> 8);
+		buf[n++] = (uint8_t)(le >= 65536 ? 0 : le);
+	}
+	return n;
+}
+
+/* One exchange at the transport; the answer lands in p->rx. */
+static int
+xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
+    int *redact, size_t *rlen, int *ms)
+{
+	int r;
+
+	*rlen = 0;
+	if (*ms <= 0)
+		return PIV_ERR_TIMEOUT;
+	/* a secret command taints every answer of its exchange */
+	*redact |= util_apdu_is_secret(capdu, clen);
+	util_trace_hex(1, "piv >", capdu, clen, *redact);
+	p->napdu++;
+	r = p->io.transmit(p->io_h, capdu, clen, p->rx, maxrx, rlen, ms);
+	if (r != 0) {
+		*rlen = 0;
+		util_trace(1, "piv: transport error %d", r);
+		return r < 0 && r >= PIV_ERR_ACCESS ? r : PIV_ERR_TRANSPORT;
+	}
+	if (*rlen < 2 || *rlen > maxrx) {	/* no SW, or more than asked */
+		*rlen = 0;
+		return PIV_ERR_PROTO;
+	}
+	util_trace_hex(1, "piv <", p->rx, *rlen, *redact);
+	return 0;
+}
+
+/* Appends the data part of p->rx to out. */
+static int
+append(piv_card_t *p, size_t rlen, uint8_t *out, size_t cap, size_t *got)
+{
+	size_t n = rlen - 2;
+
+	if (n == 0)
+		return 0;
+	if (cap == 0)		/* nothing wanted: drop it */
+		return 0;
+	if (n > cap - *got)
+		return PIV_ERR_BUFFER;
+	memcpy(out + *got, p->rx, n);
+	*got += n;
+	return 0;
+}
+
+int
+piv_transceive(piv_card_t *p, const struct piv_cmd *c, uint8_t *out,
+    size_t cap, size_t *outlen, uint16_t *sw, int *ms)
+{
+	uint8_t *tx = NULL, gr[5];
+	size_t maxrx, le, txcap, off, part, n, rlen = 0, got = 0, count;
+	int defms = DEFAULT_MS, ext, redact, r, tried6c = 0;
+	uint16_t s = 0;
+
+	if (outlen != NULL)
+		*outlen = 0;
+	if (sw != NULL)
+		*sw = 0;
+	if (p == NULL || c == NULL || outlen == NULL || sw == NULL ||
+	    (c->len > 0 && c->data == NULL) || (cap > 0 && out == NULL))
+		return PIV_ERR_ARG;
+	if (ms == NULL)
+		ms = &defms;
+	maxrx = PIV_RX_MAX;
+	if (p->io.rx_max != 0)
+		maxrx = min_sz(maxrx, p->io.rx_max);
+	if (maxrx < 3 && cap > 0)
+		return PIV_ERR_ARG;
+	if (maxrx < 2)
+		return PIV_ERR_ARG;
+	redact = c->secret != 0;
+again:
+	ext = p->io.extended && !p->no_ext && c->len <= 65535 &&
+	    (c->len > 255 || (cap > 256 && maxrx > 258));
+	txcap = 4 + 3 + (ext ? c->len : min_sz(c->len, 255)) + 3;
+	if ((tx = malloc(txcap)) == NULL)
+		return PIV_ERR_NOMEM;
+	if (ext) {
+		le = cap > 0 ? min_sz(min_sz(cap, 65536), maxrx - 2) : 0;
+		n = encode(tx, c->cla, c, c->data, c->len, le, 1);
+		if ((r = xmit(p, tx, n, maxrx, &redact, &rlen, ms)) != 0)
+			goto fail;
+		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
+		if (s == 0x6700 && !p->no_ext) {
+			/* the card takes short APDUs only: remember, resend */
+			util_trace(1, "piv: extended APDU refused, using short");
+			p->no_ext = 1;
+			util_freezero(tx, txcap);
+			tx = NULL;
+			goto again;
+		}
+	} else {
+		le = cap > 0 ? min_sz(PIV_SHORT_LE, maxrx - 2) : 0;
+		/* command chaining: all parts but the last with CLA | 0x10 */
+		off = 0;
+		do {
+			part = min_sz(c->len - off, 255);
+			if (off + part < c->len) {
+				n = encode(tx, (uint8_t)(c->cla | 0x10), c,
+				    c->data + off, part, 0, 0);
+			} else {
+				n = encode(tx, c->cla, c, c->data + off, part,
+				    le, 0);
+			}
+			if ((r = xmit(p, tx, n, maxrx, &redact, &rlen,
+			    ms)) != 0)
+				goto fail;
+			s = (uint16_t)(p->rx[rlen - 2] << 8 |
+			    p->rx[rlen - 1]);
+			off += part;
+			if (off < c->len && s != 0x9000)
+				goto done;	/* a part was refused */
+		} while (off < c->len);
+		if ((s >> 8) == 0x6c && cap > 0 && !tried6c) {
+			/* wrong Le: resend the last part once with Le = SW2 */
+			tried6c = 1;
+			le = (s & 0xff) == 0 ? 256 : (s & 0xff);
+			if (le > maxrx - 2) {
+				r = PIV_ERR_BUFFER;
+				goto fail;
+			}
+			tx[n - 1] = (uint8_t)(le & 0xff);
+			if ((r = xmit(p, tx, n, maxrx, &redact, &rlen,
+			    ms)) != 0)
+				goto fail;
+			s = (uint16_t)(p->rx[rlen - 2] << 8 |
+			    p->rx[rlen - 1]);
+		}
+	}
+	if ((r = append(p, rlen, out, cap, &got)) != 0)
+		goto fail;
+	/* 61xx: more data waiting; bounded by cap, a count and *ms */
+	for (count = 0; (s >> 8) == 0x61; count++) {
+		if (cap == 0) {		/* done, and nothing was wanted */
+			s = 0x9000;
+			break;
+		}
+		if (count >= PIV_MAX_GETRESP || got >= cap) {
+			r = count >= PIV_MAX_GETRESP ? PIV_ERR_PROTO :
+			    PIV_ERR_BUFFER;
+			goto fail;
+		}
+		le = (s & 0xff) == 0 ? 256 : (s & 0xff);
+		le = min_sz(le, maxrx - 2);
+		gr[0] = 0x00;
+		gr[1] = 0xc0;
+		gr[2] = 0x00;
+		gr[3] = 0x00;
+		gr[4] = (uint8_t)(le & 0xff);
+		if ((r = xmit(p, gr, sizeof(gr), maxrx, &redact, &rlen,
+		    ms)) != 0)
+			goto fail;
+		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
+		if ((r = append(p, rlen, out, cap, &got)) != 0)
+			goto fail;
+	}
+done:
+	util_wipe(p->rx, rlen);
+	util_freezero(tx, txcap);
+	*sw = s;
+	*outlen = got;
+	return 0;
+fail:
+	util_wipe(p->rx, rlen);
+	util_freezero(tx, txcap);
+	if (cap > 0 && out != NULL)
+		util_wipe(out, min_sz(got, cap));
+	*outlen = 0;
+	*sw = 0;
+	return r;
+}
+
+int
+piv_sw_err(uint16_t sw)
+{
+	if (sw == 0x9000)
+		return 0;
+	if ((sw & 0xff00) == 0x6300)
+		return PIV_ERR_PIN_WRONG;
+	switch (sw) {
+	case 0x6983:
+		return PIV_ERR_PIN_BLOCKED;
+	case 0x6982:
+		return PIV_ERR_AUTH_REQUIRED;
+	case 0x6985:
+		return PIV_ERR_CONDITIONS;
+	case 0x6a80:
+	case 0x6a86:
+	case 0x6700:
+		return PIV_ERR_BAD_DATA;
+	case 0x6a82:
+	case 0x6a88:
+		return PIV_ERR_NOT_FOUND;
+	case 0x6d00:
+	case 0x6e00:
+	case 0x6a81:
+		return PIV_ERR_NOT_SUPPORTED;
+	default:
+		return PIV_ERR_CARD;
+	}
+}
+
+int
+piv_xfer(piv_card_t *p, const struct piv_cmd *c, uint8_t *out, size_t cap,
+    size_t *outlen, int *ms)
+{
+	uint16_t sw;
+	size_t n = 0;
+	int r;
+
+	if (outlen != NULL)
+		*outlen = 0;
+	if ((r = piv_transceive(p, c, out, cap, &n, &sw, ms)) != 0)
+		return r;
+	if ((r = piv_sw_err(sw)) != 0) {
+		if (cap > 0)
+			util_wipe(out, n);
+		return r;
+	}
+	if (outlen != NULL)
+		*outlen = n;
+	return 0;
+}

@@ -1,0 +1,226 @@
+/*
+ * piv/piv_cert.c — certificate objects (SP 800-73-4 Table 10): inside 0x53,
+ * 70 certificate, 71 CertInfo (bit 0: gzip-compressed, a YubiKey habit),
+ * FE error detection code (empty).  Decompression has a size ceiling.
+ */
+#include "piv_int.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+#include <zlib.h>
+
+#include "../util/util.h"
+
+#define CERT_MAX	65536	/* ceiling for a (decompressed) certificate */
+
+/* gzip (or zlib) -> *out, at most CERT_MAX bytes, in one inflate call. */
+static int
+gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen)
+{
+	z_stream z;
+	uint8_t *buf;
+	int zr;
+
+	*out = NULL;
+	*outlen = 0;
+	if (inlen == 0 || inlen > UINT_MAX)
+		return PIV_ERR_PROTO;
+	if ((buf = malloc(CERT_MAX)) == NULL)
+		return PIV_ERR_NOMEM;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 15 + 32) != Z_OK) {	/* gzip or zlib */
+		free(buf);
+		return PIV_ERR_NOMEM;
+	}
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)inlen;
+	z.next_out = buf;
+	z.avail_out = CERT_MAX;
+	zr = inflate(&z, Z_FINISH);
+	inflateEnd(&z);
+	if (zr != Z_STREAM_END) {
+		/* truncated, corrupt, or larger than the ceiling */
+		free(buf);
+		return zr == Z_BUF_ERROR && z.avail_out == 0 ? PIV_ERR_BUFFER :
+		    PIV_ERR_PROTO;
+	}
+	*out = buf;
+	*outlen = CERT_MAX - z.avail_out;
+	return 0;
+}
+
+static int
+gzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen)
+{
+	z_stream z;
+	uint8_t *buf;
+	uLong cap;
+	int zr;
+
+	*out = NULL;
+	*outlen = 0;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		return PIV_ERR_NOMEM;
+	cap = deflateBound(&z, (uLong)inlen) + 32;
+	if ((buf = malloc(cap)) == NULL) {
+		deflateEnd(&z);
+		return PIV_ERR_NOMEM;
+	}
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)inlen;
+	z.next_out = buf;
+	z.avail_out = (uInt)cap;
+	zr = deflate(&z, Z_FINISH);
+	deflateEnd(&z);
+	if (zr != Z_STREAM_END) {
+		free(buf);
+		return PIV_ERR_CRYPTO;
+	}
+	*out = buf;
+	*outlen = cap - z.avail_out;
+	return 0;
+}
+
+int
+piv_parse_cert_object(const uint8_t *buf, size_t len, X509 **cert)
+{
+	struct piv_tlv c, info;
+	uint8_t *plain = NULL;
+	const uint8_t *der, *q;
+	size_t derlen, plainlen = 0;
+	int r, compressed = 0;
+
+	if (cert == NULL)
+		return PIV_ERR_ARG;
+	*cert = NULL;
+	if (buf == NULL || len == 0)
+		return PIV_ERR_NOT_FOUND;	/* an empty (deleted) object */
+	if ((r = piv_tlv_find(buf, len, 0x70, &c)) != 0)
+		return r == PIV_ERR_NOT_FOUND ? PIV_ERR_NOT_FOUND :
+		    PIV_ERR_PROTO;
+	if (piv_tlv_find(buf, len, 0x71, &info) == 0 && info.len >= 1)
+		compressed = info.value[0] & 0x01;
+	der = c.value;
+	derlen = c.len;
+	if (compressed) {
+		if ((r = gunzip(c.value, c.len, &plain, &plainlen)) != 0)
+			return r;
+		der = plain;
+		derlen = plainlen;
+	}
+	q = der;
+	if (derlen == 0 || derlen > CERT_MAX ||
+	    (*cert = d2i_X509(NULL, &q, (long)derlen)) == NULL)
+		r = PIV_ERR_PROTO;
+	else
+		r = 0;
+	free(plain);
+	return r;
+}
+
+/* Pure: builds the certificate object content (malloc'd). */
+int
+piv_build_cert_object(const X509 *cert, int compress, uint8_t **out,
+    size_t *outlen)
+{
+	uint8_t *der = NULL, *z = NULL, *buf = NULL;
+	const uint8_t *body;
+	size_t bodylen, zlen = 0, n, h, cap;
+	int derlen, r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (outlen != NULL)
+		*outlen = 0;
+	if (cert == NULL || out == NULL || outlen == NULL)
+		return PIV_ERR_ARG;
+	if ((derlen = i2d_X509(cert, &der)) <= 0)
+		return PIV_ERR_CRYPTO;
+	body = der;
+	bodylen = (size_t)derlen;
+	if (compress) {
+		if ((r = gzip(der, bodylen, &z, &zlen)) != 0)
+			goto out;
+		body = z;
+		bodylen = zlen;
+	}
+	cap = 1 + 4 + bodylen + 3 + 2;
+	if ((buf = malloc(cap)) == NULL) {
+		r = PIV_ERR_NOMEM;
+		goto out;
+	}
+	n = 0;
+	if ((h = piv_tlv_put_hdr(buf, cap, 0x70, bodylen)) == 0) {
+		r = PIV_ERR_ARG;
+		goto out;
+	}
+	n += h;
+	memcpy(buf + n, body, bodylen);
+	n += bodylen;
+	buf[n++] = 0x71;
+	buf[n++] = 0x01;
+	buf[n++] = compress ? 0x01 : 0x00;
+	buf[n++] = 0xfe;
+	buf[n++] = 0x00;
+	*out = buf;
+	*outlen = n;
+	buf = NULL;
+	r = 0;
+out:
+	OPENSSL_free(der);
+	free(z);
+	free(buf);
+	return r;
+}
+
+int
+piv_read_cert(piv_card_t *p, uint8_t slot, X509 **cert, int *ms)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	uint32_t obj;
+	int r;
+
+	if (cert != NULL)
+		*cert = NULL;
+	if (p == NULL || cert == NULL || (obj = piv_cert_object(slot)) == 0)
+		return PIV_ERR_ARG;
+	if ((r = piv_get_data(p, obj, &data, &len, ms)) != 0)
+		return r;
+	r = piv_parse_cert_object(data, len, cert);
+	free(data);
+	return r;
+}
+
+int
+piv_write_cert(piv_card_t *p, uint8_t slot, const X509 *cert, int compress,
+    int *ms)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	uint32_t obj;
+	int r;
+
+	if (p == NULL || cert == NULL || (obj = piv_cert_object(slot)) == 0)
+		return PIV_ERR_ARG;
+	if ((r = piv_build_cert_object(cert, compress, &buf, &len)) != 0)
+		return r;
+	r = piv_put_data(p, obj, buf, len, ms);
+	free(buf);
+	return r;
+}
+
+int
+piv_delete_cert(piv_card_t *p, uint8_t slot, int *ms)
+{
+	uint32_t obj;
+
+	if (p == NULL || (obj = piv_cert_object(slot)) == 0)
+		return PIV_ERR_ARG;
+	return piv_put_data(p, obj, NULL, 0, ms);
+}
