@@ -89,7 +89,14 @@ struct p11_data {
 
 /* Object handles: kind << 8 | index. */
 enum { P11_OBJ_CERT = 1, P11_OBJ_PUB, P11_OBJ_PRIV, P11_OBJ_ATTEST,
-    P11_OBJ_DATA };
+    P11_OBJ_DATA, P11_OBJ_SECRET };
+#define P11_MAX_SECRETS	8	/* derived session keys per session */
+
+struct p11_secret {
+	uint8_t *value;		/* NULL: free entry */
+	size_t len;
+	CK_KEY_TYPE kt;
+};
 #define P11_HANDLE(kind, idx)	((CK_OBJECT_HANDLE)(((kind) << 8) | (idx)))
 #define P11_KIND(h)		((int)(((h) >> 8) & 0xff))
 #define P11_INDEX(h)		((size_t)((h) & 0xff))
@@ -113,6 +120,9 @@ struct p11_opstate {
 	EVP_MD_CTX *mdctx;	/* multi-part hashing */
 	uint8_t *buf;		/* multi-part accumulation (raw mechanisms) */
 	size_t len;
+	uint8_t res[P11_SIG_MAX];	/* decrypted result (wiped) */
+	size_t reslen;
+	int have_res;
 	int active;
 	int ctx_auth;		/* always-authenticate key, context login done */
 };
@@ -124,6 +134,7 @@ struct p11_session {
 	struct p11_opstate op[P11_OP_COUNT];
 	CK_OBJECT_HANDLE *found;
 	size_t nfound, foundpos;
+	struct p11_secret secrets[P11_MAX_SECRETS];
 };
 
 /* ---- slots ----------------------------------------------------------------- */
@@ -210,6 +221,11 @@ int p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h);
 CK_RV p11_cert_load(struct p11_slot *slot, int idx);
 int p11_key_always_auth(const struct p11_key *k);
 
+/* ---- writes, derived session keys (p11_write.c) ------------------------ */
+CK_RV p11_secret_attrs(struct p11_session *s, CK_OBJECT_HANDLE h,
+    CK_ATTRIBUTE_PTR t, CK_ULONG n);
+void p11_secrets_free(struct p11_session *s);
+
 /* ---- sessions / login (p11_session.c) ------------------------------------- */
 /* Before a private-key operation: re-checks login if the card's state may
  * have changed.  Slot locked. */
@@ -224,5 +240,11 @@ CK_RV p11_reauth_cached(struct p11_slot *slot);
  * and sets *outlen; returns 0 or -1 without branching on the padding. */
 int p11_unpad_pkcs1(const uint8_t *em, size_t emlen, uint8_t *out,
     size_t cap, size_t *outlen);
+/* EME-OAEP decoding, constant time; -2 when cap is too small. */
+int p11_unpad_oaep(const uint8_t *em, size_t k, const EVP_MD *md,
+    const EVP_MD *mgf, const uint8_t *label, size_t llen, uint8_t *out,
+    size_t cap, size_t *outlen);
+int p11_mgf1_xor(uint8_t *mask, size_t len, const uint8_t *seed,
+    size_t seedlen, const EVP_MD *md);
 
 #endif

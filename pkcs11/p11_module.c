@@ -353,16 +353,6 @@ C_GetInfo(CK_INFO_PTR pInfo)
 
 /* ---- functions this module does not offer ------------------------------ */
 
-#define P11_UNSUPPORTED(name, args, call)		\
-CK_RV name args						\
-{							\
-	CK_RV rv;					\
-	if ((rv = p11_check_init()) != CKR_OK)		\
-		return rv;				\
-	(void)(call);					\
-	return CKR_FUNCTION_NOT_SUPPORTED;		\
-}
-
 /* Session-bound unsupported functions still validate the handle. */
 static CK_RV
 p11_unsupported_session(CK_SESSION_HANDLE h)
@@ -383,6 +373,9 @@ CK_RV name args						\
 	return p11_unsupported_session(sess);		\
 }
 
+/* These only validate the session; their other arguments go unused. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
 P11_UNSUPPORTED_S(C_GetOperationState, (CK_SESSION_HANDLE hSession,
     CK_BYTE_PTR pOperationState, CK_ULONG_PTR pulOperationStateLen), hSession)
 P11_UNSUPPORTED_S(C_SetOperationState, (CK_SESSION_HANDLE hSession,
@@ -431,6 +424,7 @@ P11_UNSUPPORTED_S(C_UnwrapKey, (CK_SESSION_HANDLE hSession,
     CK_BYTE_PTR pWrappedKey, CK_ULONG ulWrappedKeyLen,
     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
     CK_OBJECT_HANDLE_PTR phKey), hSession)
+#pragma GCC diagnostic pop
 
 CK_RV
 C_GetFunctionStatus(CK_SESSION_HANDLE hSession)

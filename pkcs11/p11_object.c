@@ -327,7 +327,11 @@ p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h)
 		return 0;
 	switch (P11_KIND(h)) {
 	case P11_OBJ_CERT:
-		if (idx >= P11_NKEYS || !slot->keys[idx].has_key)
+		if (idx >= P11_NKEYS)
+			return 0;
+		if (slot->keys[idx].cert_state == P11_CERT_PRESENT)
+			return 1;	/* e.g. imported into an empty slot */
+		if (!slot->keys[idx].has_key)
 			return 0;
 		if (p11_cert_load(slot, (int)idx) != CKR_OK)
 			return 0;
@@ -781,6 +785,10 @@ C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		return rv;
 	if (pTemplate == NULL && ulCount > 0) {
 		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (P11_KIND(hObject) == P11_OBJ_SECRET) {
+		rv = p11_secret_attrs(s, hObject, pTemplate, ulCount);
 		goto out;
 	}
 	if (!p11_object_exists(slot, hObject)) {

@@ -34,7 +34,7 @@ p11_op_reset(struct p11_opstate *op)
 	EVP_MD_CTX_free(op->mdctx);
 	util_freezero(op->buf, op->len);
 	free(op->label_buf);
-	memset(op, 0, sizeof(*op));
+	util_wipe(op, sizeof(*op));
 }
 
 void
@@ -47,6 +47,7 @@ p11_session_free(struct p11_session **sp)
 		return;
 	for (i = 0; i < P11_OP_COUNT; i++)
 		p11_op_reset(&s->op[i]);
+	p11_secrets_free(s);
 	free(s->found);
 	free(s);
 	*sp = NULL;
