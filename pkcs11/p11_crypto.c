@@ -448,7 +448,7 @@ p11_crypto_session(CK_SESSION_HANDLE h, struct p11_slot **slot,
 	    (rv = p11_login_check(*slot)) != CKR_OK ||
 	    (rv = p11_keys_load(*slot)) != CKR_OK) {
 		if (rv == CKR_TOKEN_NOT_PRESENT)
-			rv = CKR_DEVICE_REMOVED;
+			rv = CKR_SESSION_HANDLE_INVALID;
 		p11_slot_release(*slot);
 		*slot = NULL;
 		*s = NULL;

@@ -762,7 +762,9 @@ p11_obj_session(CK_SESSION_HANDLE h, struct p11_slot **slot,
 	if ((rv = p11_token_check(*slot)) != CKR_OK ||
 	    (rv = p11_login_check(*slot)) != CKR_OK ||
 	    (rv = p11_keys_load(*slot)) != CKR_OK) {
-		if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED)
+		/* gone before the call: the session is; during it: the
+		 * operation in flight reports the removal */
+		if (rv == CKR_TOKEN_NOT_PRESENT)
 			rv = CKR_SESSION_HANDLE_INVALID;
 		p11_slot_release(*slot);
 		*slot = NULL;
