@@ -475,25 +475,33 @@ p11_val_ec_params(struct p11_val *v, uint8_t alg)
 	return CKR_ATTRIBUTE_TYPE_INVALID;
 }
 
-/* CKA_EC_POINT: DER OCTET STRING around the encoded point. */
+/* CKA_EC_POINT: DER OCTET STRING around the encoded point (as in the
+ * SubjectPublicKeyInfo: uncompressed for EC, raw for Ed25519/X25519). */
 static CK_RV
 p11_val_ec_point(struct p11_val *v, EVP_PKEY *pk)
 {
-	uint8_t pt[160];
-	size_t n = 0;
+	X509_PUBKEY *xp = NULL;
+	const unsigned char *pt = NULL;
+	int n = 0;
+	CK_RV rv = CKR_FUNCTION_FAILED;
 
-	if (!EVP_PKEY_get_octet_string_param(pk,
-	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &n) ||
-	    n == 0 || n > 127)
-		return CKR_FUNCTION_FAILED;
-	if ((v->dyn = malloc(n + 2)) == NULL)
-		return CKR_HOST_MEMORY;
+	if (X509_PUBKEY_set(&xp, pk) != 1 ||
+	    X509_PUBKEY_get0_param(NULL, &pt, &n, NULL, xp) != 1 ||
+	    n <= 0 || n > 127)
+		goto out;
+	if ((v->dyn = malloc((size_t)n + 2)) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
 	v->dyn[0] = 0x04;
 	v->dyn[1] = (uint8_t)n;
-	memcpy(v->dyn + 2, pt, n);
+	memcpy(v->dyn + 2, pt, (size_t)n);
 	v->p = v->dyn;
-	v->len = n + 2;
-	return CKR_OK;
+	v->len = (size_t)n + 2;
+	rv = CKR_OK;
+out:
+	X509_PUBKEY_free(xp);
+	return rv;
 }
 
 static CK_RV
@@ -682,6 +690,7 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 {
 	int idx = (int)P11_INDEX(h), kind = P11_KIND(h);
 	char name[48], label[96];
+	const char *nm;
 	struct p11_key *k;
 	CK_RV rv;
 	int r, ms = P11_OP_MS;
@@ -704,10 +713,10 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 		return CKR_ATTRIBUTE_TYPE_INVALID;
 	}
 	k = &slot->keys[idx];
-	p11_slot_name(idx, name, sizeof(name));
+	nm = p11_slot_name(idx, name, sizeof(name));
 	switch (kind) {
 	case P11_OBJ_CERT:
-		snprintf(label, sizeof(label), "X.509 Certificate for %s", name);
+		snprintf(label, sizeof(label), "X.509 Certificate for %s", nm);
 		if ((rv = p11_attr_common(v, t, CKO_CERTIFICATE, 0, label)) !=
 		    CKR_ATTRIBUTE_TYPE_INVALID)
 			return rv;
@@ -735,13 +744,13 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 		}
 		return p11_attr_cert(slot, k->attest, p11_key_id(idx), 0, v, t);
 	case P11_OBJ_PUB:
-		snprintf(label, sizeof(label), "Public key for %s", name);
+		snprintf(label, sizeof(label), "Public key for %s", nm);
 		if ((rv = p11_attr_common(v, t, CKO_PUBLIC_KEY, 0, label)) !=
 		    CKR_ATTRIBUTE_TYPE_INVALID)
 			return rv;
 		return p11_attr_key(slot, idx, 0, v, t);
 	case P11_OBJ_PRIV:
-		snprintf(label, sizeof(label), "Private key for %s", name);
+		snprintf(label, sizeof(label), "Private key for %s", nm);
 		if ((rv = p11_attr_common(v, t, CKO_PRIVATE_KEY, 1, label)) !=
 		    CKR_ATTRIBUTE_TYPE_INVALID)
 			return rv;
