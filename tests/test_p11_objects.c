@@ -390,7 +390,7 @@ test_id_style(void **state)
 	assert_int_equal(p11_key_id(p11_key_index(0x8b)), 0x0e);
 	assert_int_equal(p11_key_id(p11_key_index(0x95)), 0x18);
 	assert_int_equal(p11_key_id(p11_key_index(0xf9)), 0x19);
-	assert_int_equal(p11_key_from_id((const uint8_t *)"\x14", 1), -1);
+	assert_int_equal(p11_key_from_id((const uint8_t *)"\x1a", 1), -1);
 }
 
 /* Lazy enumeration, counted in APDUs on a card with one key. */
