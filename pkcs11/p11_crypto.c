@@ -386,8 +386,10 @@ p11_do_sign(struct p11_slot *slot, struct p11_opstate *op, uint8_t *sig,
 		em[1] = 0x01;
 		memset(em + 2, 0xff, kb - prelen - inlen - 3);
 		em[kb - prelen - inlen - 1] = 0x00;
-		memcpy(em + kb - prelen - inlen, pre, prelen);
-		memcpy(em + kb - inlen, in, inlen);
+		if (prelen > 0)
+			memcpy(em + kb - prelen - inlen, pre, prelen);
+		if (inlen > 0)
+			memcpy(em + kb - inlen, in, inlen);
 		in = em;
 		inlen = kb;
 		break;
@@ -395,7 +397,8 @@ p11_do_sign(struct p11_slot *slot, struct p11_opstate *op, uint8_t *sig,
 		if (inlen > kb)
 			return CKR_DATA_LEN_RANGE;
 		memset(em, 0, kb - inlen);
-		memcpy(em + kb - inlen, in, inlen);
+		if (inlen > 0)
+			memcpy(em + kb - inlen, in, inlen);
 		in = em;
 		inlen = kb;
 		break;

@@ -418,12 +418,19 @@ p11_val_str(struct p11_val *v, const char *s)
 	return p11_val_bytes(v, s, strlen(s));
 }
 
-/* DER via an i2d function; n < 0 means failure. */
+/* DER from an i2d function: takes over *der (n < 0 means failure).
+ * Call it as  n = i2d_X(x, &der); return p11_val_der(v, &der, n);  so
+ * that der is read after i2d set it. */
 static CK_RV
-p11_val_der(struct p11_val *v, unsigned char *der, int n)
+p11_val_der(struct p11_val *v, unsigned char **derp, int n)
 {
-	if (n < 0 || der == NULL)
+	unsigned char *der = *derp;
+
+	*derp = NULL;
+	if (n < 0 || der == NULL) {
+		OPENSSL_free(der);
 		return CKR_FUNCTION_FAILED;
+	}
 	v->dyn = der;
 	v->dyn_ossl = 1;
 	v->p = der;
@@ -531,6 +538,7 @@ p11_attr_cert(struct p11_slot *slot, X509 *x, uint8_t id, int trusted,
     struct p11_val *v, CK_ATTRIBUTE_TYPE t)
 {
 	unsigned char *der = NULL;
+	int n;
 
 	(void)slot;
 	switch (t) {
@@ -549,16 +557,17 @@ p11_attr_cert(struct p11_slot *slot, X509 *x, uint8_t id, int trusted,
 	case CKA_HASH_OF_ISSUER_PUBLIC_KEY:
 		return p11_val_bytes(v, "", 0);
 	case CKA_SUBJECT:
-		return p11_val_der(v, der, i2d_X509_NAME(
-		    X509_get_subject_name(x), &der));
+		n = i2d_X509_NAME(X509_get_subject_name(x), &der);
+		return p11_val_der(v, &der, n);
 	case CKA_ISSUER:
-		return p11_val_der(v, der, i2d_X509_NAME(
-		    X509_get_issuer_name(x), &der));
+		n = i2d_X509_NAME(X509_get_issuer_name(x), &der);
+		return p11_val_der(v, &der, n);
 	case CKA_SERIAL_NUMBER:
-		return p11_val_der(v, der, i2d_ASN1_INTEGER(
-		    X509_get0_serialNumber(x), &der));
+		n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der);
+		return p11_val_der(v, &der, n);
 	case CKA_VALUE:
-		return p11_val_der(v, der, i2d_X509(x, &der));
+		n = i2d_X509(x, &der);
+		return p11_val_der(v, &der, n);
 	}
 	return CKR_ATTRIBUTE_TYPE_INVALID;
 }
@@ -574,6 +583,7 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 	uint8_t id = p11_key_id(idx), b;
 	unsigned char *der = NULL;
 	EVP_PKEY *pk;
+	int n;
 
 	switch (t) {
 	case CKA_KEY_TYPE:
@@ -600,12 +610,13 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 			(void)p11_cert_load(slot, idx);
 		if (k->cert_state != P11_CERT_PRESENT)
 			return p11_val_bytes(v, "", 0);
-		return p11_val_der(v, der, i2d_X509_NAME(
-		    X509_get_subject_name(k->cert), &der));
+		n = i2d_X509_NAME(X509_get_subject_name(k->cert), &der);
+		return p11_val_der(v, &der, n);
 	case CKA_PUBLIC_KEY_INFO:
 		if ((pk = p11_pub(slot, idx, 1)) == NULL)
 			return p11_val_bytes(v, "", 0);
-		return p11_val_der(v, der, i2d_PUBKEY(pk, &der));
+		n = i2d_PUBKEY(pk, &der);
+		return p11_val_der(v, &der, n);
 	case CKA_USBPIV_SLOT:
 		return p11_val_bytes(v, &k->ref, 1);
 	case CKA_USBPIV_PIN_POLICY:
