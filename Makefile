@@ -63,7 +63,8 @@ PROGS	= $(BUILD)/libusbpiv.a $(BUILD)/libusbpiv.so \
 	  $(if $(CLI_SRC),$(BUILD)/usbpiv)
 VT_PROGS = $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) \
 	  $(if $(VT_READER_SRC),$(BUILD)/vtoken-reader) \
-	  $(if $(wildcard tests/vtoken/vcard_main.c),$(BUILD)/vcard)
+	  $(if $(wildcard tests/vtoken/vcard_main.c),$(BUILD)/vcard) \
+	  $(if $(wildcard tests/vtoken/probe_main.c),$(BUILD)/vtoken-probe)
 
 # Keep objects make considers intermediate.
 .SECONDARY:
@@ -143,6 +144,10 @@ $(BUILD)/vtoken-reader: $(VT_READER_OBJ) $(BUILD)/libvtoken.a $(BUILD)/libusbpiv
 
 $(BUILD)/vcard: $(BUILD)/obj/tests/vtoken/vcard_main.o $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a
 	$(CC) -o $@ $< $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a $(LINK) $(dep_libs)
+
+# Raw-libusb checker of the emulated reader (no usbpiv code in the path).
+$(BUILD)/vtoken-probe: $(BUILD)/obj/tests/vtoken/probe_main.o
+	$(CC) -o $@ $< $(LINK) $(dep_libs)
 
 # ---- unit tests ------------------------------------------------------------
 # Tests link the module's objects too (through an archive, so a test pulls

@@ -377,6 +377,8 @@ test_generate_errors(void **state)
 	assert_int_equal(tv_hex(c, "0087119A087C06820081020102" "00", out,
 	    sizeof(out), &n), 0x6a80);
 	assert_int_equal(gen(c, 0x9a, 0x11, 0x01, 0, &pub), 0x9000);
+	EVP_PKEY_free(pub);
+	pub = NULL;
 	assert_int_equal(tv_hex(c, "0087149A087C06820081020102" "00", out,
 	    sizeof(out), &n), 0x6a80);
 	assert_int_equal(tv_hex(c, "0087119B087C06820081020102" "00", out,
@@ -439,10 +441,11 @@ test_ecdh(void **state)
 	static const uint8_t algs[] = { 0x11, 0x14, 0xe1 };
 	vcard_t *c = tv_card();
 	EVP_PKEY *pub;
-	uint8_t out[8];
+	uint8_t out[64];
 	size_t i, n;
 
 	(void)state;
+	memset(out, 0x09, sizeof(out));
 	assert_int_equal(tv_auth(c), 0x9000);
 	assert_int_equal(tv_verify(c, "123456"), 0x9000);
 	for (i = 0; i < sizeof(algs); i++) {

@@ -24,7 +24,7 @@
 
 #define LOCK_PATH_MAX	512
 #define BACKOFF_MIN_MS	1
-#define BACKOFF_MAX_MS	50
+#define BACKOFF_MAX_MS	10
 
 struct usb_lock {
 	char path[LOCK_PATH_MAX];
@@ -228,8 +228,7 @@ usb_lock_acquire(usb_lock_t *lk, int *ms, int *other)
 		start = util_now_ms();
 		util_sleep_ms(wait < *ms ? wait : *ms);
 		util_charge(ms, start);
-		if (wait < BACKOFF_MAX_MS)
-			wait *= 2;
+		wait = wait * 2 < BACKOFF_MAX_MS ? wait * 2 : BACKOFF_MAX_MS;
 	}
 	lk->held = 1;
 	lk->seen = counter_read(lk->fd);
