@@ -185,6 +185,7 @@ struct p11_module {
 };
 
 extern struct p11_module p11_mod;
+extern struct p11_module p11_abandoned;
 
 /* ---- module helpers (p11_module.c) ---------------------------------------- */
 CK_RV p11_check_init(void);

@@ -12,6 +12,7 @@
 #include "../util/util.h"
 
 struct p11_module p11_mod;
+struct p11_module p11_abandoned;	/* a forked child's parent state */
 
 static const struct p11_backend *p11_backend_override;
 static CK_C_INITIALIZE_ARGS p11_app_mutex;	/* app callbacks, if used */
@@ -269,7 +270,9 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	if (p11_mod.initialized) {
 		/* Forked child: abandon the parent's state without touching
-		 * it (its libusb context and handles belong to the parent). */
+		 * it (its libusb context and handles belong to the parent);
+		 * kept, reachable, in a copy. */
+		p11_abandoned = p11_mod;
 		memset(&p11_mod, 0, sizeof(p11_mod));
 	}
 	/*

@@ -602,7 +602,7 @@ test_stale_login(void **state)
 	CK_SESSION_HANDLE h = open_user();
 	CK_OBJECT_HANDLE k = tb_find1(h, CKO_PRIVATE_KEY, 1);
 	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
-	uint8_t sig[64];
+	uint8_t sig[64] = { 0 };
 	CK_ULONG sl = sizeof(sig);
 	CK_SESSION_INFO si;
 
@@ -632,7 +632,7 @@ test_pin_cache(void **state)
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE k;
 	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
-	uint8_t sig[64];
+	uint8_t sig[64] = { 0 };
 	CK_ULONG sl = sizeof(sig);
 
 	(void)state;

@@ -400,7 +400,7 @@ test_apdu_counts(void **state)
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE o;
 	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
-	CK_BYTE sig[128];
+	CK_BYTE sig[128] = { 0 };
 	CK_ULONG sl = sizeof(sig);
 	uint64_t a0, a1, a2;
 	piv_card_t *card;
