@@ -864,7 +864,8 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
 	if (rc != 0) {
 		if (rc == CCID_ERR_NO_CARD || rc == CCID_ERR_CARD_INACTIVE)
 			slot_lost_power(s);
-		util_wipe(rapdu, *rlen);
+		/* partial answers (maybe of a secret exchange) go too */
+		util_wipe(rapdu, cap);
 		*rlen = 0;
 		util_trace(1, "APDU failed: %s", ccid_strerror(rc));
 	} else {

@@ -59,6 +59,25 @@ check "two-slot, independent cards" $wv --reader two-slot -- $probe \
 	expect:1209:0004 slot:0 power select slot:1 power select \
 	"ctl:remove 1" notify:5009 slot:0 select "ctl:insert 1" notify:500D
 
+# --state: the builtin card keeps its PIN retry counter across runs.
+st=$(mktemp -d)
+check "builtin card state persists (--state)" sh -c "
+	$wv --state $st/card -- $probe power select \
+	    apdu:002000800831313131313131FF=63C2 &&
+	$wv --state $st/card -- $probe power select apdu:00200080=63C2"
+rm -rf "$st"
+
+# A vpcd card: build/vcard connects to the reader's vpcd port.
+if [ -x "$build/vcard" ]; then
+	port=$((20000 + ($$ * 7) % 20000))
+	"$build/vcard" --vpcd "127.0.0.1:$port" >/dev/null 2>&1 &
+	vc=$!
+	check "vpcd card (build/vcard on port $port)" $wv --card vpcd:$port \
+		-- $probe power select errors
+	kill "$vc" 2>/dev/null
+	wait "$vc" 2>/dev/null
+fi
+
 # Two and three processes at once, each claiming in turn.
 check "three processes at once" $wv -- sh -c "
 	$probe loop:40 & a=\$!
@@ -66,9 +85,28 @@ check "three processes at once" $wv -- sh -c "
 	$probe loop:40 & c=\$!
 	wait \$a && wait \$b && wait \$c"
 
-# Card removal and insertion on the interrupt pipe.
+# A program handed the node's fd: libusb_wrap_sys_device (lseek shim).
+if [ -f "$build/vtoken-lseek.so" ]; then
+	check "libusb_wrap_sys_device on the node" $wv --card test -- \
+		$probe wrap power select echo:3000 strings
+fi
+
+# The claim is exclusive, and a killed holder loses it.
+check "claim exclusive, released when the holder dies" $wv -- sh -c "
+	$probe hold:60000 >\"\$VTOKEN_DIR/hold\" & h=\$!
+	i=0
+	until grep -q claimed \"\$VTOKEN_DIR/hold\"; do
+		i=\$((i + 1)); [ \$i -lt 200 ] || exit 1; sleep 0.05
+	done
+	$probe busy || exit 1
+	kill -9 \$h; wait \$h
+	$probe power select"
+
+# Card removal and insertion on the interrupt pipe; cancelled reads.
 check "remove/insert -> NotifySlotChange" $wv -- $probe power \
 	ctl:remove notify:5002 ctl:insert notify:5003 power select
+check "timed-out reads are cancelled, nothing lost" $wv -- $probe \
+	timeouts ctl:remove notify:5002 ctl:insert notify:5003 power select
 
 # 1000 time extensions before one answer; forever-mode.
 check "1000 time extensions" $wv -- $probe power wtx:1000 select
@@ -84,6 +122,8 @@ check "malformed answers" $wv -- $probe power malform:length \
 check "unplug -> LIBUSB_ERROR_NO_DEVICE" $wv -- $probe power ctl:unplug \
 	nodev absent
 check "unplug-at" $wv -- $probe power "ctl:unplug-at 1" nodev
+check "replug: old handle dead, new one works" $wv -- $probe power \
+	ctl:unplug nodev ctl:replug nodev reopen power select
 
 # Reader dumps: the dump's identity and exchange level.
 dumps=/work/shared/ccid-readers

@@ -762,6 +762,15 @@ rd_dev_inject(struct rd_dev *d, const char *line, char *err, size_t errlen)
 		}
 		return 0;
 	}
+	if (strcmp(w[0], "replug") == 0 && nw == 1) {
+		if (d->unplugged) {
+			rd_dev_reset(d);
+			d->unplugged = 0;
+			if (d->hooks.replug != NULL)
+				d->hooks.replug(d->hooks.ctx);
+		}
+		return 0;
+	}
 	if (strcmp(w[0], "unplug-at") == 0 && nw == 2 &&
 	    parse_long(w[1], 1, 1000000000, &v) == 0) {
 		d->unplug_at = (long)d->bulk_count + v;
@@ -814,7 +823,7 @@ rd_dev_inject(struct rd_dev *d, const char *line, char *err, size_t errlen)
 	}
 bad:
 	snprintf(err, errlen, "bad injection '%s' (remove [SLOT], insert "
-	    "[SLOT], unplug, unplug-at N, wtx N [forever], wtx off, swtx N, "
+	    "[SLOT], unplug, replug, unplug-at N, wtx N [forever], wtx off, swtx N, "
 	    "malform length|length-short|seq|slot|truncated|type)", line);
 	return -1;
 }

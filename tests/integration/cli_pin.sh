@@ -1,0 +1,134 @@
+#!/bin/sh
+# usbpiv PIN, PUK, management key and reset on the emulated token: wrong
+# PIN shows the tries left with exit 4, PIN change then use of the new PIN,
+# PIN from a file, unblock with the PUK, PUK change, pin-retries, mgm-key
+# set (explicit key, then PIN-protected), reset once PIN and PUK are
+# blocked, and that no secret shows in the -v trace.
+set -u
+B=${USBPIV_BUILD:-build}
+case $B in /*) ;; *) B=$(pwd)/$B ;; esac
+if [ -z "${CLI_INNER:-}" ]; then
+	[ -x "$B/usbpiv" ] || { echo "skip: $B/usbpiv not built"; exit 77; }
+	if [ ! -x "$B/vtoken-reader" ] || [ ! -x tests/with-vtoken ]; then
+		echo "skip: emulated token missing (build/vtoken-reader, tests/with-vtoken)"
+		exit 77
+	fi
+	T=$(mktemp -d) || exit 1
+	CLI_INNER=1 T=$T tests/with-vtoken --state "$T/state" -- sh "$0"
+	rc=$?
+	rm -rf "$T"
+	exit $rc
+fi
+U="${USBPIV_WRAP:-} $B/usbpiv"
+# Under valgrind: umockdev's preload library sends usbfs buffers (which
+# libusb leaves uninitialised for IN transfers) over its socket; that is
+# not ours, so it is suppressed.
+case ${USBPIV_WRAP:-} in
+*valgrind*)
+	printf '%s\n' '{' '  umockdev-preload-ioctl' '  Memcheck:Param' \
+	    '  socketcall.sendto(msg)' '  ...' '  obj:*libumockdev-preload.so*' \
+	    '}' > "$T/umockdev.supp"
+	U="$USBPIV_WRAP --suppressions=$T/umockdev.supp $B/usbpiv" ;;
+esac
+n=0
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { n=$((n + 1)); echo "ok $n: $*"; }
+# expect CODE STDERR-PATTERN command...: exit code and message checked.
+expect() {
+	want=$1 pat=$2
+	shift 2
+	"$@" > out 2> err
+	got=$?
+	[ $got -eq "$want" ] || { cat err; fail "exit $got, want $want: $*"; }
+	[ -z "$pat" ] || grep -q -- "$pat" err || { cat err; fail "no '$pat' from: $*"; }
+}
+unset USBPIV_PIN USBPIV_PUK USBPIV_MGM_KEY
+cd "$T" || exit 1
+printf 'hello\n' > msg
+DEFKEY=010203040506070801020304050607080102030405060708
+
+$U keygen --slot 9a --alg p256 -o pub.pem > /dev/null || fail "keygen with the factory key"
+ok "keygen with the factory management key (token says it is the default)"
+
+# ---- wrong PIN ----
+expect 4 "wrong PIN, 2 tries left" env USBPIV_PIN=000000 $U sign --slot 9a -i msg
+$U --json info > info.json || fail "info --json"
+python3 -m json.tool info.json > /dev/null || fail "info --json does not parse"
+python3 -c 'import json,sys; d=json.load(open("info.json")); sys.exit(d["pin"]["tries_left"] != 2)' ||
+	fail "info does not show 2 PIN tries left"
+USBPIV_PIN=123456 $U sign --slot 9a -i msg -o s || fail "right PIN"
+$U info | grep -q 'PIN tries left: *3/3' || fail "tries not back to 3 after a right PIN"
+ok "wrong PIN: exit 4 and tries left; right PIN restores them"
+
+# ---- change, file, unblock ----
+USBPIV_PIN=123456 USBPIV_NEW_PIN=24681357 $U pin change || fail "pin change"
+expect 4 "wrong PIN" env USBPIV_PIN=123456 $U sign --slot 9a -i msg
+USBPIV_PIN=24681357 $U sign --slot 9a -i msg -o s2 || fail "sign with the new PIN"
+openssl dgst -sha256 -verify pub.pem -signature s2 msg > /dev/null || fail "verify"
+printf '24681357\n' > pin.txt
+$U sign --slot 9a --pin-file pin.txt -i msg -o s3 || fail "--pin-file"
+expect 2 "6 to 8" env USBPIV_PIN=24681357 USBPIV_NEW_PIN=123 $U pin change
+ok "pin change, then the new PIN works and the old fails; --pin-file"
+
+for i in 1 2 3; do env USBPIV_PIN=11111111 $U sign --slot 9a -i msg > /dev/null 2>&1; done
+expect 4 "blocked" env USBPIV_PIN=24681357 $U sign --slot 9a -i msg
+expect 4 "wrong PUK, 2 tries left" env USBPIV_PUK=87654321 USBPIV_NEW_PIN=654321 $U pin unblock
+USBPIV_PUK=12345678 USBPIV_NEW_PIN=654321 $U pin unblock || fail "unblock"
+USBPIV_PIN=654321 $U sign --slot 9a -i msg -o s4 || fail "sign after unblock"
+ok "blocked PIN: exit 4; unblock with the PUK (wrong PUK: exit 4)"
+
+USBPIV_PUK=12345678 USBPIV_NEW_PUK=11223344 $U puk change || fail "puk change"
+expect 4 "wrong PUK" env USBPIV_PUK=12345678 USBPIV_NEW_PUK=11223344 $U puk change
+ok "puk change"
+
+# ---- management key ----
+printf '%s\n' 00112233445566778899aabbccddeeff0011223344556677 > mgm.hex
+USBPIV_NEW_MGM_KEY=$(cat mgm.hex) $U mgm-key set --key-alg aes192 || fail "mgm-key set"
+expect 4 "not the factory default" $U keygen --slot 9c --alg p256
+expect 4 "rejected" env USBPIV_MGM_KEY=$DEFKEY $U keygen --slot 9c --alg p256
+$U keygen --slot 9c --alg p256 --mgm-key-file mgm.hex > /dev/null || fail "keygen, key file"
+USBPIV_MGM_KEY=$(cat mgm.hex) $U keygen --slot 9c --alg p256 > /dev/null || fail "keygen, key env"
+$U info | grep -q 'Management key: *AES192$' || fail "info: mgm key type"
+ok "mgm-key set AES192; wrong or missing key: exit 4; --mgm-key-file, \$USBPIV_MGM_KEY"
+
+USBPIV_MGM_KEY=$(cat mgm.hex) USBPIV_PIN=654321 $U mgm-key set --generate --protect \
+	--key-alg aes256 > gen.out || fail "mgm-key set --protect"
+[ -s gen.out ] && fail "a protected generated key was printed"
+$U info | grep -q 'AES256, PIN-protected' || fail "info: not PIN-protected"
+USBPIV_PIN=654321 $U keygen --slot 9d --alg p256 > /dev/null || fail "keygen with the PIN only"
+ok "PIN-protected management key: later commands need only the PIN"
+
+USBPIV_PIN=654321 USBPIV_NEW_MGM_KEY=$DEFKEY $U mgm-key set --protect --key-alg 3des ||
+	fail "back to 3DES"
+USBPIV_PIN=654321 $U pin-retries 5 4 || fail "pin-retries"
+$U info | grep -q 'PIN tries left: *5/5' || fail "PIN tries not 5"
+$U info | grep -q 'PUK tries left: *4/4' || fail "PUK tries not 4"
+USBPIV_PIN=123456 $U sign --slot 9a -i msg > /dev/null || fail "PIN not reset by pin-retries"
+ok "pin-retries 5 4 (PIN and PUK back to factory values)"
+
+# ---- reset ----
+expect 2 "--force" $U reset
+expect 4 "refused" $U reset --force
+for i in 1 2 3 4 5; do env USBPIV_PIN=00000000 $U sign --slot 9a -i msg > /dev/null 2>&1; done
+for i in 1 2 3 4; do env USBPIV_PUK=00000000 USBPIV_NEW_PUK=11111111 $U puk change > /dev/null 2>&1; done
+$U reset --force || fail "reset with PIN and PUK blocked"
+$U info > info.txt || fail "info after reset"
+grep -q 'PIN tries left: *3/3 (factory default PIN)' info.txt || fail "PIN not default after reset"
+grep -q '3DES (factory default' info.txt || grep -q 'AES192 (factory default' info.txt ||
+	fail "mgm key not default after reset"
+grep -q '^Slot' info.txt && fail "keys left after reset"
+ok "reset refused until PIN and PUK are blocked, then factory state"
+
+# ---- no secret in the trace ----
+$U keygen --slot 9a --alg p256 > /dev/null || fail "keygen after reset"
+USBPIV_DEBUG_FILE=$T/trace USBPIV_PIN=123456 USBPIV_NEW_PIN=76543210 $U -v pin change 2> /dev/null ||
+	fail "pin change -v"
+USBPIV_DEBUG_FILE=$T/trace USBPIV_PIN=76543210 $U -v sign --slot 9a -i msg \
+	2> /dev/null > /dev/null || fail "sign -v"
+grep -q '9000' trace || fail "the -v trace shows no APDU"
+for secret in 313233343536 3736353433323130 123456 76543210; do
+	grep -qi "$secret" trace && fail "secret $secret in the -v trace"
+done
+ok "no PIN in the -v trace"
+
+echo "cli_pin: $n passed, 0 failed"

@@ -1,0 +1,274 @@
+/*
+ * tools/cmd_admin.c — PIN, PUK, retries, management key and reset.
+ */
+#include "usbpiv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+static int
+check_len(const struct secret *s, const char *what)
+{
+	if (s->len < 6 || s->len > 8) {
+		cli_err("the %s must have 6 to 8 characters", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* The answer to a failed PIN/PUK operation. */
+static int
+ref_fail(const char *what, int r, int tries)
+{
+	if (r == PIV_ERR_PIN_WRONG) {
+		if (tries == 0)
+			cli_err("wrong %s, now blocked", what);
+		else
+			cli_err("wrong %s, %d %s left", what, tries,
+			    tries == 1 ? "try" : "tries");
+		return EX_AUTH;
+	}
+	if (r == PIV_ERR_PIN_BLOCKED) {
+		cli_err("%s blocked%s", what, strcmp(what, "PIN") == 0 ?
+		    ": unblock it with `usbpiv pin unblock`" :
+		    ": once the PIN is blocked too, only `usbpiv reset` helps");
+		return EX_AUTH;
+	}
+	return cli_piv_fail(what, r);
+}
+
+/* Old secret, new secret (confirmed when typed), then the operation. */
+static int
+change(const struct globals *g, const struct opts *o, int which)
+{
+	struct token t;
+	struct secret old, nw;
+	const char *oldname, *newname;
+	int ex, r = 0, tries = -1, ms = CLI_OP_MS;
+
+	memset(&old, 0, sizeof(old));
+	memset(&nw, 0, sizeof(nw));
+	/* which: 0 pin change, 1 pin unblock, 2 puk change */
+	oldname = which == 0 ? "PIN" : "PUK";
+	newname = which == 2 ? "PUK" : "PIN";
+	if (which == 0)
+		r = secret_get(&old, o->pin_file, "USBPIV_PIN", "PIN", 0);
+	else
+		r = secret_get(&old, o->puk_file, "USBPIV_PUK", "PUK", 0);
+	if (r != 0)
+		return EX_USAGE;
+	r = which == 2 ?
+	    secret_get(&nw, o->new_file, "USBPIV_NEW_PUK", "New PUK", 1) :
+	    secret_get(&nw, o->new_file, "USBPIV_NEW_PIN", "New PIN", 1);
+	if (r != 0 || check_len(&nw, which == 2 ? "new PUK" : "new PIN") != 0) {
+		ex = EX_USAGE;
+		goto out0;
+	}
+	if ((ex = token_open(g, &t)) != EX_OK)
+		goto out0;
+	if (which == 1)
+		r = piv_unblock_pin(t.piv, old.s, old.len, nw.s, nw.len, &tries,
+		    &ms);
+	else
+		r = piv_change_ref(t.piv, which == 0 ? PIV_PIN_REF : PIV_PUK_REF,
+		    old.s, old.len, nw.s, nw.len, &tries, &ms);
+	if (r != 0)
+		ex = ref_fail(oldname, r, tries);
+	else
+		fprintf(stderr, "usbpiv: %s %s\n", newname,
+		    which == 1 ? "unblocked and set" : "changed");
+	token_close(&t);
+out0:
+	secret_clear(&old);
+	secret_clear(&nw);
+	return ex;
+}
+
+int
+cmd_pin(const struct globals *g, struct opts *o)
+{
+	if (strcmp(o->args[0], "change") == 0)
+		return change(g, o, 0);
+	if (strcmp(o->args[0], "unblock") == 0)
+		return change(g, o, 1);
+	cli_err("pin: unknown action '%s' (change unblock)", o->args[0]);
+	return EX_USAGE;
+}
+
+int
+cmd_puk(const struct globals *g, struct opts *o)
+{
+	if (strcmp(o->args[0], "change") == 0)
+		return change(g, o, 2);
+	cli_err("puk: unknown action '%s' (change)", o->args[0]);
+	return EX_USAGE;
+}
+
+static int
+parse_tries(const char *s, uint8_t *v)
+{
+	char *end;
+	long l = strtol(s, &end, 10);
+
+	if (end == s || *end != '\0' || l < 1 || l > 255)
+		return -1;
+	*v = (uint8_t)l;
+	return 0;
+}
+
+int
+cmd_pin_retries(const struct globals *g, struct opts *o)
+{
+	struct token t;
+	uint8_t pin, puk;
+	int ex, r, ms = CLI_OP_MS;
+
+	if (parse_tries(o->args[0], &pin) != 0 ||
+	    parse_tries(o->args[1], &puk) != 0) {
+		cli_err("pin-retries: tries are numbers from 1 to 255");
+		return EX_USAGE;
+	}
+	if ((ex = token_open(g, &t)) != EX_OK)
+		return ex;
+	if ((ex = cli_auth_mgm(&t, o)) != EX_OK ||
+	    (ex = cli_verify_pin(&t, o)) != EX_OK)
+		goto out;
+	if ((r = piv_set_pin_retries(t.piv, pin, puk, &ms)) != 0)
+		ex = cli_piv_fail("pin-retries", r);
+	else
+		fprintf(stderr, "usbpiv: PIN tries %u, PUK tries %u; PIN and PUK "
+		    "are back to 123456 and 12345678\n", pin, puk);
+out:
+	token_close(&t);
+	return ex;
+}
+
+static size_t
+mgm_len(int alg)
+{
+	switch (alg) {
+	case PIV_ALG_AES128: return 16;
+	case PIV_ALG_AES256: return 32;
+	default: return 24;	/* 3DES, AES192 */
+	}
+}
+
+int
+cmd_mgm_key(const struct globals *g, struct opts *o)
+{
+	struct token t;
+	struct secret hex;
+	uint8_t key[32];
+	char shown[65];
+	size_t len = 0, want;
+	int ex, r, alg, ms = CLI_OP_MS;
+
+	memset(&hex, 0, sizeof(hex));
+	if (strcmp(o->args[0], "set") != 0) {
+		cli_err("mgm-key: unknown action '%s' (set)", o->args[0]);
+		return EX_USAGE;
+	}
+	if (o->generate && o->new_file != NULL) {
+		cli_err("mgm-key set: --generate and --new-key-file exclude "
+		    "each other");
+		return EX_USAGE;
+	}
+	if ((ex = token_open(g, &t)) != EX_OK)
+		return ex;
+	alg = o->mgm_alg;
+	if (alg < 0)	/* AES from firmware 5.4 on, as Yubico's tools */
+		alg = t.has_id && t.id.has_version && (t.id.version[0] > 5 ||
+		    (t.id.version[0] == 5 && t.id.version[1] >= 4)) ?
+		    PIV_ALG_AES192 : PIV_ALG_3DES;
+	want = mgm_len(alg);
+	ex = EX_USAGE;
+	if (o->generate) {
+		if (RAND_bytes(key, (int)want) != 1) {
+			cli_err("no randomness");
+			ex = EX_ERR;
+			goto out;
+		}
+		len = want;
+	} else {
+		if (secret_get(&hex, o->new_file, "USBPIV_NEW_MGM_KEY",
+		    "New management key (hex)", 1) != 0)
+			goto out;
+		r = util_unhex(hex.s, key, sizeof(key), &len);
+		secret_clear(&hex);
+		if (r != 0 || len != want) {
+			cli_err("mgm-key set: a %s key is %zu bytes (%zu hex "
+			    "digits)", cli_alg_name(alg), want, 2 * want);
+			goto out;
+		}
+	}
+	/* Everything that can fail for want of a secret comes before the
+	 * key changes. */
+	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
+		goto out;
+	if (o->protect && (ex = cli_verify_pin(&t, o)) != EX_OK)
+		goto out;
+	if (!o->protect && cli_mgm_is_protected(&t))
+		cli_warn("the token keeps the old PIN-protected key, which will "
+		    "no longer work: use --protect to replace it too");
+	ms = CLI_OP_MS;
+	if ((r = piv_set_mgm(t.piv, (uint8_t)alg, key, len, o->touch,
+	    &ms)) != 0) {
+		ex = cli_piv_fail("mgm-key set", r);
+		goto out;
+	}
+	if (o->protect) {
+		ms = CLI_OP_MS;
+		if ((r = piv_write_protected_mgm(t.piv, key, len, &ms)) != 0) {
+			ex = cli_piv_fail("storing the PIN-protected key", r);
+			util_hex(key, len, shown);
+			cli_err("the new key is NOT stored; write it down: %s",
+			    shown);
+			util_wipe(shown, sizeof(shown));
+			goto out;
+		}
+		fprintf(stderr, "usbpiv: new %s management key set and stored "
+		    "under the PIN\n", cli_alg_name(alg));
+	} else {
+		if (o->generate) {
+			util_hex(key, len, shown);
+			printf("%s\n", shown);
+			util_wipe(shown, sizeof(shown));
+		}
+		fprintf(stderr, "usbpiv: new %s management key set\n",
+		    cli_alg_name(alg));
+	}
+	ex = EX_OK;
+out:
+	util_wipe(key, sizeof(key));
+	token_close(&t);
+	return ex;
+}
+
+int
+cmd_reset(const struct globals *g, struct opts *o)
+{
+	struct token t;
+	int ex, r, ms = CLI_OP_MS;
+
+	if (!o->force) {
+		cli_err("reset deletes every key and certificate on the token; "
+		    "add --force to do it");
+		return EX_USAGE;
+	}
+	if ((ex = token_open(g, &t)) != EX_OK)
+		return ex;
+	r = piv_reset(t.piv, &ms);
+	if (r == PIV_ERR_CONDITIONS || r == PIV_ERR_AUTH_REQUIRED) {
+		cli_err("reset refused: the token resets only once both the PIN "
+		    "and the PUK are blocked");
+		ex = EX_AUTH;
+	} else if (r != 0)
+		ex = cli_piv_fail("reset", r);
+	else
+		fprintf(stderr, "usbpiv: PIV application reset: PIN 123456, PUK "
+		    "12345678, default management key\n");
+	token_close(&t);
+	return ex;
+}

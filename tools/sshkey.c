@@ -1,0 +1,177 @@
+/*
+ * tools/sshkey.c — public keys in OpenSSH's one-line form (RFC 4253 §6.6,
+ * RFC 5656 §3.1, RFC 8709 §4): "TYPE BASE64(blob)".
+ */
+#include "usbpiv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+
+/* A growing byte buffer for the key blob. */
+struct blob {
+	uint8_t *p;
+	size_t len, cap;
+	int err;
+};
+
+static void
+blob_put(struct blob *b, const void *p, size_t n)
+{
+	uint8_t *np;
+	size_t ncap;
+
+	if (b->err)
+		return;
+	if (n > 65536 || b->len + n > 65536) {
+		b->err = 1;
+		return;
+	}
+	if (b->len + n > b->cap) {
+		ncap = b->cap == 0 ? 256 : b->cap;
+		while (ncap < b->len + n)
+			ncap *= 2;
+		if ((np = realloc(b->p, ncap)) == NULL) {
+			b->err = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+/* SSH "string": uint32 length then bytes. */
+static void
+blob_string(struct blob *b, const void *p, size_t n)
+{
+	uint8_t l[4];
+
+	l[0] = (uint8_t)(n >> 24);
+	l[1] = (uint8_t)(n >> 16);
+	l[2] = (uint8_t)(n >> 8);
+	l[3] = (uint8_t)n;
+	blob_put(b, l, 4);
+	blob_put(b, p, n);
+}
+
+/* SSH "mpint": two's complement, minimal, a 00 before a set high bit. */
+static void
+blob_mpint(struct blob *b, const BIGNUM *bn)
+{
+	uint8_t buf[1 + 1024];
+	int n = BN_num_bytes(bn);
+
+	if (BN_is_negative(bn) || n < 0 || (size_t)n > sizeof(buf) - 1) {
+		b->err = 1;
+		return;
+	}
+	buf[0] = 0;
+	BN_bn2bin(bn, buf + 1);
+	if (n > 0 && (buf[1] & 0x80))
+		blob_string(b, buf, (size_t)n + 1);
+	else
+		blob_string(b, buf + 1, (size_t)n);
+}
+
+int
+ssh_pubkey_line(const EVP_PKEY *pk, char **line)
+{
+	struct blob b;
+	BIGNUM *n = NULL, *e = NULL;
+	uint8_t raw[32], *pt = NULL;
+	size_t rawlen = sizeof(raw), ptlen;
+	const char *type = NULL, *curve = NULL;
+	char *out = NULL;
+	size_t tl, b64len;
+	int alg, r = -1;
+
+	*line = NULL;
+	memset(&b, 0, sizeof(b));
+	if (cli_alg_of_pkey(pk, &alg) != 0)
+		return -1;
+	switch (alg) {
+	case PIV_ALG_RSA1024:
+	case PIV_ALG_RSA2048:
+	case PIV_ALG_RSA3072:
+	case PIV_ALG_RSA4096:
+		type = "ssh-rsa";
+		if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1 ||
+		    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1)
+			goto out;
+		blob_string(&b, type, strlen(type));
+		blob_mpint(&b, e);
+		blob_mpint(&b, n);
+		break;
+	case PIV_ALG_ECCP256:
+	case PIV_ALG_ECCP384:
+		if (alg == PIV_ALG_ECCP256) {
+			type = "ecdsa-sha2-nistp256";
+			curve = "nistp256";
+		} else {
+			type = "ecdsa-sha2-nistp384";
+			curve = "nistp384";
+		}
+		/* Uncompressed point (the default encoding of a fresh key). */
+		ptlen = EVP_PKEY_get1_encoded_public_key((EVP_PKEY *)(uintptr_t)pk,
+		    &pt);
+		if (ptlen == 0 || pt == NULL || pt[0] != 0x04)
+			goto out;
+		blob_string(&b, type, strlen(type));
+		blob_string(&b, curve, strlen(curve));
+		blob_string(&b, pt, ptlen);
+		break;
+	case PIV_ALG_ED25519:
+		type = "ssh-ed25519";
+		if (EVP_PKEY_get_raw_public_key(pk, raw, &rawlen) != 1 ||
+		    rawlen != 32)
+			goto out;
+		blob_string(&b, type, strlen(type));
+		blob_string(&b, raw, rawlen);
+		break;
+	default:
+		goto out;	/* X25519 cannot sign: no SSH form */
+	}
+	if (b.err)
+		goto out;
+	tl = strlen(type);
+	b64len = 4 * ((b.len + 2) / 3);
+	if ((out = malloc(tl + 1 + b64len + 1)) == NULL)
+		goto out;
+	memcpy(out, type, tl);
+	out[tl] = ' ';
+	if (EVP_EncodeBlock((unsigned char *)out + tl + 1, b.p, (int)b.len) !=
+	    (int)b64len)
+		goto out;
+	*line = out;
+	out = NULL;
+	r = 0;
+out:
+	free(out);
+	free(b.p);
+	OPENSSL_free(pt);
+	BN_free(n);
+	BN_free(e);
+	return r;
+}
+
+const char *
+ssh_slot_comment(int slot)
+{
+	static char buf[48];
+
+	switch (slot) {
+	case 0x9a: return "Public key for PIV Authentication";
+	case 0x9c: return "Public key for Digital Signature";
+	case 0x9d: return "Public key for Key Management";
+	case 0x9e: return "Public key for Card Authentication";
+	default:
+		snprintf(buf, sizeof(buf), "Public key for Retired Key %d",
+		    slot - PIV_SLOT_RETIRED1 + 1);
+		return buf;
+	}
+}

@@ -1,0 +1,233 @@
+/*
+ * tools/token.c — finding and opening a token for the CLI:
+ * usb_ctx_new -> usb_enumerate -> usb_open -> ccid_reader_open_usb ->
+ * per slot ccid_power_on -> piv_new_ccid, filtered by --reader / --serial,
+ * with messages that say what to do about busy or forbidden devices.
+ */
+#include "usbpiv.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+token_reader_name(const struct usb_dev_info *i, char *buf, size_t cap)
+{
+	if (i->manufacturer[0] != '\0' && i->product[0] != '\0' &&
+	    strncmp(i->product, i->manufacturer, strlen(i->manufacturer)) != 0)
+		snprintf(buf, cap, "%s %s", i->manufacturer, i->product);
+	else if (i->product[0] != '\0')
+		snprintf(buf, cap, "%s", i->product);
+	else
+		snprintf(buf, cap, "%04x:%04x", i->vid, i->pid);
+}
+
+/* Case-insensitive substring. */
+static int
+contains(const char *hay, const char *needle)
+{
+	size_t i, j, n = strlen(needle);
+
+	if (n == 0)
+		return 1;
+	for (i = 0; hay[i] != '\0'; i++) {
+		for (j = 0; j < n && hay[i + j] != '\0'; j++)
+			if (tolower((unsigned char)hay[i + j]) !=
+			    tolower((unsigned char)needle[j]))
+				break;
+		if (j == n)
+			return 1;
+	}
+	return 0;
+}
+
+int
+token_reader_matches(const char *want, const struct usb_dev_info *i)
+{
+	char name[300];
+
+	if (want == NULL)
+		return 1;
+	if (strcmp(want, i->path) == 0)
+		return 1;
+	token_reader_name(i, name, sizeof(name));
+	return contains(name, want);
+}
+
+/* A message for a failure to open a device; returns the exit code. */
+static int
+usb_fail(const struct usb_dev_info *i, int r)
+{
+	switch (r) {
+	case USB_ERR_BUSY:
+	case USB_ERR_LOCKED:
+		cli_err("%s: in use by another program (pcscd or gpg's "
+		    "scdaemon?)", i->path);
+		break;
+	case USB_ERR_ACCESS:
+		cli_err("%s: permission denied on /dev/bus/usb/%03u/%03u (install "
+		    "udev/70-usbpiv.rules and replug, or run as root)", i->path,
+		    i->bus, i->address);
+		break;
+	default:
+		cli_err("%s: %s", i->path, usb_strerror(r));
+		break;
+	}
+	return cli_exit_for_usb(r);
+}
+
+static int
+ccid_fail(const struct usb_dev_info *i, int r)
+{
+	switch (r) {
+	case CCID_ERR_BUSY:
+	case CCID_ERR_LOCKED:
+		cli_err("%s: in use by another program (pcscd or gpg's "
+		    "scdaemon?)", i->path);
+		break;
+	case CCID_ERR_ACCESS:
+		cli_err("%s: permission denied (install udev/70-usbpiv.rules "
+		    "and replug, or run as root)", i->path);
+		break;
+	default:
+		cli_err("%s: %s", i->path, ccid_strerror(r));
+		break;
+	}
+	return cli_exit_for_ccid(r);
+}
+
+/* Powers a slot on inside its own transaction (the lock and the claim
+ * are not re-entrant: the PIV layer takes them again after this). */
+int
+token_power_on(ccid_reader_t *rdr, size_t slot)
+{
+	int r, ms = CLI_OP_MS;
+
+	if ((r = ccid_begin(rdr, &ms)) != 0)
+		return r;
+	r = ccid_power_on(rdr, slot, NULL, &ms);
+	ccid_end(rdr);
+	return r;
+}
+
+void
+token_close(struct token *t)
+{
+	if (t->piv != NULL && t->in_tx)
+		piv_end(t->piv);
+	t->in_tx = 0;
+	piv_free(&t->piv);
+	ccid_reader_free(&t->rdr);
+	usb_close(&t->dev);
+	usb_ctx_free(&t->ctx);
+}
+
+/*
+ * Walks the readers; for each powered slot with a card calls the PIV
+ * part unless raw.  Returns the exit code; on success t holds the token.
+ */
+static int
+token_find(const struct globals *g, struct token *t, int raw)
+{
+	struct usb_dev_info *list = NULL;
+	size_t n = 0, i, s;
+	int r, ex = EX_NOTFOUND, ms, seen = 0;
+
+	memset(t, 0, sizeof(*t));
+	if ((r = usb_ctx_new(&t->ctx)) != 0) {
+		cli_err("cannot start libusb: %s", usb_strerror(r));
+		return EX_ERR;
+	}
+	if ((r = usb_enumerate(t->ctx, &list, &n)) != 0) {
+		cli_err("cannot list USB devices: %s", usb_strerror(r));
+		usb_ctx_free(&t->ctx);
+		return cli_exit_for_usb(r);
+	}
+	for (i = 0; i < n; i++) {
+		if (!token_reader_matches(g->reader, &list[i]))
+			continue;
+		seen++;
+		if ((r = usb_open(t->ctx, &list[i], &t->dev)) != 0) {
+			ex = usb_fail(&list[i], r);
+			continue;
+		}
+		if ((r = ccid_reader_open_usb(&t->rdr, t->dev)) != 0) {
+			ex = ccid_fail(&list[i], r);
+			usb_close(&t->dev);
+			continue;
+		}
+		for (s = 0; s < ccid_slot_count(t->rdr); s++) {
+			if ((r = token_power_on(t->rdr, s)) != 0) {
+				if (r != CCID_ERR_NO_CARD)
+					ex = ccid_fail(&list[i], r);
+				continue;
+			}
+			t->slot = s;
+			t->info = list[i];
+			if (raw)
+				goto found;
+			if ((r = piv_new_ccid(&t->piv, t->rdr, s)) != 0) {
+				ex = cli_piv_fail(list[i].path, r);
+				continue;
+			}
+			ms = CLI_OP_MS;
+			if ((r = piv_begin(t->piv, &ms)) != 0) {
+				ex = cli_piv_fail(list[i].path, r);
+				piv_free(&t->piv);
+				continue;
+			}
+			t->in_tx = 1;
+			ms = CLI_OP_MS;
+			r = piv_identity(t->piv, &t->id, &ms);
+			t->has_id = r == 0;
+			if (r == PIV_ERR_NO_APP) {
+				if (g->reader != NULL)
+					cli_warn("%s: the card has no PIV "
+					    "application", list[i].path);
+			} else if (r != 0 && r != PIV_ERR_NOT_SUPPORTED &&
+			    r != PIV_ERR_NOT_FOUND)
+				ex = cli_piv_fail(list[i].path, r);
+			if (r != PIV_ERR_NO_APP && (!g->has_serial ||
+			    (t->has_id && t->id.has_serial &&
+			    t->id.serial == g->serial)))
+				goto found;
+			piv_end(t->piv);
+			t->in_tx = 0;
+			piv_free(&t->piv);
+		}
+		ccid_reader_free(&t->rdr);
+		usb_close(&t->dev);
+	}
+	free(list);
+	if (ex == EX_NOTFOUND) {
+		if (seen == 0 && n == 0)
+			cli_err("no token found (no CCID reader present)");
+		else if (seen == 0)
+			cli_err("no reader matches '%s'", g->reader);
+		else if (g->has_serial)
+			cli_err("no token with serial %u", g->serial);
+		else
+			cli_err("no token found (no card in any reader)");
+	}
+	token_close(t);
+	return ex;
+found:
+	free(list);
+	return EX_OK;
+}
+
+int
+token_open(const struct globals *g, struct token *t)
+{
+	return token_find(g, t, 0);
+}
+
+int
+token_open_raw(const struct globals *g, struct token *t)
+{
+	if (g->has_serial) {
+		cli_err("--serial needs the PIV application; use --reader");
+		return EX_USAGE;
+	}
+	return token_find(g, t, 1);
+}

@@ -1,0 +1,222 @@
+/*
+ * tools/usbpiv.h — private to the `usbpiv` command: options, exit codes,
+ * the opened token, and the helpers the subcommands share.
+ */
+#ifndef USBPIV_TOOLS_H
+#define USBPIV_TOOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "../util/util.h"
+#include "../usb/usb.h"
+#include "../ccid/ccid.h"
+#include "../piv/piv.h"
+
+/* ---- exit codes (documented in tools/usbpiv.1.md) ----------------------- */
+enum cli_exit {
+	EX_OK = 0,
+	EX_ERR = 1,		/* anything else: card, transport, crypto, I/O */
+	EX_USAGE = 2,		/* bad command line */
+	EX_NOTFOUND = 3,	/* no token, no such reader/serial, empty slot */
+	EX_AUTH = 4,		/* PIN/PUK wrong or blocked, mgm key rejected */
+	EX_BUSY = 5,		/* token in use by another program */
+	EX_ACCESS = 6,		/* permission denied on the device node */
+	EX_TIMEOUT = 7,		/* timed out (touch not given, token silent) */
+};
+
+/* Default time budget of one card operation (RSA 4096 keygen is slow). */
+#define CLI_OP_MS	120000
+
+/* ---- options ------------------------------------------------------------ */
+struct globals {
+	const char *reader;	/* --reader NAME|PATH */
+	int has_serial;
+	uint32_t serial;	/* --serial N */
+	int json;
+	int verbose;
+};
+
+/* Bits naming the options a subcommand accepts. */
+#define O_SLOT		(1u << 0)
+#define O_ALG		(1u << 1)
+#define O_PINPOL	(1u << 2)
+#define O_TOUCHPOL	(1u << 3)
+#define O_IN		(1u << 4)
+#define O_OUT		(1u << 5)
+#define O_FORMAT	(1u << 6)
+#define O_HASH		(1u << 7)
+#define O_PADDING	(1u << 8)
+#define O_PINFILE	(1u << 9)
+#define O_PUKFILE	(1u << 10)
+#define O_MGMFILE	(1u << 11)
+#define O_NEWFILE	(1u << 12)
+#define O_COMMENT	(1u << 13)
+#define O_FORCE		(1u << 14)
+#define O_COMPRESS	(1u << 15)
+#define O_PROTECT	(1u << 16)
+#define O_TOUCH		(1u << 17)
+#define O_GENERATE	(1u << 18)
+#define O_COUNT		(1u << 19)
+#define O_TIMEOUT	(1u << 20)
+#define O_PEER		(1u << 21)
+#define O_MGMALG	(1u << 22)
+
+struct opts {
+	int slot;		/* -1 unset */
+	int alg;		/* -1 unset */
+	int pin_policy;		/* PIV_PINPOLICY_* */
+	int touch_policy;
+	const char *in;		/* NULL or "-" = stdin */
+	const char *out;	/* NULL or "-" = stdout */
+	const char *format;
+	const char *hash;
+	const char *padding;
+	const char *pin_file;
+	const char *puk_file;
+	const char *mgm_file;
+	const char *new_file;
+	const char *comment;
+	const char *peer;
+	int mgm_alg;		/* -1 unset */
+	int force, compress, protect, touch, generate;
+	long count;		/* -1 unset */
+	long timeout_s;		/* -1 unset */
+	char **args;		/* positional arguments after the options */
+	int nargs;
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(const struct globals *g, struct opts *o);
+	unsigned allowed;
+	int min_args, max_args;
+	const char *synopsis;	/* after "usbpiv NAME " */
+	const char *help;	/* body of --help */
+};
+
+/* ---- the opened token --------------------------------------------------- */
+struct token {
+	usb_ctx_t *ctx;
+	usb_dev_t *dev;
+	ccid_reader_t *rdr;
+	size_t slot;
+	piv_card_t *piv;
+	int in_tx;		/* piv_begin done */
+	int pin_ok;		/* PIN verified in this run */
+	int mgm_ok;		/* management key authenticated */
+	struct usb_dev_info info;
+	struct piv_identity id;
+	int has_id;
+};
+
+/* Opens the first token matching --reader/--serial and begins a
+ * transaction.  Returns an exit code; prints the reason on failure. */
+int token_open(const struct globals *g, struct token *t);
+/* Opens the reader only (no PIV), for `apdu`. */
+int token_open_raw(const struct globals *g, struct token *t);
+void token_close(struct token *t);
+/* ccid_power_on inside its own ccid_begin/ccid_end. */
+int token_power_on(ccid_reader_t *rdr, size_t slot);
+/* "Manufacturer Product" of a reader, or "VID:PID". */
+void token_reader_name(const struct usb_dev_info *i, char *buf, size_t cap);
+int token_reader_matches(const char *want, const struct usb_dev_info *i);
+
+/* ---- secrets (tools/secret.c) ------------------------------------------- */
+#define SECRET_MAX	64
+struct secret {
+	char s[SECRET_MAX + 1];
+	size_t len;
+};
+/* PIN: --pin-file, USBPIV_PIN, else a prompt on /dev/tty (echo off). */
+int secret_get(struct secret *sec, const char *file, const char *env,
+    const char *prompt, int confirm);
+void secret_clear(struct secret *sec);
+/* Verifies the PIN, with its source from o.  Prints tries left. */
+int cli_verify_pin(struct token *t, const struct opts *o);
+/*
+ * Authenticates with the management key: --mgm-key-file / USBPIV_MGM_KEY,
+ * else the PIN-protected key the card stores, else the factory default
+ * when the card says it is still the default (or cannot say).
+ */
+int cli_auth_mgm(struct token *t, const struct opts *o);
+/* Does the admin data say the management key is stored under the PIN? */
+int cli_mgm_is_protected(struct token *t);
+
+/* ---- helpers (tools/util_cli.c) ------------------------------------------ */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "usbpiv: what: <piv_strerror>" and maps to an exit code. */
+int cli_piv_fail(const char *what, int r);
+int cli_exit_for_piv(int r);
+int cli_exit_for_ccid(int r);
+int cli_exit_for_usb(int r);
+
+int cli_parse_slot(const char *s, int *slot);
+const char *cli_slot_name(int slot);
+int cli_parse_alg(const char *s, int *alg);
+int cli_parse_mgm_alg(const char *s, int *alg);
+const char *cli_alg_name(int alg);
+int cli_parse_pin_policy(const char *s, int *v);
+int cli_parse_touch_policy(const char *s, int *v);
+const char *cli_pin_policy_name(int v);
+const char *cli_touch_policy_name(int v);
+const char *cli_origin_name(int v);
+int cli_alg_is_rsa(int alg);
+int cli_alg_is_ec(int alg);
+/* Key-slot list in the order info and ssh-keys walk it. */
+extern const uint8_t cli_key_slots[];
+extern const size_t cli_key_slots_n;
+
+/* Reads a whole file ("-" or NULL = stdin), at most max bytes. */
+int cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
+/* Opens the output ("-" or NULL = stdout); cli_close_out checks errors. */
+FILE *cli_open_out(const char *path, int binary);
+int cli_close_out(FILE *fp, const char *path);
+
+/* Certificates and keys. */
+int cli_load_cert(const char *path, X509 **cert);
+int cli_load_privkey(const char *path, EVP_PKEY **key);
+int cli_load_pubkey(const char *path, EVP_PKEY **key);
+/* The slot's public key: METADATA, else the certificate's.  *alg set. */
+int cli_slot_pubkey(struct token *t, int slot, EVP_PKEY **pub, int *alg);
+int cli_alg_of_pkey(const EVP_PKEY *pk, int *alg);
+/* "CN=..., O=..." one line; returns buf. */
+const char *cli_name_line(const X509_NAME *n, char *buf, size_t cap);
+/* "2027-01-31 12:00:00 UTC" */
+const char *cli_time_line(const ASN1_TIME *t, char *buf, size_t cap);
+
+/* SSH (tools/sshkey.c): "ssh-ed25519 AAAA..." without comment/newline.
+ * *line is malloc'd.  Returns 0, or -1 if the key has no SSH form. */
+int ssh_pubkey_line(const EVP_PKEY *pk, char **line);
+/* The label ssh-keygen -D shows for a slot (the PKCS#11 module's). */
+const char *ssh_slot_comment(int slot);
+
+/* JSON (tools/util_cli.c): writes a quoted, escaped string. */
+void json_str(FILE *fp, const char *s);
+
+/* ---- subcommands ----------------------------------------------------- */
+int cmd_list(const struct globals *, struct opts *);
+int cmd_info(const struct globals *, struct opts *);
+int cmd_keygen(const struct globals *, struct opts *);
+int cmd_import_key(const struct globals *, struct opts *);
+int cmd_import_cert(const struct globals *, struct opts *);
+int cmd_export_cert(const struct globals *, struct opts *);
+int cmd_export_pubkey(const struct globals *, struct opts *);
+int cmd_ssh_keys(const struct globals *, struct opts *);
+int cmd_attest(const struct globals *, struct opts *);
+int cmd_sign(const struct globals *, struct opts *);
+int cmd_decrypt(const struct globals *, struct opts *);
+int cmd_pin(const struct globals *, struct opts *);
+int cmd_puk(const struct globals *, struct opts *);
+int cmd_pin_retries(const struct globals *, struct opts *);
+int cmd_mgm_key(const struct globals *, struct opts *);
+int cmd_reset(const struct globals *, struct opts *);
+int cmd_apdu(const struct globals *, struct opts *);
+int cmd_watch(const struct globals *, struct opts *);
+
+#endif
