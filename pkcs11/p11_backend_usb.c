@@ -163,11 +163,31 @@ ub_open(struct ub_ctx *c, const char *id, struct ub_conn **out)
 static int
 ub_card_in(struct ub_conn *cn)
 {
-	int state = CCID_SLOT_ABSENT, ms = 2000;
+	int state = CCID_SLOT_ABSENT, ms = 2000, r;
 
-	if (ccid_slot_status(cn->rd, cn->slot, &state, &ms) != 0)
+	/* bulk transfers need the interface: lock + claim around them */
+	if (ccid_begin(cn->rd, &ms) != 0)
 		return 0;
-	return state != CCID_SLOT_ABSENT;
+	r = ccid_slot_status(cn->rd, cn->slot, &state, &ms);
+	(void)ccid_end(cn->rd);
+	return r == 0 && state != CCID_SLOT_ABSENT;
+}
+
+/* Powers the slot on in its own transaction (the lock and the claim are
+ * not re-entrant: the PIV layer takes them again for each call). */
+static int
+ub_power_on(struct ub_conn *cn)
+{
+	int r, ms = 5000;
+
+	if (ccid_begin(cn->rd, &ms) != 0)
+		return PIV_ERR_BUSY;
+	ms = P11_OP_MS;
+	r = ccid_power_on(cn->rd, cn->slot, NULL, &ms);
+	(void)ccid_end(cn->rd);
+	if (r == CCID_ERR_NO_CARD || r == CCID_ERR_REMOVED)
+		return PIV_ERR_REMOVED;
+	return r == 0 ? 0 : PIV_ERR_TRANSPORT;
 }
 
 static int
@@ -185,12 +205,20 @@ ub_connect(void *ctx, const char *id, piv_card_t **card, void **conn)
 		ub_conn_free(&cn);
 		return PIV_ERR_REMOVED;
 	}
+	if ((r = ub_power_on(cn)) != 0) {
+		ub_conn_free(&cn);
+		return r;
+	}
 	if ((r = piv_new_ccid(card, cn->rd, cn->slot)) != 0) {
 		ub_conn_free(&cn);
 		return r;
 	}
 	/* a token is a card that answers the PIV SELECT */
-	if ((r = piv_select(*card, &ms)) != 0) {
+	if ((r = piv_begin(*card, &ms)) == 0) {
+		r = piv_select(*card, &ms);
+		(void)piv_end(*card);
+	}
+	if (r != 0) {
 		piv_free(card);
 		ub_conn_free(&cn);
 		return r == PIV_ERR_NO_APP ? PIV_ERR_NO_APP : r;
