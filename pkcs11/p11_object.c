@@ -340,8 +340,12 @@ p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h)
 		return idx < P11_NKEYS && slot->keys[idx].has_key &&
 		    p11_pub(slot, (int)idx, 1) != NULL;
 	case P11_OBJ_PRIV:
+		/* private objects: for the user; the SO (management key)
+		 * sees them too, so that the handles C_GenerateKeyPair and
+		 * C_CreateObject return are usable (nothing secret is
+		 * readable through them anyway) */
 		return idx < P11_NKEYS && slot->keys[idx].has_key &&
-		    slot->user_in;
+		    (slot->user_in || slot->so_in);
 	case P11_OBJ_ATTEST:
 		return idx < P11_NKEYS && p11_attests(slot, (int)idx);
 	case P11_OBJ_DATA:
