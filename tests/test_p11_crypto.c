@@ -6,6 +6,7 @@
  * always-authenticate flow; stale login after another program reset the
  * card; the constant-time unpadding.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <openssl/core_names.h>
@@ -785,6 +786,69 @@ test_writes(void **state)
 	EVP_PKEY_free(imp);
 }
 
+struct worker {
+	CK_SESSION_HANDLE h;
+	int ok;
+};
+
+static void *
+sign_loop(void *arg)
+{
+	struct worker *w = arg;
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	uint8_t id = 1, sig[64];
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) },
+	    { CKA_ID, &id, 1 } };
+	CK_OBJECT_HANDLE k;
+	CK_ULONG n, sl;
+	int i;
+
+	w->ok = 0;
+	for (i = 0; i < 20; i++) {
+		n = 0;
+		if (C_FindObjectsInit(w->h, t, 2) != CKR_OK ||
+		    C_FindObjects(w->h, &k, 1, &n) != CKR_OK ||
+		    C_FindObjectsFinal(w->h) != CKR_OK || n != 1)
+			return NULL;
+		sl = sizeof(sig);
+		if (C_SignInit(w->h, &m, k) != CKR_OK ||
+		    C_Sign(w->h, (CK_BYTE_PTR)(uintptr_t)msg, sizeof(msg), sig,
+		    &sl) != CKR_OK || sl != 64)
+			return NULL;
+		if (C_GenerateRandom(w->h, sig, sizeof(sig)) != CKR_OK)
+			return NULL;
+	}
+	w->ok = 1;
+	return NULL;
+}
+
+/* Sessions used from several threads at once (OS locking). */
+static void
+test_threads(void **state)
+{
+	CK_C_INITIALIZE_ARGS a;
+	struct worker w[4];
+	pthread_t t[4];
+	int i;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.flags = CKF_OS_LOCKING_OK;
+	assert_int_equal(C_Initialize(&a), CKR_OK);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(C_OpenSession(0, CKF_SERIAL_SESSION, NULL,
+		    NULL, &w[i].h), CKR_OK);
+	assert_int_equal(C_Login(w[0].h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, sign_loop, &w[i]),
+		    0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].ok, 1);
+	}
+}
+
 /* The constant-time PKCS#1 v1.5 unpadding, on good and bad blocks. */
 static void
 test_unpad(void **state)
@@ -856,6 +920,7 @@ main(void)
 		cmocka_unit_test_teardown(test_digest, fini),
 		cmocka_unit_test_teardown(test_stale_login, fini),
 		cmocka_unit_test_teardown(test_pin_cache, fini),
+		cmocka_unit_test_teardown(test_threads, fini),
 		cmocka_unit_test_teardown(test_writes, fini),
 		cmocka_unit_test(test_unpad),
 	};

@@ -348,6 +348,21 @@ test_pin_counters(void **state)
 	assert_int_equal(C_Logout(h), CKR_OK);
 	assert_int_equal(C_Login(h, CKU_USER, U("222222"), 6),
 	    CKR_OK);
+	/* "puk:" changes the PUK */
+	assert_int_equal(C_SetPIN(h, U("puk:" TB_PUK), 12, U("87654321"), 8),
+	    CKR_OK);
+	assert_int_equal(C_SetPIN(h, U("puk:" TB_PUK), 12, U("11223344"), 8),
+	    CKR_PIN_INCORRECT);
+	assert_int_equal(C_Logout(h), CKR_OK);
+	/* SO: C_SetPIN changes the management key (same algorithm) */
+	assert_int_equal(C_Login(h, CKU_SO, U(TB_MGM_HEX), 48), CKR_OK);
+	assert_int_equal(C_SetPIN(h, U(TB_MGM_HEX), 48,
+	    U("0102030405060708010203040506070801020304050607FF"), 48), CKR_OK);
+	assert_int_equal(C_Logout(h), CKR_OK);
+	assert_int_equal(C_Login(h, CKU_SO, U(TB_MGM_HEX), 48),
+	    CKR_PIN_INCORRECT);
+	assert_int_equal(C_Login(h, CKU_SO,
+	    U("0102030405060708010203040506070801020304050607FF"), 48), CKR_OK);
 }
 
 static void
