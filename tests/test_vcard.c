@@ -96,6 +96,16 @@ test_version_serial(void **state)
 	/* MOVE KEY does not exist before 5.7 */
 	assert_int_equal(tv_hex(c, "00F6829A", out, sizeof(out), &n), 0x6d00);
 	vcard_free(&c);
+
+	/* 5.2: no METADATA, no AES management key */
+	o.version[1] = 2;
+	o.version[2] = 7;
+	c = tv_card_opts(&o);
+	assert_int_equal(tv_hex(c, "00F7008000", out, sizeof(out), &n), 0x6d00);
+	assert_int_equal(tv_auth(c), 0x9000);
+	assert_int_equal(tv_hex(c, "00FFFFFF13089B10" "01020304050607080102030405"
+	    "060708", out, sizeof(out), &n), 0x6a80);
+	vcard_free(&c);
 }
 
 static void
@@ -135,6 +145,29 @@ test_bad_apdus(void **state)
 	assert_int_equal(rsp[1], 0x03);
 	assert_int_equal(tv_hex(c, "00C0000000", out, sizeof(out), &n), 0x9000);
 	assert_memory_equal(out, "\x05\x07\x01", 3);
+	/* a small cap on an extended answer: pieces that fit, then 61xx */
+	{
+		static const uint8_t ext[] = { 0x00, 0xcb, 0x3f, 0xff, 0x00,
+		    0x00, 0x05, 0x5c, 0x03, 0x5f, 0xff, 0x01, 0x00, 0x00 };
+		uint8_t small[50];
+		size_t total = 0;
+
+		assert_int_equal(vcard_apdu(c, ext, sizeof(ext), small,
+		    sizeof(small), &n), 0);
+		assert_int_equal(n, 50);
+		assert_int_equal(small[48], 0x61);
+		total = 48;
+		while (small[n - 2] == 0x61) {
+			assert_int_equal(vcard_apdu(c, (const uint8_t *)
+			    "\x00\xc0\x00\x00\x00", 5, small, sizeof(small),
+			    &n), 0);
+			assert_true(n >= 2 && n <= 50);
+			total += n - 2;
+			assert_true(total < 4096);
+		}
+		assert_int_equal(small[n - 2], 0x90);
+		assert_true(total > 700);
+	}
 	vcard_free(&c);
 }
 
@@ -541,6 +574,12 @@ test_extended(void **state)
 	/* GET RESPONSE asking for 32 */
 	assert_int_equal(tv_hex(c, "00C0000020", out, sizeof(out), &n), 0x6100);
 	assert_int_equal(n, 32);
+	/* an extended GET RESPONSE takes the rest at once */
+	assert_int_equal(tv_hex(c, "00C00000000000", out, sizeof(out), &n),
+	    0x9000);
+	assert_true(n > 256);
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FFF0110", out, sizeof(out),
+	    &n), 0x6100);
 	/* GET RESPONSE with wrong P1 */
 	assert_int_equal(tv_hex(c, "00C0010000", out, sizeof(out), &n), 0x6a86);
 	/* any other command drops the pending answer */

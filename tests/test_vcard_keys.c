@@ -8,6 +8,7 @@
  */
 #include "test_vcard.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -261,8 +262,15 @@ check_sign(vcard_t *c, uint8_t alg, uint8_t slot, EVP_PKEY *pub)
 		hash[0] ^= 1;
 		assert_int_not_equal(EVP_PKEY_verify(ctx, sig, siglen, hash,
 		    hlen), 1);
-		assert_int_equal(sign(c, alg, slot, hash, hlen - 1, sig,
+		assert_int_equal(sign(c, alg, slot, hash, hlen + 1, sig,
 		    &siglen), 0x6a80);
+		assert_int_equal(sign(c, alg, slot, hash, 0, sig, &siglen),
+		    0x6a80);
+		/* a shorter hash (SHA-1 size) is taken as left-padded */
+		assert_int_equal(sign(c, alg, slot, hash, 20, sig, &siglen),
+		    0x9000);
+		assert_int_equal(EVP_PKEY_verify(ctx, sig, siglen, hash, 20),
+		    1);
 	} else {
 		assert_int_equal(sign(c, alg, slot, msg, sizeof(msg), sig,
 		    &siglen), 0x9000);
@@ -834,6 +842,11 @@ test_set_pin_retries(void **state)
 	assert_int_equal(tv_hex(c, "00200080", out, sizeof(out), &n), 0x63c5);
 	assert_int_equal(tv_verify(c, "111111"), 0x63c4);
 	assert_int_equal(tv_verify(c, "123456"), 0x9000);
+	/* more than 15 tries: 63CF until fewer are left */
+	assert_int_equal(tv_hex(c, "00FA1403", out, sizeof(out), &n), 0x9000);
+	assert_int_equal(tv_verify(c, "999999"), 0x63cf);
+	assert_int_equal(tv_hex(c, "00F7008000", out, sizeof(out), &n), 0x9000);
+	assert_memory_equal(out + 6, "\x06\x02\x14\x13", 4);
 	vcard_free(&c);
 }
 
@@ -1005,6 +1018,22 @@ test_persistence(void **state)
 	    "mgm 03 0 010203040506070801020304050607080102030405060708\n"
 	    "end\n");
 	assert_int_equal(vcard_new(&c, &o), -1);
+	/* a state that cannot be written any more: the card says 6F00 */
+	{
+		char sub[160], sp[200];
+		struct vcard_opts o2;
+
+		snprintf(sub, sizeof(sub), "%s/sub", dir);
+		assert_int_equal(mkdir(sub, 0700), 0);
+		snprintf(sp, sizeof(sp), "%s/card.state", sub);
+		memset(&o2, 0, sizeof(o2));
+		o2.state_path = sp;
+		c = tv_card_opts(&o2);
+		assert_int_equal(unlink(sp), 0);
+		assert_int_equal(rmdir(sub), 0);
+		assert_int_equal(tv_verify(c, "000000"), 0x6f00);
+		vcard_free(&c);
+	}
 	/* a minimal good file loads */
 	write_file(path, "vcard-state 1\nserial 77\nversion 050701\n"
 	    "pin 313233343536FFFF 3 3\npuk 3132333435363738 3 3\n"

@@ -3,6 +3,24 @@
  * (SP 800-73-4 part 2 and Yubico's extensions), one handler each.  The
  * APDU layer (vcard.c) hands over whole commands with chains joined;
  * handlers return the status word and append response data to r.
+ *
+ * Status words where the card had to pick one (as a YubiKey 5 answers,
+ * as far as its documentation and clients tell):
+ *   anything before SELECT, unknown INS          6D00
+ *   SELECT with P1 != 04 / an unknown AID        6B00 / 6A82
+ *   wrong PIN or PUK                             63Cx, 63C0 on the try
+ *                                                that blocks, then 6983
+ *   VERIFY/CHANGE/RESET RC with an unknown ref   6A88; wrong P1 6A86
+ *   no management-key auth / no PIN for a key    6982
+ *   touch needed but not given                   6985
+ *   empty key slot or key of another algorithm   6A80 (GENERAL AUTH)
+ *   empty slot in METADATA, ATTEST, MOVE source  6A88
+ *   ATTEST of an imported key                    6A80
+ *   unknown slot, bad P1/P2                      6A86
+ *   object too large / no room                   6A84
+ *   PUT DATA of the discovery object             6A81
+ *   RESET while the PIN or PUK is not blocked    6985
+ *   state file cannot be written                 6F00
  */
 #include "vcard_int.h"
 
@@ -25,10 +43,18 @@ saved(struct vcard *c)
 	return vs_save(c) == 0 ? SW_OK : SW_UNKNOWN;
 }
 
+/* 63Cx with the tries left (at most 15 fit), 6983 when none are. */
 static int
 tries_sw(uint8_t tries)
 {
-	return tries == 0 ? SW_BLOCKED : 0x63c0 | (tries & 0x0f);
+	return tries == 0 ? SW_BLOCKED : 0x63c0 | (tries > 15 ? 15 : tries);
+}
+
+/* After a wrong PIN or PUK: 63Cx, 63C0 on the try that blocks it. */
+static int
+wrong_sw(uint8_t tries)
+{
+	return tries == 0 ? 0x63c0 : tries_sw(tries);
 }
 
 static int
@@ -113,7 +139,7 @@ cmd_verify(struct vcard *c, const struct vapdu *a)
 	c->pin_tries--;
 	if (saved(c) != SW_OK)
 		return SW_UNKNOWN;
-	return 0x63c0 | (c->pin_tries & 0x0f);
+	return wrong_sw(c->pin_tries);
 }
 
 static int
@@ -143,7 +169,7 @@ cmd_change_reference(struct vcard *c, const struct vapdu *a)
 			c->pin_ok = c->pin_fresh = 0;
 		if (saved(c) != SW_OK)
 			return SW_UNKNOWN;
-		return 0x63c0 | (*tries & 0x0f);
+		return wrong_sw(*tries);
 	}
 	if (!pin_format_ok(a->data + VC_PIN_LEN))
 		return SW_WRONG_DATA;
@@ -167,7 +193,7 @@ cmd_reset_retry(struct vcard *c, const struct vapdu *a)
 		c->puk_tries--;
 		if (saved(c) != SW_OK)
 			return SW_UNKNOWN;
-		return 0x63c0 | (c->puk_tries & 0x0f);
+		return wrong_sw(c->puk_tries);
 	}
 	if (!pin_format_ok(a->data + VC_PIN_LEN))
 		return SW_WRONG_DATA;
@@ -437,7 +463,7 @@ cmd_general_auth(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 	if ((sw = key_use_allowed(c, s)) != SW_OK)
 		return sw;
 	if (d.has[1])
-		return vk_sign(c, s, d.v[1], d.len[1], r);
+		return vk_sign(s, d.v[1], d.len[1], r);
 	return vk_ecdh(s, d.v[5], d.len[5], r);
 }
 
@@ -528,12 +554,6 @@ pubkey_tlv(const EVP_PKEY *k, uint8_t alg, uint32_t tag, struct vrsp *r)
 }
 
 static int
-key_slot(uint8_t slot)
-{
-	return vc_slot_index(slot);
-}
-
-static int
 cmd_generate(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 {
 	const uint8_t *v, *iv;
@@ -544,7 +564,7 @@ cmd_generate(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 	int idx, have_alg = 0;
 	rbuf_t b, in;
 
-	if (a->p1 != 0x00 || (idx = key_slot(a->p2)) < 0)
+	if (a->p1 != 0x00 || (idx = vc_slot_index(a->p2)) < 0)
 		return SW_WRONG_P1P2;
 	if (!c->mgm_ok)
 		return SW_SECURITY;
@@ -587,7 +607,7 @@ cmd_import(struct vcard *c, const struct vapdu *a)
 	int idx;
 	rbuf_t b;
 
-	if ((idx = key_slot(a->p2)) < 0)
+	if ((idx = vc_slot_index(a->p2)) < 0)
 		return SW_WRONG_P1P2;
 	if (!c->mgm_ok)
 		return SW_SECURITY;
@@ -709,7 +729,7 @@ cmd_set_retries(struct vcard *c, const struct vapdu *a)
 {
 	if (!c->mgm_ok || !c->pin_ok)
 		return SW_SECURITY;
-	if (a->p1 == 0 || a->p2 == 0 || a->p1 > 15 || a->p2 > 15)
+	if (a->p1 == 0 || a->p2 == 0)
 		return SW_WRONG_P1P2;
 	if (a->lc != 0)
 		return SW_WRONG_DATA;
