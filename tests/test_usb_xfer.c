@@ -540,6 +540,19 @@ test_parser_decides(void **state)
 	assert_int_equal(usb_open(f->ctx, &info, &d2), USB_ERR_NOT_FOUND);
 	assert_null(d2);
 	ccid_extra[0] = 0x36;
+	/* the reader is gone since it was listed */
+	F.reader_present = 0;
+	assert_int_equal(usb_open(f->ctx, &info, &d2), USB_ERR_NOT_FOUND);
+	assert_null(d2);
+	F.reader_present = 1;
+	/* its address now belongs to another device (a mouse) */
+	info.address = 2;
+	assert_int_equal(usb_open(f->ctx, &info, &d2), USB_ERR_NOT_FOUND);
+	/* or the interface asked for is not a CCID one */
+	info.address = 9;
+	info.iface.bInterfaceNumber = 1;
+	assert_int_equal(usb_open(f->ctx, &info, &d2), USB_ERR_NOT_FOUND);
+	assert_int_equal(usb_open(f->ctx, NULL, &d2), USB_ERR_ARG);
 }
 
 static void

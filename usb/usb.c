@@ -366,56 +366,47 @@ usb_ctx_new(usb_ctx_t **ctxp)
 {
 	usb_ctx_t *ctx = NULL;
 	struct usb_dev_info *list = NULL;
-	const char *why;
 	size_t n = 0;
-	int rc = 0, k;
+	int rc = 0, k, no_disc;
 
 	if (ctxp == NULL)
 		return USB_ERR_ARG;
 	*ctxp = NULL;
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return USB_ERR_NOMEM;
-	ctx->discovery = 1;
-	why = NULL;
-	if (getenv("USBPIV_USB_NO_DISCOVERY") != NULL)
-		why = "USBPIV_USB_NO_DISCOVERY is set";
-	else {
-		/* libusb_init can fail transiently (seen under umockdev with
-		 * several processes starting at once): retry a little before
-		 * concluding there is no bus to scan */
-		for (k = 0; k < INIT_TRIES; k++) {
-			if ((rc = libusb_init(&ctx->lu)) == 0)
-				break;
-			ctx->lu = NULL;
-			util_sleep_ms(INIT_RETRY_MS);
-		}
-		if (rc != 0) {
-			why = libusb_error_name(rc);
-			/* only a machine without usbfs falls back to fd-only
-			 * mode; elsewhere the failure is reported */
-			if (access("/dev/bus/usb", F_OK) == 0) {
-				util_trace(1, "usb: libusb_init: %s", why);
-				free(ctx);
-				return map_err(rc);
-			}
-		}
-	}
-	if (why != NULL) {
-		/*
-		 * No usbfs to scan (a container given one device node):
-		 * only usb_open_fd() can work.  The option is process-wide
-		 * in libusb; set only on this path.
-		 */
-		util_trace(1, "usb: no device discovery (%s): only "
-		    "usb_open_fd works", why);
+	/*
+	 * USBPIV_USB_NO_DISCOVERY: only usb_open_fd() will be used (a
+	 * container handed one device node); nothing is listed.
+	 * libusb_init can fail transiently (seen under umockdev with several
+	 * processes starting at once): retry a little before concluding
+	 * there is no bus to scan.
+	 */
+	no_disc = getenv("USBPIV_USB_NO_DISCOVERY") != NULL;
+	for (k = 0; k < INIT_TRIES; k++) {
+		if ((rc = libusb_init(&ctx->lu)) == 0)
+			break;
 		ctx->lu = NULL;
-		ctx->discovery = 0;
+		util_sleep_ms(INIT_RETRY_MS);
+	}
+	ctx->discovery = rc == 0 && !no_disc;
+	if (rc != 0) {
+		util_trace(1, "usb: libusb_init: %s", libusb_error_name(rc));
+		/* without usbfs to scan, libusb_init fails unless told not
+		 * to scan; that is fd-only mode.  With usbfs present the
+		 * failure is real.  (The option is process-wide in libusb.) */
+		if (!no_disc && access("/dev/bus/usb", F_OK) == 0) {
+			free(ctx);
+			return map_err(rc);
+		}
 		libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
 		if ((rc = libusb_init(&ctx->lu)) != 0) {
 			free(ctx);
 			return map_err(rc);
 		}
 	}
+	if (!ctx->discovery)
+		util_trace(1, "usb: no device discovery: only usb_open_fd "
+		    "works");
 	if (ctx->discovery) {
 		usb_hotplug_init(ctx);
 		if (usb_enumerate_quiet(ctx, &list, &n) == USB_OK)
