@@ -34,7 +34,7 @@ WARN	= -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 	  -Wpointer-arith -Wformat=2 -Wundef -Wstrict-prototypes -pedantic
 OPT	?= -O2 -g
 SAN	?=
-DEPS	= libusb-1.0 libcrypto zlib
+DEPS	= libusb-1.0 libcrypto zlib p11-kit-1
 dep_cflags = $(shell $(PKG_CONFIG) --cflags $(DEPS))
 dep_libs   = $(shell $(PKG_CONFIG) --libs $(DEPS))
 BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -fPIC \

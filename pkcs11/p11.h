@@ -1,0 +1,251 @@
+/*
+ * pkcs11/ private header: the module's state, the transport seam and the
+ * helpers shared by the C_* files.
+ *
+ * Locking: one module lock guards initialisation and the slot table;
+ * each slot has its own lock, held around everything that touches its
+ * token (card I/O, objects, sessions, login state).  Session handles
+ * carry their slot index, so a call takes the module lock only briefly.
+ */
+#ifndef USBPIV_P11_H
+#define USBPIV_P11_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "p11_compat.h"
+#include "../piv/piv.h"
+
+#define P11_MAX_SLOTS		16
+#define P11_MAX_SESSIONS	64	/* per slot */
+#define P11_NKEYS		25	/* 9a 9c 9d 9e 82..95 f9 */
+#define P11_NDATA		6
+#define P11_OP_MS		30000	/* time budget of one card call */
+#define P11_SIG_MAX		1024
+
+/* ---- transport seam ------------------------------------------------------
+ * The slot manager sees reader slots and PIV handles only.  The default
+ * backend is the real stack (usb -> ccid -> piv); tests install one that
+ * talks to in-process software cards.  All return 0 or a PIV_ERR_*.
+ */
+struct p11_reader_info {
+	char id[64];		/* stable across re-plug */
+	char desc[64];
+	char manuf[32];
+};
+
+struct p11_backend {
+	int (*init)(void **ctx);
+	void (*fini)(void **ctx);
+	/* Reader slots attached now. */
+	int (*list)(void *ctx, struct p11_reader_info *out, size_t max,
+	    size_t *n);
+	/* A PIV handle on the card in reader slot `id`; PIV_ERR_REMOVED when
+	 * no card is there. */
+	int (*connect)(void *ctx, const char *id, piv_card_t **card,
+	    void **conn);
+	void (*disconnect)(void *ctx, void **conn, piv_card_t **card);
+	/* 1 card present, 0 absent; no APDU. conn may be NULL. */
+	int (*present)(void *ctx, const char *id, void *conn);
+	/* Waits up to *ms for a reader or card change: 1 changed, 0 not. */
+	int (*wait)(void *ctx, int *ms);
+	/* Changes whenever the card may have lost its state (reset,
+	 * another process used it).  */
+	uint64_t (*generation)(void *ctx, void *conn);
+};
+
+extern const struct p11_backend p11_backend_usb;
+/* Test hook (not exported from the .so): the backend C_Initialize uses;
+ * NULL restores the default. */
+void p11_set_backend(const struct p11_backend *be);
+
+/* ---- locks (pthreads or the application's callbacks) -------------------- */
+CK_RV p11_mutex_new(void **m);
+void p11_mutex_free(void **m);
+void p11_lock(void *m);
+void p11_unlock(void *m);
+
+/* ---- objects -------------------------------------------------------------- */
+enum { P11_CERT_UNKNOWN = 0, P11_CERT_ABSENT, P11_CERT_PRESENT };
+
+struct p11_key {
+	uint8_t ref;		/* PIV key reference */
+	int has_key;
+	struct piv_metadata md;	/* alg, policies, origin; md.pub may be NULL */
+	int md_real;		/* md from METADATA (else guessed from cert) */
+	int cert_state;
+	X509 *cert;
+	int attest_state;
+	X509 *attest;
+};
+
+struct p11_data {
+	uint32_t tag;
+	int state;		/* P11_CERT_* */
+	uint8_t *value;
+	size_t len;
+};
+
+/* Object handles: kind << 8 | index. */
+enum { P11_OBJ_CERT = 1, P11_OBJ_PUB, P11_OBJ_PRIV, P11_OBJ_ATTEST,
+    P11_OBJ_DATA, P11_OBJ_SECRET };
+#define P11_MAX_SECRETS	8	/* derived session keys per session */
+
+struct p11_secret {
+	uint8_t *value;		/* NULL: free entry */
+	size_t len;
+	CK_KEY_TYPE kt;
+};
+#define P11_HANDLE(kind, idx)	((CK_OBJECT_HANDLE)(((kind) << 8) | (idx)))
+#define P11_KIND(h)		((int)(((h) >> 8) & 0xff))
+#define P11_INDEX(h)		((size_t)((h) & 0xff))
+
+/* ---- sessions and operations ---------------------------------------------- */
+enum p11_op {
+	P11_OP_NONE = 0, P11_OP_FIND, P11_OP_SIGN, P11_OP_VERIFY,
+	P11_OP_DECRYPT, P11_OP_ENCRYPT, P11_OP_DIGEST, P11_OP_COUNT
+};
+
+struct p11_opstate {
+	CK_MECHANISM_TYPE mech;
+	CK_OBJECT_HANDLE key;
+	int keyidx;
+	const EVP_MD *md;	/* hash for *_SHAx mechanisms / PSS / OAEP */
+	const EVP_MD *mgf1;
+	size_t salt;
+	const uint8_t *label;	/* OAEP (copied) */
+	uint8_t *label_buf;
+	size_t label_len;
+	EVP_MD_CTX *mdctx;	/* multi-part hashing */
+	uint8_t *buf;		/* multi-part accumulation (raw mechanisms) */
+	size_t len;
+	uint8_t res[P11_SIG_MAX];	/* decrypted result (wiped) */
+	size_t reslen;
+	int have_res;
+	int active;
+	int ctx_auth;		/* always-authenticate key, context login done */
+};
+
+struct p11_session {
+	CK_SESSION_HANDLE h;
+	CK_FLAGS flags;
+	uint64_t epoch;		/* token epoch at open */
+	struct p11_opstate op[P11_OP_COUNT];
+	CK_OBJECT_HANDLE *found;
+	size_t nfound, foundpos;
+	struct p11_secret secrets[P11_MAX_SECRETS];
+};
+
+/* ---- slots ----------------------------------------------------------------- */
+struct p11_slot {
+	void *lock;
+	int used;
+	struct p11_reader_info reader;
+	int attached;		/* reader present */
+	void *conn;
+	piv_card_t *card;
+	int token_present;
+	int ev_seen;		/* presence last reported by WaitForSlotEvent */
+	uint64_t epoch;		/* bumped at every insertion and removal */
+	/* token information, read once per insertion */
+	struct piv_identity id;
+	int id_loaded;
+	int pin_tries, puk_tries;	/* -1 unknown */
+	int pin_default;
+	int mgm_alg;			/* 0 unknown: 3DES, else from 9B */
+	/* objects */
+	int keys_loaded;
+	struct p11_key keys[P11_NKEYS];
+	struct p11_data data[P11_NDATA];
+	/* login */
+	int user_in, so_in;
+	uint64_t login_gen;
+	uint8_t *pin_cache;
+	size_t pin_cache_len;
+	uint64_t pin_cache_until;
+	/* sessions */
+	struct p11_session *sess[P11_MAX_SESSIONS];
+	size_t nsess, nrw;
+	uint32_t next_sess;
+};
+
+struct p11_module {
+	int initialized;
+	pid_t pid;
+	void *lock;
+	const struct p11_backend *be;
+	void *be_ctx;
+	struct p11_slot slots[P11_MAX_SLOTS];
+	size_t nslots;
+	int id_style;		/* 0 ykcs11, 1 opensc */
+	int pin_cache_s;	/* USBPIV_PIN_CACHE, 0 = off */
+	int finalizing;
+	int waiters;		/* threads in C_WaitForSlotEvent */
+};
+
+extern struct p11_module p11_mod;
+extern struct p11_module p11_abandoned;
+
+/* ---- module helpers (p11_module.c) ---------------------------------------- */
+CK_RV p11_check_init(void);
+/* Locks the slot of hSession and finds the session; *slot locked on CKR_OK. */
+CK_RV p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
+    struct p11_session **s);
+void p11_slot_release(struct p11_slot *slot);
+CK_RV p11_slot_get(CK_SLOT_ID id, struct p11_slot **slot);
+CK_RV p11_rv_from_piv(int r);
+void p11_padded(CK_UTF8CHAR *dst, size_t n, const char *src);
+
+/* ---- slot / token (p11_slot.c) --------------------------------------------- */
+void p11_slots_refresh(void);
+/* Records the presence at C_Initialize as already reported. */
+void p11_events_baseline(void);
+/* Checks the card is still there, connects on insertion. Slot locked. */
+CK_RV p11_token_check(struct p11_slot *slot);
+void p11_token_removed(struct p11_slot *slot);
+void p11_sessions_purge(struct p11_slot *slot);
+void p11_token_forget(struct p11_slot *slot);
+CK_RV p11_token_load_info(struct p11_slot *slot);
+/* After a card call failed with r: a removal tears the token down. */
+CK_RV p11_card_rv(struct p11_slot *slot, int r);
+
+/* ---- objects (p11_object.c) --------------------------------------------- */
+extern const uint8_t p11_key_refs[P11_NKEYS];
+CK_RV p11_keys_load(struct p11_slot *slot);
+void p11_keys_clear(struct p11_slot *slot);
+int p11_key_index(uint8_t ref);
+uint8_t p11_key_id(int idx);
+int p11_key_from_id(const uint8_t *id, size_t len);
+CK_KEY_TYPE p11_keytype(uint8_t alg);
+int p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h);
+CK_RV p11_cert_load(struct p11_slot *slot, int idx);
+int p11_key_always_auth(const struct p11_key *k);
+
+/* ---- writes, derived session keys (p11_write.c) ------------------------ */
+CK_RV p11_secret_attrs(struct p11_session *s, CK_OBJECT_HANDLE h,
+    CK_ATTRIBUTE_PTR t, CK_ULONG n);
+void p11_secrets_free(struct p11_session *s);
+
+/* ---- sessions / login (p11_session.c) ------------------------------------- */
+/* Before a private-key operation: re-checks login if the card's state may
+ * have changed.  Slot locked. */
+CK_RV p11_login_check(struct p11_slot *slot);
+void p11_session_free(struct p11_session **s);
+void p11_op_reset(struct p11_opstate *op);
+void p11_logout_all(struct p11_slot *slot);
+CK_RV p11_reauth_cached(struct p11_slot *slot);
+
+/* ---- RSA unpadding (p11_unpad.c) ------------------------------------------ */
+/* PKCS#1 v1.5 type 2 in constant time: copies the message to out (cap)
+ * and sets *outlen; returns 0 or -1 without branching on the padding. */
+int p11_unpad_pkcs1(const uint8_t *em, size_t emlen, uint8_t *out,
+    size_t cap, size_t *outlen);
+/* EME-OAEP decoding, constant time; -2 when cap is too small. */
+int p11_unpad_oaep(const uint8_t *em, size_t k, const EVP_MD *md,
+    const EVP_MD *mgf, const uint8_t *label, size_t llen, uint8_t *out,
+    size_t cap, size_t *outlen);
+int p11_mgf1_xor(uint8_t *mask, size_t len, const uint8_t *seed,
+    size_t seedlen, const EVP_MD *md);
+
+#endif

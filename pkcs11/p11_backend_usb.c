@@ -1,0 +1,293 @@
+/*
+ * The default backend: the real stack.  usb_enumerate() lists CCID
+ * interfaces, each reader slot is a PKCS#11 slot ("<usb path>/<slot>");
+ * a connection opens the device, the CCID reader over it and a PIV
+ * handle on the slot.  Nothing here survives a fork (the module refuses
+ * every call in a child before its own C_Initialize).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11.h"
+#include "../ccid/ccid.h"
+#include "../usb/usb.h"
+#include "../util/util.h"
+
+struct ub_ctx {
+	usb_ctx_t *usb;
+	struct usb_dev_info *list;
+	size_t n;
+};
+
+struct ub_conn {
+	usb_dev_t *dev;
+	ccid_reader_t *rd;
+	size_t slot;
+};
+
+static int
+ub_init(void **ctx)
+{
+	struct ub_ctx *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PIV_ERR_NOMEM;
+	if (usb_ctx_new(&c->usb) != 0) {
+		/* no libusb (no USB at all): an empty slot list */
+		c->usb = NULL;
+	}
+	*ctx = c;
+	return 0;
+}
+
+static void
+ub_fini(void **ctx)
+{
+	struct ub_ctx *c = *ctx;
+
+	if (c == NULL)
+		return;
+	free(c->list);
+	usb_ctx_free(&c->usb);
+	free(c);
+	*ctx = NULL;
+}
+
+static int
+ub_rescan(struct ub_ctx *c)
+{
+	free(c->list);
+	c->list = NULL;
+	c->n = 0;
+	if (c->usb == NULL)
+		return 0;
+	return usb_enumerate(c->usb, &c->list, &c->n) == 0 ? 0 :
+	    PIV_ERR_TRANSPORT;
+}
+
+static int
+ub_list(void *ctx, struct p11_reader_info *out, size_t max, size_t *n)
+{
+	struct ub_ctx *c = ctx;
+	size_t i, s, slots;
+
+	*n = 0;
+	if (ub_rescan(c) != 0)
+		return PIV_ERR_TRANSPORT;
+	for (i = 0; i < c->n; i++) {
+		const struct usb_dev_info *d = &c->list[i];
+
+		slots = (size_t)d->iface.ccid.bMaxSlotIndex + 1;
+		if (slots > 8)
+			slots = 8;	/* a reader could claim 256 */
+		for (s = 0; s < slots && *n < max; s++) {
+			struct p11_reader_info *r = &out[(*n)++];
+
+			memset(r, 0, sizeof(*r));
+			snprintf(r->id, sizeof(r->id), "%s/%zu", d->path, s);
+			if (slots > 1)
+				snprintf(r->desc, sizeof(r->desc),
+				    "%.50s slot %zu", d->product[0] ?
+				    d->product : "CCID reader", s);
+			else
+				snprintf(r->desc, sizeof(r->desc), "%.63s",
+				    d->product[0] ? d->product :
+				    "CCID reader");
+			snprintf(r->manuf, sizeof(r->manuf), "%.31s",
+			    d->manufacturer[0] ? d->manufacturer : "Unknown");
+		}
+	}
+	return 0;
+}
+
+static const struct usb_dev_info *
+ub_find(struct ub_ctx *c, const char *id, size_t *slot)
+{
+	const char *sl = strrchr(id, '/');
+	size_t i, plen;
+	char *end;
+	unsigned long v;
+
+	if (sl == NULL)
+		return NULL;
+	plen = (size_t)(sl - id);
+	v = strtoul(sl + 1, &end, 10);
+	if (*end != '\0' || v > 255)
+		return NULL;
+	for (i = 0; i < c->n; i++)
+		if (strlen(c->list[i].path) == plen &&
+		    memcmp(c->list[i].path, id, plen) == 0) {
+			*slot = v;
+			return &c->list[i];
+		}
+	return NULL;
+}
+
+static void
+ub_conn_free(struct ub_conn **cp)
+{
+	struct ub_conn *cn = *cp;
+
+	if (cn == NULL)
+		return;
+	ccid_reader_free(&cn->rd);
+	usb_close(&cn->dev);
+	free(cn);
+	*cp = NULL;
+}
+
+static int
+ub_open(struct ub_ctx *c, const char *id, struct ub_conn **out)
+{
+	const struct usb_dev_info *d;
+	struct ub_conn *cn;
+	size_t slot = 0;
+
+	*out = NULL;
+	if (c->usb == NULL || (d = ub_find(c, id, &slot)) == NULL)
+		return PIV_ERR_REMOVED;
+	if ((cn = calloc(1, sizeof(*cn))) == NULL)
+		return PIV_ERR_NOMEM;
+	cn->slot = slot;
+	if (usb_open(c->usb, d, &cn->dev) != 0 ||
+	    ccid_reader_open_usb(&cn->rd, cn->dev) != 0 ||
+	    slot >= ccid_slot_count(cn->rd)) {
+		ub_conn_free(&cn);
+		return PIV_ERR_TRANSPORT;
+	}
+	*out = cn;
+	return 0;
+}
+
+static int
+ub_card_in(struct ub_conn *cn)
+{
+	int state = CCID_SLOT_ABSENT, ms = 2000, r;
+
+	/* bulk transfers need the interface: lock + claim around them */
+	if (ccid_begin(cn->rd, &ms) != 0)
+		return 0;
+	r = ccid_slot_status(cn->rd, cn->slot, &state, &ms);
+	(void)ccid_end(cn->rd);
+	return r == 0 && state != CCID_SLOT_ABSENT;
+}
+
+/* Powers the slot on in its own transaction (the lock and the claim are
+ * not re-entrant: the PIV layer takes them again for each call). */
+static int
+ub_power_on(struct ub_conn *cn)
+{
+	int r, ms = 5000;
+
+	if (ccid_begin(cn->rd, &ms) != 0)
+		return PIV_ERR_BUSY;
+	ms = P11_OP_MS;
+	r = ccid_power_on(cn->rd, cn->slot, NULL, &ms);
+	(void)ccid_end(cn->rd);
+	if (r == CCID_ERR_NO_CARD || r == CCID_ERR_REMOVED)
+		return PIV_ERR_REMOVED;
+	return r == 0 ? 0 : PIV_ERR_TRANSPORT;
+}
+
+static int
+ub_connect(void *ctx, const char *id, piv_card_t **card, void **conn)
+{
+	struct ub_ctx *c = ctx;
+	struct ub_conn *cn = NULL;
+	int r, ms = P11_OP_MS;
+
+	*card = NULL;
+	*conn = NULL;
+	if ((r = ub_open(c, id, &cn)) != 0)
+		return r;
+	if (!ub_card_in(cn)) {
+		ub_conn_free(&cn);
+		return PIV_ERR_REMOVED;
+	}
+	if ((r = ub_power_on(cn)) != 0) {
+		ub_conn_free(&cn);
+		return r;
+	}
+	if ((r = piv_new_ccid(card, cn->rd, cn->slot)) != 0) {
+		ub_conn_free(&cn);
+		return r;
+	}
+	/* a token is a card that answers the PIV SELECT */
+	if ((r = piv_begin(*card, &ms)) == 0) {
+		r = piv_select(*card, &ms);
+		(void)piv_end(*card);
+	}
+	if (r != 0) {
+		piv_free(card);
+		ub_conn_free(&cn);
+		return r == PIV_ERR_NO_APP ? PIV_ERR_NO_APP : r;
+	}
+	*conn = cn;
+	return 0;
+}
+
+static void
+ub_disconnect(void *ctx, void **conn, piv_card_t **card)
+{
+	struct ub_conn *cn = *conn;
+
+	(void)ctx;
+	piv_free(card);
+	ub_conn_free(&cn);
+	*conn = NULL;
+}
+
+static int
+ub_present(void *ctx, const char *id, void *conn)
+{
+	struct ub_ctx *c = ctx;
+	struct ub_conn *cn = conn;
+	size_t slot;
+	int in;
+
+	if (cn != NULL)
+		return !usb_dev_removed(cn->dev) && ub_card_in(cn);
+	if (ub_find(c, id, &slot) == NULL)
+		return 0;
+	if (ub_open(c, id, &cn) != 0)
+		return 0;
+	in = ub_card_in(cn);
+	ub_conn_free(&cn);
+	return in;
+}
+
+static int
+ub_wait(void *ctx, int *ms)
+{
+	struct ub_ctx *c = ctx;
+
+	if (c->usb == NULL) {
+		util_sleep_ms(*ms);
+		*ms = 0;
+		return 0;
+	}
+	return usb_poll_hotplug(c->usb, ms);
+}
+
+static uint64_t
+ub_generation(void *ctx, void *conn)
+{
+	struct ub_conn *cn = conn;
+
+	(void)ctx;
+	if (cn == NULL)
+		return 0;
+	return ccid_generation(cn->rd, cn->slot);
+}
+
+const struct p11_backend p11_backend_usb = {
+	.init = ub_init,
+	.fini = ub_fini,
+	.list = ub_list,
+	.connect = ub_connect,
+	.disconnect = ub_disconnect,
+	.present = ub_present,
+	.wait = ub_wait,
+	.generation = ub_generation,
+};

@@ -1,0 +1,585 @@
+/*
+ * Sessions and login.
+ *
+ * How PKCS#11 roles map onto PIV (for the README):
+ *   CKU_USER               the PIV PIN (6-8 characters).
+ *   CKU_SO                 the management key (9B), as a hex string of
+ *                          48 (3DES, AES-192), 32 (AES-128) or 64 (AES-256)
+ *                          digits; its algorithm is taken from the 9B
+ *                          METADATA (3DES when the card does not say).
+ *   CKU_CONTEXT_SPECIFIC   the PIN again, right before an operation with a
+ *                          key whose PIN policy is "always" (9C by default).
+ *   C_SetPIN               in a public or user session: changes the PIN
+ *                          (old PIN, new PIN); with an old value written
+ *                          "puk:<PUK>" it changes the PUK instead.  In an
+ *                          SO session: changes the management key (old and
+ *                          new hex, same algorithm).
+ *   C_InitPIN              in an SO session: unblocks / resets the PIN with
+ *                          the PUK, pPin being "<PUK>:<new PIN>".
+ *   C_InitToken            not supported (use `usbpiv reset`).
+ * PINs are never cached unless USBPIV_PIN_CACHE=<seconds> (at most 3600)
+ * is set; then the PIN is kept, in memory only, to re-verify after another
+ * program reset the card's login state, and wiped at logout, expiry,
+ * removal and C_Finalize.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11.h"
+#include "../util/util.h"
+
+void
+p11_op_reset(struct p11_opstate *op)
+{
+	EVP_MD_CTX_free(op->mdctx);
+	util_freezero(op->buf, op->len);
+	free(op->label_buf);
+	util_wipe(op, sizeof(*op));
+}
+
+void
+p11_session_free(struct p11_session **sp)
+{
+	struct p11_session *s = *sp;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < P11_OP_COUNT; i++)
+		p11_op_reset(&s->op[i]);
+	p11_secrets_free(s);
+	free(s->found);
+	free(s);
+	*sp = NULL;
+}
+
+static void
+p11_pin_cache_wipe(struct p11_slot *slot)
+{
+	util_freezero(slot->pin_cache, slot->pin_cache_len);
+	slot->pin_cache = NULL;
+	slot->pin_cache_len = 0;
+	slot->pin_cache_until = 0;
+}
+
+void
+p11_logout_all(struct p11_slot *slot)
+{
+	size_t i;
+
+	slot->user_in = slot->so_in = 0;
+	p11_pin_cache_wipe(slot);
+	/* Private objects vanish: searches in progress keep handles, which
+	 * then fail with CKR_OBJECT_HANDLE_INVALID. */
+	for (i = 0; i < P11_NDATA; i++)
+		if (slot->data[i].state != P11_CERT_PRESENT)
+			slot->data[i].state = P11_CERT_UNKNOWN;
+}
+
+static uint64_t
+p11_generation(struct p11_slot *slot)
+{
+	if (p11_mod.be->generation == NULL)
+		return 0;
+	return p11_mod.be->generation(p11_mod.be_ctx, slot->conn);
+}
+
+CK_RV
+p11_reauth_cached(struct p11_slot *slot)
+{
+	int ms = P11_OP_MS, tries = -1, r;
+
+	if (slot->pin_cache == NULL || util_now_ms() > slot->pin_cache_until) {
+		p11_pin_cache_wipe(slot);
+		return CKR_USER_NOT_LOGGED_IN;
+	}
+	r = piv_verify(slot->card, PIV_PIN_REF, (const char *)slot->pin_cache,
+	    slot->pin_cache_len, &tries, &ms);
+	if (r != 0) {
+		p11_pin_cache_wipe(slot);
+		return r == PIV_ERR_REMOVED ? p11_card_rv(slot, r) :
+		    CKR_USER_NOT_LOGGED_IN;
+	}
+	return CKR_OK;
+}
+
+/*
+ * If the card may have lost its state since we logged in (reset, another
+ * process), asks it whether the PIN is still verified; if not, we are
+ * logged out (or re-verify with the cached PIN when caching is on).
+ */
+CK_RV
+p11_login_check(struct p11_slot *slot)
+{
+	int ms = P11_OP_MS, verified = 0, tries = -1, r;
+	uint64_t gen;
+
+	if (!slot->user_in && !slot->so_in)
+		return CKR_OK;
+	if (slot->pin_cache != NULL && util_now_ms() > slot->pin_cache_until)
+		p11_pin_cache_wipe(slot);
+	gen = p11_generation(slot);
+	if (gen == slot->login_gen)
+		return CKR_OK;
+	slot->so_in = 0;	/* management key auth does not survive */
+	if (slot->user_in) {
+		r = piv_pin_status(slot->card, PIV_PIN_REF, &verified, &tries,
+		    &ms);
+		if (r == PIV_ERR_REMOVED)
+			return p11_card_rv(slot, r);
+		if (r != 0 || !verified) {
+			if (p11_reauth_cached(slot) != CKR_OK) {
+				slot->user_in = 0;
+				p11_pin_cache_wipe(slot);
+			}
+		}
+	}
+	slot->login_gen = p11_generation(slot);
+	return CKR_OK;
+}
+
+CK_RV
+C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
+    CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	size_t i;
+	CK_RV rv;
+
+	(void)pApplication;
+	(void)Notify;
+	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+		return rv;
+	if (phSession == NULL) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (!(flags & CKF_SERIAL_SESSION)) {
+		rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+		goto out;
+	}
+	if ((rv = p11_token_check(slot)) != CKR_OK)
+		goto out;
+	if (slot->so_in && !(flags & CKF_RW_SESSION)) {
+		rv = CKR_SESSION_READ_WRITE_SO_EXISTS;
+		goto out;
+	}
+	for (i = 0; i < P11_MAX_SESSIONS; i++)
+		if (slot->sess[i] == NULL)
+			break;
+	if (i == P11_MAX_SESSIONS) {
+		rv = CKR_SESSION_COUNT;
+		goto out;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	slot->next_sess = (slot->next_sess + 1) & 0xffff;
+	if (slot->next_sess == 0)
+		slot->next_sess = 1;
+	s->h = ((CK_SESSION_HANDLE)(slotID + 1) << 16) | slot->next_sess;
+	s->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
+	s->epoch = slot->epoch;
+	slot->sess[i] = s;
+	slot->nsess++;
+	if (flags & CKF_RW_SESSION)
+		slot->nrw++;
+	*phSession = s->h;
+out:
+	p11_slot_release(slot);
+	return rv;
+}
+
+static void
+p11_session_close(struct p11_slot *slot, struct p11_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < P11_MAX_SESSIONS; i++)
+		if (slot->sess[i] == s)
+			p11_session_free(&slot->sess[i]);
+	p11_sessions_purge(slot);
+	if (slot->nsess == 0)
+		p11_logout_all(slot);
+}
+
+CK_RV
+C_CloseSession(CK_SESSION_HANDLE hSession)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	CK_RV rv;
+
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	p11_session_close(slot, s);
+	p11_slot_release(slot);
+	return CKR_OK;
+}
+
+CK_RV
+C_CloseAllSessions(CK_SLOT_ID slotID)
+{
+	struct p11_slot *slot;
+	size_t i;
+	CK_RV rv;
+
+	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+		return rv;
+	for (i = 0; i < P11_MAX_SESSIONS; i++)
+		p11_session_free(&slot->sess[i]);
+	slot->nsess = slot->nrw = 0;
+	p11_logout_all(slot);
+	p11_slot_release(slot);
+	return CKR_OK;
+}
+
+CK_RV
+C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	int rw;
+	CK_RV rv;
+
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if (pInfo == NULL) {
+		p11_slot_release(slot);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if (slot->token_present)
+		(void)p11_login_check(slot);
+	rw = (s->flags & CKF_RW_SESSION) != 0;
+	memset(pInfo, 0, sizeof(*pInfo));
+	pInfo->slotID = (hSession >> 16) - 1;
+	pInfo->flags = s->flags;
+	if (slot->so_in)
+		pInfo->state = CKS_RW_SO_FUNCTIONS;
+	else if (slot->user_in)
+		pInfo->state = rw ? CKS_RW_USER_FUNCTIONS :
+		    CKS_RO_USER_FUNCTIONS;
+	else
+		pInfo->state = rw ? CKS_RW_PUBLIC_SESSION :
+		    CKS_RO_PUBLIC_SESSION;
+	pInfo->ulDeviceError = 0;
+	p11_slot_release(slot);
+	return CKR_OK;
+}
+
+/* PIN VERIFY with the counters kept for C_GetTokenInfo. */
+static CK_RV
+p11_verify_pin(struct p11_slot *slot, const char *pin, size_t len)
+{
+	int ms = P11_OP_MS, tries = -1, r;
+
+	if (len < 6 || len > 8)
+		return CKR_PIN_LEN_RANGE;
+	r = piv_verify(slot->card, PIV_PIN_REF, pin, len, &tries, &ms);
+	switch (r) {
+	case 0:
+		slot->pin_tries = -1;	/* reset by the card; re-read lazily */
+		slot->id_loaded = 0;
+		return CKR_OK;
+	case PIV_ERR_PIN_WRONG:
+		slot->pin_tries = tries;
+		return tries == 0 ? CKR_PIN_LOCKED : CKR_PIN_INCORRECT;
+	case PIV_ERR_PIN_BLOCKED:
+		slot->pin_tries = 0;
+		return CKR_PIN_LOCKED;
+	}
+	return p11_card_rv(slot, r);
+}
+
+static size_t
+p11_mgm_keylen(uint8_t alg)
+{
+	switch (alg) {
+	case PIV_ALG_AES128:
+		return 16;
+	case PIV_ALG_AES256:
+		return 32;
+	default:
+		return 24;	/* 3DES, AES-192 */
+	}
+}
+
+static CK_RV
+p11_mgm_alg(struct p11_slot *slot, uint8_t *alg)
+{
+	struct piv_metadata md;
+	int ms = P11_OP_MS, r;
+
+	memset(&md, 0, sizeof(md));
+	*alg = PIV_ALG_3DES;
+	r = piv_metadata(slot->card, PIV_SLOT_MGM, &md, &ms);
+	if (r == 0 && md.alg != 0)
+		*alg = md.alg;
+	piv_metadata_clear(&md);
+	if (r == PIV_ERR_REMOVED)
+		return p11_card_rv(slot, r);
+	return CKR_OK;
+}
+
+static CK_RV
+p11_login_so(struct p11_slot *slot, const char *hex, size_t len)
+{
+	uint8_t key[32];
+	char *s = NULL;
+	size_t klen = 0;
+	uint8_t alg;
+	int ms = P11_OP_MS, r;
+	CK_RV rv;
+
+	if (len == 0 || len > 128)
+		return CKR_PIN_LEN_RANGE;
+	if ((rv = p11_mgm_alg(slot, &alg)) != CKR_OK)
+		return rv;
+	if ((s = calloc(1, len + 1)) == NULL)
+		return CKR_HOST_MEMORY;
+	memcpy(s, hex, len);
+	if (util_unhex(s, key, sizeof(key), &klen) != 0 ||
+	    klen != p11_mgm_keylen(alg)) {
+		rv = CKR_PIN_INCORRECT;
+		goto out;
+	}
+	r = piv_auth_mgm(slot->card, alg, key, klen, &ms);
+	if (r == PIV_ERR_AUTH_REQUIRED || r == PIV_ERR_BAD_DATA ||
+	    r == PIV_ERR_CRYPTO || r == PIV_ERR_CONDITIONS)
+		rv = CKR_PIN_INCORRECT;
+	else
+		rv = p11_card_rv(slot, r);
+out:
+	util_wipe(key, sizeof(key));
+	util_freezero(s, len + 1);
+	return rv;
+}
+
+CK_RV
+C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+    CK_ULONG ulPinLen)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	size_t i;
+	CK_RV rv;
+
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if (pPin == NULL) {
+		/* no protected authentication path */
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if ((rv = p11_token_check(slot)) != CKR_OK) {
+		rv = CKR_SESSION_HANDLE_INVALID;
+		goto out;
+	}
+	if ((rv = p11_login_check(slot)) != CKR_OK)
+		goto out;
+	switch (userType) {
+	case CKU_USER:
+		if (slot->user_in) {
+			rv = CKR_USER_ALREADY_LOGGED_IN;
+			break;
+		}
+		if (slot->so_in) {
+			rv = CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+			break;
+		}
+		if ((rv = p11_verify_pin(slot, (const char *)pPin,
+		    ulPinLen)) != CKR_OK)
+			break;
+		slot->user_in = 1;
+		slot->login_gen = p11_generation(slot);
+		if (p11_mod.pin_cache_s > 0 &&
+		    (slot->pin_cache = malloc(ulPinLen)) != NULL) {
+			memcpy(slot->pin_cache, pPin, ulPinLen);
+			slot->pin_cache_len = ulPinLen;
+			slot->pin_cache_until = util_now_ms() +
+			    (uint64_t)p11_mod.pin_cache_s * 1000;
+		}
+		break;
+	case CKU_SO:
+		if (slot->so_in) {
+			rv = CKR_USER_ALREADY_LOGGED_IN;
+			break;
+		}
+		if (slot->user_in) {
+			rv = CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+			break;
+		}
+		for (i = 0; i < P11_MAX_SESSIONS; i++)
+			if (slot->sess[i] != NULL &&
+			    !(slot->sess[i]->flags & CKF_RW_SESSION))
+				rv = CKR_SESSION_READ_ONLY_EXISTS;
+		if (rv != CKR_OK)
+			break;
+		if ((rv = p11_login_so(slot, (const char *)pPin,
+		    ulPinLen)) != CKR_OK)
+			break;
+		slot->so_in = 1;
+		slot->login_gen = p11_generation(slot);
+		break;
+	case CKU_CONTEXT_SPECIFIC:
+		if (!slot->user_in) {
+			rv = CKR_USER_NOT_LOGGED_IN;
+			break;
+		}
+		if (!s->op[P11_OP_SIGN].active &&
+		    !s->op[P11_OP_DECRYPT].active) {
+			rv = CKR_OPERATION_NOT_INITIALIZED;
+			break;
+		}
+		if ((rv = p11_verify_pin(slot, (const char *)pPin,
+		    ulPinLen)) != CKR_OK)
+			break;
+		s->op[P11_OP_SIGN].ctx_auth = 1;
+		s->op[P11_OP_DECRYPT].ctx_auth = 1;
+		break;
+	default:
+		rv = CKR_USER_TYPE_INVALID;
+	}
+out:
+	p11_slot_release(slot);
+	return rv;
+}
+
+CK_RV
+C_Logout(CK_SESSION_HANDLE hSession)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	CK_RV rv;
+
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if (!slot->user_in && !slot->so_in)
+		rv = CKR_USER_NOT_LOGGED_IN;
+	else
+		p11_logout_all(slot);
+	p11_slot_release(slot);
+	return rv;
+}
+
+static CK_RV
+p11_setpin_piv(struct p11_slot *slot, uint8_t which, const char *old,
+    size_t oldlen, const char *new_, size_t newlen)
+{
+	int ms = P11_OP_MS, tries = -1, r;
+
+	if (oldlen < 6 || oldlen > 8 || newlen < 6 || newlen > 8)
+		return CKR_PIN_LEN_RANGE;
+	r = piv_change_ref(slot->card, which, old, oldlen, new_, newlen,
+	    &tries, &ms);
+	if (r == PIV_ERR_PIN_WRONG || r == PIV_ERR_PIN_BLOCKED) {
+		if (which == PIV_PIN_REF)
+			slot->pin_tries = r == PIV_ERR_PIN_BLOCKED ? 0 : tries;
+		else
+			slot->puk_tries = r == PIV_ERR_PIN_BLOCKED ? 0 : tries;
+		return r == PIV_ERR_PIN_BLOCKED || tries == 0 ?
+		    CKR_PIN_LOCKED : CKR_PIN_INCORRECT;
+	}
+	if (r == 0)
+		slot->id_loaded = 0;	/* counters changed */
+	return p11_card_rv(slot, r);
+}
+
+static CK_RV
+p11_setpin_mgm(struct p11_slot *slot, const char *old, size_t oldlen,
+    const char *new_, size_t newlen)
+{
+	uint8_t key[32];
+	char hex[129];
+	size_t klen = 0;
+	uint8_t alg;
+	int ms = P11_OP_MS, r;
+	CK_RV rv;
+
+	if ((rv = p11_login_so(slot, old, oldlen)) != CKR_OK)
+		return rv;
+	if ((rv = p11_mgm_alg(slot, &alg)) != CKR_OK)
+		return rv;
+	if (newlen == 0 || newlen >= sizeof(hex))
+		return CKR_PIN_LEN_RANGE;
+	memcpy(hex, new_, newlen);
+	hex[newlen] = '\0';
+	if (util_unhex(hex, key, sizeof(key), &klen) != 0 ||
+	    klen != p11_mgm_keylen(alg))
+		rv = CKR_PIN_INVALID;
+	else if ((r = piv_set_mgm(slot->card, alg, key, klen, 0, &ms)) != 0)
+		rv = p11_card_rv(slot, r);
+	util_wipe(key, sizeof(key));
+	util_wipe(hex, sizeof(hex));
+	return rv;
+}
+
+CK_RV
+C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
+    CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	const char *old = (const char *)pOldPin;
+	CK_RV rv;
+
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if (pOldPin == NULL || pNewPin == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (!(s->flags & CKF_RW_SESSION))
+		rv = CKR_SESSION_READ_ONLY;
+	else if ((rv = p11_token_check(slot)) != CKR_OK)
+		rv = CKR_SESSION_HANDLE_INVALID;
+	else if (slot->so_in)
+		rv = p11_setpin_mgm(slot, old, ulOldLen,
+		    (const char *)pNewPin, ulNewLen);
+	else if (ulOldLen > 4 && memcmp(old, "puk:", 4) == 0)
+		rv = p11_setpin_piv(slot, PIV_PUK_REF, old + 4, ulOldLen - 4,
+		    (const char *)pNewPin, ulNewLen);
+	else
+		rv = p11_setpin_piv(slot, PIV_PIN_REF, old, ulOldLen,
+		    (const char *)pNewPin, ulNewLen);
+	p11_slot_release(slot);
+	return rv;
+}
+
+CK_RV
+C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	const char *p = (const char *)pPin, *colon;
+	int ms = P11_OP_MS, tries = -1, r;
+	CK_RV rv;
+
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if (pPin == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (!slot->so_in)
+		rv = CKR_USER_NOT_LOGGED_IN;
+	else if ((colon = memchr(p, ':', ulPinLen)) == NULL)
+		rv = CKR_PIN_INVALID;
+	else {
+		size_t puklen = (size_t)(colon - p);
+		size_t newlen = ulPinLen - puklen - 1;
+
+		if (puklen < 6 || puklen > 8 || newlen < 6 || newlen > 8)
+			rv = CKR_PIN_LEN_RANGE;
+		else if ((r = piv_unblock_pin(slot->card, p, puklen,
+		    colon + 1, newlen, &tries, &ms)) == PIV_ERR_PIN_WRONG ||
+		    r == PIV_ERR_PIN_BLOCKED) {
+			slot->puk_tries = r == PIV_ERR_PIN_BLOCKED ? 0 : tries;
+			rv = slot->puk_tries == 0 ? CKR_PIN_LOCKED :
+			    CKR_PIN_INCORRECT;
+		} else if (r != 0)
+			rv = p11_card_rv(slot, r);
+		else
+			slot->id_loaded = 0;
+	}
+	p11_slot_release(slot);
+	return rv;
+}

@@ -1,0 +1,561 @@
+/*
+ * Slots and tokens: one PKCS#11 slot per reader slot, the token is the PIV
+ * application on the card in it.  Insertion, removal and re-insertion are
+ * noticed here, without APDUs (the backend's presence check).
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11.h"
+#include "../util/util.h"
+
+void
+p11_sessions_purge(struct p11_slot *slot)
+{
+	size_t i;
+
+	for (i = 0; i < P11_MAX_SESSIONS; i++)
+		if (slot->sess[i] != NULL && slot->sess[i]->epoch != slot->epoch)
+			p11_session_free(&slot->sess[i]);
+	slot->nsess = slot->nrw = 0;
+	for (i = 0; i < P11_MAX_SESSIONS; i++) {
+		if (slot->sess[i] == NULL)
+			continue;
+		slot->nsess++;
+		if (slot->sess[i]->flags & CKF_RW_SESSION)
+			slot->nrw++;
+	}
+}
+
+/* Drops everything known about the token (slot locked). */
+void
+p11_token_forget(struct p11_slot *slot)
+{
+	size_t i;
+
+	for (i = 0; i < P11_MAX_SESSIONS; i++)
+		if (slot->sess[i] != NULL)
+			p11_session_free(&slot->sess[i]);
+	slot->nsess = slot->nrw = 0;
+	p11_logout_all(slot);
+	p11_keys_clear(slot);
+	if (slot->conn != NULL || slot->card != NULL)
+		p11_mod.be->disconnect(p11_mod.be_ctx, &slot->conn,
+		    &slot->card);
+	slot->token_present = 0;
+	slot->id_loaded = 0;
+	memset(&slot->id, 0, sizeof(slot->id));
+	slot->pin_tries = slot->puk_tries = -1;
+}
+
+/*
+ * The card went away.  Sessions are not freed here (a caller may still
+ * hold one, mid-operation): the epoch moves on, and every later use of
+ * an old session finds it invalid and frees it.
+ */
+void
+p11_token_removed(struct p11_slot *slot)
+{
+	p11_logout_all(slot);
+	p11_keys_clear(slot);
+	if (slot->conn != NULL || slot->card != NULL)
+		p11_mod.be->disconnect(p11_mod.be_ctx, &slot->conn,
+		    &slot->card);
+	slot->token_present = 0;
+	slot->id_loaded = 0;
+	slot->pin_tries = slot->puk_tries = -1;
+	slot->epoch++;
+}
+
+CK_RV
+p11_card_rv(struct p11_slot *slot, int r)
+{
+	if (r == PIV_ERR_REMOVED || (r == PIV_ERR_TRANSPORT &&
+	    !p11_mod.be->present(p11_mod.be_ctx, slot->reader.id,
+	    slot->conn))) {
+		p11_token_removed(slot);
+		return CKR_DEVICE_REMOVED;
+	}
+	return p11_rv_from_piv(r);
+}
+
+CK_RV
+p11_token_check(struct p11_slot *slot)
+{
+	int present, r;
+
+	p11_sessions_purge(slot);
+	present = slot->attached && p11_mod.be->present(p11_mod.be_ctx,
+	    slot->reader.id, slot->conn);
+	if (slot->token_present && !present)
+		p11_token_removed(slot);
+	if (!present)
+		return CKR_TOKEN_NOT_PRESENT;
+	if (slot->token_present)
+		return CKR_OK;
+	r = p11_mod.be->connect(p11_mod.be_ctx, slot->reader.id, &slot->card,
+	    &slot->conn);
+	if (r != 0)
+		return r == PIV_ERR_REMOVED || r == PIV_ERR_NO_APP ?
+		    CKR_TOKEN_NOT_PRESENT : CKR_DEVICE_ERROR;
+	slot->token_present = 1;
+	slot->epoch++;
+	return CKR_OK;
+}
+
+/* Identity and PIN/PUK counters: a handful of APDUs, once per insertion. */
+CK_RV
+p11_token_load_info(struct p11_slot *slot)
+{
+	struct piv_metadata md;
+	int ms = P11_OP_MS, r, verified;
+
+	if (slot->id_loaded)
+		return CKR_OK;
+	memset(&slot->id, 0, sizeof(slot->id));
+	if ((r = piv_identity(slot->card, &slot->id, &ms)) != 0)
+		return p11_card_rv(slot, r);
+	slot->pin_tries = slot->puk_tries = -1;
+	slot->pin_default = 0;
+	memset(&md, 0, sizeof(md));
+	if ((r = piv_metadata(slot->card, PIV_PIN_REF, &md, &ms)) == 0) {
+		slot->pin_tries = md.retries_left;
+		slot->pin_default = md.is_default;
+		piv_metadata_clear(&md);
+		if (piv_metadata(slot->card, PIV_PUK_REF, &md, &ms) == 0)
+			slot->puk_tries = md.retries_left;
+		piv_metadata_clear(&md);
+	} else if (r == PIV_ERR_REMOVED)
+		return p11_card_rv(slot, r);
+	else if ((r = piv_pin_status(slot->card, PIV_PIN_REF, &verified,
+	    &slot->pin_tries, &ms)) == PIV_ERR_REMOVED)
+		return p11_card_rv(slot, r);
+	slot->id_loaded = 1;
+	return CKR_OK;
+}
+
+/* Rescans the readers (module lock taken here). */
+void
+p11_slots_refresh(void)
+{
+	struct p11_reader_info *list = NULL;
+	size_t n = 0, i, j;
+
+	if ((list = calloc(P11_MAX_SLOTS, sizeof(*list))) == NULL)
+		return;
+	if (p11_mod.be->list(p11_mod.be_ctx, list, P11_MAX_SLOTS, &n) != 0)
+		n = 0;
+	p11_lock(p11_mod.lock);
+	for (j = 0; j < p11_mod.nslots; j++) {
+		struct p11_slot *slot = &p11_mod.slots[j];
+		int found = 0;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(list[i].id, slot->reader.id) == 0)
+				found = 1;
+		p11_lock(slot->lock);
+		slot->attached = found;
+		if (!found && slot->token_present)
+			p11_token_removed(slot);
+		p11_unlock(slot->lock);
+	}
+	for (i = 0; i < n; i++) {
+		struct p11_slot *slot;
+
+		for (j = 0; j < p11_mod.nslots; j++)
+			if (strcmp(list[i].id, p11_mod.slots[j].reader.id) == 0)
+				break;
+		if (j < p11_mod.nslots || p11_mod.nslots == P11_MAX_SLOTS)
+			continue;
+		slot = &p11_mod.slots[p11_mod.nslots];
+		memset(slot, 0, sizeof(*slot));
+		if (p11_mutex_new(&slot->lock) != CKR_OK)
+			break;
+		slot->reader = list[i];
+		slot->reader.id[sizeof(slot->reader.id) - 1] = '\0';
+		slot->reader.desc[sizeof(slot->reader.desc) - 1] = '\0';
+		slot->reader.manuf[sizeof(slot->reader.manuf) - 1] = '\0';
+		slot->attached = 1;
+		slot->pin_tries = slot->puk_tries = -1;
+		slot->used = 1;
+		slot->ev_seen = 0;
+		p11_mod.nslots++;
+	}
+	p11_unlock(p11_mod.lock);
+	free(list);
+}
+
+CK_RV
+C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
+    CK_ULONG_PTR pulCount)
+{
+	CK_SLOT_ID ids[P11_MAX_SLOTS];
+	CK_ULONG n = 0, i;
+	CK_RV rv;
+
+	if ((rv = p11_check_init()) != CKR_OK)
+		return rv;
+	if (pulCount == NULL)
+		return CKR_ARGUMENTS_BAD;
+	/* Rescan on the size query only, so the two calls agree. */
+	if (pSlotList == NULL)
+		p11_slots_refresh();
+	for (i = 0; i < P11_MAX_SLOTS; i++) {
+		struct p11_slot *slot;
+		int keep;
+
+		if (p11_slot_get(i, &slot) != CKR_OK)
+			continue;
+		keep = slot->attached;
+		if (keep && tokenPresent)
+			keep = p11_token_check(slot) == CKR_OK;
+		p11_slot_release(slot);
+		if (keep)
+			ids[n++] = i;
+	}
+	if (pSlotList == NULL) {
+		*pulCount = n;
+		return CKR_OK;
+	}
+	if (*pulCount < n) {
+		*pulCount = n;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	for (i = 0; i < n; i++)
+		pSlotList[i] = ids[i];
+	*pulCount = n;
+	return CKR_OK;
+}
+
+CK_RV
+C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+	struct p11_slot *slot;
+	CK_RV rv;
+
+	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+		return rv;
+	if (pInfo == NULL) {
+		p11_slot_release(slot);
+		return CKR_ARGUMENTS_BAD;
+	}
+	memset(pInfo, 0, sizeof(*pInfo));
+	p11_padded(pInfo->slotDescription, sizeof(pInfo->slotDescription),
+	    slot->reader.desc);
+	p11_padded(pInfo->manufacturerID, sizeof(pInfo->manufacturerID),
+	    slot->reader.manuf);
+	pInfo->flags = CKF_HW_SLOT | CKF_REMOVABLE_DEVICE;
+	if (p11_token_check(slot) == CKR_OK)
+		pInfo->flags |= CKF_TOKEN_PRESENT;
+	p11_slot_release(slot);
+	return CKR_OK;
+}
+
+static CK_FLAGS
+p11_tries_flags(int tries, CK_FLAGS low, CK_FLAGS final, CK_FLAGS locked)
+{
+	if (tries < 0)
+		return 0;
+	if (tries == 0)
+		return locked;
+	if (tries == 1)
+		return final | low;
+	if (tries < 3)
+		return low;
+	return 0;
+}
+
+CK_RV
+C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+	struct p11_slot *slot;
+	char buf[64];
+	CK_RV rv;
+
+	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+		return rv;
+	if (pInfo == NULL) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if ((rv = p11_token_check(slot)) != CKR_OK ||
+	    (rv = p11_token_load_info(slot)) != CKR_OK)
+		goto out;
+	memset(pInfo, 0, sizeof(*pInfo));
+	if (slot->id.has_version) {
+		snprintf(buf, sizeof(buf), "YubiKey PIV #%u",
+		    (unsigned)slot->id.serial);
+		p11_padded(pInfo->label, sizeof(pInfo->label), buf);
+		p11_padded(pInfo->manufacturerID,
+		    sizeof(pInfo->manufacturerID), "Yubico");
+		snprintf(buf, sizeof(buf), "YubiKey %u.%u.%u",
+		    slot->id.version[0], slot->id.version[1],
+		    slot->id.version[2]);
+		p11_padded(pInfo->model, sizeof(pInfo->model), buf);
+		pInfo->firmwareVersion.major = slot->id.version[0];
+		pInfo->firmwareVersion.minor = (CK_BYTE)(slot->id.version[1] *
+		    10 + slot->id.version[2]);
+	} else {
+		if (slot->id.has_serial)
+			snprintf(buf, sizeof(buf), "PIV Card #%u",
+			    (unsigned)slot->id.serial);
+		else
+			snprintf(buf, sizeof(buf), "PIV Card");
+		p11_padded(pInfo->label, sizeof(pInfo->label), buf);
+		p11_padded(pInfo->manufacturerID,
+		    sizeof(pInfo->manufacturerID), slot->reader.manuf);
+		p11_padded(pInfo->model, sizeof(pInfo->model), "PIV");
+	}
+	if (slot->id.has_serial)
+		snprintf(buf, sizeof(buf), "%u", (unsigned)slot->id.serial);
+	else if (slot->id.has_guid)
+		util_hex(slot->id.guid, 8, buf);
+	else
+		buf[0] = '\0';
+	p11_padded(pInfo->serialNumber, sizeof(pInfo->serialNumber), buf);
+	pInfo->flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED |
+	    CKF_TOKEN_INITIALIZED;
+	pInfo->flags |= p11_tries_flags(slot->pin_tries, CKF_USER_PIN_COUNT_LOW,
+	    CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED);
+	pInfo->flags |= p11_tries_flags(slot->puk_tries, CKF_SO_PIN_COUNT_LOW,
+	    CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED);
+	pInfo->ulMaxSessionCount = P11_MAX_SESSIONS;
+	pInfo->ulSessionCount = slot->nsess;
+	pInfo->ulMaxRwSessionCount = P11_MAX_SESSIONS;
+	pInfo->ulRwSessionCount = slot->nrw;
+	pInfo->ulMaxPinLen = 8;
+	pInfo->ulMinPinLen = 6;
+	pInfo->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+	pInfo->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+	pInfo->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+	pInfo->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+	memset(pInfo->utcTime, ' ', sizeof(pInfo->utcTime));
+out:
+	p11_slot_release(slot);
+	return rv;
+}
+
+/* ---- mechanisms ----------------------------------------------------------- */
+
+#define F_HW	CKF_HW
+#define F_EC	(CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+#define F_RSASV	(CKF_HW | CKF_SIGN | CKF_VERIFY)
+
+static const struct {
+	CK_MECHANISM_TYPE type;
+	CK_ULONG min, max;	/* 0 max: RSA, by firmware */
+	CK_FLAGS flags;
+} p11_mechs[] = {
+	{ CKM_RSA_PKCS_KEY_PAIR_GEN, 1024, 0, F_HW | CKF_GENERATE_KEY_PAIR },
+	{ CKM_RSA_PKCS, 1024, 0, F_RSASV | CKF_ENCRYPT | CKF_DECRYPT },
+	{ CKM_RSA_X_509, 1024, 0, F_RSASV | CKF_ENCRYPT | CKF_DECRYPT },
+	{ CKM_RSA_PKCS_OAEP, 1024, 0, F_HW | CKF_ENCRYPT | CKF_DECRYPT },
+	{ CKM_RSA_PKCS_PSS, 1024, 0, F_RSASV },
+	{ CKM_SHA1_RSA_PKCS, 1024, 0, F_RSASV },
+	{ CKM_SHA224_RSA_PKCS, 1024, 0, F_RSASV },
+	{ CKM_SHA256_RSA_PKCS, 1024, 0, F_RSASV },
+	{ CKM_SHA384_RSA_PKCS, 1024, 0, F_RSASV },
+	{ CKM_SHA512_RSA_PKCS, 1024, 0, F_RSASV },
+	{ CKM_SHA1_RSA_PKCS_PSS, 1024, 0, F_RSASV },
+	{ CKM_SHA224_RSA_PKCS_PSS, 1024, 0, F_RSASV },
+	{ CKM_SHA256_RSA_PKCS_PSS, 1024, 0, F_RSASV },
+	{ CKM_SHA384_RSA_PKCS_PSS, 1024, 0, F_RSASV },
+	{ CKM_SHA512_RSA_PKCS_PSS, 1024, 0, F_RSASV },
+	{ CKM_EC_KEY_PAIR_GEN, 256, 384, F_HW | CKF_GENERATE_KEY_PAIR | F_EC },
+	{ CKM_ECDSA, 256, 384, F_RSASV | F_EC },
+	{ CKM_ECDSA_SHA1, 256, 384, F_RSASV | F_EC },
+	{ CKM_ECDSA_SHA224, 256, 384, F_RSASV | F_EC },
+	{ CKM_ECDSA_SHA256, 256, 384, F_RSASV | F_EC },
+	{ CKM_ECDSA_SHA384, 256, 384, F_RSASV | F_EC },
+	{ CKM_ECDSA_SHA512, 256, 384, F_RSASV | F_EC },
+	{ CKM_ECDH1_DERIVE, 255, 384, F_HW | CKF_DERIVE | F_EC },
+	{ CKM_ECDH1_COFACTOR_DERIVE, 256, 384, F_HW | CKF_DERIVE | F_EC },
+	{ CKM_EC_EDWARDS_KEY_PAIR_GEN, 255, 255, F_HW | CKF_GENERATE_KEY_PAIR },
+	{ CKM_EDDSA, 255, 255, F_RSASV },
+	{ CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 255, 255,
+	    F_HW | CKF_GENERATE_KEY_PAIR },
+	{ CKM_SHA_1, 0, 0, CKF_DIGEST },
+	{ CKM_SHA224, 0, 0, CKF_DIGEST },
+	{ CKM_SHA256, 0, 0, CKF_DIGEST },
+	{ CKM_SHA384, 0, 0, CKF_DIGEST },
+	{ CKM_SHA512, 0, 0, CKF_DIGEST },
+};
+
+/* RSA 3072/4096 and Ed25519/X25519 came with YubiKey 5.7. */
+static int
+p11_is_57(const struct p11_slot *slot)
+{
+	const uint8_t *v = slot->id.version;
+
+	return !slot->id.has_version || v[0] > 5 || (v[0] == 5 && v[1] >= 7);
+}
+
+CK_RV
+C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+    CK_ULONG_PTR pulCount)
+{
+	struct p11_slot *slot;
+	CK_ULONG n = 0, i;
+	CK_RV rv;
+
+	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+		return rv;
+	if (pulCount == NULL) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if ((rv = p11_token_check(slot)) != CKR_OK ||
+	    (rv = p11_token_load_info(slot)) != CKR_OK)
+		goto out;
+	for (i = 0; i < UTIL_ARRAY_LEN(p11_mechs); i++) {
+		CK_MECHANISM_TYPE t = p11_mechs[i].type;
+
+		if (!p11_is_57(slot) && (t == CKM_EDDSA ||
+		    t == CKM_EC_EDWARDS_KEY_PAIR_GEN ||
+		    t == CKM_EC_MONTGOMERY_KEY_PAIR_GEN))
+			continue;
+		if (pMechanismList != NULL && n < *pulCount)
+			pMechanismList[n] = t;
+		n++;
+	}
+	if (pMechanismList != NULL && *pulCount < n)
+		rv = CKR_BUFFER_TOO_SMALL;
+	*pulCount = n;
+out:
+	p11_slot_release(slot);
+	return rv;
+}
+
+CK_RV
+C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+    CK_MECHANISM_INFO_PTR pInfo)
+{
+	struct p11_slot *slot;
+	CK_RV rv;
+	size_t i;
+
+	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+		return rv;
+	if (pInfo == NULL) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if ((rv = p11_token_check(slot)) != CKR_OK ||
+	    (rv = p11_token_load_info(slot)) != CKR_OK)
+		goto out;
+	rv = CKR_MECHANISM_INVALID;
+	for (i = 0; i < UTIL_ARRAY_LEN(p11_mechs); i++) {
+		if (p11_mechs[i].type != type)
+			continue;
+		if (!p11_is_57(slot) && p11_mechs[i].min == 255 &&
+		    p11_mechs[i].max == 255)
+			break;
+		pInfo->ulMinKeySize = p11_mechs[i].min;
+		pInfo->ulMaxKeySize = p11_mechs[i].max;
+		if (p11_mechs[i].max == 0 && p11_mechs[i].min == 1024)
+			pInfo->ulMaxKeySize = p11_is_57(slot) ? 4096 : 2048;
+		pInfo->flags = p11_mechs[i].flags;
+		rv = CKR_OK;
+		break;
+	}
+out:
+	p11_slot_release(slot);
+	return rv;
+}
+
+CK_RV
+C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
+    CK_UTF8CHAR_PTR pLabel)
+{
+	struct p11_slot *slot;
+	CK_RV rv;
+
+	(void)pPin;
+	(void)ulPinLen;
+	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+		return rv;
+	if (pLabel == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = p11_token_check(slot)) == CKR_OK)
+		rv = slot->nsess ? CKR_SESSION_EXISTS :
+		    CKR_FUNCTION_NOT_SUPPORTED;	/* use `usbpiv reset` */
+	p11_slot_release(slot);
+	return rv;
+}
+
+/* ---- slot events ---------------------------------------------------------- */
+
+void
+p11_events_baseline(void)
+{
+	size_t i;
+
+	for (i = 0; i < P11_MAX_SLOTS; i++) {
+		struct p11_slot *slot;
+
+		if (p11_slot_get(i, &slot) != CKR_OK)
+			continue;
+		slot->ev_seen = p11_token_check(slot) == CKR_OK;
+		p11_slot_release(slot);
+	}
+}
+
+/* Finds a slot whose presence changed since last reported. */
+static int
+p11_event_scan(CK_SLOT_ID *out)
+{
+	size_t i;
+
+	p11_slots_refresh();
+	for (i = 0; i < P11_MAX_SLOTS; i++) {
+		struct p11_slot *slot;
+		int present, changed;
+
+		if (p11_slot_get(i, &slot) != CKR_OK)
+			continue;
+		present = p11_token_check(slot) == CKR_OK;
+		changed = present != slot->ev_seen;
+		slot->ev_seen = present;
+		p11_slot_release(slot);
+		if (changed) {
+			*out = i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+CK_RV
+C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pRsv)
+{
+	CK_RV rv;
+	int ms;
+
+	if ((rv = p11_check_init()) != CKR_OK)
+		return rv;
+	if (pSlot == NULL || pRsv != NULL)
+		return CKR_ARGUMENTS_BAD;
+	__atomic_add_fetch(&p11_mod.waiters, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		if (__atomic_load_n(&p11_mod.finalizing, __ATOMIC_SEQ_CST)) {
+			rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+			break;
+		}
+		if (p11_event_scan(pSlot)) {
+			rv = CKR_OK;
+			break;
+		}
+		if (flags & CKF_DONT_BLOCK) {
+			rv = CKR_NO_EVENT;
+			break;
+		}
+		/* Short waits so C_Finalize is noticed promptly. */
+		ms = 250;
+		if (p11_mod.be->wait(p11_mod.be_ctx, &ms) < 0)
+			util_sleep_ms(250);
+	}
+	__atomic_sub_fetch(&p11_mod.waiters, 1, __ATOMIC_SEQ_CST);
+	return rv;
+}

@@ -1,0 +1,726 @@
+/*
+ * Writes (SO = management key logged in, read/write session): key
+ * generation into the slot chosen by CKA_ID, certificate and private-key
+ * import, deletion; and ECDH derivation into session secret-key objects
+ * (visible in the deriving session only).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
+#include "p11.h"
+#include "usbpiv-pkcs11.h"
+#include "../util/util.h"
+
+static const CK_ATTRIBUTE *
+p11_find_attr(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
+{
+	CK_ULONG i;
+
+	for (i = 0; t != NULL && i < n; i++)
+		if (t[i].type == type)
+			return &t[i];
+	return NULL;
+}
+
+static int
+p11_attr_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+    CK_ULONG *v)
+{
+	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
+
+	if (a == NULL)
+		return 0;
+	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_ULONG))
+		return -1;
+	memcpy(v, a->pValue, sizeof(*v));
+	return 1;
+}
+
+static int
+p11_attr_byte(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+    uint8_t *v)
+{
+	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
+
+	if (a == NULL)
+		return 0;
+	if (a->pValue == NULL || a->ulValueLen != 1)
+		return -1;
+	*v = *(const uint8_t *)a->pValue;
+	return 1;
+}
+
+/* Slot index from CKA_ID in either template. */
+static CK_RV
+p11_target(const CK_ATTRIBUTE *t1, CK_ULONG n1, const CK_ATTRIBUTE *t2,
+    CK_ULONG n2, int *idx)
+{
+	const CK_ATTRIBUTE *a = p11_find_attr(t1, n1, CKA_ID);
+
+	if (a == NULL)
+		a = p11_find_attr(t2, n2, CKA_ID);
+	if (a == NULL)
+		return CKR_TEMPLATE_INCOMPLETE;
+	if ((*idx = p11_key_from_id(a->pValue, a->ulValueLen)) < 0 ||
+	    p11_key_refs[*idx] == PIV_SLOT_ATTEST)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	return CKR_OK;
+}
+
+static CK_RV
+p11_write_session(CK_SESSION_HANDLE h, struct p11_slot **slot,
+    struct p11_session **s)
+{
+	CK_RV rv;
+
+	if ((rv = p11_session_get(h, slot, s)) != CKR_OK)
+		return rv;
+	if ((rv = p11_token_check(*slot)) != CKR_OK)
+		rv = CKR_SESSION_HANDLE_INVALID;
+	else if ((rv = p11_login_check(*slot)) != CKR_OK ||
+	    (rv = p11_keys_load(*slot)) != CKR_OK)
+		;
+	else if (!((*s)->flags & CKF_RW_SESSION))
+		rv = CKR_SESSION_READ_ONLY;
+	else if (!(*slot)->so_in)
+		rv = CKR_USER_NOT_LOGGED_IN;
+	if (rv != CKR_OK) {
+		p11_slot_release(*slot);
+		*slot = NULL;
+		*s = NULL;
+	}
+	return rv;
+}
+
+static uint8_t
+p11_ec_alg(const CK_ATTRIBUTE *a)
+{
+	static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+	    0x3d, 0x03, 0x01, 0x07 };
+	static const uint8_t p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00,
+	    0x22 };
+
+	if (a == NULL || a->pValue == NULL)
+		return 0;
+	if (a->ulValueLen == sizeof(p256) &&
+	    memcmp(a->pValue, p256, sizeof(p256)) == 0)
+		return PIV_ALG_ECCP256;
+	if (a->ulValueLen == sizeof(p384) &&
+	    memcmp(a->pValue, p384, sizeof(p384)) == 0)
+		return PIV_ALG_ECCP384;
+	return 0;
+}
+
+/* Records a key the card now holds. */
+static void
+p11_key_set(struct p11_key *k, uint8_t alg, uint8_t pin, uint8_t touch,
+    uint8_t origin, EVP_PKEY *pub)
+{
+	piv_metadata_clear(&k->md);
+	k->md.alg = alg;
+	k->md.pin_policy = pin;
+	k->md.touch_policy = touch;
+	k->md.origin = origin;
+	k->md.pub = pub;
+	k->md_real = 1;
+	k->has_key = 1;
+	X509_free(k->attest);
+	k->attest = NULL;
+	/* the certificate there (if any) is for the old key: re-read */
+	if (k->cert_state == P11_CERT_ABSENT)
+		k->cert_state = P11_CERT_UNKNOWN;
+}
+
+CK_RV
+C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+    CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
+    CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
+    CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	const CK_ATTRIBUTE *pt = pPublicKeyTemplate, *qt = pPrivateKeyTemplate;
+	CK_ULONG pn = ulPublicKeyAttributeCount, qn = ulPrivateKeyAttributeCount;
+	CK_ULONG bits = 0;
+	uint8_t alg = 0, pin = 0, touch = 0;
+	EVP_PKEY *pub = NULL;
+	int idx, ms = P11_OP_MS, r;
+	CK_RV rv;
+
+	if (phPublicKey == NULL || phPrivateKey == NULL || pMechanism == NULL ||
+	    (pt == NULL && pn > 0) || (qt == NULL && qn > 0)) {
+		if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+			return rv;
+		p11_slot_release(slot);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if ((rv = p11_write_session(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if ((rv = p11_target(pt, pn, qt, qn, &idx)) != CKR_OK)
+		goto out;
+	switch (pMechanism->mechanism) {
+	case CKM_RSA_PKCS_KEY_PAIR_GEN: {
+		const CK_ATTRIBUTE *e = p11_find_attr(pt, pn,
+		    CKA_PUBLIC_EXPONENT);
+
+		if (p11_attr_ulong(pt, pn, CKA_MODULUS_BITS, &bits) != 1) {
+			rv = CKR_TEMPLATE_INCOMPLETE;
+			goto out;
+		}
+		alg = bits == 1024 ? PIV_ALG_RSA1024 : bits == 2048 ?
+		    PIV_ALG_RSA2048 : bits == 3072 ? PIV_ALG_RSA3072 :
+		    bits == 4096 ? PIV_ALG_RSA4096 : 0;
+		/* the card's exponent is 65537, nothing else */
+		if (e != NULL && (e->pValue == NULL || !((e->ulValueLen == 3 &&
+		    memcmp(e->pValue, "\x01\x00\x01", 3) == 0) ||
+		    (e->ulValueLen == 4 &&
+		    memcmp(e->pValue, "\x00\x01\x00\x01", 4) == 0)))) {
+			rv = CKR_ATTRIBUTE_VALUE_INVALID;
+			goto out;
+		}
+		break;
+	}
+	case CKM_EC_KEY_PAIR_GEN:
+		if ((alg = p11_ec_alg(p11_find_attr(pt, pn, CKA_EC_PARAMS))) ==
+		    0) {
+			rv = p11_find_attr(pt, pn, CKA_EC_PARAMS) == NULL ?
+			    CKR_TEMPLATE_INCOMPLETE : CKR_CURVE_NOT_SUPPORTED;
+			goto out;
+		}
+		break;
+	case CKM_EC_EDWARDS_KEY_PAIR_GEN:
+		alg = PIV_ALG_ED25519;
+		break;
+	case CKM_EC_MONTGOMERY_KEY_PAIR_GEN:
+		alg = PIV_ALG_X25519;
+		break;
+	default:
+		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
+	if (alg == 0) {
+		rv = CKR_KEY_SIZE_RANGE;
+		goto out;
+	}
+	if (p11_attr_byte(qt, qn, CKA_USBPIV_PIN_POLICY, &pin) < 0 ||
+	    p11_attr_byte(qt, qn, CKA_USBPIV_TOUCH_POLICY, &touch) < 0 ||
+	    pin > PIV_PINPOLICY_ALWAYS || touch > PIV_TOUCHPOLICY_CACHED) {
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		goto out;
+	}
+	r = piv_generate(slot->card, p11_key_refs[idx], alg, pin, touch, &pub,
+	    &ms);
+	if (r != 0) {
+		rv = r == PIV_ERR_AUTH_REQUIRED ? CKR_USER_NOT_LOGGED_IN :
+		    p11_card_rv(slot, r);
+		goto out;
+	}
+	p11_key_set(&slot->keys[idx], alg, pin, touch, PIV_ORIGIN_GENERATED,
+	    pub);
+	*phPublicKey = P11_HANDLE(P11_OBJ_PUB, idx);
+	*phPrivateKey = P11_HANDLE(P11_OBJ_PRIV, idx);
+out:
+	p11_slot_release(slot);
+	return rv;
+}
+
+/* ---- C_CreateObject --------------------------------------------------------- */
+
+static CK_RV
+p11_create_cert(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
+    CK_OBJECT_HANDLE *h)
+{
+	const CK_ATTRIBUTE *v = p11_find_attr(t, n, CKA_VALUE);
+	const unsigned char *p;
+	CK_ULONG ct = CKC_X_509;
+	X509 *x = NULL;
+	int idx, ms = P11_OP_MS, r;
+	CK_RV rv;
+
+	if (p11_attr_ulong(t, n, CKA_CERTIFICATE_TYPE, &ct) < 0 ||
+	    ct != CKC_X_509)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if ((rv = p11_target(t, n, NULL, 0, &idx)) != CKR_OK)
+		return rv;
+	if (v == NULL || v->pValue == NULL)
+		return CKR_TEMPLATE_INCOMPLETE;
+	p = v->pValue;
+	if (v->ulValueLen > 16384 ||
+	    (x = d2i_X509(NULL, &p, (long)v->ulValueLen)) == NULL ||
+	    p != (const unsigned char *)v->pValue + v->ulValueLen) {
+		X509_free(x);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if ((r = piv_write_cert(slot->card, p11_key_refs[idx], x, 0, &ms)) !=
+	    0) {
+		X509_free(x);
+		return r == PIV_ERR_AUTH_REQUIRED ? CKR_USER_NOT_LOGGED_IN :
+		    p11_card_rv(slot, r);
+	}
+	X509_free(slot->keys[idx].cert);
+	slot->keys[idx].cert = x;
+	slot->keys[idx].cert_state = P11_CERT_PRESENT;
+	*h = P11_HANDLE(P11_OBJ_CERT, idx);
+	return CKR_OK;
+}
+
+static int
+p11_param_bn(OSSL_PARAM_BLD *b, const char *name, const CK_ATTRIBUTE *t,
+    CK_ULONG n, CK_ATTRIBUTE_TYPE type, BIGNUM **keep)
+{
+	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
+
+	if (a == NULL || a->pValue == NULL || a->ulValueLen == 0 ||
+	    a->ulValueLen > 1024)
+		return -1;
+	if ((*keep = BN_bin2bn(a->pValue, (int)a->ulValueLen, NULL)) == NULL)
+		return -1;
+	BN_set_flags(*keep, BN_FLG_CONSTTIME);
+	return OSSL_PARAM_BLD_push_BN(b, name, *keep) ? 0 : -1;
+}
+
+/* A private key from a template, as an EVP_PKEY. */
+static CK_RV
+p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
+{
+	static const struct { CK_ATTRIBUTE_TYPE a; const char *name; } rsa[] = {
+		{ CKA_MODULUS, OSSL_PKEY_PARAM_RSA_N },
+		{ CKA_PUBLIC_EXPONENT, OSSL_PKEY_PARAM_RSA_E },
+		{ CKA_PRIVATE_EXPONENT, OSSL_PKEY_PARAM_RSA_D },
+		{ CKA_PRIME_1, OSSL_PKEY_PARAM_RSA_FACTOR1 },
+		{ CKA_PRIME_2, OSSL_PKEY_PARAM_RSA_FACTOR2 },
+		{ CKA_EXPONENT_1, OSSL_PKEY_PARAM_RSA_EXPONENT1 },
+		{ CKA_EXPONENT_2, OSSL_PKEY_PARAM_RSA_EXPONENT2 },
+		{ CKA_COEFFICIENT, OSSL_PKEY_PARAM_RSA_COEFFICIENT1 },
+	};
+	BIGNUM *bn[UTIL_ARRAY_LEN(rsa)];
+	OSSL_PARAM_BLD *b = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	const CK_ATTRIBUTE *v;
+	CK_ULONG kt = 0;
+	const char *type = NULL;
+	size_t i;
+	CK_RV rv = CKR_TEMPLATE_INCONSISTENT;
+
+	*out = NULL;
+	memset(bn, 0, sizeof(bn));
+	if (p11_attr_ulong(t, n, CKA_KEY_TYPE, &kt) != 1)
+		return CKR_TEMPLATE_INCOMPLETE;
+	v = p11_find_attr(t, n, CKA_VALUE);
+	if (kt == CKK_EC_EDWARDS || kt == CKK_EC_MONTGOMERY) {
+		if (v == NULL || v->pValue == NULL || v->ulValueLen != 32)
+			return CKR_TEMPLATE_INCOMPLETE;
+		*out = EVP_PKEY_new_raw_private_key(kt == CKK_EC_EDWARDS ?
+		    EVP_PKEY_ED25519 : EVP_PKEY_X25519, NULL, v->pValue, 32);
+		return *out != NULL ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if ((b = OSSL_PARAM_BLD_new()) == NULL)
+		return CKR_HOST_MEMORY;
+	if (kt == CKK_RSA) {
+		type = "RSA";
+		for (i = 0; i < UTIL_ARRAY_LEN(rsa); i++)
+			if (p11_param_bn(b, rsa[i].name, t, n, rsa[i].a,
+			    &bn[i]) != 0) {
+				rv = CKR_TEMPLATE_INCOMPLETE;
+				goto out;
+			}
+	} else if (kt == CKK_EC) {
+		uint8_t alg = p11_ec_alg(p11_find_attr(t, n, CKA_EC_PARAMS));
+
+		type = "EC";
+		if (alg == 0) {
+			rv = CKR_CURVE_NOT_SUPPORTED;
+			goto out;
+		}
+		if (!OSSL_PARAM_BLD_push_utf8_string(b,
+		    OSSL_PKEY_PARAM_GROUP_NAME, alg == PIV_ALG_ECCP256 ?
+		    "prime256v1" : "secp384r1", 0) ||
+		    p11_param_bn(b, OSSL_PKEY_PARAM_PRIV_KEY, t, n, CKA_VALUE,
+		    &bn[0]) != 0) {
+			rv = CKR_TEMPLATE_INCOMPLETE;
+			goto out;
+		}
+	} else {
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		goto out;
+	}
+	if ((params = OSSL_PARAM_BLD_to_param(b)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) != 1) {
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		goto out;
+	}
+	rv = CKR_OK;
+out:
+	for (i = 0; i < UTIL_ARRAY_LEN(bn); i++)
+		BN_clear_free(bn[i]);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	EVP_PKEY_CTX_free(ctx);
+	return rv;
+}
+
+/* The public half of a key pair, as its own EVP_PKEY. */
+static EVP_PKEY *
+p11_public_of(EVP_PKEY *k)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL;
+	int n;
+
+	if ((n = i2d_PUBKEY(k, &der)) <= 0)
+		return NULL;
+	p = der;
+	pub = d2i_PUBKEY(NULL, &p, n);
+	OPENSSL_free(der);
+	return pub;
+}
+
+static uint8_t
+p11_alg_of_key(EVP_PKEY *k)
+{
+	switch (EVP_PKEY_get_base_id(k)) {
+	case EVP_PKEY_RSA:
+		switch (EVP_PKEY_get_bits(k)) {
+		case 1024: return PIV_ALG_RSA1024;
+		case 2048: return PIV_ALG_RSA2048;
+		case 3072: return PIV_ALG_RSA3072;
+		case 4096: return PIV_ALG_RSA4096;
+		}
+		return 0;
+	case EVP_PKEY_EC:
+		return EVP_PKEY_get_bits(k) == 384 ? PIV_ALG_ECCP384 :
+		    EVP_PKEY_get_bits(k) == 256 ? PIV_ALG_ECCP256 : 0;
+	case EVP_PKEY_ED25519:
+		return PIV_ALG_ED25519;
+	case EVP_PKEY_X25519:
+		return PIV_ALG_X25519;
+	}
+	return 0;
+}
+
+static CK_RV
+p11_create_key(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
+    CK_OBJECT_HANDLE *h)
+{
+	EVP_PKEY *k = NULL, *pub = NULL;
+	uint8_t pin = 0, touch = 0, alg;
+	int idx, ms = P11_OP_MS, r;
+	CK_RV rv;
+
+	if ((rv = p11_target(t, n, NULL, 0, &idx)) != CKR_OK)
+		return rv;
+	if (p11_attr_byte(t, n, CKA_USBPIV_PIN_POLICY, &pin) < 0 ||
+	    p11_attr_byte(t, n, CKA_USBPIV_TOUCH_POLICY, &touch) < 0 ||
+	    pin > PIV_PINPOLICY_ALWAYS || touch > PIV_TOUCHPOLICY_CACHED)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if ((rv = p11_template_key(t, n, &k)) != CKR_OK)
+		return rv;
+	if ((alg = p11_alg_of_key(k)) == 0) {
+		rv = CKR_KEY_SIZE_RANGE;
+		goto out;
+	}
+	if ((pub = p11_public_of(k)) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	if ((r = piv_import_key(slot->card, p11_key_refs[idx], k, pin, touch,
+	    &ms)) != 0) {
+		rv = r == PIV_ERR_AUTH_REQUIRED ? CKR_USER_NOT_LOGGED_IN :
+		    p11_card_rv(slot, r);
+		goto out;
+	}
+	p11_key_set(&slot->keys[idx], alg, pin, touch, PIV_ORIGIN_IMPORTED,
+	    pub);
+	pub = NULL;
+	*h = P11_HANDLE(P11_OBJ_PRIV, idx);
+out:
+	EVP_PKEY_free(k);	/* OpenSSL clears private key material */
+	EVP_PKEY_free(pub);
+	return rv;
+}
+
+CK_RV
+C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+    CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	CK_ULONG cls = 0;
+	CK_RV rv;
+
+	if (pTemplate == NULL || phObject == NULL) {
+		if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+			return rv;
+		p11_slot_release(slot);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if ((rv = p11_write_session(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if (p11_attr_ulong(pTemplate, ulCount, CKA_CLASS, &cls) != 1)
+		rv = CKR_TEMPLATE_INCOMPLETE;
+	else if (cls == CKO_CERTIFICATE)
+		rv = p11_create_cert(slot, pTemplate, ulCount, phObject);
+	else if (cls == CKO_PRIVATE_KEY)
+		rv = p11_create_key(slot, pTemplate, ulCount, phObject);
+	else
+		rv = CKR_TEMPLATE_INCONSISTENT;
+	p11_slot_release(slot);
+	return rv;
+}
+
+CK_RV
+C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	size_t idx = P11_INDEX(hObject);
+	int ms = P11_OP_MS, r = 0;
+	struct p11_key *k;
+	CK_RV rv;
+
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if (P11_KIND(hObject) == P11_OBJ_SECRET && hObject >> 16 == 0) {
+		if (idx >= P11_MAX_SECRETS || s->secrets[idx].value == NULL)
+			rv = CKR_OBJECT_HANDLE_INVALID;
+		else {
+			util_freezero(s->secrets[idx].value,
+			    s->secrets[idx].len);
+			memset(&s->secrets[idx], 0, sizeof(s->secrets[idx]));
+		}
+		p11_slot_release(slot);
+		return rv;
+	}
+	p11_slot_release(slot);
+	if ((rv = p11_write_session(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if (!p11_object_exists(slot, hObject)) {
+		/* private keys are invisible to the SO: look again */
+		if (P11_KIND(hObject) != P11_OBJ_PRIV || idx >= P11_NKEYS ||
+		    !slot->keys[idx].has_key) {
+			rv = CKR_OBJECT_HANDLE_INVALID;
+			goto out;
+		}
+	}
+	k = &slot->keys[idx];
+	switch (P11_KIND(hObject)) {
+	case P11_OBJ_CERT:
+		if ((r = piv_delete_cert(slot->card, k->ref, &ms)) == 0) {
+			X509_free(k->cert);
+			k->cert = NULL;
+			k->cert_state = P11_CERT_ABSENT;
+		}
+		break;
+	case P11_OBJ_PRIV:
+		if ((r = piv_delete_key(slot->card, k->ref, &ms)) == 0) {
+			piv_metadata_clear(&k->md);
+			k->has_key = 0;
+			k->md_real = 0;
+		}
+		break;
+	default:
+		rv = CKR_ACTION_PROHIBITED;	/* goes with its key / card */
+		goto out;
+	}
+	if (r != 0)
+		rv = r == PIV_ERR_AUTH_REQUIRED ? CKR_USER_NOT_LOGGED_IN :
+		    p11_card_rv(slot, r);
+out:
+	p11_slot_release(slot);
+	return rv;
+}
+
+/* ---- ECDH ----------------------------------------------------------------- */
+
+void
+p11_secrets_free(struct p11_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < P11_MAX_SECRETS; i++) {
+		util_freezero(s->secrets[i].value, s->secrets[i].len);
+		memset(&s->secrets[i], 0, sizeof(s->secrets[i]));
+	}
+}
+
+CK_RV
+p11_secret_attrs(struct p11_session *s, CK_OBJECT_HANDLE h,
+    CK_ATTRIBUTE_PTR t, CK_ULONG n)
+{
+	size_t idx = P11_INDEX(h);
+	struct p11_secret *sec;
+	CK_RV rv = CKR_OK;
+	CK_ULONG i;
+
+	if (h >> 16 != 0 || idx >= P11_MAX_SECRETS ||
+	    s->secrets[idx].value == NULL)
+		return CKR_OBJECT_HANDLE_INVALID;
+	sec = &s->secrets[idx];
+	for (i = 0; i < n; i++) {
+		CK_ULONG ul;
+		CK_BBOOL b;
+		const void *p = NULL;
+		size_t len = 0;
+
+		switch (t[i].type) {
+		case CKA_CLASS:
+			ul = CKO_SECRET_KEY;
+			p = &ul; len = sizeof(ul);
+			break;
+		case CKA_KEY_TYPE:
+			ul = sec->kt;
+			p = &ul; len = sizeof(ul);
+			break;
+		case CKA_VALUE_LEN:
+			ul = sec->len;
+			p = &ul; len = sizeof(ul);
+			break;
+		case CKA_VALUE:
+			p = sec->value; len = sec->len;
+			break;
+		case CKA_TOKEN: case CKA_PRIVATE: case CKA_SENSITIVE:
+		case CKA_MODIFIABLE: case CKA_ALWAYS_SENSITIVE:
+		case CKA_NEVER_EXTRACTABLE: case CKA_LOCAL:
+			b = CK_FALSE;
+			p = &b; len = sizeof(b);
+			break;
+		case CKA_EXTRACTABLE: case CKA_DERIVE: case CKA_DESTROYABLE:
+			b = CK_TRUE;
+			p = &b; len = sizeof(b);
+			break;
+		}
+		if (p == NULL) {
+			t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			if (rv == CKR_OK)
+				rv = CKR_ATTRIBUTE_TYPE_INVALID;
+		} else if (t[i].pValue == NULL)
+			t[i].ulValueLen = len;
+		else if (t[i].ulValueLen < len) {
+			t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			if (rv == CKR_OK)
+				rv = CKR_BUFFER_TOO_SMALL;
+		} else {
+			memcpy(t[i].pValue, p, len);
+			t[i].ulValueLen = len;
+		}
+	}
+	return rv;
+}
+
+CK_RV
+C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+    CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
+    CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	const CK_ECDH1_DERIVE_PARAMS *pp;
+	const uint8_t *peer;
+	size_t peerlen, n = 0, i;
+	uint8_t out[128];
+	CK_ULONG want = 0, kt = CKK_GENERIC_SECRET;
+	int idx = (int)P11_INDEX(hBaseKey), ms = P11_OP_MS, r;
+	struct p11_key *k;
+	CK_RV rv;
+
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	if (pMechanism == NULL || phKey == NULL ||
+	    (pTemplate == NULL && ulAttributeCount > 0)) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if ((rv = p11_token_check(slot)) != CKR_OK ||
+	    (rv = p11_login_check(slot)) != CKR_OK ||
+	    (rv = p11_keys_load(slot)) != CKR_OK)
+		goto out;
+	if (pMechanism->mechanism != CKM_ECDH1_DERIVE &&
+	    pMechanism->mechanism != CKM_ECDH1_COFACTOR_DERIVE) {
+		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
+	pp = pMechanism->pParameter;
+	if (pp == NULL || pMechanism->ulParameterLen != sizeof(*pp) ||
+	    pp->kdf != CKD_NULL || pp->ulSharedDataLen != 0 ||
+	    pp->pPublicData == NULL || pp->ulPublicDataLen == 0 ||
+	    pp->ulPublicDataLen > 200) {
+		rv = CKR_MECHANISM_PARAM_INVALID;
+		goto out;
+	}
+	if (!slot->user_in) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+		goto out;
+	}
+	if (P11_KIND(hBaseKey) != P11_OBJ_PRIV ||
+	    !p11_object_exists(slot, hBaseKey)) {
+		rv = CKR_KEY_HANDLE_INVALID;
+		goto out;
+	}
+	k = &slot->keys[idx];
+	if (k->md.alg != PIV_ALG_ECCP256 && k->md.alg != PIV_ALG_ECCP384 &&
+	    k->md.alg != PIV_ALG_X25519) {
+		rv = CKR_KEY_TYPE_INCONSISTENT;
+		goto out;
+	}
+	if (pMechanism->mechanism == CKM_ECDH1_COFACTOR_DERIVE &&
+	    k->md.alg == PIV_ALG_X25519) {
+		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
+	if (p11_attr_ulong(pTemplate, ulAttributeCount, CKA_VALUE_LEN,
+	    &want) < 0 || p11_attr_ulong(pTemplate, ulAttributeCount,
+	    CKA_KEY_TYPE, &kt) < 0) {
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		goto out;
+	}
+	/* the peer's point, raw or wrapped in a DER OCTET STRING */
+	peer = pp->pPublicData;
+	peerlen = pp->ulPublicDataLen;
+	if (peerlen >= 2 && peer[0] == 0x04 && peer[1] == peerlen - 2 &&
+	    (peerlen - 2 == 32 || (peerlen - 2) % 2 == 1)) {
+		peer += 2;
+		peerlen -= 2;
+	}
+	r = piv_ecdh(slot->card, k->ref, k->md.alg, peer, peerlen, out,
+	    sizeof(out), &n, &ms);
+	if (r != 0) {
+		rv = r == PIV_ERR_AUTH_REQUIRED ? CKR_USER_NOT_LOGGED_IN :
+		    r == PIV_ERR_BAD_DATA || r == PIV_ERR_ARG ?
+		    CKR_MECHANISM_PARAM_INVALID : p11_card_rv(slot, r);
+		goto out;
+	}
+	if (want > n) {
+		rv = CKR_TEMPLATE_INCONSISTENT;
+		goto out;
+	}
+	if (want == 0)
+		want = n;
+	for (i = 0; i < P11_MAX_SECRETS; i++)
+		if (s->secrets[i].value == NULL)
+			break;
+	if (i == P11_MAX_SECRETS) {
+		rv = CKR_DEVICE_MEMORY;
+		goto out;
+	}
+	if ((s->secrets[i].value = malloc(want)) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	/* a shorter key takes the leftmost bytes (X9.63: the x-coord) */
+	memcpy(s->secrets[i].value, out, want);
+	s->secrets[i].len = want;
+	s->secrets[i].kt = kt;
+	*phKey = P11_HANDLE(P11_OBJ_SECRET, i);
+out:
+	util_wipe(out, sizeof(out));
+	p11_slot_release(slot);
+	return rv;
+}

@@ -1,0 +1,455 @@
+/*
+ * PKCS#11 objects over the software card: listing (lazy, APDU counts),
+ * attributes of certificates and RSA / EC / Ed25519 / X25519 keys,
+ * C_GetAttributeValue's edge cases, data objects, attestation, CKA_ID
+ * styles.
+ */
+#include <stdlib.h>
+
+#include <openssl/core_names.h>
+
+#include "test_p11_backend.h"
+
+static EVP_PKEY *pub_9a, *pub_9c, *pub_9e, *pub_82, *pub_83;
+static X509 *cert_9a;
+
+static int
+setup_keys(void **state)
+{
+	(void)state;
+	tb_setup(1);
+	pub_9a = tb_genkey(0, 0x9a, PIV_ALG_ECCP256, 0);
+	pub_9c = tb_genkey(0, 0x9c, PIV_ALG_RSA2048, 0);
+	pub_9e = tb_genkey(0, 0x9e, PIV_ALG_ED25519, 0);
+	pub_82 = tb_genkey(0, 0x82, PIV_ALG_X25519, 0);
+	pub_83 = tb_genkey(0, 0x83, PIV_ALG_ECCP384, 0);
+	cert_9a = tb_cert_for(pub_9a, "PIV auth test");
+	tb_putcert(0, 0x9a, cert_9a);
+	return 0;
+}
+
+static int
+teardown_keys(void **state)
+{
+	(void)state;
+	(void)C_Finalize(NULL);
+	tb_teardown();
+	EVP_PKEY_free(pub_9a);
+	EVP_PKEY_free(pub_9c);
+	EVP_PKEY_free(pub_9e);
+	EVP_PKEY_free(pub_82);
+	EVP_PKEY_free(pub_83);
+	X509_free(cert_9a);
+	return 0;
+}
+
+static int
+fini(void **state)
+{
+	(void)state;
+	(void)C_Finalize(NULL);
+	unsetenv("USBPIV_ID_STYLE");
+	return 0;
+}
+
+static CK_ULONG
+count_class(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls)
+{
+	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+
+	return tb_count(h, &t, 1);
+}
+
+static void
+test_listing(void **state)
+{
+	CK_SESSION_HANDLE h = tb_open(0);
+
+	(void)state;
+	/* 6 keys: 9a 9c 9e 82 83 + the F9 attestation key */
+	assert_int_equal(count_class(h, CKO_PUBLIC_KEY), 6);
+	/* private keys are private objects: after login only */
+	assert_int_equal(count_class(h, CKO_PRIVATE_KEY), 0);
+	/* the 9A certificate, F9's own, attestations for the 5 generated */
+	assert_int_equal(count_class(h, CKO_CERTIFICATE), 1 + 1 + 5);
+	/* the card's discovery object */
+	assert_int_equal(count_class(h, CKO_DATA), 1);
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	assert_int_equal(count_class(h, CKO_PRIVATE_KEY), 6);
+	assert_int_equal(tb_count(h, NULL, 0), 6 + 6 + 7 + 1);
+	assert_int_equal(C_Logout(h), CKR_OK);
+	assert_int_equal(count_class(h, CKO_PRIVATE_KEY), 0);
+}
+
+static void
+check_bytes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
+    const void *want, size_t len)
+{
+	uint8_t buf[1024];
+	CK_ATTRIBUTE a = { type, buf, sizeof(buf) };
+
+	assert_int_equal(C_GetAttributeValue(h, o, &a, 1), CKR_OK);
+	assert_int_equal(a.ulValueLen, len);
+	assert_memory_equal(buf, want, len);
+}
+
+static CK_ULONG
+get_ulong(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+{
+	CK_ULONG v = 0;
+	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+
+	assert_int_equal(C_GetAttributeValue(h, o, &a, 1), CKR_OK);
+	return v;
+}
+
+static int
+get_bool(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+{
+	CK_BBOOL v = 9;
+	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+
+	assert_int_equal(C_GetAttributeValue(h, o, &a, 1), CKR_OK);
+	assert_true(v == CK_TRUE || v == CK_FALSE);
+	return v == CK_TRUE;
+}
+
+static void
+test_ec_attributes(void **state)
+{
+	CK_SESSION_HANDLE h = tb_open(0);
+	static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+	    0x3d, 0x03, 0x01, 0x07 };
+	static const uint8_t p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00,
+	    0x22 };
+	uint8_t pt[200], wrapped[202];
+	size_t n = 0;
+	CK_OBJECT_HANDLE o;
+
+	(void)state;
+	o = tb_find1(h, CKO_PUBLIC_KEY, 1);
+	assert_int_equal(get_ulong(h, o, CKA_KEY_TYPE), CKK_EC);
+	check_bytes(h, o, CKA_EC_PARAMS, p256, sizeof(p256));
+	assert_true(EVP_PKEY_get_octet_string_param(pub_9a,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &n));
+	assert_int_equal(n, 65);
+	wrapped[0] = 0x04;
+	wrapped[1] = (uint8_t)n;
+	memcpy(wrapped + 2, pt, n);
+	check_bytes(h, o, CKA_EC_POINT, wrapped, n + 2);
+	check_bytes(h, o, CKA_LABEL, "Public key for PIV Authentication", 33);
+	assert_true(get_bool(h, o, CKA_VERIFY));
+	assert_false(get_bool(h, o, CKA_ENCRYPT));
+	assert_true(get_bool(h, o, CKA_LOCAL));
+	assert_int_equal(get_ulong(h, o, CKA_KEY_GEN_MECHANISM),
+	    CKM_EC_KEY_PAIR_GEN);
+
+	o = tb_find1(h, CKO_PUBLIC_KEY, 6);	/* 83 = retired 2 */
+	check_bytes(h, o, CKA_EC_PARAMS, p384, sizeof(p384));
+	check_bytes(h, o, CKA_LABEL, "Public key for Retired Key 2", 28);
+
+	o = tb_find1(h, CKO_PUBLIC_KEY, 4);	/* 9e: Ed25519 */
+	assert_int_equal(get_ulong(h, o, CKA_KEY_TYPE), CKK_EC_EDWARDS);
+	check_bytes(h, o, CKA_EC_PARAMS, "\x06\x03\x2b\x65\x70", 5);
+	assert_true(EVP_PKEY_get_raw_public_key(pub_9e, pt, &n));
+	wrapped[0] = 0x04;
+	wrapped[1] = 32;
+	memcpy(wrapped + 2, pt, 32);
+	check_bytes(h, o, CKA_EC_POINT, wrapped, 34);
+
+	o = tb_find1(h, CKO_PUBLIC_KEY, 5);	/* 82: X25519 */
+	assert_int_equal(get_ulong(h, o, CKA_KEY_TYPE), CKK_EC_MONTGOMERY);
+	check_bytes(h, o, CKA_EC_PARAMS, "\x06\x03\x2b\x65\x6e", 5);
+	assert_false(get_bool(h, o, CKA_VERIFY));
+}
+
+static void
+test_rsa_and_private(void **state)
+{
+	CK_SESSION_HANDLE h = tb_open(0);
+	uint8_t mod[512];
+	BIGNUM *n = NULL;
+	int len;
+	CK_OBJECT_HANDLE o;
+
+	(void)state;
+	o = tb_find1(h, CKO_PUBLIC_KEY, 2);
+	assert_int_equal(get_ulong(h, o, CKA_KEY_TYPE), CKK_RSA);
+	assert_int_equal(get_ulong(h, o, CKA_MODULUS_BITS), 2048);
+	assert_true(EVP_PKEY_get_bn_param(pub_9c, OSSL_PKEY_PARAM_RSA_N, &n));
+	len = BN_bn2bin(n, mod);
+	BN_free(n);
+	check_bytes(h, o, CKA_MODULUS, mod, (size_t)len);
+	check_bytes(h, o, CKA_PUBLIC_EXPONENT, "\x01\x00\x01", 3);
+	assert_true(get_bool(h, o, CKA_ENCRYPT));
+
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	o = tb_find1(h, CKO_PRIVATE_KEY, 2);
+	check_bytes(h, o, CKA_LABEL, "Private key for Digital Signature", 33);
+	assert_true(get_bool(h, o, CKA_SENSITIVE));
+	assert_false(get_bool(h, o, CKA_EXTRACTABLE));
+	assert_true(get_bool(h, o, CKA_ALWAYS_SENSITIVE));
+	assert_true(get_bool(h, o, CKA_NEVER_EXTRACTABLE));
+	assert_true(get_bool(h, o, CKA_PRIVATE));
+	assert_true(get_bool(h, o, CKA_SIGN));
+	assert_true(get_bool(h, o, CKA_DECRYPT));
+	/* 9C: PIN policy "always" by default */
+	assert_true(get_bool(h, o, CKA_ALWAYS_AUTHENTICATE));
+	check_bytes(h, o, CKA_MODULUS, mod, (size_t)len);
+	o = tb_find1(h, CKO_PRIVATE_KEY, 1);
+	assert_false(get_bool(h, o, CKA_ALWAYS_AUTHENTICATE));
+	assert_false(get_bool(h, o, CKA_DECRYPT));
+	assert_true(get_bool(h, o, CKA_DERIVE));
+	o = tb_find1(h, CKO_PRIVATE_KEY, 5);	/* X25519 */
+	assert_false(get_bool(h, o, CKA_SIGN));
+	assert_true(get_bool(h, o, CKA_DERIVE));
+}
+
+/* C_GetAttributeValue to the letter (PKCS#11 3.0 §5.7.5). */
+static void
+test_get_attribute_edges(void **state)
+{
+	CK_SESSION_HANDLE h = tb_open(0);
+	CK_OBJECT_HANDLE o;
+	CK_OBJECT_CLASS cls = 0;
+	CK_BYTE small[4], id = 0, label[64];
+	CK_ATTRIBUTE t[5];
+
+	(void)state;
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	o = tb_find1(h, CKO_PRIVATE_KEY, 2);
+	/* sensitive + invalid + too small + size query + good, together */
+	t[0].type = CKA_PRIVATE_EXPONENT; t[0].pValue = small;
+	t[0].ulValueLen = sizeof(small);
+	t[1].type = CKA_CLASS; t[1].pValue = &cls; t[1].ulValueLen = sizeof(cls);
+	t[2].type = 0x7ffffffful; t[2].pValue = small;
+	t[2].ulValueLen = sizeof(small);
+	t[3].type = CKA_LABEL; t[3].pValue = NULL; t[3].ulValueLen = 0;
+	t[4].type = CKA_ID; t[4].pValue = &id; t[4].ulValueLen = 1;
+	assert_int_equal(C_GetAttributeValue(h, o, t, 5),
+	    CKR_ATTRIBUTE_SENSITIVE);
+	assert_int_equal(t[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(cls, CKO_PRIVATE_KEY);
+	assert_int_equal(t[1].ulValueLen, sizeof(cls));
+	assert_int_equal(t[2].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(t[3].ulValueLen, 33);	/* size query */
+	assert_int_equal(id, 2);
+	/* invalid type alone */
+	t[2].ulValueLen = sizeof(small);
+	assert_int_equal(C_GetAttributeValue(h, o, &t[2], 1),
+	    CKR_ATTRIBUTE_TYPE_INVALID);
+	assert_int_equal(t[2].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	/* buffer too small, the rest still filled */
+	t[0].type = CKA_LABEL; t[0].pValue = small;
+	t[0].ulValueLen = sizeof(small);
+	t[1].type = CKA_ID; t[1].pValue = &id; t[1].ulValueLen = 1;
+	id = 0;
+	assert_int_equal(C_GetAttributeValue(h, o, t, 2), CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(t[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(id, 2);
+	/* exact size works */
+	t[0].pValue = label;
+	t[0].ulValueLen = 33;
+	assert_int_equal(C_GetAttributeValue(h, o, t, 1), CKR_OK);
+	/* EC private VALUE is sensitive; RSA-only attributes invalid */
+	o = tb_find1(h, CKO_PRIVATE_KEY, 1);
+	t[0].type = CKA_VALUE; t[0].pValue = NULL; t[0].ulValueLen = 0;
+	assert_int_equal(C_GetAttributeValue(h, o, t, 1),
+	    CKR_ATTRIBUTE_SENSITIVE);
+	t[0].type = CKA_MODULUS;
+	assert_int_equal(C_GetAttributeValue(h, o, t, 1),
+	    CKR_ATTRIBUTE_TYPE_INVALID);
+	/* EC_POINT is a public-key attribute */
+	t[0].type = CKA_EC_POINT;
+	assert_int_equal(C_GetAttributeValue(h, o, t, 1),
+	    CKR_ATTRIBUTE_TYPE_INVALID);
+}
+
+static void
+test_certificate(void **state)
+{
+	CK_SESSION_HANDLE h = tb_open(0);
+	unsigned char *der = NULL, *subj = NULL;
+	int dl, sl;
+	CK_OBJECT_HANDLE o;
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	uint8_t id = 1;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_ID, &id, 1 },
+	};
+	CK_OBJECT_HANDLE found[4];
+	CK_ULONG n = 0, i;
+	int saw_cert = 0, saw_att = 0;
+	char label[80];
+
+	(void)state;
+	dl = i2d_X509(cert_9a, &der);
+	sl = i2d_X509_NAME(X509_get_subject_name(cert_9a), &subj);
+	/* the certificate and the attestation share the key's ID */
+	assert_int_equal(C_FindObjectsInit(h, t, 2), CKR_OK);
+	assert_int_equal(C_FindObjects(h, found, 4, &n), CKR_OK);
+	assert_int_equal(C_FindObjectsFinal(h), CKR_OK);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		CK_ATTRIBUTE a = { CKA_LABEL, label, sizeof(label) };
+
+		o = found[i];
+		assert_int_equal(C_GetAttributeValue(h, o, &a, 1), CKR_OK);
+		label[a.ulValueLen] = '\0';
+		if (strcmp(label, "X.509 Certificate for PIV Authentication")
+		    == 0) {
+			saw_cert = 1;
+			check_bytes(h, o, CKA_VALUE, der, (size_t)dl);
+			check_bytes(h, o, CKA_SUBJECT, subj, (size_t)sl);
+			assert_int_equal(get_ulong(h, o, CKA_CERTIFICATE_TYPE),
+			    CKC_X_509);
+		} else {
+			uint8_t buf[4096];
+			CK_ATTRIBUTE v = { CKA_VALUE, buf, sizeof(buf) };
+			const unsigned char *p = buf;
+			X509 *att;
+
+			assert_string_equal(label,
+			    "X.509 Certificate for PIV Attestation 9a");
+			saw_att = 1;
+			/* attested lazily, here: a certificate of our key */
+			assert_int_equal(C_GetAttributeValue(h, o, &v, 1),
+			    CKR_OK);
+			att = d2i_X509(NULL, &p, (long)v.ulValueLen);
+			assert_non_null(att);
+			assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(att),
+			    pub_9a), 1);
+			X509_free(att);
+		}
+	}
+	assert_true(saw_cert && saw_att);
+	/* the public key's subject comes from the certificate */
+	o = tb_find1(h, CKO_PUBLIC_KEY, 1);
+	check_bytes(h, o, CKA_SUBJECT, subj, (size_t)sl);
+	OPENSSL_free(der);
+	OPENSSL_free(subj);
+}
+
+static void
+test_data_objects(void **state)
+{
+	piv_card_t *p = tb_other(0);
+	CK_SESSION_HANDLE h;
+	int ms = 30000;
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_OBJECT_HANDLE o[8];
+	CK_ULONG n = 0;
+	static const uint8_t chuid[] = { 0x30, 0x19, 0xd4, 0xe7, 0x39, 0xda,
+	    0x73, 0x9c, 0xed, 0x39, 0xce, 0x73, 0x9d, 0x83, 0x68, 0x58,
+	    0x21, 0x08, 0x42, 0x10, 0x84, 0x21, 0xc8, 0x42, 0x10, 0xc3,
+	    0xeb, 0x34, 0x10, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	    0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0xfe, 0x00 };
+	static const uint8_t printed[] = { 0x01, 0x04, 'T', 'e', 's', 't' };
+
+	(void)state;
+	assert_int_equal(piv_auth_mgm(p, PIV_ALG_3DES, tb_mgm, sizeof(tb_mgm),
+	    &ms), 0);
+	assert_int_equal(piv_put_data(p, PIV_OBJ_CHUID, chuid, sizeof(chuid),
+	    &ms), 0);
+	assert_int_equal(piv_put_data(p, PIV_OBJ_PRINTED, printed,
+	    sizeof(printed), &ms), 0);
+	piv_free(&p);
+	h = tb_open(0);
+	assert_int_equal(C_FindObjectsInit(h, &t, 1), CKR_OK);
+	assert_int_equal(C_FindObjects(h, o, 8, &n), CKR_OK);
+	assert_int_equal(C_FindObjectsFinal(h), CKR_OK);
+	assert_int_equal(n, 2);	/* CHUID, discovery */
+	check_bytes(h, o[0], CKA_LABEL, "Card Holder Unique Identifier", 29);
+	check_bytes(h, o[0], CKA_VALUE, chuid, sizeof(chuid));
+	assert_false(get_bool(h, o[0], CKA_MODIFIABLE));
+	/* printed information needs the PIN */
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	assert_int_equal(count_class(h, CKO_DATA), 3);
+}
+
+static void
+test_id_style(void **state)
+{
+	CK_SESSION_HANDLE h;
+
+	(void)state;
+	setenv("USBPIV_ID_STYLE", "opensc", 1);
+	h = tb_open(0);
+	/* 83 = retired 2 = 6th slot: "06" in both styles */
+	(void)tb_find1(h, CKO_PUBLIC_KEY, 0x06);
+	/* 8B = retired 10: OpenSC 0x14, ykcs11 0x0e; F9 0x25 / 0x19 */
+	assert_int_equal(p11_key_id(p11_key_index(0x8b)), 0x14);
+	assert_int_equal(p11_key_from_id((const uint8_t *)"\x14", 1),
+	    p11_key_index(0x8b));
+	assert_int_equal(p11_key_id(p11_key_index(0xf9)), 0x25);
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+	unsetenv("USBPIV_ID_STYLE");
+	h = tb_open(0);
+	assert_int_equal(p11_key_id(p11_key_index(0x8b)), 0x0e);
+	assert_int_equal(p11_key_id(p11_key_index(0x95)), 0x18);
+	assert_int_equal(p11_key_id(p11_key_index(0xf9)), 0x19);
+	assert_int_equal(p11_key_from_id((const uint8_t *)"\x1a", 1), -1);
+}
+
+/* Lazy enumeration, counted in APDUs on a card with one key. */
+static void
+test_apdu_counts(void **state)
+{
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE o;
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	CK_BYTE sig[128] = { 0 };
+	CK_ULONG sl = sizeof(sig);
+	uint64_t a0, a1, a2;
+	piv_card_t *card;
+	EVP_PKEY *pub;
+
+	(void)state;
+	tb_setup(1);
+	pub = tb_genkey(0, 0x9a, PIV_ALG_ECCP256, 0);
+	h = tb_open(0);
+	card = p11_mod.slots[0].card;
+	assert_non_null(card);
+	a0 = piv_apdu_count(card);
+	assert_int_equal(count_class(h, CKO_PUBLIC_KEY), 2);	/* + F9 */
+	a1 = piv_apdu_count(card);
+	o = tb_find1(h, CKO_PUBLIC_KEY, 1);
+	(void)o;
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	o = tb_find1(h, CKO_PRIVATE_KEY, 1);
+	assert_int_equal(C_SignInit(h, &m, o), CKR_OK);
+	assert_int_equal(C_Sign(h, (CK_BYTE_PTR)sig, 10, sig, &sl), CKR_OK);
+	a2 = piv_apdu_count(card);
+	print_message("APDUs: list keys %llu, login + one signature %llu\n",
+	    (unsigned long long)(a1 - a0), (unsigned long long)(a2 - a1));
+	/* SELECT + one METADATA per key slot (25), nothing else */
+	assert_true(a1 - a0 <= 1 + P11_NKEYS);
+	/* VERIFY + GENERAL AUTHENTICATE, no re-enumeration */
+	assert_true(a2 - a1 <= 3);
+	EVP_PKEY_free(pub);
+	(void)C_Finalize(NULL);
+	tb_teardown();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_listing, fini),
+		cmocka_unit_test_teardown(test_ec_attributes, fini),
+		cmocka_unit_test_teardown(test_rsa_and_private, fini),
+		cmocka_unit_test_teardown(test_get_attribute_edges, fini),
+		cmocka_unit_test_teardown(test_certificate, fini),
+		cmocka_unit_test_teardown(test_id_style, fini),
+		cmocka_unit_test_teardown(test_data_objects, fini),
+	};
+	const struct CMUnitTest counts[] = {
+		cmocka_unit_test(test_apdu_counts),
+	};
+	int r;
+
+	r = cmocka_run_group_tests(tests, setup_keys, teardown_keys);
+	return r | cmocka_run_group_tests(counts, NULL, NULL);
+}
