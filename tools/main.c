@@ -60,7 +60,9 @@ static const struct cmd cmds[] = {
 	  "does.\n" },
 	{ "ssh-keys", cmd_ssh_keys, O_OUT, 0, 0, "[-o FILE]",
 	  "Prints every SSH-capable public key (RSA, P-256, P-384, Ed25519) on\n"
-	  "the token, one OpenSSH line per key, as `ssh-keygen -D` prints them.\n" },
+	  "the token, one OpenSSH line per key, as `ssh-keygen -D` prints them:\n"
+	  "first the keys of certificates (commented with the subject), then\n"
+	  "keys without one (commented \"Public key for <slot name>\").\n" },
 	{ "attest", cmd_attest, O_SLOT | O_OUT | O_FORMAT, 0, 0,
 	  "--slot SLOT [--format pem|der] [-o FILE]",
 	  "Writes the attestation certificate for a key generated on the token\n"

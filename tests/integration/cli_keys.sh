@@ -86,7 +86,12 @@ done
 ok "export-pubkey pem/der, SSH lines equal ssh-keygen's"
 
 $U ssh-keys > keys.txt || fail "ssh-keys"
-[ "$(wc -l < keys.txt)" -eq 4 ] || fail "ssh-keys: want 4 lines, got $(cat keys.txt)"
+# No certificate yet: the 4 keys with their labels (plus the attestation
+# key when the token has an f9 certificate, as ssh-keygen -D shows it).
+[ "$(grep -c ' Public key for ' keys.txt)" -eq 4 ] ||
+	fail "ssh-keys: want 4 'Public key for' lines, got $(cat keys.txt)"
+grep -v ' Public key for \| /CN=Yubico PIV Attestation$' keys.txt &&
+	fail "ssh-keys: unexpected lines"
 grep -q '^ecdsa-sha2-nistp256 AAAA[^ ]* ' keys.txt || fail "no nistp256 line"
 grep -q '^ecdsa-sha2-nistp384 AAAA' keys.txt || fail "no nistp384 line"
 grep -q '^ssh-rsa AAAA' keys.txt || fail "no ssh-rsa line"
@@ -131,6 +136,9 @@ $U import-cert --slot 9a -i imp.der --compress || fail "import-cert der compress
 $U export-cert --slot 9a --format der -o 9a.der || fail "export-cert der"
 cmp -s imp.der 9a.der || fail "compressed certificate round trip differs"
 $U info | grep -q 'CN *= *usbpiv-test' || fail "info shows no certificate subject"
+$U ssh-keys > keys2.txt || fail "ssh-keys with certificates"
+grep -q "^$(ssh-keygen -i -m PKCS8 -f imp.pub) /CN=usbpiv-test\$" keys2.txt ||
+	fail "ssh-keys: a certificate's key is not commented with its subject"
 ok "import-key, import-cert (PEM, DER, gzip), export-cert round trip"
 
 # ---- attestation ----
