@@ -99,6 +99,16 @@ grep -q '^ssh-ed25519 AAAA' keys.txt || fail "no ssh-ed25519 line"
 $U --json ssh-keys | python3 -m json.tool >/dev/null || fail "ssh-keys --json"
 ok "ssh-keys lists the 4 SSH-capable keys"
 
+for a in rsa1024 rsa3072 rsa4096; do
+	$U keygen --slot 85 --alg $a -o $a.pem || fail "keygen $a"
+	bits=$(openssl pkey -pubin -in $a.pem -noout -text | sed -n 's/.*Public-Key: (\([0-9]*\) bit).*/\1/p')
+	[ "$bits" = "${a#rsa}" ] || fail "keygen $a gave a $bits-bit key"
+	$U sign --slot 85 --padding pss -i msg -o $a.sig || fail "sign $a"
+	openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1 \
+		-verify $a.pem -signature $a.sig msg >/dev/null || fail "$a PSS signature"
+done
+ok "keygen rsa1024, rsa3072, rsa4096 (extended APDUs), PSS signatures verify"
+
 # ---- X25519 and ECDH ----
 $U keygen --slot 83 --alg x25519 -o x.pem || fail "keygen x25519"
 openssl genpkey -algorithm X25519 -out peer.key 2>/dev/null
