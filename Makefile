@@ -64,7 +64,8 @@ PROGS	= $(BUILD)/libusbpiv.a $(BUILD)/libusbpiv.so \
 VT_PROGS = $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) \
 	  $(if $(VT_READER_SRC),$(BUILD)/vtoken-reader) \
 	  $(if $(wildcard tests/vtoken/vcard_main.c),$(BUILD)/vcard) \
-	  $(if $(wildcard tests/vtoken/probe_main.c),$(BUILD)/vtoken-probe)
+	  $(if $(wildcard tests/vtoken/probe_main.c),$(BUILD)/vtoken-probe) \
+	  $(if $(wildcard tests/vtoken/shim/vtoken_lseek.c),$(BUILD)/vtoken-lseek.so)
 
 # Keep objects make considers intermediate.
 .SECONDARY:
@@ -148,6 +149,13 @@ $(BUILD)/vcard: $(BUILD)/obj/tests/vtoken/vcard_main.o $(BUILD)/libvtoken.a $(BU
 # Raw-libusb checker of the emulated reader (no usbpiv code in the path).
 $(BUILD)/vtoken-probe: $(BUILD)/obj/tests/vtoken/probe_main.o
 	$(CC) -o $@ $< $(LINK) $(dep_libs)
+
+# Preloaded by tests/with-vtoken: lets libusb_wrap_sys_device rewind an
+# emulated usbfs fd (tests/vtoken/README.md).  No sanitizer: it is loaded
+# into every process under with-vtoken.
+$(BUILD)/vtoken-lseek.so: tests/vtoken/shim/vtoken_lseek.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -std=c11 $(WARN) $(OPT) -o $@ $< -ldl
 
 # ---- unit tests ------------------------------------------------------------
 # Tests link the module's objects too (through an archive, so a test pulls

@@ -484,8 +484,29 @@ do_pps(ccid_reader_t *r, size_t slot, int t, uint8_t fidi, int *ms)
 	return CCID_ERR_ICC_PROTOCOL;
 }
 
+/* Can the reader run Fi/Di `fidi` at its default clock?  (ISO/IEC
+ * 7816-3 Table 7/8: rate = f * D / F.)  Unknown figures: assume yes. */
 static int
-negotiate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
+rate_ok(const ccid_reader_t *r, uint8_t fidi)
+{
+	static const uint16_t F[16] = { 372, 372, 558, 744, 1116, 1488, 1860,
+	    0, 0, 512, 768, 1024, 1536, 2048, 0, 0 };
+	static const uint8_t D[16] = { 0, 1, 2, 4, 8, 16, 32, 64, 12, 20, 0,
+	    0, 0, 0, 0, 0 };
+	uint64_t f = F[fidi >> 4], d = D[fidi & 0x0f], rate;
+
+	if (f == 0 || d == 0)
+		return 0;		/* RFU values */
+	if (r->desc.dwDefaultClock == 0 || r->desc.dwMaxDataRate == 0)
+		return 1;
+	rate = (uint64_t)r->desc.dwDefaultClock * 1000u * d / f;
+	return rate <= r->desc.dwMaxDataRate;
+}
+
+#define NEGOTIATE_PPS_FAILED	1	/* power cycle, then without PPS */
+
+static int
+negotiate(ccid_reader_t *r, struct ccid_slot *s, int allow_pps, int *ms)
 {
 	const struct ccid_atr *a = &s->atr;
 	uint32_t auto_feat = USB_CCID_FEAT_AUTO_CONF_ATR |
@@ -497,9 +518,12 @@ negotiate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
 	int t, rc, specific = a->has_ta2, pps;
 
 	/* Protocol: specific mode imposes it; else T=1 when both sides
-	 * offer it, else T=0. */
+	 * offer it (PPS selects it), else T=0.  Without PPS the card stays
+	 * in its first offered protocol at Fd/Dd. */
 	if (specific)
 		t = a->ta2 & 0x0f;
+	else if (!allow_pps)
+		t = a->first_protocol;
 	else if ((a->protocols & 0x2) && (r->desc.dwProtocols & 0x2))
 		t = 1;
 	else
@@ -509,14 +533,17 @@ negotiate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
 		    "reader", t);
 		return CCID_ERR_ICC_PROTOCOL;
 	}
-	if (a->has_ta1) {
-		if (!specific)
-			fidi = a->ta1;
-		else if (!(a->ta2 & 0x10))
-			fidi = a->ta1;	/* specific mode, TA1 applies */
-	}
+	if (a->has_ta1 && (!specific || !(a->ta2 & 0x10)) && allow_pps) {
+		fidi = a->ta1;
+		if (!specific && !rate_ok(r, fidi)) {
+			util_trace(1, "ccid: Fi/Di %02X too fast for the "
+			    "reader, staying at 11", fidi);
+			fidi = 0x11;
+		}
+	} else if (a->has_ta1 && specific && !(a->ta2 & 0x10))
+		fidi = a->ta1;	/* specific mode: TA1 applies as is */
 	/* PPS, when the reader does not do it and it changes anything. */
-	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && !specific &&
+	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && !specific && allow_pps &&
 	    !(r->desc.dwFeatures & (USB_CCID_FEAT_AUTO_PPS_PROP |
 	    USB_CCID_FEAT_AUTO_PPS_CUR)) &&
 	    (fidi != 0x11 || t != a->first_protocol)) {
@@ -527,14 +554,16 @@ negotiate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
 			if (pps == CCID_ERR_NO_CARD || pps == CCID_ERR_TIMEOUT ||
 			    pps == CCID_ERR_IO || pps == CCID_ERR_REMOVED)
 				return pps;
-			util_trace(1, "ccid: PPS refused (%s), using the "
-			    "card's defaults", ccid_strerror(pps));
-			fidi = 0x11;
-			t = a->first_protocol;
-			if (t > 1 || !(r->desc.dwProtocols & (1u << t)))
-				return CCID_ERR_ICC_PROTOCOL;
+			/* ISO/IEC 7816-3 §9.3: after a failed PPS the card
+			 * must be reset. */
+			util_trace(1, "ccid: PPS refused (%s), resetting the "
+			    "card", ccid_strerror(pps));
+			return NEGOTIATE_PPS_FAILED;
 		}
-	}
+	} else if (r->level == USB_CCID_FEAT_LEVEL_TPDU && !specific &&
+	    !(r->desc.dwFeatures & (USB_CCID_FEAT_AUTO_PPS_PROP |
+	    USB_CCID_FEAT_AUTO_PPS_CUR)))
+		fidi = 0x11;	/* no PPS: default rate */
 	s->proto = t;
 	if (!(r->desc.dwFeatures & auto_feat)) {
 		ccid_params_from_atr(a, t, fidi, &p);
@@ -566,14 +595,52 @@ negotiate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
 	return 0;
 }
 
+/* Activation at the first voltage class the card accepts. */
+static int
+activate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
+{
+	struct ccid_msg m;
+	uint8_t volts[3];
+	size_t nv = 0, i;
+	int rc = CCID_ERR_UNSUPPORTED, off_ms;
+
+	if ((r->desc.dwFeatures & USB_CCID_FEAT_AUTO_VOLTAGE) ||
+	    (r->desc.bVoltageSupport & 0x07) == 0)
+		volts[nv++] = 0;
+	else {
+		for (i = 0; i < 3; i++)
+			if (r->desc.bVoltageSupport & (1u << i))
+				volts[nv++] = (uint8_t)(i + 1);
+	}
+	for (i = 0; i < nv; i++) {
+		rc = ccid_exchange(r, s->index, CCID_PC_ICC_POWER_ON, volts[i],
+		    0, 0, NULL, 0, &m, ms);
+		if (rc != CCID_ERR_ICC_CLASS)
+			break;
+		util_trace(2, "ccid: class refused at bPowerSelect %u",
+		    volts[i]);
+		(void)ccid_exchange(r, s->index, CCID_PC_ICC_POWER_OFF, 0, 0, 0,
+		    NULL, 0, &m, ms);
+	}
+	if (rc != 0)
+		return rc;
+	if ((rc = ccid_atr_parse(m.data, m.data_len, &s->atr)) != 0) {
+		util_trace(1, "ccid: unusable ATR (%zu bytes)", m.data_len);
+		off_ms = *ms > 0 ? *ms : 0;
+		(void)ccid_exchange(r, s->index, CCID_PC_ICC_POWER_OFF, 0, 0, 0,
+		    NULL, 0, &m, &off_ms);
+		return rc;
+	}
+	util_trace_hex(1, "ATR", s->atr.raw, s->atr.len, 0);
+	return 0;
+}
+
 int
 ccid_power_on(ccid_reader_t *r, size_t slot, struct ccid_atr *atr, int *ms)
 {
 	struct ccid_slot *s;
 	struct ccid_msg m;
-	uint8_t volts[3];
-	size_t nv = 0, i;
-	int rc = CCID_ERR_UNSUPPORTED, off_ms;
+	int rc, attempt;
 
 	if (atr != NULL)
 		memset(atr, 0, sizeof(*atr));
@@ -592,46 +659,28 @@ ccid_power_on(ccid_reader_t *r, size_t slot, struct ccid_atr *atr, int *ms)
 		    r->desc.dwFeatures);
 		return CCID_ERR_UNSUPPORTED;
 	}
-	if ((r->desc.dwFeatures & USB_CCID_FEAT_AUTO_VOLTAGE) ||
-	    (r->desc.bVoltageSupport & 0x07) == 0)
-		volts[nv++] = 0;
-	else {
-		for (i = 0; i < 3; i++)
-			if (r->desc.bVoltageSupport & (1u << i))
-				volts[nv++] = (uint8_t)(i + 1);
-	}
 	slot_lost_power(s);
 	s->changed = 0;
 	s->stale = 0;
-	for (i = 0; i < nv; i++) {
-		rc = ccid_exchange(r, slot, CCID_PC_ICC_POWER_ON, volts[i], 0, 0,
-		    NULL, 0, &m, ms);
-		if (rc != CCID_ERR_ICC_CLASS)
+	/* the second attempt follows a refused PPS: reset, no PPS */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (attempt > 0)
+			(void)ccid_exchange(r, slot, CCID_PC_ICC_POWER_OFF, 0,
+			    0, 0, NULL, 0, &m, ms);
+		if ((rc = activate(r, s, ms)) != 0)
+			return rc;
+		s->powered = 1;
+		s->gen++;
+		s->proto = 0;
+		memset(&s->t1, 0, sizeof(s->t1));
+		rc = negotiate(r, s, attempt == 0, ms);
+		if (rc != NEGOTIATE_PPS_FAILED)
 			break;
-		util_trace(2, "ccid: class refused at bPowerSelect %u",
-		    volts[i]);
-		off_ms = *ms;
-		(void)ccid_exchange(r, slot, CCID_PC_ICC_POWER_OFF, 0, 0, 0,
-		    NULL, 0, &m, &off_ms);
-		*ms = off_ms;
-	}
-	if (rc != 0)
-		return rc;
-	if ((rc = ccid_atr_parse(m.data, m.data_len, &s->atr)) != 0) {
-		util_trace(1, "ccid: unusable ATR (%zu bytes)", m.data_len);
-		off_ms = *ms > 0 ? *ms : 0;
-		(void)ccid_exchange(r, slot, CCID_PC_ICC_POWER_OFF, 0, 0, 0,
-		    NULL, 0, &m, &off_ms);
-		return rc;
-	}
-	util_trace_hex(1, "ATR", s->atr.raw, s->atr.len, 0);
-	s->powered = 1;
-	s->gen++;
-	s->proto = 0;
-	memset(&s->t1, 0, sizeof(s->t1));
-	if ((rc = negotiate(r, s, ms)) != 0) {
 		slot_lost_power(s);
-		return rc;
+	}
+	if (rc != 0) {
+		slot_lost_power(s);
+		return rc == NEGOTIATE_PPS_FAILED ? CCID_ERR_ICC_PROTOCOL : rc;
 	}
 	if (atr != NULL)
 		*atr = s->atr;
@@ -815,7 +864,8 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
 	if (rc != 0) {
 		if (rc == CCID_ERR_NO_CARD || rc == CCID_ERR_CARD_INACTIVE)
 			slot_lost_power(s);
-		util_wipe(rapdu, *rlen);
+		/* partial answers (maybe of a secret exchange) go too */
+		util_wipe(rapdu, cap);
 		*rlen = 0;
 		util_trace(1, "APDU failed: %s", ccid_strerror(rc));
 	} else {
@@ -855,7 +905,7 @@ ccid_escape(ccid_reader_t *r, size_t slot, const uint8_t *in, size_t inlen,
 int
 ccid_wait_slot_change(ccid_reader_t *r, uint32_t *changed, int *ms)
 {
-	uint8_t buf[1 + 8];
+	uint8_t buf[64];	/* 1 + 32 slots * 2 bits, and slack */
 	uint32_t ch = 0, present = 0;
 	size_t got = 0, i;
 	int rc;

@@ -431,8 +431,10 @@ ccid_t1_transceive(struct ccid_t1 *t, const uint8_t *capdu, size_t clen,
 				memcpy(rapdu + *rlen, b.inf, b.len);
 			*rlen += b.len;
 			t->nr ^= 1;
-			if (!(b.pcb & T1_I_MORE))
-				return 0;
+			if (!(b.pcb & T1_I_MORE)) {
+				r = 0;
+				goto out;
+			}
 			if ((r = t1_make(&x, (uint8_t)(T1_R |
 			    (t->nr ? T1_R_NR : 0)), NULL, 0)) != 0)
 				goto fail;
@@ -460,8 +462,10 @@ fail:
 	/* Where the card stands is unknown: resynchronise before reuse. */
 	t->desync = 1;
 out:
+	/* the blocks may have carried a PIN or a key */
 	util_wipe(ipend, sizeof(ipend));
 	util_wipe(&x, sizeof(x));
-	*rlen = 0;
+	if (r != 0)
+		*rlen = 0;
 	return r;
 }

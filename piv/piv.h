@@ -240,7 +240,8 @@ struct piv_metadata {
 	EVP_PKEY *pub;		/* NULL if absent; owned by the struct */
 };
 /* YubiKey METADATA (INS F7) for a key slot, 9B, or PIN/PUK (80/81).
- * PIV_ERR_NOT_FOUND for an empty slot; PIV_ERR_NOT_SUPPORTED before 5.3. */
+ * PIV_ERR_NOT_FOUND for an empty slot; PIV_ERR_NOT_SUPPORTED before 5.3.
+ * md need not be initialised; after success piv_metadata_clear() it. */
 int piv_metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md,
     int *ms);
 void piv_metadata_clear(struct piv_metadata *md);

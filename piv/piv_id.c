@@ -27,25 +27,36 @@ all_zero(const uint8_t *p, size_t n)
 int
 piv_chuid_guid(const uint8_t *chuid, size_t len, uint8_t guid[16])
 {
-	struct piv_tlv t;
+	struct piv_tlv t, guidt = { 0, 0, NULL }, fascn = { 0, 0, NULL };
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	const uint8_t *q = chuid;
+	size_t left = len;
 
 	if (guid == NULL)
 		return PIV_ERR_ARG;
 	memset(guid, 0, 16);
 	if (chuid == NULL)
 		return PIV_ERR_NOT_FOUND;
-	if (piv_tlv_find(chuid, len, 0x34, &t) == 0 && t.len == 16 &&
-	    !all_zero(t.value, 16)) {
-		memcpy(guid, t.value, 16);
+	/* walk it all: a malformed CHUID is not half-trusted */
+	while (left > 0) {
+		if (piv_tlv_next(&q, &left, &t) != 0)
+			return PIV_ERR_PROTO;
+		if (t.tag == 0x34 && guidt.value == NULL)
+			guidt = t;
+		else if (t.tag == 0x30 && fascn.value == NULL)
+			fascn = t;
+	}
+	if (guidt.value != NULL && guidt.len == 16 &&
+	    !all_zero(guidt.value, 16)) {
+		memcpy(guid, guidt.value, 16);
 		return 0;
 	}
 	/* FASC-N (tag 30, 25 bytes): hashed down to the GUID's size */
-	if (piv_tlv_find(chuid, len, 0x30, &t) == 0 && t.len == 25 &&
-	    !all_zero(t.value, t.len)) {
-		if (EVP_Digest(t.value, t.len, md, &mdlen, EVP_sha256(),
-		    NULL) != 1 || mdlen < 16)
+	if (fascn.value != NULL && fascn.len == 25 &&
+	    !all_zero(fascn.value, fascn.len)) {
+		if (EVP_Digest(fascn.value, fascn.len, md, &mdlen,
+		    EVP_sha256(), NULL) != 1 || mdlen < 16)
 			return PIV_ERR_CRYPTO;
 		memcpy(guid, md, 16);
 		return 0;

@@ -10,7 +10,7 @@
 #define PIV_SHORT_LE	256
 #define PIV_MAX_GETRESP	300		/* 300 * 256 > the largest answer */
 #define PIV_MAX_OBJ	65536		/* ceiling for one data object */
-#define PIV_APT_MAX	512
+#define PIV_APT_MAX	256
 
 struct piv_card {
 	piv_io_t io;

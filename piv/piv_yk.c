@@ -79,15 +79,23 @@ out:
 	return r;
 }
 
+/* An empty md; what it held before is not looked at (may be garbage). */
+static void
+md_init(struct piv_metadata *md)
+{
+	memset(md, 0, sizeof(*md));
+	md->pub = NULL;
+	md->retries_total = -1;
+	md->retries_left = -1;
+}
+
 void
 piv_metadata_clear(struct piv_metadata *md)
 {
 	if (md == NULL)
 		return;
 	EVP_PKEY_free(md->pub);
-	memset(md, 0, sizeof(*md));
-	md->retries_total = -1;
-	md->retries_left = -1;
+	md_init(md);
 }
 
 /* Pure: METADATA answer -> md (exposed for tests and fuzzing). */
@@ -101,11 +109,11 @@ piv_parse_metadata(const uint8_t *buf, size_t len, struct piv_metadata *md)
 	size_t publen = 0;
 	int r, have_alg = 0;
 
-	if (md == NULL || (buf == NULL && len > 0))
+	if (md == NULL)
 		return PIV_ERR_ARG;
-	memset(md, 0, sizeof(*md));
-	md->retries_total = -1;
-	md->retries_left = -1;
+	md_init(md);
+	if (buf == NULL && len > 0)
+		return PIV_ERR_ARG;
 	while (left > 0) {
 		if (piv_tlv_next(&q, &left, &t) != 0)
 			goto proto;
@@ -168,7 +176,7 @@ piv_metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md, int *ms)
 	int r;
 
 	if (md != NULL)
-		piv_metadata_clear(md);
+		md_init(md);
 	if (p == NULL || md == NULL)
 		return PIV_ERR_ARG;
 	c.p2 = slot;

@@ -96,6 +96,16 @@ test_version_serial(void **state)
 	/* MOVE KEY does not exist before 5.7 */
 	assert_int_equal(tv_hex(c, "00F6829A", out, sizeof(out), &n), 0x6d00);
 	vcard_free(&c);
+
+	/* 5.2: no METADATA, no AES management key */
+	o.version[1] = 2;
+	o.version[2] = 7;
+	c = tv_card_opts(&o);
+	assert_int_equal(tv_hex(c, "00F7008000", out, sizeof(out), &n), 0x6d00);
+	assert_int_equal(tv_auth(c), 0x9000);
+	assert_int_equal(tv_hex(c, "00FFFFFF13089B10" "01020304050607080102030405"
+	    "060708", out, sizeof(out), &n), 0x6a80);
+	vcard_free(&c);
 }
 
 static void
@@ -240,6 +250,403 @@ test_change_pin_puk(void **state)
 	vcard_free(&c);
 }
 
+/* ---- management key -------------------------------------------------------- */
+
+static void
+test_mgm_auth(void **state)
+{
+	vcard_t *c = tv_card();
+	uint8_t out[64], req[32], enc[8], bad[24];
+	size_t n;
+
+	(void)state;
+	/* mutual, 3DES, default key */
+	assert_int_equal(tv_auth(c), 0x9000);
+	/* a wrong key: the witness does not decrypt right -> 6982 */
+	memcpy(bad, tv_default_mgm, 24);
+	bad[0] ^= 0x02;
+	assert_int_equal(tv_auth_key(c, 0x03, bad, 24), 0x6982);
+	/* and that failure dropped the authentication */
+	assert_int_equal(tv_hex(c, "00DB3FFF085C035FC10253017A", out,
+	    sizeof(out), &n), 0x6982);
+	/* single authentication: challenge, then its encryption */
+	assert_int_equal(tv_hex(c, "0087039B047C02810000", out, sizeof(out),
+	    &n), 0x9000);
+	assert_int_equal(n, 12);
+	assert_memory_equal(out, "\x7c\x0a\x81\x08", 4);
+	tv_ecb(EVP_des_ede3_ecb(), tv_default_mgm, out + 4, 8, enc, 1);
+	memcpy(req, "\x7c\x0a\x82\x08", 4);
+	memcpy(req + 4, enc, 8);
+	assert_int_equal(tv_cmd(c, 0x87, 0x03, 0x9b, req, 12, out, sizeof(out),
+	    &n), 0x9000);
+	assert_int_equal(n, 0);
+	assert_int_equal(tv_hex(c, "00DB3FFF085C035FC10253017A", out,
+	    sizeof(out), &n), 0x9000);
+	/* a response with no challenge outstanding */
+	assert_int_equal(tv_cmd(c, 0x87, 0x03, 0x9b, req, 12, out, sizeof(out),
+	    &n), 0x6982);
+	/* replaying the old response to a new challenge fails */
+	assert_int_equal(tv_hex(c, "0087039B047C02810000", out, sizeof(out),
+	    &n), 0x9000);
+	assert_int_equal(tv_cmd(c, 0x87, 0x03, 0x9b, req, 12, out, sizeof(out),
+	    &n), 0x6982);
+	/* a witness answer without a witness request */
+	memcpy(req, "\x7c\x14\x80\x08" "12345678" "\x81\x08" "abcdefgh", 22);
+	assert_int_equal(tv_cmd(c, 0x87, 0x03, 0x9b, req, 22, out, sizeof(out),
+	    &n), 0x6982);
+	/* malformed: wrong algorithm, bad template, wrong block length */
+	assert_int_equal(tv_hex(c, "00870A9B047C02800000", out, sizeof(out),
+	    &n), 0x6a86);
+	assert_int_equal(tv_hex(c, "0087039B047D02800000", out, sizeof(out),
+	    &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "0087039B047C05800000", out, sizeof(out),
+	    &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "0087039B087C0680008100820000", out,
+	    sizeof(out), &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "0087039B077C05820301020300", out,
+	    sizeof(out), &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "0087039B067C0480008000", out, sizeof(out),
+	    &n), 0x6a80);
+	vcard_free(&c);
+}
+
+static void
+test_set_mgm_key(void **state)
+{
+	static const struct {
+		uint8_t alg;
+		size_t len;
+	} kinds[] = { { 0x08, 16 }, { 0x0a, 24 }, { 0x0c, 32 }, { 0x03, 24 } };
+	vcard_t *c = tv_card();
+	uint8_t out[64], d[40], key[32];
+	size_t n, i;
+
+	(void)state;
+	/* needs authentication */
+	assert_int_equal(tv_hex(c, "00FFFFFF1B039B18" "010203040506070801020304"
+	    "050607080102030405060708", out, sizeof(out), &n), 0x6982);
+	assert_int_equal(tv_auth(c), 0x9000);
+	assert_int_equal(tv_hex(c, "00FF00FF1B039B18" "010203040506070801020304"
+	    "050607080102030405060708", out, sizeof(out), &n), 0x6a86);
+	assert_int_equal(tv_hex(c, "00FFFF001B039B18" "010203040506070801020304"
+	    "050607080102030405060708", out, sizeof(out), &n), 0x6a86);
+	/* length byte and key disagree; unknown algorithm; wrong tag */
+	assert_int_equal(tv_hex(c, "00FFFFFF13039B10" "010203040506070801020304"
+	    "05060708", out, sizeof(out), &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00FFFFFF1B079B18" "010203040506070801020304"
+	    "050607080102030405060708", out, sizeof(out), &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00FFFFFF1B039A18" "010203040506070801020304"
+	    "050607080102030405060708", out, sizeof(out), &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00FFFFFF02039B", out, sizeof(out), &n),
+	    0x6a80);
+	for (i = 0; i < UTIL_ARRAY_LEN(kinds); i++) {
+		assert_int_equal(RAND_bytes(key, (int)kinds[i].len), 1);
+		d[0] = kinds[i].alg;
+		d[1] = 0x9b;
+		d[2] = (uint8_t)kinds[i].len;
+		memcpy(d + 3, key, kinds[i].len);
+		assert_int_equal(tv_cmd(c, 0xff, 0xff, 0xff, d,
+		    3 + kinds[i].len, out, sizeof(out), &n), 0x9000);
+		/* metadata: algorithm, not default */
+		assert_int_equal(tv_hex(c, "00F7009B00", out, sizeof(out), &n),
+		    0x9000);
+		assert_int_equal(out[2], kinds[i].alg);
+		assert_int_equal(out[n - 1], 0);
+		vcard_reset(c);
+		assert_int_equal(tv_hex(c, "00A4040005A000000308", out,
+		    sizeof(out), &n), 0x9000);
+		assert_int_equal(tv_auth(c), 0x6a86 - (kinds[i].alg == 0x03 ?
+		    0x6a86 - 0x6982 : 0));
+		assert_int_equal(tv_auth_key(c, kinds[i].alg, key,
+		    kinds[i].len), 0x9000);
+	}
+	/* touch required (P1 FE): fails without touch */
+	memcpy(d, "\x03\x9b\x18", 3);
+	memcpy(d + 3, tv_default_mgm, 24);
+	assert_int_equal(tv_cmd(c, 0xff, 0xfe, 0xff, d, 27, out, sizeof(out),
+	    &n), 0x9000);
+	assert_int_equal(tv_hex(c, "00F7009B00", out, sizeof(out), &n), 0x9000);
+	assert_memory_equal(out + 3, "\x02\x02\x01\x02", 4);
+	vcard_set_touch(c, 0);
+	assert_int_equal(tv_auth(c), 0x6985);
+	vcard_set_touch(c, 1);
+	assert_int_equal(tv_auth(c), 0x9000);
+	vcard_free(&c);
+}
+
+/* ---- data objects ------------------------------------------------------------ */
+
+static void
+test_get_put_data(void **state)
+{
+	vcard_t *c = tv_card();
+	uint8_t out[4096], obj[4000];
+	size_t n;
+
+	(void)state;
+	/* discovery object is built in */
+	assert_int_equal(tv_hex(c, "00CB3FFF035C017E00", out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(n, 20);
+	assert_memory_equal(out, "\x7e\x12\x4f\x0b\xa0\x00\x00\x03\x08", 9);
+	/* factory: no CHUID, no certificates */
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FC10200", out, sizeof(out),
+	    &n), 0x6a82);
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FC10500", out, sizeof(out),
+	    &n), 0x6a82);
+	/* unknown object, bad tag list, wrong P1/P2 */
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FC20100", out, sizeof(out),
+	    &n), 0x6a82);
+	assert_int_equal(tv_hex(c, "00CB3FFF055D035FC10200", out, sizeof(out),
+	    &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00CB3FFF065C045FC1020100", out, sizeof(out),
+	    &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00CB3FFF045C035FC100", out, sizeof(out),
+	    &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00CB3FFF00", out, sizeof(out), &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00CB3FFE055C035FC10200", out, sizeof(out),
+	    &n), 0x6a86);
+	/* PUT DATA needs the management key */
+	assert_int_equal(tv_hex(c, "00DB3FFF0A5C035FC1025303AABBCC", out,
+	    sizeof(out), &n), 0x6982);
+	assert_int_equal(tv_auth(c), 0x9000);
+	assert_int_equal(tv_hex(c, "00DB3FFE0A5C035FC1025303AABBCC", out,
+	    sizeof(out), &n), 0x6a86);
+	assert_int_equal(tv_hex(c, "00DB3FFF0A5C035FC1025304AABBCC", out,
+	    sizeof(out), &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00DB3FFF0A5C035FC1025403AABBCC", out,
+	    sizeof(out), &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00DB3FFF0A5C035FC2025303AABBCC", out,
+	    sizeof(out), &n), 0x6a80);
+	assert_int_equal(tv_hex(c, "00DB3FFF085C017E5303AABBCC", out,
+	    sizeof(out), &n), 0x6a81);
+	assert_int_equal(tv_hex(c, "00DB3FFF0A5C035FC1025303AABBCC", out,
+	    sizeof(out), &n), 0x9000);
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FC10200", out, sizeof(out),
+	    &n), 0x9000);
+	assert_int_equal(n, 5);
+	assert_memory_equal(out, "\x53\x03\xaa\xbb\xcc", 5);
+	/* a 3000-byte certificate object through chaining and 61xx */
+	memcpy(obj, "\x5c\x03\x5f\xc1\x05\x53\x82\x0b\xb8", 9);
+	assert_int_equal(RAND_bytes(obj + 9, 3000), 1);
+	assert_int_equal(tv_cmd(c, 0xdb, 0x3f, 0xff, obj, 3009, out,
+	    sizeof(out), &n), 0x9000);
+	assert_int_equal(tv_cmd(c, 0xcb, 0x3f, 0xff, obj, 5, out, sizeof(out),
+	    &n), 0x9000);
+	assert_int_equal(n, 3004);
+	assert_memory_equal(out, obj + 5, 3004);
+	/* one too big for an object */
+	memcpy(obj, "\x5c\x03\x5f\xc1\x0a\x53\x82\x0b\xf4", 9);
+	assert_int_equal(tv_cmd(c, 0xdb, 0x3f, 0xff, obj, 9 + 3060, out,
+	    sizeof(out), &n), 0x6a84);
+	memcpy(obj, "\x5c\x03\x5f\xc1\x0a\x53\x82\x0b\xf3", 9);
+	assert_int_equal(tv_cmd(c, 0xdb, 0x3f, 0xff, obj, 9 + 3059, out,
+	    sizeof(out), &n), 0x9000);
+	/* delete by writing it empty */
+	assert_int_equal(tv_hex(c, "00DB3FFF075C035FC1055300", out, sizeof(out),
+	    &n), 0x9000);
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FC10500", out, sizeof(out),
+	    &n), 0x6a82);
+	/* YubiKey admin data and BIT group template */
+	assert_int_equal(tv_hex(c, "00DB3FFF0A5C035FFF005303800100", out,
+	    sizeof(out), &n), 0x9000);
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FFF0000", out, sizeof(out),
+	    &n), 0x9000);
+	assert_memory_equal(out, "\x53\x03\x80\x01\x00", 5);
+	assert_int_equal(tv_hex(c, "00DB3FFF095C027F615303010203", out,
+	    sizeof(out), &n), 0x9000);
+	assert_int_equal(tv_hex(c, "00CB3FFF045C027F6100", out, sizeof(out),
+	    &n), 0x9000);
+	vcard_free(&c);
+}
+
+static void
+test_pin_protected_objects(void **state)
+{
+	static const char *tags[] = { "5FC103", "5FC108", "5FC109", "5FC121" };
+	vcard_t *c = tv_card();
+	uint8_t out[64];
+	char hex[64];
+	size_t n, i;
+
+	(void)state;
+	assert_int_equal(tv_auth(c), 0x9000);
+	for (i = 0; i < UTIL_ARRAY_LEN(tags); i++) {
+		snprintf(hex, sizeof(hex), "00DB3FFF0A5C03%s5303010203", tags[i]);
+		assert_int_equal(tv_hex(c, hex, out, sizeof(out), &n), 0x9000);
+		snprintf(hex, sizeof(hex), "00CB3FFF055C03%s00", tags[i]);
+		assert_int_equal(tv_hex(c, hex, out, sizeof(out), &n), 0x6982);
+	}
+	assert_int_equal(tv_verify(c, "123456"), 0x9000);
+	for (i = 0; i < UTIL_ARRAY_LEN(tags); i++) {
+		snprintf(hex, sizeof(hex), "00CB3FFF055C03%s00", tags[i]);
+		assert_int_equal(tv_hex(c, hex, out, sizeof(out), &n), 0x9000);
+		assert_memory_equal(out, "\x53\x03\x01\x02\x03", 5);
+	}
+	vcard_free(&c);
+}
+
+static void
+test_attestation_object(void **state)
+{
+	vcard_t *c = tv_card();
+	uint8_t out[4096];
+	const uint8_t *p;
+	X509 *x;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(tv_cmd(c, 0xcb, 0x3f, 0xff,
+	    (const uint8_t *)"\x5c\x03\x5f\xff\x01", 5, out, sizeof(out), &n),
+	    0x9000);
+	assert_true(n > 300);
+	assert_int_equal(out[0], 0x53);
+	assert_int_equal(out[1], 0x82);
+	assert_int_equal(out[4], 0x70);
+	assert_int_equal(out[5], 0x82);
+	p = out + 8;
+	x = d2i_X509(NULL, &p, (long)(n - 8));
+	assert_non_null(x);
+	/* self-signed CA */
+	assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1);
+	assert_int_equal(X509_check_ca(x), 1);
+	X509_free(x);
+	vcard_free(&c);
+}
+
+/* ---- APDU layer ----------------------------------------------------------- */
+
+static void
+test_extended(void **state)
+{
+	struct vcard_opts o;
+	vcard_t *c = tv_card();
+	uint8_t out[4096], cmd[4000];
+	size_t n;
+
+	(void)state;
+	/* extended VERIFY (Lc 3 bytes) */
+	assert_int_equal(tv_hex(c, "0020008000000831323334353600FF", out,
+	    sizeof(out), &n), 0x63c2);
+	assert_int_equal(tv_hex(c, "00200080000008313233343536FFFF", out,
+	    sizeof(out), &n), 0x9000);
+	/* extended Le alone (case 2E) */
+	assert_int_equal(tv_hex(c, "00FD0000000000", out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(n, 3);
+	/* an 800-byte attestation certificate in one extended answer */
+	assert_int_equal(tv_hex(c, "00CB3FFF0000055C035FFF010000", out,
+	    sizeof(out), &n), 0x9000);
+	assert_true(n > 256);
+	/* the same with a short Le: 61xx pieces of 256 */
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FFF0100", out, sizeof(out),
+	    &n), 0x6100);
+	assert_int_equal(n, 256);
+	assert_int_equal(tv_hex(c, "00C0000000", out, sizeof(out), &n), 0x6100);
+	assert_int_equal(n, 256);
+	/* a short Le of 16 bytes */
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FFF0110", out, sizeof(out),
+	    &n), 0x6100);
+	assert_int_equal(n, 16);
+	/* GET RESPONSE asking for 32 */
+	assert_int_equal(tv_hex(c, "00C0000020", out, sizeof(out), &n), 0x6100);
+	assert_int_equal(n, 32);
+	/* an extended GET RESPONSE takes the rest at once */
+	assert_int_equal(tv_hex(c, "00C00000000000", out, sizeof(out), &n),
+	    0x9000);
+	assert_true(n > 256);
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FFF0110", out, sizeof(out),
+	    &n), 0x6100);
+	/* GET RESPONSE with wrong P1 */
+	assert_int_equal(tv_hex(c, "00C0010000", out, sizeof(out), &n), 0x6a86);
+	/* any other command drops the pending answer */
+	assert_int_equal(tv_hex(c, "00FD000000", out, sizeof(out), &n), 0x9000);
+	assert_int_equal(tv_hex(c, "00C0000000", out, sizeof(out), &n), 0x6985);
+	/* extended PUT DATA of 3000 bytes in one APDU */
+	assert_int_equal(tv_auth(c), 0x9000);
+	memcpy(cmd, "\x00\xdb\x3f\xff\x00\x0b\xc1" "\x5c\x03\x5f\xc1\x01"
+	    "\x53\x82\x0b\xb8", 16);
+	assert_int_equal(RAND_bytes(cmd + 16, 3000), 1);
+	assert_int_equal(tv_raw(c, cmd, 16 + 3000, out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(tv_hex(c, "00CB3FFF0000055C035FC1010000", out,
+	    sizeof(out), &n), 0x9000);
+	assert_int_equal(n, 3004);
+	assert_memory_equal(out + 4, cmd + 16, 3000);
+	vcard_free(&c);
+
+	/* a card that refuses extended APDUs */
+	memset(&o, 0, sizeof(o));
+	o.no_extended = 1;
+	c = tv_card_opts(&o);
+	assert_int_equal(tv_hex(c, "00200080000008313233343536FFFF", out,
+	    sizeof(out), &n), 0x6700);
+	assert_int_equal(tv_hex(c, "00FD0000000000", out, sizeof(out), &n),
+	    0x6700);
+	assert_int_equal(tv_hex(c, "0020008008313233343536FFFF", out,
+	    sizeof(out), &n), 0x9000);
+	vcard_free(&c);
+}
+
+static void
+test_chaining(void **state)
+{
+	vcard_t *c = tv_card();
+	uint8_t out[256], cmd[300];
+	size_t n, i;
+
+	(void)state;
+	assert_int_equal(tv_auth(c), 0x9000);
+	/* PUT DATA in three parts */
+	assert_int_equal(tv_hex(c, "10DB3FFF045C035FC1", out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(tv_hex(c, "10DB3FFF03025303", out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(tv_hex(c, "00DB3FFF03010203", out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(tv_hex(c, "00CB3FFF055C035FC10200", out, sizeof(out),
+	    &n), 0x9000);
+	assert_memory_equal(out, "\x53\x03\x01\x02\x03", 5);
+	/* a chained part for another command: 6883, chain gone */
+	assert_int_equal(tv_hex(c, "10DB3FFF045C035FC1", out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(tv_hex(c, "10CB3FFF03025303", out, sizeof(out), &n),
+	    0x6883);
+	assert_int_equal(tv_hex(c, "00DB3FFF03010203", out, sizeof(out), &n),
+	    0x6a80);
+	/* a plain command mid-chain discards the chain and runs */
+	assert_int_equal(tv_hex(c, "10DB3FFF045C035FC1", out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(tv_hex(c, "00FD000000", out, sizeof(out), &n), 0x9000);
+	assert_int_equal(tv_hex(c, "00DB3FFF0702530401020304", out,
+	    sizeof(out), &n), 0x6a80);
+	/* a chain of VERIFY parts joins into one PIN */
+	assert_int_equal(tv_hex(c, "1020008003313233", out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(tv_hex(c, "0020008005343536FFFF", out, sizeof(out), &n),
+	    0x9000);
+	assert_int_equal(tv_hex(c, "00200080", out, sizeof(out), &n), 0x9000);
+	/* more than 16 KiB in a chain: 6A84 */
+	memcpy(cmd, "\x10\xdb\x3f\xff\xff", 5);
+	memset(cmd + 5, 0x41, 255);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(tv_raw(c, cmd, 260, out, sizeof(out), &n),
+		    0x9000);
+	assert_int_equal(tv_raw(c, cmd, 260, out, sizeof(out), &n), 0x6a84);
+	/* the chain is gone: a final part alone is a plain (bad) PUT DATA */
+	cmd[0] = 0x00;
+	assert_int_equal(tv_raw(c, cmd, 260, out, sizeof(out), &n), 0x6a80);
+	/* reset drops a chain */
+	assert_int_equal(tv_hex(c, "10DB3FFF045C035FC1", out, sizeof(out), &n),
+	    0x9000);
+	vcard_reset(c);
+	assert_int_equal(tv_hex(c, "00A4040005A000000308", out, sizeof(out),
+	    &n), 0x9000);
+	assert_int_equal(tv_hex(c, "00DB3FFF03025303", out, sizeof(out), &n),
+	    0x6982);
+	vcard_free(&c);
+}
+
 int
 main(void)
 {
@@ -250,6 +657,13 @@ main(void)
 		cmocka_unit_test(test_bad_apdus),
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_change_pin_puk),
+		cmocka_unit_test(test_mgm_auth),
+		cmocka_unit_test(test_set_mgm_key),
+		cmocka_unit_test(test_get_put_data),
+		cmocka_unit_test(test_pin_protected_objects),
+		cmocka_unit_test(test_attestation_object),
+		cmocka_unit_test(test_extended),
+		cmocka_unit_test(test_chaining),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

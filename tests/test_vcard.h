@@ -13,6 +13,8 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "../util/util.h"
 #include "vtoken/vcard.h"

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "../util/util.h"
 #include "vtoken/backend.h"
 #include "vtoken/vcard.h"
@@ -159,6 +161,110 @@ test_backend_serves_card(void **state)
 	assert_int_equal(b.ops->atr(b.h, atr, sizeof(atr)), rn);
 
 	/* the reader going away ends the service cleanly */
+	b.ops->free(b.h);
+	assert_int_equal(server_join(&s), VPCD_OK);
+}
+
+/* One APDU through the backend; returns the status word. */
+static unsigned
+xfer(card_backend_t *b, const uint8_t *cmd, size_t clen, uint8_t *rsp,
+    size_t cap, size_t *rlen)
+{
+	assert_int_equal(b->ops->apdu(b->h, cmd, clen, rsp, cap, rlen), 0);
+	assert_true(*rlen >= 2);
+	return (unsigned)rsp[*rlen - 2] << 8 | rsp[*rlen - 1];
+}
+
+/* 3DES-ECB of one block with the factory management key. */
+static void
+des3(int enc, const uint8_t in[8], uint8_t out[8])
+{
+	static const uint8_t key[24] = {
+		1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+		1, 2, 3, 4, 5, 6, 7, 8
+	};
+	EVP_CIPHER_CTX *ctx;
+	int n = 0;
+
+	assert_non_null(ctx = EVP_CIPHER_CTX_new());
+	assert_int_equal(EVP_CipherInit_ex(ctx, EVP_des_ede3_ecb(), NULL, key,
+	    NULL, enc), 1);
+	EVP_CIPHER_CTX_set_padding(ctx, 0);
+	assert_int_equal(EVP_CipherUpdate(ctx, out, &n, in, 8), 1);
+	assert_int_equal(n, 8);
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+/*
+ * The whole path with the real card: management-key authentication, then
+ * a 3 KiB object written with an extended command and read back in one
+ * extended response (the largest the card stores), through backend_vpcd
+ * and vpcd_serve_card.
+ */
+static void
+test_backend_real_card_large_object(void **state)
+{
+	static const uint8_t witness_req[] = {
+		0x00, 0x87, 0x03, 0x9b, 0x04, 0x7c, 0x02, 0x80, 0x00
+	};
+	static const uint8_t challenge[8] = { 9, 8, 7, 6, 5, 4, 3, 2 };
+	static const uint8_t get[] = {
+		0x00, 0xcb, 0x3f, 0xff, 0x00, 0x00, 0x05,
+		0x5c, 0x03, 0x5f, 0xc1, 0x05, 0x00, 0x00
+	};
+	enum { OBJ = 3000 };
+	card_backend_t b;
+	struct server s;
+	uint8_t atr[64], rsp[4096], mut[27], w[8], e[8], *put;
+	size_t rlen, plen, i;
+	uint16_t port;
+
+	(void)state;
+	new_backend(&b, &port);
+	server_start(&s, port);
+	assert_true(wait_card(&b, atr, sizeof(atr)) > 0);
+	b.ops->power_on(b.h);
+	assert_int_equal(xfer(&b, select_piv, sizeof(select_piv), rsp,
+	    sizeof(rsp), &rlen), 0x9000);
+
+	/* witness: 7C 0A 80 08 <8> */
+	assert_int_equal(xfer(&b, witness_req, sizeof(witness_req), rsp,
+	    sizeof(rsp), &rlen), 0x9000);
+	assert_int_equal(rlen, 14);
+	assert_memory_equal(rsp, "\x7c\x0a\x80\x08", 4);
+	des3(0, rsp + 4, w);
+	/* 7C 14 80 08 <witness decrypted> 81 08 <our challenge> */
+	memcpy(mut, "\x00\x87\x03\x9b\x16\x7c\x14\x80\x08", 9);
+	memcpy(mut + 9, w, 8);
+	mut[17] = 0x81;
+	mut[18] = 0x08;
+	memcpy(mut + 19, challenge, 8);
+	assert_int_equal(xfer(&b, mut, sizeof(mut), rsp, sizeof(rsp), &rlen),
+	    0x9000);
+	assert_int_equal(rlen, 14);
+	des3(1, challenge, e);
+	assert_memory_equal(rsp + 4, e, 8);
+
+	/* PUT DATA, extended: 5C 03 5FC105, 53 82 len, content */
+	plen = 7 + 5 + 4 + OBJ;
+	assert_non_null(put = malloc(plen));
+	memcpy(put, "\x00\xdb\x3f\xff\x00", 5);
+	put[5] = (uint8_t)((plen - 7) >> 8);
+	put[6] = (uint8_t)(plen - 7);
+	memcpy(put + 7, "\x5c\x03\x5f\xc1\x05\x53\x82", 7);
+	put[14] = (uint8_t)(OBJ >> 8);
+	put[15] = (uint8_t)OBJ;
+	for (i = 0; i < OBJ; i++)
+		put[16 + i] = (uint8_t)(i * 13 + 1);
+	assert_int_equal(xfer(&b, put, plen, rsp, sizeof(rsp), &rlen), 0x9000);
+
+	/* GET DATA with extended Le: the whole object in one response */
+	assert_int_equal(xfer(&b, get, sizeof(get), rsp, sizeof(rsp), &rlen),
+	    0x9000);
+	assert_int_equal(rlen, 4 + OBJ + 2);
+	assert_memory_equal(rsp, put + 12, 4 + OBJ);
+	free(put);
+
 	b.ops->free(b.h);
 	assert_int_equal(server_join(&s), VPCD_OK);
 }
@@ -761,6 +867,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_small_cap, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_backend_real_card_large_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_backend_4k_extended_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_hostile_lengths,

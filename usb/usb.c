@@ -14,11 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../util/util.h"
 
 #define CFG_RAW_MAX	65535	/* wTotalLength is 16 bits */
-#define STR_TIMEOUT_MS	500
+#define INTR_SLICE_MS	250	/* interrupt wait per lock hold, outside a
+				   transaction */
+#define INTR_GAP_MS	5	/* lock left free between two such waits */
+#define INIT_TRIES	5
+#define INIT_RETRY_MS	20
 
 /* libusb's codes to ours. */
 static int
@@ -362,29 +367,46 @@ usb_ctx_new(usb_ctx_t **ctxp)
 	usb_ctx_t *ctx = NULL;
 	struct usb_dev_info *list = NULL;
 	size_t n = 0;
-	int rc;
+	int rc = 0, k, no_disc;
 
 	if (ctxp == NULL)
 		return USB_ERR_ARG;
 	*ctxp = NULL;
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return USB_ERR_NOMEM;
-	ctx->discovery = 1;
-	if (getenv("USBPIV_USB_NO_DISCOVERY") != NULL ||
-	    (rc = libusb_init(&ctx->lu)) != 0) {
-		/*
-		 * No usbfs to scan (a container given one device node):
-		 * only usb_open_fd() can work.  The option is process-wide
-		 * in libusb; set only on this path.
-		 */
+	/*
+	 * USBPIV_USB_NO_DISCOVERY: only usb_open_fd() will be used (a
+	 * container handed one device node); nothing is listed.
+	 * libusb_init can fail transiently (seen under umockdev with several
+	 * processes starting at once): retry a little before concluding
+	 * there is no bus to scan.
+	 */
+	no_disc = getenv("USBPIV_USB_NO_DISCOVERY") != NULL;
+	for (k = 0; k < INIT_TRIES; k++) {
+		if ((rc = libusb_init(&ctx->lu)) == 0)
+			break;
 		ctx->lu = NULL;
-		ctx->discovery = 0;
+		util_sleep_ms(INIT_RETRY_MS);
+	}
+	ctx->discovery = rc == 0 && !no_disc;
+	if (rc != 0) {
+		util_trace(1, "usb: libusb_init: %s", libusb_error_name(rc));
+		/* without usbfs to scan, libusb_init fails unless told not
+		 * to scan; that is fd-only mode.  With usbfs present the
+		 * failure is real.  (The option is process-wide in libusb.) */
+		if (!no_disc && access("/dev/bus/usb", F_OK) == 0) {
+			free(ctx);
+			return map_err(rc);
+		}
 		libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
 		if ((rc = libusb_init(&ctx->lu)) != 0) {
 			free(ctx);
 			return map_err(rc);
 		}
 	}
+	if (!ctx->discovery)
+		util_trace(1, "usb: no device discovery: only usb_open_fd "
+		    "works");
 	if (ctx->discovery) {
 		usb_hotplug_init(ctx);
 		if (usb_enumerate_quiet(ctx, &list, &n) == USB_OK)
@@ -618,22 +640,31 @@ usb_begin(usb_dev_t *dev, int *ms)
 	return USB_OK;
 }
 
-int
-usb_end(usb_dev_t *dev)
+/* Releases the claim and the lock; `used` counts a transaction (an
+ * interrupt read or class request on its own changes no card state and
+ * must not make other processes re-check theirs). */
+static int
+dev_end(usb_dev_t *dev, int used)
 {
 	int rc, r;
 
-	if (dev == NULL || !dev->claimed)
-		return USB_ERR_ARG;
 	rc = libusb_release_interface(dev->h,
 	    dev->info.iface.bInterfaceNumber);
 	dev->claimed = 0;
-	r = usb_lock_release(dev->lock, 1);
+	r = usb_lock_release(dev->lock, used);
 	if (rc == LIBUSB_ERROR_NO_DEVICE)
 		return gone(dev);
 	if (rc != 0)
 		return map_err(rc);
 	return r;
+}
+
+int
+usb_end(usb_dev_t *dev)
+{
+	if (dev == NULL || !dev->claimed)
+		return USB_ERR_ARG;
+	return dev_end(dev, 1);
 }
 
 /* ---- transfers --------------------------------------------------------- */
@@ -726,6 +757,40 @@ usb_bulk_write(usb_dev_t *dev, const uint8_t *buf, size_t len, int *ms)
 	return USB_OK;
 }
 
+/*
+ * An interrupt read outside a transaction (waiting for a card to be
+ * inserted) brackets itself: usbfs would otherwise claim the interface
+ * implicitly and keep it, and every other process would get BUSY.  It
+ * waits in slices of INTR_SLICE_MS, dropping the lock between them so
+ * that other processes' transactions get in.
+ */
+static int
+intr_bracketed(usb_dev_t *dev, uint8_t *buf, size_t cap, size_t *got,
+    int *ms)
+{
+	uint64_t start;
+	int r, e, slice, gap;
+
+	for (;;) {
+		if ((r = usb_begin(dev, ms)) != USB_OK)
+			return r;
+		slice = *ms < INTR_SLICE_MS ? *ms : INTR_SLICE_MS;
+		start = util_now_ms();
+		r = xfer(dev, XF_INTR, dev->info.iface.ep_intr_in, buf, cap,
+		    got, &slice);
+		util_charge(ms, start);
+		e = dev_end(dev, 0);
+		if (r == USB_OK && e != USB_OK)
+			r = e;
+		if (r != USB_ERR_TIMEOUT || *ms <= 0)
+			return r;
+		gap = *ms < INTR_GAP_MS ? *ms : INTR_GAP_MS;
+		start = util_now_ms();
+		util_sleep_ms(gap);
+		util_charge(ms, start);
+	}
+}
+
 static int
 read_common(usb_dev_t *dev, enum xfer_kind kind, uint8_t *buf, size_t cap,
     size_t *got, int *ms)
@@ -736,12 +801,18 @@ read_common(usb_dev_t *dev, enum xfer_kind kind, uint8_t *buf, size_t cap,
 
 	if (got != NULL)
 		*got = 0;
-	if (got == NULL || cap == 0 ||
-	    (r = xfer_args(dev, buf, cap, ms)) != USB_OK)
+	if (got == NULL || cap == 0 || dev == NULL || ms == NULL ||
+	    buf == NULL)
 		return USB_ERR_ARG;
 	ep = kind == XF_BULK ? dev->info.iface.ep_bulk_in :
 	    dev->info.iface.ep_intr_in;
-	if ((r = xfer(dev, kind, ep, buf, cap, got, ms)) != USB_OK) {
+	if (kind == XF_INTR && !dev->claimed) {
+		if (ep == 0)
+			return USB_ERR_NOT_FOUND;
+		r = intr_bracketed(dev, buf, cap, got, ms);
+	} else if ((r = xfer_args(dev, buf, cap, ms)) == USB_OK)
+		r = xfer(dev, kind, ep, buf, cap, got, ms);
+	if (r != USB_OK) {
 		util_trace(2, "usb: %s: %s", what, usb_strerror(r));
 		return r;
 	}
@@ -768,7 +839,7 @@ usb_control(usb_dev_t *dev, uint8_t bmRequestType, uint8_t bRequest,
     uint16_t wValue, uint8_t *data, size_t len, size_t *got, int *ms)
 {
 	uint64_t start;
-	int rc;
+	int rc, r, own = 0;
 
 	if (got != NULL)
 		*got = 0;
@@ -784,11 +855,23 @@ usb_control(usb_dev_t *dev, uint8_t bmRequestType, uint8_t bRequest,
 		return USB_ERR_TIMEOUT;
 	util_trace(2, "usb: control %02x %02x wValue %04x len %zu",
 	    bmRequestType, bRequest, wValue, len);
+	/* outside a transaction: bracket it (see intr_bracketed) */
+	if (!dev->claimed) {
+		if ((r = usb_begin(dev, ms)) != USB_OK)
+			return r;
+		own = 1;
+		if (*ms <= 0) {
+			dev_end(dev, 0);
+			return USB_ERR_TIMEOUT;
+		}
+	}
 	start = util_now_ms();
 	rc = libusb_control_transfer(dev->h, bmRequestType, bRequest, wValue,
 	    dev->info.iface.bInterfaceNumber, data, (uint16_t)len,
 	    (unsigned int)*ms);
 	util_charge(ms, start);
+	if (own && (r = dev_end(dev, 0)) != USB_OK && rc >= 0)
+		return r;
 	if (rc == LIBUSB_ERROR_NO_DEVICE)
 		return gone(dev);
 	if (rc < 0)

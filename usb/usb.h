@@ -192,8 +192,13 @@ int usb_dev_removed(const usb_dev_t *dev);	/* saw LIBUSB_ERROR_NO_DEVICE */
  */
 void usb_set_redact(usb_dev_t *dev, int redact);
 
-/* Transfers.  A stall clears the halt and retries once.  They must run
- * between usb_begin() and usb_end() (else USB_ERR_ARG). */
+/*
+ * Transfers.  A stall clears the halt and retries once.  Bulk transfers
+ * must run between usb_begin() and usb_end() (else USB_ERR_ARG).  An
+ * interrupt read or a class request outside a transaction brackets itself
+ * (lock + claim, released after; the interrupt wait in slices so other
+ * processes get in), and does not count as a use of the reader.
+ */
 int usb_bulk_write(usb_dev_t *dev, const uint8_t *buf, size_t len, int *ms);
 int usb_bulk_read(usb_dev_t *dev, uint8_t *buf, size_t cap, size_t *got,
     int *ms);

@@ -12,7 +12,8 @@
 # with a fresh state file and VTOKEN_LOG, makes a key and certificate in
 # 9a (yubico-piv-tool), then measures, per module:
 #   pkcs11-tool -L,  ssh-keygen -D,  pkcs11-tool --login --sign (one)
-# and checks the results (the key is listed, the signature verifies).
+# and checks the results (the key is listed, the signature verifies), then
+# restarts pcscd and checks that vcard reconnected by itself.
 # Everything it started is stopped on every exit path.  Exit 77 (skip)
 # with the reason on the last line when a package is missing or pcscd
 # cannot run here.
@@ -128,14 +129,17 @@ reader="Yubico YubiKey vcard 00 00"
 export XDG_CACHE_HOME="$tmp/cache" HOME="$tmp"
 
 # ---- pcscd ------------------------------------------------------------------
-pcscd -f -c "$tmp/reader.conf.d" >"$tmp/pcscd.log" 2>&1 &
-pcscd_pid=$!
-i=0
-while [ ! -S /run/pcscd/pcscd.comm ] && [ $i -lt 50 ]; do
-	kill -0 "$pcscd_pid" 2>/dev/null || break
-	sleep 0.1; i=$((i + 1))
-done
-if ! kill -0 "$pcscd_pid" 2>/dev/null || [ ! -S /run/pcscd/pcscd.comm ]; then
+start_pcscd() {
+	pcscd -f -c "$tmp/reader.conf.d" >>"$tmp/pcscd.log" 2>&1 &
+	pcscd_pid=$!
+	i=0
+	while [ ! -S /run/pcscd/pcscd.comm ] && [ $i -lt 50 ]; do
+		kill -0 "$pcscd_pid" 2>/dev/null || break
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -0 "$pcscd_pid" 2>/dev/null && [ -S /run/pcscd/pcscd.comm ]
+}
+if ! start_pcscd; then
 	tail -n 5 "$tmp/pcscd.log" >&2
 	wait "$pcscd_pid" 2>/dev/null; pcscd_pid=
 	skip "pcscd cannot run here (see its log above)"
@@ -150,13 +154,16 @@ vcard_pid=$!
 # the card makes its attestation key at start: slow under valgrind
 limit=100
 [ -n "${USBPIV_WRAP:-}" ] && limit=900
-i=0
-until opensc-tool -l 2>/dev/null | grep -q "Yes.*$reader"; do
-	kill -0 "$vcard_pid" 2>/dev/null || die "vcard exited"
-	i=$((i + 1))
-	[ $i -lt $limit ] || die "the vpcd reader never showed the card"
-	sleep 0.1
-done
+wait_card() {
+	i=0
+	until opensc-tool -l 2>/dev/null | grep -q "Yes.*$reader"; do
+		kill -0 "$vcard_pid" 2>/dev/null || die "vcard exited"
+		i=$((i + 1))
+		[ $i -lt $limit ] || die "the vpcd reader never showed the card"
+		sleep 0.1
+	done
+}
+wait_card
 say "pcscd $pcscd_pid, vcard $vcard_pid on vpcd port $port"
 
 apdus() { grep -c '^> ' "$log" 2>/dev/null || true; }
@@ -218,6 +225,15 @@ run_module() {
 run_module OpenSC "$opensc"
 run_module ykcs11 "$ykcs11"
 { read -r o_list o_ssh o_sign; read -r y_list y_ssh y_sign; } <"$tmp/counts"
+
+# pcscd restarts: vcard reconnects by itself, with its state
+stop_pid "$pcscd_pid"; pcscd_pid=
+start_pcscd || die "pcscd did not come back"
+wait_card
+measure ssh-keygen -D "$opensc" || die "after a pcscd restart: ssh-keygen -D"
+grep -q "^ssh-rsa $sshkey" "$tmp/out" ||
+    die "after a pcscd restart: the key is gone"
+say "pcscd restarted: vcard reconnected, key still there"
 
 echo
 echo "APDUs sent to the card (pcscd + vpcd, counted by vcard's VTOKEN_LOG):"

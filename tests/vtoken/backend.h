@@ -34,7 +34,9 @@ struct card_backend {
 
 /* In-process software card (vcard.h); state_path may be NULL. */
 int backend_builtin(card_backend_t *b, const char *state_path);
-/* Listens on 127.0.0.1:port and waits (up to wait_ms) for a vpcd card. */
+/* Listens on 127.0.0.1:port and waits (up to wait_ms) for a vpcd card.
+ * Returns 0 once listening, card or not: a card that has not come (or has
+ * gone) is absent (atr() returns 0, apdu() -1) until one connects. */
 int backend_vpcd(card_backend_t *b, uint16_t port, int wait_ms);
 
 /* Card side of vpcd: serves card `c` to a vpcd at host:port until the

@@ -82,6 +82,9 @@ num(const char *s, int base, unsigned long max, unsigned long *out,
 		if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
 			return -1;
 		s += 2;
+		/* strtoul would take a second "0x" */
+		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+			return -1;
 	}
 	if (*s < '0' || (*s > '9' && base == 10) ||
 	    (base == 16 && strchr("0123456789abcdefABCDEF", *s) == NULL))

@@ -26,6 +26,14 @@
  *   swtx          (t1) the card's S(WTX) requests are answered
  *   extrefused    an extended-length APDU is refused (short APDU level)
  *   absent        a fresh enumeration finds no CCID device
+ *   reopen        closes the device and opens it again (after a replug)
+ *   apdu:HEX=SW   sends the APDU HEX, the answer must end in SW (hex)
+ *   timeouts      an interrupt-IN and a bulk-IN read with nothing to come
+ *                 time out (libusb cancels: DISCARDURB), and nothing is
+ *                 lost afterwards
+ *   wrap          reopens through open() + libusb_wrap_sys_device()
+ *   hold:MS       claims the interface and sleeps MS milliseconds
+ *   busy          claiming fails LIBUSB_ERROR_BUSY (another holds it)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,10 +45,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <stdint.h>
+
 #include <libusb.h>
 
 #define TIMEOUT 5000
-#define MAXMSG	(65536 + 20)
+#define MAXMSG	(65536 + 200)
 
 static libusb_context *ctx;
 static libusb_device_handle *h;
@@ -57,6 +67,9 @@ static int swtx_seen;
 static uint8_t frame[MAXMSG];
 static size_t framelen;
 static int last_wtx;
+
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 static void
 die(const char *fmt, ...)
@@ -89,61 +102,106 @@ le32(const uint8_t *p)
 	    (uint32_t)p[3] << 24;
 }
 
-static void
-open_dev(void)
+/* Takes the CCID interface of dev: endpoints and class descriptor. */
+static int
+use_device(libusb_device *dev)
+{
+	struct libusb_device_descriptor dd;
+	struct libusb_config_descriptor *cfg;
+	const struct libusb_interface_descriptor *id;
+	int e;
+
+	if (libusb_get_device_descriptor(dev, &dd) != 0 ||
+	    libusb_get_active_config_descriptor(dev, &cfg) != 0)
+		return -1;
+	id = &cfg->interface[0].altsetting[0];
+	if (id->extra_length < 54 || id->extra[0] != 54 ||
+	    (id->extra[1] != 0x21 && id->extra[1] != 0xFF)) {
+		libusb_free_config_descriptor(cfg);
+		return -1;
+	}
+	max_slot = id->extra[4];
+	features = le32(id->extra + 40);
+	maxmsg = le32(id->extra + 44);
+	ep_in = ep_out = ep_intr = 0;
+	for (e = 0; e < id->bNumEndpoints; e++) {
+		const struct libusb_endpoint_descriptor *ep = &id->endpoint[e];
+		int type = ep->bmAttributes & 3;
+
+		if (type == LIBUSB_TRANSFER_TYPE_BULK &&
+		    (ep->bEndpointAddress & 0x80))
+			ep_in = ep->bEndpointAddress;
+		else if (type == LIBUSB_TRANSFER_TYPE_BULK)
+			ep_out = ep->bEndpointAddress;
+		else if (type == LIBUSB_TRANSFER_TYPE_INTERRUPT)
+			ep_intr = ep->bEndpointAddress;
+	}
+	libusb_free_config_descriptor(cfg);
+	vid = dd.idVendor;
+	pid = dd.idProduct;
+	if (maxmsg < 20 || maxmsg > MAXMSG)
+		die("dwMaxCCIDMessageLength %u", maxmsg);
+	return 0;
+}
+
+static int
+try_open_dev(void)
 {
 	libusb_device **list;
 	ssize_t n, i;
+	int r;
 
 	if (h != NULL)
-		return;
-	if (libusb_init(&ctx) != 0)
+		return 0;
+	if (ctx == NULL && libusb_init(&ctx) != 0)
 		die("libusb_init");
 	if ((n = libusb_get_device_list(ctx, &list)) < 0)
 		die("get_device_list: %s", libusb_error_name((int)n));
 	for (i = 0; i < n && h == NULL; i++) {
-		struct libusb_device_descriptor dd;
-		struct libusb_config_descriptor *cfg;
-		const struct libusb_interface_descriptor *id;
-		int e, r;
-
-		if (libusb_get_device_descriptor(list[i], &dd) != 0 ||
-		    libusb_get_active_config_descriptor(list[i], &cfg) != 0)
+		if (use_device(list[i]) != 0)
 			continue;
-		id = &cfg->interface[0].altsetting[0];
-		if (id->extra_length < 54 || id->extra[1] != 0x21 ||
-		    id->extra[0] != 54) {
-			libusb_free_config_descriptor(cfg);
-			continue;
-		}
-		max_slot = id->extra[4];
-		features = le32(id->extra + 40);
-		maxmsg = le32(id->extra + 44);
-		for (e = 0; e < id->bNumEndpoints; e++) {
-			const struct libusb_endpoint_descriptor *ep =
-			    &id->endpoint[e];
-			int type = ep->bmAttributes & 3;
-
-			if (type == LIBUSB_TRANSFER_TYPE_BULK &&
-			    (ep->bEndpointAddress & 0x80))
-				ep_in = ep->bEndpointAddress;
-			else if (type == LIBUSB_TRANSFER_TYPE_BULK)
-				ep_out = ep->bEndpointAddress;
-			else if (type == LIBUSB_TRANSFER_TYPE_INTERRUPT)
-				ep_intr = ep->bEndpointAddress;
-		}
-		libusb_free_config_descriptor(cfg);
-		vid = dd.idVendor;
-		pid = dd.idProduct;
 		if ((r = libusb_open(list[i], &h)) != 0)
 			die("open %04x:%04x: %s", vid, pid,
 			    libusb_error_name(r));
 	}
 	libusb_free_device_list(list, 1);
-	if (h == NULL)
+	return h != NULL ? 0 : -1;
+}
+
+static void
+open_dev(void)
+{
+	if (try_open_dev() != 0)
 		die("no CCID device (is UMOCKDEV_DIR set?)");
-	if (maxmsg < 20 || maxmsg > MAXMSG)
-		die("dwMaxCCIDMessageLength %u", maxmsg);
+}
+
+/* Reopens the device from a plain open() of its node, as a program that
+ * was handed the fd would (libusb_wrap_sys_device, no enumeration). */
+static void
+wrap_dev(void)
+{
+	char path[64];
+	int fd, r;
+
+	open_dev();
+	snprintf(path, sizeof(path), "/dev/bus/usb/%03u/%03u",
+	    libusb_get_bus_number(libusb_get_device(h)),
+	    libusb_get_device_address(libusb_get_device(h)));
+	if (claimed)
+		libusb_release_interface(h, 0);
+	claimed = 0;
+	libusb_close(h);
+	h = NULL;
+	libusb_exit(ctx);
+	ctx = NULL;
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		die("%s: %s", path, strerror(errno));
+	if (libusb_init(&ctx) != 0)
+		die("libusb_init");
+	if ((r = libusb_wrap_sys_device(ctx, (intptr_t)fd, &h)) != 0)
+		die("wrap_sys_device: %s", libusb_error_name(r));
+	if (use_device(libusb_get_device(h)) != 0)
+		die("wrapped device has no CCID interface");
 }
 
 static void
@@ -771,6 +829,77 @@ main(int argc, char **argv)
 			if (swtx_seen != 3)
 				die("%d S(WTX) requests, want 3", swtx_seen);
 			printf("ok swtx\n");
+		} else if (strncmp(s, "apdu:", 5) == 0) {
+			static uint8_t c[600], r[70000];
+			const char *x = s + 5, *eq = strchr(s, '=');
+			size_t clen = 0, rl;
+			unsigned v, sw;
+
+			if (eq == NULL || sscanf(eq + 1, "%4x", &sw) != 1)
+				die("bad %s", s);
+			while (x + 1 < eq && clen < sizeof(c)) {
+				if (sscanf(x, "%2x", &v) != 1)
+					die("bad hex in %s", s);
+				c[clen++] = (uint8_t)v;
+				x += 2;
+			}
+			rl = apdu(c, clen, r, sizeof(r));
+			if (rl < 2 || (unsigned)(r[rl - 2] << 8 | r[rl - 1]) != sw)
+				die("%s: SW %02X%02X", s, rl >= 2 ? r[rl - 2] : 0,
+				    rl >= 2 ? r[rl - 1] : 0);
+			printf("ok %s\n", s);
+		} else if (strcmp(s, "timeouts") == 0) {
+			uint8_t buf[64];
+			int r, got = 0;
+
+			claim(1);
+			r = libusb_interrupt_transfer(h, ep_intr, buf,
+			    sizeof(buf), &got, 200);
+			if (r != LIBUSB_ERROR_TIMEOUT)
+				die("interrupt with nothing: %s",
+				    libusb_error_name(r));
+			r = libusb_bulk_transfer(h, ep_in, buf, sizeof(buf),
+			    &got, 200);
+			if (r != LIBUSB_ERROR_TIMEOUT)
+				die("bulk in with nothing: %s",
+				    libusb_error_name(r));
+			power_on();
+			step_select();
+			printf("ok timeouts\n");
+		} else if (strcmp(s, "wrap") == 0) {
+			wrap_dev();
+			printf("ok wrap %04x:%04x\n", vid, pid);
+		} else if (strncmp(s, "hold:", 5) == 0) {
+			claim(0);
+			printf("ok claimed\n");
+			usleep((useconds_t)atoi(s + 5) * 1000);
+			printf("ok %s\n", s);
+		} else if (strcmp(s, "busy") == 0) {
+			int r;
+
+			open_dev();
+			r = libusb_claim_interface(h, 0);
+			if (r != LIBUSB_ERROR_BUSY)
+				die("claim: %s, want BUSY", libusb_error_name(r));
+			printf("ok busy\n");
+		} else if (strcmp(s, "reopen") == 0) {
+			int i;
+
+			if (h != NULL)
+				libusb_close(h);
+			h = NULL;
+			claimed = 0;
+			libusb_exit(ctx);
+			ctx = NULL;
+			/* A replugged device takes a moment to show, as on
+			 * a bus: up to 5 s. */
+			for (i = 0; i < 100 && try_open_dev() != 0; i++) {
+				libusb_exit(ctx);
+				ctx = NULL;
+				usleep(50000);
+			}
+			open_dev();
+			printf("ok reopen\n");
 		} else if (strcmp(s, "extrefused") == 0) {
 			static const uint8_t ext[] = { 0x00, 0xEE, 0x00, 0x00,
 			    0x00, 0x00, 0x02, 0x01, 0x02, 0x00, 0x00 };

@@ -27,6 +27,7 @@
 #define RD_CFG_MAX	512
 #define RD_APDU_MAX	(4 + 3 + 65535 + 3)	/* longest command APDU */
 #define RD_RAPDU_MAX	(65536 + 2)		/* longest response APDU */
+#define RD_MSG_MAX	(10 + RD_APDU_MAX + 64)	/* dwMaxCCIDMessageLength cap */
 
 /* ---- profiles ------------------------------------------------------------ */
 
@@ -106,6 +107,8 @@ struct rd_hooks {
 	void (*notify)(void *ctx, const uint8_t *msg, size_t len);
 	/* The device is gone: fail everything with ENODEV. */
 	void (*unplug)(void *ctx);
+	/* It is back (new opens work; old handles stay dead). */
+	void (*replug)(void *ctx);
 	void *ctx;
 };
 
@@ -132,7 +135,7 @@ void rd_dev_reset(struct rd_dev *d);
 size_t rd_dev_slot_state_msg(struct rd_dev *d, uint8_t *msg, size_t cap);
 /*
  * One injection command ("remove [SLOT]", "insert [SLOT]", "unplug",
- * "unplug-at N", "wtx N [forever]", "wtx off", "swtx N", "malform KIND").
+ * "replug", "unplug-at N", "wtx N [forever]", "wtx off", "swtx N", "malform KIND").
  * Returns 0, or -1 with a message in err.
  */
 int rd_dev_inject(struct rd_dev *d, const char *line, char *err,

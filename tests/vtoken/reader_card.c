@@ -209,8 +209,10 @@ rd_card_open(const char *spec, const char *state_path, int slot,
 			snprintf(err, errlen, "bad vpcd port in '%s'", spec);
 			return -1;
 		}
+		/* Waits a little for the card; it may also come later
+		 * (until then the slot answers like a mute card). */
 		if (backend_vpcd(b, (uint16_t)(port + (unsigned)slot),
-		    30000) != 0) {
+		    5000) != 0) {
 			snprintf(err, errlen, "no vpcd card on port %lu",
 			    port + (unsigned long)slot);
 			return -1;

@@ -124,7 +124,7 @@ rd_dev_new(struct rd_dev **dp, const struct rd_profile *p,
 	d->nslots = (size_t)p->ccid.bMaxSlotIndex + 1;
 	if (d->nslots > RD_MAX_SLOTS)
 		d->nslots = RD_MAX_SLOTS;
-	if ((d->out = malloc(CCID_HDR_LEN + RD_RAPDU_MAX + 16)) == NULL)
+	if ((d->out = malloc(RD_MSG_MAX + 16)) == NULL)
 		goto fail;
 	for (i = 0; i < RD_MAX_SLOTS; i++) {
 		struct rd_slot *s = &d->slot[i];
@@ -199,6 +199,15 @@ emit_frame(struct rd_dev *d, rd_emit_fn emit, void *ctx, uint8_t type,
 {
 	uint8_t *f = d->out;
 	size_t len = CCID_HDR_LEN + n;
+
+	if (len > RD_MSG_MAX) {
+		/* Cannot happen (every caller is bounded by the profile's
+		 * message length); answer an error rather than overflow. */
+		n = 0;
+		len = CCID_HDR_LEN;
+		status |= ST_FAILED;
+		error = E_HW_ERROR;
+	}
 
 	f[0] = type;
 	put32le(f + 1, (uint32_t)n);
@@ -402,13 +411,13 @@ xfr_block(struct rd_dev *d, struct rd_slot *s, const uint8_t *msg,
 	switch (wlevel) {
 	case 0x0000:	/* begins and ends here */
 	case 0x0001:	/* begins, continues */
-		s->in_cmd_chain = 0;
-		s->clen = 0;
-		s->rsp_chain = 0;
-		/* FALLTHROUGH */
 	case 0x0002:	/* continues, ends */
 	case 0x0003:	/* continues, continues */
-		if (wlevel >= 2 && !s->in_cmd_chain)
+		if (wlevel <= 1) {
+			s->in_cmd_chain = 0;
+			s->clen = 0;
+			s->rsp_chain = 0;
+		} else if (!s->in_cmd_chain)
 			FAIL(E_BAD_LEVELPARAM);
 		if (s->clen + dlen > RD_APDU_MAX) {
 			s->in_cmd_chain = 0;
@@ -753,6 +762,15 @@ rd_dev_inject(struct rd_dev *d, const char *line, char *err, size_t errlen)
 		}
 		return 0;
 	}
+	if (strcmp(w[0], "replug") == 0 && nw == 1) {
+		if (d->unplugged) {
+			rd_dev_reset(d);
+			d->unplugged = 0;
+			if (d->hooks.replug != NULL)
+				d->hooks.replug(d->hooks.ctx);
+		}
+		return 0;
+	}
 	if (strcmp(w[0], "unplug-at") == 0 && nw == 2 &&
 	    parse_long(w[1], 1, 1000000000, &v) == 0) {
 		d->unplug_at = (long)d->bulk_count + v;
@@ -805,7 +823,7 @@ rd_dev_inject(struct rd_dev *d, const char *line, char *err, size_t errlen)
 	}
 bad:
 	snprintf(err, errlen, "bad injection '%s' (remove [SLOT], insert "
-	    "[SLOT], unplug, unplug-at N, wtx N [forever], wtx off, swtx N, "
+	    "[SLOT], unplug, replug, unplug-at N, wtx N [forever], wtx off, swtx N, "
 	    "malform length|length-short|seq|slot|truncated|type)", line);
 	return -1;
 }

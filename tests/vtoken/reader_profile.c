@@ -216,8 +216,10 @@ load_dump(const char *path, struct rd_profile *p, char *err, size_t errlen)
 	/* More slots than we emulate: the first two are offered. */
 	if (c->bMaxSlotIndex >= RD_MAX_SLOTS)
 		c->bMaxSlotIndex = RD_MAX_SLOTS - 1;
-	if (c->dwMaxCCIDMessageLength > 65544)
-		c->dwMaxCCIDMessageLength = 65544;
+	/* Beyond the longest extended APDU and header nothing changes;
+	 * the few dumps above keep RD_MSG_MAX. */
+	if (c->dwMaxCCIDMessageLength > RD_MSG_MAX)
+		c->dwMaxCCIDMessageLength = RD_MSG_MAX;
 	switch (c->dwFeatures & USB_CCID_FEAT_LEVEL_MASK) {
 	case USB_CCID_FEAT_LEVEL_SHORT_APDU:
 	case USB_CCID_FEAT_LEVEL_EXT_APDU:

@@ -106,7 +106,7 @@ block(uint8_t *out, uint8_t pcb, const uint8_t *inf, size_t n)
 
 /* Sends (and remembers) one block. */
 static void
-send(struct rd_t1 *t, uint8_t pcb, const uint8_t *inf, size_t n,
+t1_send(struct rd_t1 *t, uint8_t pcb, const uint8_t *inf, size_t n,
     uint8_t *out, size_t *outlen)
 {
 	t->lastlen = block(t->last, pcb, inf, n);
@@ -131,7 +131,7 @@ send_next_part(struct rd_t1 *t, uint8_t *out, size_t *outlen)
 		n = t->ifsd;
 		more = 1;
 	}
-	send(t, (uint8_t)(t->card_ns << 6 | more << 5), t->rsp + t->roff, n,
+	t1_send(t, (uint8_t)(t->card_ns << 6 | more << 5), t->rsp + t->roff, n,
 	    out, outlen);
 	t->card_ns ^= 1;
 	t->roff += n;
@@ -147,7 +147,7 @@ send_wtx_or_answer(struct rd_t1 *t, uint8_t *out, size_t *outlen)
 	if (t->wtx_inject > 0) {
 		t->wtx_inject--;
 		t->wtx_wait = 1;
-		send(t, 0xC3, &m, 1, out, outlen);
+		t1_send(t, 0xC3, &m, 1, out, outlen);
 		return;
 	}
 	send_next_part(t, out, outlen);
@@ -242,13 +242,13 @@ rd_t1_block(struct rd_t1 *t, card_backend_t *b, const uint8_t *in,
 		if (pcb & 0x20)
 			break;
 		rd_t1_reset(t);
-		send(t, 0xE0, NULL, 0, out, outlen);
+		t1_send(t, 0xE0, NULL, 0, out, outlen);
 		return 0;
 	case 0x01:			/* IFS request */
 		if ((pcb & 0x20) || len != 1 || in[3] == 0 || in[3] == 0xFF)
 			break;
 		t->ifsd = in[3];
-		send(t, 0xE1, in + 3, 1, out, outlen);
+		t1_send(t, 0xE1, in + 3, 1, out, outlen);
 		return 0;
 	case 0x02:			/* ABORT request */
 		if (pcb & 0x20)
@@ -257,7 +257,7 @@ rd_t1_block(struct rd_t1 *t, card_backend_t *b, const uint8_t *in,
 		t->clen = 0;
 		t->rsp_pending = 0;
 		t->rlen = t->roff = 0;
-		send(t, 0xE2, NULL, 0, out, outlen);
+		t1_send(t, 0xE2, NULL, 0, out, outlen);
 		return 0;
 	case 0x03:			/* WTX response */
 		if (!(pcb & 0x20) || !t->wtx_wait)

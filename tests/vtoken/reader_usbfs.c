@@ -41,6 +41,8 @@
 
 #define PARK_MS		5
 #define MAX_FRAMES	200000		/* queued response frames per client */
+#define MAX_FRAME_BYTES	(16u << 20)	/* and their bytes */
+#define MAX_URB_BYTES	(16u << 20)	/* URB buffers in flight, as usbfs */
 #define BUSNUM		1
 #define DEVNUM		2
 #define SYSPATH		"/sys/devices/usb1/1-1"
@@ -63,6 +65,8 @@ struct rd_client {
 	GQueue bulk_in, intr_in, done;	/* struct rd_urb * */
 	GQueue frames;			/* GByteArray * */
 	size_t frame_off;
+	size_t frame_bytes;		/* in frames */
+	size_t urb_bytes;		/* buffers of URBs not reaped */
 	uint8_t *out;			/* bulk-OUT message being assembled */
 	size_t outlen;
 	uint8_t notify[8];
@@ -71,6 +75,8 @@ struct rd_client {
 	GSource *park_timer;
 	int park_blocking;
 	int empty_reaps;		/* EAGAINs in a row */
+	int dead;			/* opened before an unplug */
+	size_t read_pos;		/* read() of the node: descriptors */
 };
 
 struct rd_usb {
@@ -83,6 +89,7 @@ struct rd_usb {
 	GList *clients;
 	struct rd_client *claimed_by;
 	int removed;
+	char *record;			/* the device, as umockdev adds it */
 };
 
 void
@@ -145,6 +152,7 @@ reap_deliver(struct rd_client *cl, UMockdevIoctlClient *c,
 	umockdev_ioctl_data_set_ptr(p, 0, urb->data);
 	umockdev_ioctl_client_complete(c, 0, 0);
 	cl->empty_reaps = 0;
+	cl->urb_bytes -= (size_t)urb->len;
 	umockdev_ioctl_data_unref(p);
 	urb_free(urb);
 }
@@ -188,6 +196,7 @@ client_pump(struct rd_client *cl)
 		if (left <= cap) {
 			g_queue_pop_head(&cl->frames);
 			cl->frame_off = 0;
+			cl->frame_bytes -= f->len;
 			urb_done(cl, urb, 0, p, left, 0);
 			g_byte_array_unref(f);
 		} else if (mp != 0 && cap % mp == 0) {
@@ -198,6 +207,7 @@ client_pump(struct rd_client *cl)
 		} else {
 			g_queue_pop_head(&cl->frames);
 			cl->frame_off = 0;
+			cl->frame_bytes -= f->len;
 			urb_done(cl, urb, -EOVERFLOW, p, cap, 0);
 			g_byte_array_unref(f);
 		}
@@ -218,10 +228,12 @@ emit_to_client(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct rd_client *cl = ctx;
 
-	if (g_queue_get_length(&cl->frames) >= MAX_FRAMES) {
+	if (g_queue_get_length(&cl->frames) >= MAX_FRAMES ||
+	    cl->frame_bytes + len > MAX_FRAME_BYTES) {
 		DBG("client frame queue full, frame dropped\n");
 		return;
 	}
+	cl->frame_bytes += len;
 	g_queue_push_tail(&cl->frames, g_byte_array_append(
 	    g_byte_array_sized_new((guint)len), frame, (guint)len));
 }
@@ -253,12 +265,12 @@ park_timeout(gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	if (cl->park_blocking && umockdev_ioctl_client_get_connected(c) &&
-	    !rd_dev_unplugged(u->dev)) {
+	    !cl->dead) {
 		rd_usb_unlock(u);
 		return G_SOURCE_CONTINUE;
 	}
 	park_release(cl);
-	if (rd_dev_unplugged(u->dev))
+	if (cl->dead)
 		umockdev_ioctl_client_complete(c, -1, ENODEV);
 	else
 		umockdev_ioctl_client_complete(c, -1, EAGAIN);
@@ -368,9 +380,11 @@ hook_unplug(void *ctx)
 	gpointer p;
 
 	DBG("unplug\n");
+	u->claimed_by = NULL;
 	for (l = u->clients; l != NULL; l = l->next) {
 		struct rd_client *cl = l->data;
 
+		cl->dead = 1;
 		while ((p = g_queue_pop_head(&cl->bulk_in)) != NULL)
 			urb_done(cl, p, -ENODEV, NULL, 0, 0);
 		while ((p = g_queue_pop_head(&cl->intr_in)) != NULL)
@@ -389,11 +403,30 @@ hook_unplug(void *ctx)
 	}
 }
 
+static void
+hook_replug(void *ctx)
+{
+	struct rd_usb *u = ctx;
+	GError *e = NULL;
+
+	DBG("replug\n");
+	if (u->removed && u->record != NULL) {
+		if (!umockdev_testbed_add_from_string(u->tb, u->record, &e)) {
+			fprintf(stderr, "vtoken-reader: replug: %s\n",
+			    e->message);
+			g_clear_error(&e);
+			return;
+		}
+		u->removed = 0;
+	}
+}
+
 void
 rd_usb_hooks(struct rd_usb *u, struct rd_hooks *h)
 {
 	h->notify = hook_notify;
 	h->unplug = hook_unplug;
+	h->replug = hook_replug;
 	h->ctx = u;
 }
 
@@ -587,11 +620,18 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 	k = (struct usbdevfs_urb *)ud->data;
 	if (k->buffer_length < 0 || k->buffer_length > 1024 * 1024 ||
 	    k->type == USBDEVFS_URB_TYPE_ISO) {
+		umockdev_ioctl_data_unref(ud);
 		umockdev_ioctl_client_complete(c, -1, EINVAL);
 		return;
 	}
+	if (cl->urb_bytes + (size_t)k->buffer_length > MAX_URB_BYTES) {
+		/* usbfs_memory_mb: the kernel says ENOMEM too */
+		umockdev_ioctl_data_unref(ud);
+		umockdev_ioctl_client_complete(c, -1, ENOMEM);
+		return;
+	}
 	urb = g_new0(struct rd_urb, 1);
-	urb->data = umockdev_ioctl_data_ref(ud);
+	urb->data = ud;		/* resolve() gave us a reference */
 	urb->addr = ud->client_addr;
 	urb->type = k->type;
 	urb->ep = k->endpoint;
@@ -605,15 +645,16 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 			umockdev_ioctl_client_complete(c, -1, EFAULT);
 			return;
 		}
-		umockdev_ioctl_data_ref(urb->buf);
 	}
 	DBG("submit type %u ep %02x len %d\n", urb->type, urb->ep, urb->len);
+	cl->urb_bytes += (size_t)urb->len;	/* until reaped */
 
 	if (urb->type == USBDEVFS_URB_TYPE_CONTROL && urb->ep == 0) {
 		uint8_t out[512];
 		int r;
 
 		if (urb->len < 8) {
+			cl->urb_bytes -= (size_t)urb->len;
 			urb_free(urb);
 			umockdev_ioctl_client_complete(c, -1, EINVAL);
 			return;
@@ -665,6 +706,7 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 		return;
 	}
 	DBG("submit to unknown endpoint %02x type %u\n", urb->ep, urb->type);
+	cl->urb_bytes -= (size_t)urb->len;
 	urb_free(urb);
 	umockdev_ioctl_client_complete(c, -1, ENOENT);
 }
@@ -685,6 +727,88 @@ take_by_addr(GQueue *q, gulong addr)
 	return NULL;
 }
 
+/* USBDEVFS_CONTROL: a synchronous control transfer (libusb uses it for
+ * GET_CONFIGURATION on a wrapped fd). */
+static void
+sync_control(struct rd_usb *u, UMockdevIoctlClient *c, UMockdevIoctlData *arg)
+{
+	UMockdevIoctlData *d, *buf = NULL;
+	struct usbdevfs_ctrltransfer ct;
+	uint8_t setup[8], out[512];
+	int r;
+
+	d = umockdev_ioctl_data_resolve(arg, 0, sizeof(ct), NULL);
+	if (d == NULL) {
+		umockdev_ioctl_client_complete(c, -1, EFAULT);
+		return;
+	}
+	memcpy(&ct, d->data, sizeof(ct));
+	if (ct.wLength > 0) {
+		buf = umockdev_ioctl_data_resolve(d, offsetof(struct
+		    usbdevfs_ctrltransfer, data), ct.wLength, NULL);
+		if (buf == NULL) {
+			umockdev_ioctl_data_unref(d);
+			umockdev_ioctl_client_complete(c, -1, EFAULT);
+			return;
+		}
+	}
+	setup[0] = ct.bRequestType;
+	setup[1] = ct.bRequest;
+	setup[2] = (uint8_t)ct.wValue;
+	setup[3] = (uint8_t)(ct.wValue >> 8);
+	setup[4] = (uint8_t)ct.wIndex;
+	setup[5] = (uint8_t)(ct.wIndex >> 8);
+	setup[6] = (uint8_t)ct.wLength;
+	setup[7] = (uint8_t)(ct.wLength >> 8);
+	r = control(u, setup, buf != NULL && !(ct.bRequestType & 0x80) ?
+	    buf->data : NULL, (ct.bRequestType & 0x80) ? 0 : ct.wLength, out,
+	    MIN(sizeof(out), ct.wLength));
+	if (r < 0)
+		umockdev_ioctl_client_complete(c, -1, -r);
+	else {
+		if (r > 0 && (ct.bRequestType & 0x80) && buf != NULL)
+			umockdev_ioctl_data_update(buf, 0, out, r);
+		umockdev_ioctl_client_complete(c, r, 0);
+	}
+	if (buf != NULL)
+		umockdev_ioctl_data_unref(buf);
+	umockdev_ioctl_data_unref(d);
+}
+
+/* read() of the node: the descriptors, as usbfs gives them. */
+static gboolean
+on_read(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
+{
+	struct rd_usb *u = data;
+	struct rd_client *cl;
+	UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(c);
+	const struct rd_profile *p;
+	uint8_t all[18 + RD_CFG_MAX];
+	size_t n, total;
+
+	(void)h;
+	rd_usb_lock(u);
+	cl = client_get(u, c);
+	if (cl->dead || rd_dev_unplugged(u->dev)) {
+		umockdev_ioctl_client_complete(c, -1, ENODEV);
+		goto out;
+	}
+	p = rd_dev_profile(u->dev);
+	memcpy(all, p->dev, 18);
+	memcpy(all + 18, p->cfg, p->cfglen);
+	total = 18 + p->cfglen;
+	n = cl->read_pos < total ? total - cl->read_pos : 0;
+	if (arg->data_len >= 0 && n > (size_t)arg->data_len)
+		n = (size_t)arg->data_len;
+	if (n > 0)
+		umockdev_ioctl_data_update(arg, 0, all + cl->read_pos, (gint)n);
+	cl->read_pos += n;
+	umockdev_ioctl_client_complete(c, (glong)n, 0);
+out:
+	rd_usb_unlock(u);
+	return TRUE;
+}
+
 /* ---- the ioctl handler ---------------------------------------------------- */
 
 static unsigned int
@@ -695,8 +819,10 @@ arg_uint(UMockdevIoctlData *arg, int *ok)
 
 	d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), NULL);
 	*ok = d != NULL;
-	if (d != NULL)
+	if (d != NULL) {
 		memcpy(&v, d->data, sizeof(v));
+		umockdev_ioctl_data_unref(d);
+	}
 	return v;
 }
 
@@ -714,7 +840,7 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 	rd_usb_lock(u);
 	cl = client_get(u, c);
 
-	if (rd_dev_unplugged(u->dev)) {
+	if (cl->dead || rd_dev_unplugged(u->dev)) {
 		/* Reaping what was killed still works; all else ENODEV. */
 		if ((req == USBDEVFS_REAPURB || req == USBDEVFS_REAPURBNDELAY)
 		    && !g_queue_is_empty(&cl->done))
@@ -726,8 +852,8 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 
 	switch (req) {
 	case USBDEVFS_GET_CAPABILITIES: {
-		UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, 4,
-		    NULL);
+		g_autoptr(UMockdevIoctlData) d =
+		    umockdev_ioctl_data_resolve(arg, 0, 4, NULL);
 		guint32 caps = USBDEVFS_CAP_BULK_CONTINUATION |
 		    USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
 		    USBDEVFS_CAP_REAP_AFTER_DISCONNECT |
@@ -767,7 +893,8 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 		}
 		break;
 	case USBDEVFS_SETINTERFACE: {
-		UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0,
+		g_autoptr(UMockdevIoctlData) d =
+		    umockdev_ioctl_data_resolve(arg, 0,
 		    sizeof(struct usbdevfs_setinterface), NULL);
 		struct usbdevfs_setinterface si;
 
@@ -804,7 +931,8 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 		umockdev_ioctl_client_complete(c, 0, 0);
 		break;
 	case USBDEVFS_CONNECTINFO: {
-		UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0,
+		g_autoptr(UMockdevIoctlData) d =
+		    umockdev_ioctl_data_resolve(arg, 0,
 		    sizeof(struct usbdevfs_connectinfo), NULL);
 		struct usbdevfs_connectinfo ci = { .devnum = DEVNUM, .slow = 0 };
 
@@ -821,6 +949,9 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 		umockdev_ioctl_client_complete(c, 2 /* USB_SPEED_FULL */, 0);
 		break;
 #endif
+	case USBDEVFS_CONTROL:
+		sync_control(u, c, arg);
+		break;
 	case USBDEVFS_SUBMITURB:
 		submit(u, cl, c, arg);
 		break;
@@ -864,7 +995,7 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer data)
 			/* CONNINFO_EX(size) */
 			struct usbdevfs_conninfo_ex ci;
 			size_t n = _IOC_SIZE(req);
-			UMockdevIoctlData *d;
+			g_autoptr(UMockdevIoctlData) d = NULL;
 
 			memset(&ci, 0, sizeof(ci));
 			ci.size = sizeof(ci);
@@ -931,6 +1062,7 @@ rd_usb_free(struct rd_usb **up)
 	if (u->tb != NULL)
 		g_object_unref(u->tb);	/* removes the root directory */
 	g_free(u->root);
+	g_free(u->record);
 	g_rec_mutex_clear(&u->lock);
 	g_free(u);
 	*up = NULL;
@@ -948,6 +1080,7 @@ rd_usb_start(struct rd_usb *u, struct rd_dev *d, char *err, size_t errlen)
 	u->dev = d;
 	u->handler = umockdev_ioctl_base_new();
 	g_signal_connect(u->handler, "handle-ioctl", G_CALLBACK(on_ioctl), u);
+	g_signal_connect(u->handler, "handle-read", G_CALLBACK(on_read), u);
 	/* Attach before the device exists, so that an open right after the
 	 * add event works. */
 	if (!umockdev_testbed_attach_ioctl(u->tb, u->devnode, u->handler,
@@ -995,7 +1128,7 @@ rd_usb_start(struct rd_usb *u, struct rd_dev *d, char *err, size_t errlen)
 		g_string_append_printf(rec, "A: serial=%s\\n\n", p->serial);
 	g_string_append_printf(rec, "H: descriptors=%s\n", hex->str);
 	ok = umockdev_testbed_add_from_string(u->tb, rec->str, &e);
-	g_string_free(rec, TRUE);
+	u->record = g_string_free(rec, FALSE);
 	g_string_free(hex, TRUE);
 	if (!ok) {
 		snprintf(err, errlen, "add device: %s", e->message);

@@ -569,8 +569,9 @@ process(struct vcard *c, const uint8_t *a, size_t n, uint8_t *rsp,
 			return;
 		}
 		*secret = c->out_secret;
-		out_chunk(c, p.ne == 0 || p.ne > 256 ? 256 : p.ne, rsp, cap,
-		    rlen);
+		/* an extended GET RESPONSE takes all that is left */
+		out_chunk(c, p.extended ? c->out_len :
+		    p.ne == 0 || p.ne > 256 ? 256 : p.ne, rsp, cap, rlen);
 		return;
 	}
 	out_drop(c);

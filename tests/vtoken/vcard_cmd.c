@@ -25,10 +25,18 @@ saved(struct vcard *c)
 	return vs_save(c) == 0 ? SW_OK : SW_UNKNOWN;
 }
 
+/* 63Cx with the tries left (at most 15 fit), 6983 when none are. */
 static int
 tries_sw(uint8_t tries)
 {
-	return tries == 0 ? SW_BLOCKED : 0x63c0 | (tries & 0x0f);
+	return tries == 0 ? SW_BLOCKED : 0x63c0 | (tries > 15 ? 15 : tries);
+}
+
+/* After a wrong PIN or PUK: 63Cx, 63C0 on the try that blocks it. */
+static int
+wrong_sw(uint8_t tries)
+{
+	return tries == 0 ? 0x63c0 : tries_sw(tries);
 }
 
 static int
@@ -113,7 +121,7 @@ cmd_verify(struct vcard *c, const struct vapdu *a)
 	c->pin_tries--;
 	if (saved(c) != SW_OK)
 		return SW_UNKNOWN;
-	return 0x63c0 | (c->pin_tries & 0x0f);
+	return wrong_sw(c->pin_tries);
 }
 
 static int
@@ -143,7 +151,7 @@ cmd_change_reference(struct vcard *c, const struct vapdu *a)
 			c->pin_ok = c->pin_fresh = 0;
 		if (saved(c) != SW_OK)
 			return SW_UNKNOWN;
-		return 0x63c0 | (*tries & 0x0f);
+		return wrong_sw(*tries);
 	}
 	if (!pin_format_ok(a->data + VC_PIN_LEN))
 		return SW_WRONG_DATA;
@@ -167,7 +175,7 @@ cmd_reset_retry(struct vcard *c, const struct vapdu *a)
 		c->puk_tries--;
 		if (saved(c) != SW_OK)
 			return SW_UNKNOWN;
-		return 0x63c0 | (c->puk_tries & 0x0f);
+		return wrong_sw(c->puk_tries);
 	}
 	if (!pin_format_ok(a->data + VC_PIN_LEN))
 		return SW_WRONG_DATA;
@@ -437,7 +445,7 @@ cmd_general_auth(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 	if ((sw = key_use_allowed(c, s)) != SW_OK)
 		return sw;
 	if (d.has[1])
-		return vk_sign(c, s, d.v[1], d.len[1], r);
+		return vk_sign(s, d.v[1], d.len[1], r);
 	return vk_ecdh(s, d.v[5], d.len[5], r);
 }
 
@@ -528,12 +536,6 @@ pubkey_tlv(const EVP_PKEY *k, uint8_t alg, uint32_t tag, struct vrsp *r)
 }
 
 static int
-key_slot(uint8_t slot)
-{
-	return vc_slot_index(slot);
-}
-
-static int
 cmd_generate(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 {
 	const uint8_t *v, *iv;
@@ -544,7 +546,7 @@ cmd_generate(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 	int idx, have_alg = 0;
 	rbuf_t b, in;
 
-	if (a->p1 != 0x00 || (idx = key_slot(a->p2)) < 0)
+	if (a->p1 != 0x00 || (idx = vc_slot_index(a->p2)) < 0)
 		return SW_WRONG_P1P2;
 	if (!c->mgm_ok)
 		return SW_SECURITY;
@@ -587,7 +589,7 @@ cmd_import(struct vcard *c, const struct vapdu *a)
 	int idx;
 	rbuf_t b;
 
-	if ((idx = key_slot(a->p2)) < 0)
+	if ((idx = vc_slot_index(a->p2)) < 0)
 		return SW_WRONG_P1P2;
 	if (!c->mgm_ok)
 		return SW_SECURITY;
@@ -709,7 +711,7 @@ cmd_set_retries(struct vcard *c, const struct vapdu *a)
 {
 	if (!c->mgm_ok || !c->pin_ok)
 		return SW_SECURITY;
-	if (a->p1 == 0 || a->p2 == 0 || a->p1 > 15 || a->p2 > 15)
+	if (a->p1 == 0 || a->p2 == 0)
 		return SW_WRONG_P1P2;
 	if (a->lc != 0)
 		return SW_WRONG_DATA;

@@ -169,8 +169,8 @@ int vc_dispatch(struct vcard *c, const struct vapdu *a, struct vrsp *r);
 /* vcard_keys.c */
 int vk_generate(uint8_t alg, EVP_PKEY **out);
 int vk_pubkey(const EVP_PKEY *k, uint8_t alg, struct vrsp *r);
-int vk_sign(struct vcard *c, const struct vslot *s, const uint8_t *in,
-    size_t n, struct vrsp *r);
+int vk_sign(const struct vslot *s, const uint8_t *in, size_t n,
+    struct vrsp *r);
 int vk_ecdh(const struct vslot *s, const uint8_t *peer, size_t n,
     struct vrsp *r);
 int vk_import(uint8_t alg, const uint8_t *p, size_t n, EVP_PKEY **out);

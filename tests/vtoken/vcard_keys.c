@@ -187,8 +187,7 @@ out:
 /* RSA raw (sign and decipher alike), ECDSA over the given hash, Ed25519
  * over the message.  Answers 7C { 82 result }. */
 int
-vk_sign(struct vcard *c, const struct vslot *s, const uint8_t *in,
-    size_t n, struct vrsp *r)
+vk_sign(const struct vslot *s, const uint8_t *in, size_t n, struct vrsp *r)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_MD_CTX *md = NULL;
@@ -196,7 +195,6 @@ vk_sign(struct vcard *c, const struct vslot *s, const uint8_t *in,
 	size_t outlen = sizeof(out);
 	int sw = SW_WRONG_DATA;
 
-	(void)c;
 	if (rsa_bits(s->alg) != 0) {
 		if (n != rsa_bits(s->alg) / 8)
 			goto out;
@@ -208,7 +206,9 @@ vk_sign(struct vcard *c, const struct vslot *s, const uint8_t *in,
 		    outlen != n)
 			goto out;	/* e.g. input >= modulus */
 	} else if (ec_field_len(s->alg) != 0) {
-		if (n != ec_field_len(s->alg))
+		/* a shorter hash counts as left-padded with zeros (which is
+		 * what ECDSA's bits2int makes of it anyway); longer: 6A80 */
+		if (n == 0 || n > ec_field_len(s->alg))
 			goto out;
 		if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, s->pkey,
 		    NULL)) == NULL ||

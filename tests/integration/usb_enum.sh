@@ -1,0 +1,79 @@
+#!/bin/sh
+# The usb layer against the emulated reader (tests/with-vtoken): usb_enumerate
+# lists it with its strings and CCID interface, usb_open + usb_begin + a
+# GetSlotStatus bulk write/read + usb_end work, for the default profile, a
+# reader built from a real dump and a vendor-class (0xFF) reader; two
+# processes share one reader through the lock, without a daemon; another
+# program holding the interface gives BUSY; usb_open_fd on the node with
+# no bus discovery (a container); a card pulled shows on the interrupt
+# pipe; an unplug mid-transaction gives NO_DEVICE.
+set -eu
+top=${USBPIV_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${USBPIV_BUILD:-$top/build}
+cc=${CC:-cc}
+wv=$top/tests/with-vtoken
+
+[ -x "$build/vtoken-reader" ] || { echo "no $build/vtoken-reader (make vtoken)"; exit 77; }
+if ! ldconfig -p 2>/dev/null | grep -q libumockdev-preload; then
+	echo "libumockdev-preload.so not installed (scripts/deps.sh test)"
+	exit 77
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The client: usbpiv's own usb layer and nothing else.  An instrumented
+# library needs the same sanitizers at link time.
+san=
+if nm "$build/libusbpiv.a" 2>/dev/null | grep -q __asan_; then
+	cc=clang san="-fsanitize=address,undefined"
+fi
+# shellcheck disable=SC2046,SC2086
+$cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $san \
+    $(pkg-config --cflags libusb-1.0) \
+    -o "$tmp/usb_enum" "$top/tests/integration/usb_enum.c" \
+    "$build/libusbpiv.a" $(pkg-config --libs libusb-1.0 libcrypto zlib) \
+    2>"$tmp/cc.log" || { cat "$tmp/cc.log"; exit 1; }
+
+wrap=${USBPIV_WRAP:-}
+case "$wrap" in
+valgrind*) wrap="$wrap --suppressions=$top/tests/integration/umockdev.supp" ;;
+esac
+# run under with-vtoken; the lock files go to its scratch directory
+c="env USBPIV_LOCK_DIR=$tmp $wrap $tmp/usb_enum"
+
+echo "== default profile"
+$wv -- $c 1050:0407
+
+echo "== two processes at once"
+$wv -- sh -c "
+	USB_ENUM_SHARED=1 $c 1050:0407 >$tmp/a 2>&1 & a=\$!
+	USB_ENUM_SHARED=1 $c 1050:0407 >$tmp/b 2>&1 || { cat $tmp/b; exit 1; }
+	wait \$a || { cat $tmp/a; exit 1; }"
+tail -n 1 "$tmp/a" "$tmp/b"
+
+echo "== interface held by another program"
+$wv -- $c --busy
+
+echo "== usb_open_fd on the device node, no bus discovery (a container)"
+if [ -f "$build/vtoken-lseek.so" ]; then
+	$wv --card test -- sh -c "
+		node=\$(cd \"\$UMOCKDEV_DIR\" && ls dev/bus/usb/*/* | head -n 1)
+		USBPIV_USB_NO_DISCOVERY=1 $c --fd \"/\$node\""
+else
+	# libusb_wrap_sys_device rewinds the fd with lseek(), which umockdev
+	# does not pass to the emulator without its shim
+	echo "usb_open_fd NOT CHECKED: no $build/vtoken-lseek.so"
+fi
+
+echo "== card pulled, then unplugged mid-transaction"
+$wv -- sh -c "$c --unplug \"\$VTOKEN_CTL\""
+
+dumps=$top/../shared/ccid-readers
+if [ -d "$dumps" ]; then
+	echo "== reader from a dump: ACR122U (072f:90cc)"
+	$wv --reader "$dumps/ACR122U.txt" --card test -- $c 072f:90cc
+	echo "== vendor-class reader: Oberthur CosmoCard (class 0xFF + 0x21)"
+	$wv --reader "$dumps/Oberthur-CosmoCard.txt" --card test -- $c 1a74:6354
+fi
+echo "usb_enum: all passed"

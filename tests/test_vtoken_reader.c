@@ -1,0 +1,558 @@
+/*
+ * tests/test_vtoken_reader.c — the emulated reader's pure parts (CCID
+ * engine, card side of T=1, profiles) without umockdev: the same sources
+ * build/vtoken-reader is made of, included here (they use no GLib).
+ * What the reader does through a real libusb is checked by
+ * tests/integration/reader_libusb.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "vtoken/reader_ccid.c"
+#include "vtoken/reader_t1.c"
+#include "vtoken/reader_card.c"
+#include "vtoken/reader_profile.c"
+
+/* ---- collecting frames ---------------------------------------------------- */
+
+#define NFRAMES 64
+
+struct sink {
+	uint8_t f[NFRAMES][300];
+	size_t len[NFRAMES];
+	size_t n;
+	size_t total;		/* all frames, kept or not */
+	uint8_t notify[8];
+	size_t notify_len;
+	int unplugged;
+};
+
+static void
+sink_emit(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct sink *s = ctx;
+
+	s->total++;
+	if (s->n >= NFRAMES)
+		return;
+	memcpy(s->f[s->n], frame, len < 300 ? len : 300);
+	s->len[s->n++] = len;
+}
+
+static void
+sink_notify(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct sink *s = ctx;
+
+	memcpy(s->notify, msg, len);
+	s->notify_len = len;
+}
+
+static void
+sink_unplug(void *ctx)
+{
+	((struct sink *)ctx)->unplugged = 1;
+}
+
+static struct rd_dev *
+new_dev(const char *profile, struct sink *s)
+{
+	struct rd_profile p;
+	card_backend_t cards[RD_MAX_SLOTS];
+	struct rd_hooks hooks = { sink_notify, sink_unplug, NULL, s };
+	struct rd_dev *d = NULL;
+	char err[256];
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	memset(cards, 0, sizeof(cards));
+	assert_int_equal(rd_profile_load(profile, &p, err, sizeof(err)), 0);
+	for (i = 0; i <= p.ccid.bMaxSlotIndex; i++)
+		assert_int_equal(rd_card_test(&cards[i]), 0);
+	assert_int_equal(rd_dev_new(&d, &p, cards, &hooks), 0);
+	return d;
+}
+
+/* Sends one message; returns the number of frames it caused. */
+static size_t
+cmd(struct rd_dev *d, struct sink *s, uint8_t type, uint8_t slot,
+    uint8_t b7, uint16_t wlevel, const uint8_t *data, size_t n)
+{
+	uint8_t m[300];
+
+	assert_true(n + 10 <= sizeof(m));
+	m[0] = type;
+	m[1] = (uint8_t)n;
+	m[2] = (uint8_t)(n >> 8);
+	m[3] = m[4] = 0;
+	m[5] = slot;
+	m[6] = 0x42;
+	m[7] = b7;
+	m[8] = (uint8_t)wlevel;
+	m[9] = (uint8_t)(wlevel >> 8);
+	if (n > 0)
+		memcpy(m + 10, data, n);
+	s->n = s->total = 0;
+	rd_dev_command(d, m, 10 + n, sink_emit, s);
+	return s->total;
+}
+
+static uint32_t
+flen(const uint8_t *f)
+{
+	return (uint32_t)f[1] | (uint32_t)f[2] << 8 | (uint32_t)f[3] << 16 |
+	    (uint32_t)f[4] << 24;
+}
+
+static const uint8_t select_piv[] = { 0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0,
+    0x00, 0x00, 0x03, 0x08 };
+
+/* ---- CCID ------------------------------------------------------------------ */
+
+static void
+test_power_and_select(void **state)
+{
+	struct sink s;
+	struct rd_dev *d = new_dev("yubikey5", &s);
+
+	(void)state;
+	/* XfrBlock before power: card present, inactive, ICC_MUTE */
+	assert_int_equal(cmd(d, &s, 0x6F, 0, 0, 0, select_piv,
+	    sizeof(select_piv)), 1);
+	assert_int_equal(s.f[0][7], 0x41);
+	assert_int_equal(s.f[0][8], 0xFE);
+	assert_int_equal(cmd(d, &s, 0x62, 0, 0, 0, NULL, 0), 1);
+	assert_int_equal(s.f[0][0], 0x80);
+	assert_int_equal(s.f[0][6], 0x42);		/* bSeq echoed */
+	assert_int_equal(s.f[0][7], 0x00);
+	assert_int_equal(flen(s.f[0]), s.len[0] - 10);
+	assert_int_equal(s.f[0][10], 0x3B);
+	assert_int_equal(cmd(d, &s, 0x6F, 0, 0, 0, select_piv,
+	    sizeof(select_piv)), 1);
+	assert_int_equal(s.f[0][7], 0x00);
+	assert_int_equal(s.f[0][s.len[0] - 2], 0x90);
+	assert_int_equal(s.f[0][s.len[0] - 1], 0x00);
+	rd_dev_free(&d);
+	assert_null(d);
+}
+
+static void
+test_errors(void **state)
+{
+	struct sink s;
+	struct rd_dev *d = new_dev("yubikey5", &s);
+	uint8_t m[12] = { 0x65, 5, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0 };
+
+	(void)state;
+	/* unknown slot */
+	cmd(d, &s, 0x65, 1, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][0], 0x81);
+	assert_int_equal(s.f[0][7], 0x42);
+	assert_int_equal(s.f[0][8], 0x05);
+	/* dwLength says 5, 2 bytes came */
+	s.n = s.total = 0;
+	rd_dev_command(d, m, sizeof(m), sink_emit, &s);
+	assert_int_equal(s.f[0][8], 0x01);
+	assert_int_equal(s.f[0][7] & 0x40, 0x40);
+	/* shorter than a header: nothing */
+	s.n = s.total = 0;
+	rd_dev_command(d, m, 9, sink_emit, &s);
+	assert_int_equal(s.total, 0);
+	/* Secure, Mechanical, unknown: CMD_NOT_SUPPORTED */
+	cmd(d, &s, 0x69, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][0], 0x80);
+	assert_int_equal(s.f[0][7] & 0x40, 0x40);
+	assert_int_equal(s.f[0][8], 0x00);
+	cmd(d, &s, 0x71, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][8], 0x00);
+	cmd(d, &s, 0x99, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][0], 0x81);
+	assert_int_equal(s.f[0][8], 0x00);
+	/* bPowerSelect 4 does not exist */
+	cmd(d, &s, 0x62, 0, 4, 0, NULL, 0);
+	assert_int_equal(s.f[0][8], 0x07);
+	/* SetParameters for T=0 on a T=1-only reader */
+	cmd(d, &s, 0x61, 0, 0, 0, m, 5);
+	assert_int_equal(s.f[0][0], 0x82);
+	assert_int_equal(s.f[0][8], 0x07);
+	/* Abort without the class request, then with it */
+	cmd(d, &s, 0x72, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][8], 0xFF);
+	rd_dev_class_abort(d, 0, 0x42);
+	cmd(d, &s, 0x72, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][7] & 0x40, 0);
+	rd_dev_free(&d);
+}
+
+static void
+test_short_level_refuses_extended(void **state)
+{
+	struct sink s;
+	struct rd_dev *d = new_dev("short-apdu", &s);
+	static const uint8_t ext[] = { 0x00, 0xEE, 0x00, 0x00, 0x00, 0x00,
+	    0x01, 0xAA, 0x00, 0x00 };
+
+	(void)state;
+	cmd(d, &s, 0x62, 0, 0, 0, NULL, 0);
+	cmd(d, &s, 0x6F, 0, 0, 0, ext, sizeof(ext));
+	assert_int_equal(s.f[0][7], 0x40);
+	assert_int_equal(s.f[0][8], 0x01);
+	/* wLevelParameter means nothing here */
+	cmd(d, &s, 0x6F, 0, 0, 1, select_piv, sizeof(select_piv));
+	assert_int_equal(s.f[0][8], 0x08);
+	rd_dev_free(&d);
+}
+
+static void
+test_extended_chaining(void **state)
+{
+	struct sink s;
+	struct rd_dev *d = new_dev("extended-apdu", &s);
+	uint8_t apdu[600], got[700];
+	size_t i, off, n = 0;
+
+	(void)state;
+	cmd(d, &s, 0x62, 0, 0, 0, NULL, 0);
+	/* continuation without a start: bError 8 (wLevelParameter) */
+	cmd(d, &s, 0x6F, 0, 0, 2, select_piv, 4);
+	assert_int_equal(s.f[0][8], 0x08);
+	cmd(d, &s, 0x6F, 0, 0, 0x10, NULL, 0);
+	assert_int_equal(s.f[0][8], 0x08);
+	/* ECHO of 500 bytes in three parts of <= 261 */
+	apdu[0] = 0; apdu[1] = 0xEE; apdu[2] = 0; apdu[3] = 0;
+	apdu[4] = 0; apdu[5] = 0x01; apdu[6] = 0xF4;
+	for (i = 0; i < 500; i++)
+		apdu[7 + i] = (uint8_t)(i * 3);
+	apdu[507] = apdu[508] = 0;
+	for (off = 0; off < 509; ) {
+		size_t part = 509 - off > 261 ? 261 : 509 - off;
+		uint16_t lv = off == 0 ? 1 : (off + part < 509 ? 3 : 2);
+
+		cmd(d, &s, 0x6F, 0, 0, lv, apdu + off, part);
+		off += part;
+		if (off < 509) {
+			assert_int_equal(s.len[0], 10);
+			assert_int_equal(s.f[0][9], 0x10);
+		}
+	}
+	/* answer: 502 bytes in parts, bChainParameter 1, 3.., 2 */
+	for (i = 0; i < 5; i++) {
+		uint8_t ch = s.f[0][9];
+
+		assert_true(s.len[0] - 10 <= 261);
+		memcpy(got + n, s.f[0] + 10, s.len[0] - 10);
+		n += s.len[0] - 10;
+		if (ch == 0x02)
+			break;
+		assert_int_equal(ch, i == 0 ? 0x01 : 0x03);
+		cmd(d, &s, 0x6F, 0, 0, 0x10, NULL, 0);
+	}
+	assert_int_equal(n, 502);
+	assert_memory_equal(got, apdu + 7, 500);
+	assert_int_equal(got[500], 0x90);
+	rd_dev_free(&d);
+}
+
+static void
+test_injections(void **state)
+{
+	struct sink s;
+	struct rd_dev *d = new_dev("yubikey5", &s);
+	char err[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(rd_dev_inject(d, "wtx 3", err, sizeof(err)), 0);
+	assert_int_equal(cmd(d, &s, 0x65, 0, 0, 0, NULL, 0), 4);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(s.f[i][7] & 0xC0, 0x80);
+		assert_int_equal(s.f[i][0], 0x81);
+	}
+	assert_int_equal(s.f[3][7] & 0xC0, 0);
+	assert_int_equal(cmd(d, &s, 0x65, 0, 0, 0, NULL, 0), 1);
+
+	assert_int_equal(rd_dev_inject(d, "malform truncated", err,
+	    sizeof(err)), 0);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_true(s.len[0] < 10);
+	assert_int_equal(rd_dev_inject(d, "malform length", err,
+	    sizeof(err)), 0);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_true(flen(s.f[0]) > s.len[0] - 10);
+	assert_int_equal(rd_dev_inject(d, "malform length-short", err,
+	    sizeof(err)), 0);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_true(flen(s.f[0]) < s.len[0] - 10);
+	assert_int_equal(rd_dev_inject(d, "malform seq", err, sizeof(err)),
+	    0);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_int_not_equal(s.f[0][6], 0x42);
+	assert_int_equal(rd_dev_inject(d, "malform type", err, sizeof(err)),
+	    0);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][0], 0x80);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);		/* whole again */
+	assert_int_equal(s.f[0][0], 0x81);
+	assert_int_equal(s.f[0][6], 0x42);
+
+	assert_int_equal(rd_dev_inject(d, "remove", err, sizeof(err)), 0);
+	assert_int_equal(s.notify_len, 2);
+	assert_int_equal(s.notify[0], 0x50);
+	assert_int_equal(s.notify[1], 0x02);
+	cmd(d, &s, 0x62, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][7], 0x42);
+	assert_int_equal(s.f[0][8], 0xFE);
+	assert_int_equal(rd_dev_inject(d, "insert 0", err, sizeof(err)), 0);
+	assert_int_equal(s.notify[1], 0x03);
+
+	/* bad lines are refused with a message, nothing changes */
+	assert_int_equal(rd_dev_inject(d, "wtx -1", err, sizeof(err)), -1);
+	assert_int_equal(rd_dev_inject(d, "wtx 999999999", err,
+	    sizeof(err)), -1);
+	assert_int_equal(rd_dev_inject(d, "malform bogus", err, sizeof(err)),
+	    -1);
+	assert_int_equal(rd_dev_inject(d, "remove 1", err, sizeof(err)), -1);
+	assert_int_equal(rd_dev_inject(d, "swtx 1", err, sizeof(err)), -1);
+	assert_int_equal(rd_dev_inject(d, "unplug-at x", err, sizeof(err)),
+	    -1);
+	assert_true(strlen(err) > 0);
+
+	assert_int_equal(rd_dev_inject(d, "unplug-at 2", err, sizeof(err)),
+	    0);
+	assert_int_equal(cmd(d, &s, 0x65, 0, 0, 0, NULL, 0), 1);
+	assert_int_equal(s.unplugged, 0);
+	assert_int_equal(cmd(d, &s, 0x65, 0, 0, 0, NULL, 0), 0);
+	assert_int_equal(s.unplugged, 1);
+	assert_int_equal(rd_dev_unplugged(d), 1);
+	rd_dev_free(&d);
+}
+
+/* ---- T=1, card side --------------------------------------------------------- */
+
+static size_t
+blk(uint8_t *b, uint8_t pcb, const uint8_t *inf, size_t n)
+{
+	return block(b, pcb, inf, n);
+}
+
+static void
+xchg(struct rd_t1 *t, card_backend_t *c, const uint8_t *in, size_t n,
+    uint8_t *out, size_t *outlen)
+{
+	uint8_t lrc = 0;
+	size_t i;
+
+	assert_int_equal(rd_t1_block(t, c, in, n, out, 260, outlen), 0);
+	assert_true(*outlen >= 4);
+	assert_int_equal(out[2], *outlen - 4);
+	for (i = 0; i < *outlen; i++)
+		lrc ^= out[i];
+	assert_int_equal(lrc, 0);
+}
+
+static void
+test_t1_card_side(void **state)
+{
+	struct rd_t1 *t = rd_t1_new(32);
+	card_backend_t c;
+	uint8_t in[300], out[300], apdu[80], last[300];
+	uint8_t ifs = 16;
+	size_t n, ol, lastlen, i, got = 0;
+	uint8_t rsp[100];
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(rd_card_test(&c), 0);
+
+	/* bad LRC: R-block, EDC error */
+	n = blk(in, 0x00, select_piv, sizeof(select_piv));
+	in[n - 1] ^= 1;
+	xchg(t, &c, in, n, out, &ol);
+	assert_int_equal(out[1], 0x81);
+	/* LEN lying about the bytes: EDC error too */
+	n = blk(in, 0x00, select_piv, sizeof(select_piv));
+	in[2]++;
+	xchg(t, &c, in, n, out, &ol);
+	assert_int_equal(out[1] & 0xEF, 0x81);
+
+	/* S(IFS request 16) -> S(IFS response 16) */
+	xchg(t, &c, in, blk(in, 0xC1, &ifs, 1), out, &ol);
+	assert_int_equal(out[1], 0xE1);
+	assert_int_equal(out[3], 16);
+
+	/* 40-byte ECHO in two I-blocks (IFSC 32): M bit acked by R(1) */
+	apdu[0] = 0; apdu[1] = 0xEE; apdu[2] = 0; apdu[3] = 0; apdu[4] = 40;
+	for (i = 0; i < 40; i++)
+		apdu[5 + i] = (uint8_t)i;
+	apdu[45] = 0;
+	xchg(t, &c, in, blk(in, 0x20, apdu, 32), out, &ol);
+	assert_int_equal(out[1], 0x90);
+	/* a block over IFSC is refused */
+	xchg(t, &c, in, blk(in, 0x40, apdu, 33), out, &ol);
+	assert_int_equal(out[1] & 0xE3, 0x82);
+	xchg(t, &c, in, blk(in, 0x40, apdu + 32, 14), out, &ol);
+	/* the answer (42 bytes) in parts of IFSD 16 */
+	assert_int_equal(out[1], 0x20);
+	assert_int_equal(out[2], 16);
+	memcpy(last, out, ol);
+	lastlen = ol;
+	memcpy(rsp + got, out + 3, out[2]);
+	got += out[2];
+	/* R with the wrong N(R): the same block again */
+	xchg(t, &c, in, blk(in, 0x80, NULL, 0), out, &ol);
+	assert_int_equal(ol, lastlen);
+	assert_memory_equal(out, last, ol);
+	/* R(1): the next parts */
+	xchg(t, &c, in, blk(in, 0x90, NULL, 0), out, &ol);
+	assert_int_equal(out[1], 0x60);
+	memcpy(rsp + got, out + 3, out[2]);
+	got += out[2];
+	xchg(t, &c, in, blk(in, 0x80, NULL, 0), out, &ol);
+	assert_int_equal(out[1], 0x00);			/* last, N(S) 0 */
+	memcpy(rsp + got, out + 3, out[2]);
+	got += out[2];
+	assert_int_equal(got, 42);
+	assert_memory_equal(rsp, apdu + 5, 40);
+	assert_int_equal(rsp[40], 0x90);
+
+	/* a repeated I-block gets the last answer again */
+	memcpy(last, out, ol);
+	lastlen = ol;
+	xchg(t, &c, in, blk(in, 0x40, apdu + 32, 14), out, &ol);
+	assert_int_equal(ol, lastlen);
+	assert_memory_equal(out, last, ol);
+
+	/* S(WTX) injected: answered only after S(WTX response) */
+	rd_t1_inject_wtx(t, 1);
+	xchg(t, &c, in, blk(in, 0x00, select_piv, sizeof(select_piv)), out,
+	    &ol);
+	assert_int_equal(out[1], 0xC3);
+	xchg(t, &c, in, blk(in, 0xE3, out + 3, 1), out, &ol);
+	assert_int_equal(out[1] & 0x80, 0);
+
+	/* S(RESYNCH): sequence numbers back to 0, IFSD 32 */
+	xchg(t, &c, in, blk(in, 0xC0, NULL, 0), out, &ol);
+	assert_int_equal(out[1], 0xE0);
+	xchg(t, &c, in, blk(in, 0x00, select_piv, sizeof(select_piv)), out,
+	    &ol);
+	assert_int_equal(out[1], 0x00);
+
+	/* unknown S-block: R "other error" */
+	xchg(t, &c, in, blk(in, 0xC7, NULL, 0), out, &ol);
+	assert_int_equal(out[1] & 0xE3, 0x82);
+
+	c.ops->free(c.h);
+	rd_t1_free(&t);
+	assert_null(t);
+}
+
+static void
+test_t1_chain_is_bounded(void **state)
+{
+	struct rd_t1 *t = rd_t1_new(254);
+	card_backend_t c;
+	uint8_t in[300], out[300], data[254];
+	size_t ol, i;
+	int ns = 0, refused = 0;
+
+	(void)state;
+	assert_int_equal(rd_card_test(&c), 0);
+	memset(data, 0xAB, sizeof(data));
+	/* a chain that never ends is cut at RD_APDU_MAX */
+	for (i = 0; i < RD_APDU_MAX / 254 + 2; i++) {
+		xchg(t, &c, in, blk(in, (uint8_t)(ns << 6 | 0x20), data, 254),
+		    out, &ol);
+		ns ^= 1;
+		if ((out[1] & 0xE3) == 0x82) {
+			refused = 1;
+			break;
+		}
+	}
+	assert_true(refused);
+	c.ops->free(c.h);
+	rd_t1_free(&t);
+}
+
+static void
+test_atr_ifsc(void **state)
+{
+	const uint8_t yk[] = { 0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31,
+	    0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62,
+	    0x69, 0x4B, 0x65, 0x79, 0x40 };
+	uint8_t out[40], x = 0;
+	size_t n, i;
+
+	(void)state;
+	n = rd_atr_set_ifsc(yk, sizeof(yk), 32, out, sizeof(out));
+	assert_int_equal(n, 7 + 13);
+	assert_int_equal(out[4], 32);				/* TA3 */
+	assert_memory_equal(out + 6, yk + 9, 13);		/* historical */
+	for (i = 1; i < n; i++)
+		x ^= out[i];
+	assert_int_equal(x, 0);					/* TCK */
+	/* not an ATR, or one that ends inside its interface bytes */
+	assert_int_equal(rd_atr_set_ifsc(yk + 1, 5, 32, out, sizeof(out)), 0);
+	assert_int_equal(rd_atr_set_ifsc(yk, 5, 32, out, sizeof(out)), 0);
+	assert_int_equal(rd_atr_set_ifsc(yk, sizeof(yk), 32, out, 10), 0);
+}
+
+/* ---- profiles ----------------------------------------------------------------- */
+
+static void
+test_profiles_parse_back(void **state)
+{
+	static const char *names[] = { "yubikey5", "short-apdu",
+	    "extended-apdu", "t1", "two-slot" };
+	struct rd_profile p;
+	struct usb_ccid_iface ifs[2];
+	struct usb_device_desc dd;
+	char err[256];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_int_equal(rd_profile_load(names[i], &p, err,
+		    sizeof(err)), 0);
+		assert_int_equal(usb_parse_device_desc(p.dev, sizeof(p.dev),
+		    &dd), 0);
+		assert_int_equal(dd.idVendor, p.vid);
+		assert_int_equal(usb_parse_config_desc(p.cfg, p.cfglen, ifs, 2,
+		    &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(ifs[0].ccid.dwFeatures, p.ccid.dwFeatures);
+		assert_int_equal(ifs[0].ccid.dwMaxCCIDMessageLength,
+		    p.ccid.dwMaxCCIDMessageLength);
+		assert_int_equal(ifs[0].ep_bulk_in, 0x81);
+		assert_int_equal(ifs[0].ep_bulk_out, 0x02);
+		assert_int_equal(ifs[0].ep_intr_in, 0x83);
+	}
+	assert_int_equal(rd_profile_load("nonsense", &p, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "nonsense"));
+	assert_int_equal(rd_profile_load("/nonexistent/x.txt", &p, err,
+	    sizeof(err)), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_power_and_select),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_short_level_refuses_extended),
+		cmocka_unit_test(test_extended_chaining),
+		cmocka_unit_test(test_injections),
+		cmocka_unit_test(test_t1_card_side),
+		cmocka_unit_test(test_t1_chain_is_bounded),
+		cmocka_unit_test(test_atr_ifsc),
+		cmocka_unit_test(test_profiles_parse_back),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
