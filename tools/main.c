@@ -163,7 +163,7 @@ usage_global(FILE *fp)
 	    "                      whose USB path (as `list` shows) is PATH\n"
 	    "  --serial N          use the token with serial number N\n"
 	    "  --json              machine-readable output (list, info, ssh-keys,\n"
-	    "                      watch, pin status)\n"
+	    "                      apdu; watch prints one JSON object a line)\n"
 	    "  -v, --verbose       trace APDUs (twice: CCID and USB too); secrets\n"
 	    "                      are redacted (sets USBPIV_DEBUG)\n"
 	    "  -h, --help          this help;  --version  the version\n\n"
