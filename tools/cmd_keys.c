@@ -96,6 +96,7 @@ cmd_keygen(const struct globals *g, struct opts *o)
 {
 	struct token t;
 	EVP_PKEY *pub = NULL;
+	FILE *fp;
 	int ex, fmt, r, ms = CLI_OP_MS;
 
 	if ((ex = need_slot(o, "keygen", 0)) != EX_OK ||
@@ -105,6 +106,14 @@ cmd_keygen(const struct globals *g, struct opts *o)
 		cli_err("keygen: --alg is required");
 		return EX_USAGE;
 	}
+	if (fmt == 2 && o->alg == PIV_ALG_X25519) {
+		cli_err("keygen: an X25519 key has no OpenSSH form");
+		return EX_USAGE;
+	}
+	/* Fail on an unwritable output before the key exists, not after. */
+	if ((fp = cli_open_out(o->out, fmt == 1)) == NULL ||
+	    cli_close_out(fp, o->out) != 0)
+		return EX_ERR;
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
