@@ -98,8 +98,8 @@ piv_cache_check(piv_card_t *p)
 	}
 }
 
-int
-piv_select(piv_card_t *p, int *ms)
+static int
+select_app(piv_card_t *p, int *ms)
 {
 	struct piv_cmd c = { 0x00, 0xa4, 0x04, 0x00, piv_aid, sizeof(piv_aid),
 	    0 };
@@ -124,6 +124,20 @@ piv_select(piv_card_t *p, int *ms)
 	p->gen = generation(p);
 	p->selected = 1;
 	return 0;
+}
+
+int
+piv_select(piv_card_t *p, int *ms)
+{
+	int r;
+
+	if (p == NULL)
+		return PIV_ERR_ARG;
+	if ((r = piv_begin(p, ms)) != 0)
+		return r;
+	r = select_app(p, ms);
+	(void)piv_end(p);
+	return r;
 }
 
 const uint8_t *
@@ -179,7 +193,7 @@ piv_enter(piv_card_t *p, int *ms)
 		return r;
 	piv_cache_check(p);
 	if (!p->selected || generation(p) != p->gen) {
-		if ((r = piv_select(p, ms)) != 0) {
+		if ((r = select_app(p, ms)) != 0) {
 			piv_end(p);
 			return r;
 		}

@@ -175,7 +175,8 @@ int piv_get_serial(piv_card_t *p, uint32_t *serial, int *ms);
  * An empty PIN is PIV_ERR_ARG, never a status query. */
 int piv_verify(piv_card_t *p, uint8_t which, const char *pin, size_t len,
     int *tries, int *ms);
-/* VERIFY with no data: *verified 1/0, *tries left (-1 if unknown). */
+/* VERIFY with no data: *verified 1/0, *tries left (-1 if unknown).  A
+ * blocked reference is a status too: 0 with *verified 0 and *tries 0. */
 int piv_pin_status(piv_card_t *p, uint8_t which, int *verified, int *tries,
     int *ms);
 int piv_change_ref(piv_card_t *p, uint8_t which, const char *old,

@@ -152,14 +152,14 @@ again:
 		/* command chaining: all parts but the last with CLA | 0x10 */
 		off = 0;
 		do {
+			const uint8_t *d = c->len > 0 ? c->data + off : NULL;
+
 			part = min_sz(c->len - off, 255);
 			if (off + part < c->len) {
-				n = encode(tx, (uint8_t)(c->cla | 0x10), c,
-				    c->data + off, part, 0, 0);
-			} else {
-				n = encode(tx, c->cla, c, c->data + off, part,
-				    le, 0);
-			}
+				n = encode(tx, (uint8_t)(c->cla | 0x10), c, d,
+				    part, 0, 0);
+			} else
+				n = encode(tx, c->cla, c, d, part, le, 0);
 			if ((r = xmit(p, tx, n, maxrx, &redact, &rlen,
 			    ms)) != 0)
 				goto fail;

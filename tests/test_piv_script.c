@@ -33,6 +33,7 @@ struct script {
 	int short_frame;	/* answer 1 byte */
 	int overlong;		/* claim rlen > cap */
 	uint64_t gen;
+	int begin_err, nbegin, nend;
 	/* what was sent */
 	uint8_t *log[MAXLOG];
 	size_t loglen[MAXLOG];
@@ -95,8 +96,29 @@ s_generation(void *h)
 	return ((struct script *)h)->gen;
 }
 
+static int
+s_begin(void *h, int *ms)
+{
+	struct script *s = h;
+
+	(void)ms;
+	if (s->begin_err)
+		return s->begin_err;
+	s->nbegin++;
+	return 0;
+}
+
+static int
+s_end(void *h)
+{
+	((struct script *)h)->nend++;
+	return 0;
+}
+
 static piv_io_t s_io = {
 	.transmit = s_transmit,
+	.begin = s_begin,
+	.end = s_end,
 	.generation = s_generation,
 };
 
@@ -786,6 +808,46 @@ test_import_encoding(void **state)
 	EVP_PKEY_free(rsa);
 }
 
+static void
+test_transactions(void **state)
+{
+	struct fix *f = *state;
+	uint8_t v[3];
+	uint32_t serial;
+	int verified, tries;
+
+	/* the reader is busy: nothing is sent */
+	f->s.begin_err = PIV_ERR_BUSY;
+	assert_int_equal(piv_get_version(f->p, v, &f->ms), PIV_ERR_BUSY);
+	assert_int_equal(piv_begin(f->p, &f->ms), PIV_ERR_BUSY);
+	assert_int_equal(piv_apdu_count(f->p), 0);
+	f->s.begin_err = 0;
+	/* one bracket around several calls */
+	assert_int_equal(piv_begin(f->p, &f->ms), 0);
+	add(&f->s, SELECT_CMD, SELECT_OK);
+	add(&f->s, "00FD0000", "0507019000");
+	add(&f->s, "00F80000", "00CC07399000");
+	add(&f->s, "00200080", "9000");
+	assert_int_equal(piv_get_version(f->p, v, &f->ms), 0);
+	assert_int_equal(piv_get_serial(f->p, &serial, &f->ms), 0);
+	assert_int_equal(piv_pin_status(f->p, PIV_PIN_REF, &verified, &tries,
+	    &f->ms), 0);
+	assert_int_equal(f->s.nbegin, 1);
+	assert_int_equal(f->s.nend, 0);
+	assert_int_equal(piv_end(f->p), 0);
+	assert_int_equal(f->s.nend, 1);
+	/* each call brackets itself otherwise */
+	add(&f->s, "00200080", "9000");
+	assert_int_equal(piv_pin_status(f->p, PIV_PIN_REF, &verified, &tries,
+	    &f->ms), 0);
+	assert_int_equal(f->s.nbegin, 2);
+	assert_int_equal(f->s.nend, 2);
+	/* a command without answer data that gets 61xx: done, nothing read */
+	add(&f->s, "00FA0303", "6110");
+	assert_int_equal(piv_set_pin_retries(f->p, 3, 3, &f->ms), 0);
+	assert_int_equal(piv_apdu_count(f->p), 6);
+}
+
 int
 main(void)
 {
@@ -812,6 +874,7 @@ main(void)
 		T(test_identity_fallback),
 		T(test_mgm_auth_impostor),
 		T(test_import_encoding),
+		T(test_transactions),
 #undef T
 	};
 

@@ -145,6 +145,29 @@ test_bad_apdus(void **state)
 	assert_int_equal(rsp[1], 0x03);
 	assert_int_equal(tv_hex(c, "00C0000000", out, sizeof(out), &n), 0x9000);
 	assert_memory_equal(out, "\x05\x07\x01", 3);
+	/* a small cap on an extended answer: pieces that fit, then 61xx */
+	{
+		static const uint8_t ext[] = { 0x00, 0xcb, 0x3f, 0xff, 0x00,
+		    0x00, 0x05, 0x5c, 0x03, 0x5f, 0xff, 0x01, 0x00, 0x00 };
+		uint8_t small[50];
+		size_t total = 0;
+
+		assert_int_equal(vcard_apdu(c, ext, sizeof(ext), small,
+		    sizeof(small), &n), 0);
+		assert_int_equal(n, 50);
+		assert_int_equal(small[48], 0x61);
+		total = 48;
+		while (small[n - 2] == 0x61) {
+			assert_int_equal(vcard_apdu(c, (const uint8_t *)
+			    "\x00\xc0\x00\x00\x00", 5, small, sizeof(small),
+			    &n), 0);
+			assert_true(n >= 2 && n <= 50);
+			total += n - 2;
+			assert_true(total < 4096);
+		}
+		assert_int_equal(small[n - 2], 0x90);
+		assert_true(total > 700);
+	}
 	vcard_free(&c);
 }
 

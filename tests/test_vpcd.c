@@ -29,17 +29,45 @@
 #include "vtoken/vpcd.h"
 
 #define WATCHDOG_S	30	/* per test: a hang fails instead of blocking */
+#define WATCHDOG_VG_S	600	/* the same under valgrind */
 #define SHORT_MS	300	/* backend timeouts in the stall tests */
 
 static const uint8_t select_piv[] = {
 	0x00, 0xa4, 0x04, 0x00, 0x05, 0xa0, 0x00, 0x00, 0x03, 0x08
 };
 
+/*
+ * One software card for the whole run, served by one thread at a time
+ * (each test joins its server before it ends): a fresh card makes its
+ * attestation key, which takes a while under valgrind.
+ */
+static vcard_t *the_card;
+
+static int
+group_setup(void **state)
+{
+	static const struct vcard_opts opts;	/* a factory-fresh card */
+
+	(void)state;
+	return vcard_new(&the_card, &opts);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	vcard_free(&the_card);
+	return the_card == NULL ? 0 : -1;
+}
+
 static int
 setup(void **state)
 {
+	const char *mode = getenv("USBPIV_TEST_MODE");
+
 	(void)state;
-	alarm(WATCHDOG_S);
+	alarm(mode != NULL && strcmp(mode, "valgrind") == 0 ?
+	    WATCHDOG_VG_S : WATCHDOG_S);
 	return 0;
 }
 
@@ -111,13 +139,11 @@ server_main(void *arg)
 	return NULL;
 }
 
-static const struct vcard_opts opts;	/* a factory-fresh card */
-
 static void
 server_start(struct server *s, uint16_t port)
 {
 	memset(s, 0, sizeof(*s));
-	assert_int_equal(vcard_new(&s->card, &opts), 0);
+	s->card = the_card;
 	s->port = port;
 	s->rc = 1;
 	assert_int_equal(pthread_create(&s->t, NULL, server_main, s), 0);
@@ -127,8 +153,7 @@ static int
 server_join(struct server *s)
 {
 	assert_int_equal(pthread_join(s->t, NULL), 0);
-	vcard_free(&s->card);
-	assert_null(s->card);
+	s->card = NULL;
 	return s->rc;
 }
 
@@ -142,10 +167,10 @@ test_backend_serves_card(void **state)
 	uint16_t port;
 
 	(void)state;
+	rn = vcard_atr(the_card, ref, sizeof(ref));
 	new_backend(&b, &port);
 	server_start(&s, port);
 	n = wait_card(&b, atr, sizeof(atr));
-	rn = vcard_atr(s.card, ref, sizeof(ref));
 	assert_true(rn > 0);
 	assert_int_equal(n, rn);
 	assert_memory_equal(atr, ref, n);
@@ -631,7 +656,7 @@ served_start(struct served *s)
 
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(vcard_new(&s->card, &opts), 0);
+	s->card = the_card;
 	s->fd = sv[0];
 	s->rc = 1;
 	assert_int_equal(pthread_create(&s->t, NULL, served_main, s), 0);
@@ -643,7 +668,7 @@ served_join(struct served *s)
 {
 	assert_int_equal(pthread_join(s->t, NULL), 0);
 	close(s->fd);
-	vcard_free(&s->card);
+	s->card = NULL;
 	return s->rc;
 }
 
@@ -656,8 +681,8 @@ test_card_side_control_and_apdus(void **state)
 	int fd, ms;
 
 	(void)state;
+	rn = vcard_atr(the_card, ref, sizeof(ref));
 	fd = served_start(&s);
-	rn = vcard_atr(s.card, ref, sizeof(ref));
 	/* power on and reset are not answered: the next answer is the ATR */
 	ctl = VPCD_CTRL_ON;
 	ms = 2000;
@@ -888,5 +913,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

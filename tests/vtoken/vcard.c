@@ -288,7 +288,8 @@ vc_forget_session(struct vcard *c)
 static void
 chain_drop(struct vcard *c)
 {
-	util_freezero(c->chain, VC_CHAIN_MAX);
+	/* only the bytes received can hold secrets */
+	util_freezero(c->chain, c->chain_len);
 	c->chain = NULL;
 	c->chain_len = 0;
 	c->chaining = 0;
@@ -298,7 +299,7 @@ chain_drop(struct vcard *c)
 static void
 out_drop(struct vcard *c)
 {
-	util_freezero(c->out, VC_RSP_MAX);
+	util_freezero(c->out, c->out_len);
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
 	c->out_secret = 0;
@@ -628,7 +629,7 @@ process(struct vcard *c, const uint8_t *a, size_t n, uint8_t *rsp,
 		v.lc = c->chain_len;
 	}
 
-	if ((r.p = malloc(VC_RSP_MAX)) == NULL) {
+	if ((r.p = malloc(VC_RSP_MAX)) == NULL) {	/* wiped to r.len */
 		chain_drop(c);
 		*rlen = put_sw(rsp, 0, SW_UNKNOWN);
 		return;
@@ -638,7 +639,7 @@ process(struct vcard *c, const uint8_t *a, size_t n, uint8_t *rsp,
 	*secret = rsp_secret(&v) || r.secret;
 	chain_drop(c);
 	if (sw != SW_OK || r.len == 0) {
-		util_freezero(r.p, VC_RSP_MAX);
+		util_freezero(r.p, r.len);
 		*rlen = put_sw(rsp, 0, sw);
 		return;
 	}

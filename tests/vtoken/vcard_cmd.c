@@ -3,6 +3,24 @@
  * (SP 800-73-4 part 2 and Yubico's extensions), one handler each.  The
  * APDU layer (vcard.c) hands over whole commands with chains joined;
  * handlers return the status word and append response data to r.
+ *
+ * Status words where the card had to pick one (as a YubiKey 5 answers,
+ * as far as its documentation and clients tell):
+ *   anything before SELECT, unknown INS          6D00
+ *   SELECT with P1 != 04 / an unknown AID        6B00 / 6A82
+ *   wrong PIN or PUK                             63Cx, 63C0 on the try
+ *                                                that blocks, then 6983
+ *   VERIFY/CHANGE/RESET RC with an unknown ref   6A88; wrong P1 6A86
+ *   no management-key auth / no PIN for a key    6982
+ *   touch needed but not given                   6985
+ *   empty key slot or key of another algorithm   6A80 (GENERAL AUTH)
+ *   empty slot in METADATA, ATTEST, MOVE source  6A88
+ *   ATTEST of an imported key                    6A80
+ *   unknown slot, bad P1/P2                      6A86
+ *   object too large / no room                   6A84
+ *   PUT DATA of the discovery object             6A81
+ *   RESET while the PIN or PUK is not blocked    6985
+ *   state file cannot be written                 6F00
  */
 #include "vcard_int.h"
 

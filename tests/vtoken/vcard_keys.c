@@ -566,27 +566,72 @@ cert_shell(const char *subject_cn, const X509_NAME *issuer)
 
 /* Stores 5FFF01 = 53 { 70 cert 71 00 FE 00 }. */
 static int
-store_att_cert(struct vcard *c, X509 *x)
+store_att_cert(struct vcard *c, const uint8_t *der, size_t n)
 {
-	uint8_t *der = NULL, buf[VC_OBJ_MAX];
+	uint8_t buf[VC_OBJ_MAX];
 	struct vrsp r;
-	int n, rc = -1;
 
 	memset(&r, 0, sizeof(r));
 	r.p = buf;
 	r.cap = sizeof(buf);
-	if ((n = i2d_X509(x, &der)) <= 0)
-		goto out;
-	if (vrsp_tl(&r, 0x53, vc_tl_len(0x70, (size_t)n) + (size_t)n + 5) != 0 ||
-	    vrsp_tlv(&r, 0x70, der, (size_t)n) != 0 ||
+	if (vrsp_tl(&r, 0x53, vc_tl_len(0x70, n) + n + 5) != 0 ||
+	    vrsp_tlv(&r, 0x70, der, n) != 0 ||
 	    vrsp_tlv(&r, 0x71, "\0", 1) != 0 ||
 	    vrsp_tlv(&r, 0xfe, NULL, 0) != 0 ||
 	    vc_obj_set(c, 0x5fff01, buf, r.len) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The self-signed certificate of the shared attestation key, made once
+ * per firmware version and process (signing one per card costs more than
+ * the rest of vcard_new).
+ */
+static pthread_mutex_t att_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t att_der[2048];
+static size_t att_der_len;
+static uint8_t att_ver[3];
+
+static int
+att_cert_der(const uint8_t version[3], uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	uint8_t *der = NULL;
+	X509 *x = NULL;
+	int n, r = -1;
+
+	*outlen = 0;
+	if (pthread_mutex_lock(&att_lock) != 0)
+		return -1;
+	if (att_der_len == 0 || memcmp(att_ver, version, 3) != 0) {
+		att_der_len = 0;
+		if ((x = cert_shell(ATT_SUBJECT, NULL)) == NULL ||
+		    X509_set_pubkey(x, att_key) != 1 ||
+		    add_std_ext(x, x, NID_basic_constraints,
+		    "critical,CA:TRUE") != 0 ||
+		    add_std_ext(x, x, NID_key_usage,
+		    "critical,keyCertSign,cRLSign") != 0 ||
+		    add_std_ext(x, x, NID_subject_key_identifier, "hash") != 0 ||
+		    add_ext(x, OID_FIRMWARE, version, 3, 0) != 0 ||
+		    X509_sign(x, att_key, EVP_sha256()) <= 0 ||
+		    (n = i2d_X509(x, &der)) <= 0 ||
+		    (size_t)n > sizeof(att_der))
+			goto out;
+		memcpy(att_der, der, (size_t)n);
+		att_der_len = (size_t)n;
+		memcpy(att_ver, version, 3);
+	}
+	if (att_der_len > cap)
 		goto out;
-	rc = 0;
+	memcpy(out, att_der, att_der_len);
+	*outlen = att_der_len;
+	r = 0;
 out:
+	pthread_mutex_unlock(&att_lock);
 	OPENSSL_free(der);
-	return rc;
+	X509_free(x);
+	return r;
 }
 
 /* The factory attestation key in f9 and its self-signed certificate. */
@@ -595,10 +640,11 @@ vk_attestation_init(struct vcard *c)
 {
 	int idx = vc_slot_index(0xf9);
 	struct vslot *s = &c->slots[idx];
-	X509 *x = NULL;
-	int r = -1;
+	uint8_t der[2048];
+	size_t n;
 
 	if (pthread_once(&att_once, att_make_key) != 0 || att_key == NULL ||
+	    att_cert_der(c->version, der, sizeof(der), &n) != 0 ||
 	    EVP_PKEY_up_ref(att_key) != 1)
 		return -1;
 	EVP_PKEY_free(s->pkey);
@@ -607,21 +653,7 @@ vk_attestation_init(struct vcard *c)
 	s->pin_policy = PIN_POL_NEVER;
 	s->touch_policy = TOUCH_POL_NEVER;
 	s->origin = ORIGIN_IMPORTED;
-	if ((x = cert_shell(ATT_SUBJECT, NULL)) == NULL ||
-	    X509_set_pubkey(x, s->pkey) != 1 ||
-	    add_std_ext(x, x, NID_basic_constraints,
-	    "critical,CA:TRUE") != 0 ||
-	    add_std_ext(x, x, NID_key_usage,
-	    "critical,keyCertSign,cRLSign") != 0 ||
-	    add_std_ext(x, x, NID_subject_key_identifier, "hash") != 0 ||
-	    add_ext(x, OID_FIRMWARE, c->version, 3, 0) != 0 ||
-	    X509_sign(x, s->pkey, sign_md(s->pkey)) <= 0 ||
-	    store_att_cert(c, x) != 0)
-		goto out;
-	r = 0;
-out:
-	X509_free(x);
-	return r;
+	return store_att_cert(c, der, n);
 }
 
 /* The f9 certificate, from 5FFF01, or NULL. */

@@ -6,6 +6,7 @@
  */
 #include "vcard_int.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 void
@@ -15,7 +16,10 @@ vl_open(struct vcard *c)
 
 	if (path == NULL || *path == '\0')
 		return;
-	c->log = fopen(path, "ae");
+	/* unbuffered: each line goes out in one write(2) on an O_APPEND
+	 * file, so that cards in several processes do not mix lines */
+	if ((c->log = fopen(path, "ae")) != NULL)
+		setvbuf(c->log, NULL, _IONBF, 0);
 }
 
 void
@@ -32,20 +36,25 @@ vl_line(struct vcard *c, char dir, const uint8_t *p, size_t n,
     size_t red_off, size_t red_len)
 {
 	static const char digits[] = "0123456789ABCDEF";
-	size_t i;
+	char *line;
+	size_t i, k = 0;
 
-	if (c->log == NULL)
+	if (c->log == NULL || n > (SIZE_MAX - 3) / 2)
 		return;
-	fputc(dir, c->log);
-	fputc(' ', c->log);
+	if ((line = malloc(2 * n + 3)) == NULL)
+		return;
+	line[k++] = dir;
+	line[k++] = ' ';
 	for (i = 0; i < n; i++) {
 		if (i >= red_off && i - red_off < red_len) {
-			fputs("**", c->log);
+			line[k++] = '*';
+			line[k++] = '*';
 			continue;
 		}
-		fputc(digits[p[i] >> 4], c->log);
-		fputc(digits[p[i] & 0x0f], c->log);
+		line[k++] = digits[p[i] >> 4];
+		line[k++] = digits[p[i] & 0x0f];
 	}
-	fputc('\n', c->log);
-	fflush(c->log);
+	line[k++] = '\n';
+	(void)fwrite(line, 1, k, c->log);
+	free(line);
 }

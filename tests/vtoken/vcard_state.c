@@ -31,6 +31,7 @@
 
 #define STATE_MAX	(1024 * 1024)
 #define MAX_TOKENS	8
+#define IOBUF		8192
 
 /* ---- save ------------------------------------------------------------------ */
 
@@ -50,7 +51,7 @@ write_state(struct vcard *c, FILE *f)
 {
 	uint8_t *der = NULL;
 	size_t i;
-	int n, r = -1;
+	int n = 0, r = -1;
 
 	if (fprintf(f, "vcard-state 1\nserial %lu\nversion ",
 	    (unsigned long)c->serial) < 0 || put_hex(f, c->version, 3) != 0 ||
@@ -75,6 +76,7 @@ write_state(struct vcard *c, FILE *f)
 			goto out;
 		OPENSSL_clear_free(der, (size_t)n);
 		der = NULL;
+		n = 0;
 	}
 	for (i = 0; i < c->nobjs; i++)
 		if (fprintf(f, "obj %06lX ", (unsigned long)c->objs[i].tag) < 0 ||
@@ -85,25 +87,30 @@ write_state(struct vcard *c, FILE *f)
 		goto out;
 	r = 0;
 out:
-	OPENSSL_free(der);
+	if (der != NULL)
+		OPENSSL_clear_free(der, n > 0 ? (size_t)n : 0);
 	return r;
 }
 
 int
 vs_save(struct vcard *c)
 {
-	char *tmp = NULL;
+	char *tmp = NULL, *iobuf = NULL;
 	size_t n;
 	FILE *f = NULL;
 	int r = -1;
 
 	if (c->state_path == NULL)
 		return 0;
+	/* our own stdio buffer, so that the secrets in it can be wiped */
+	if ((iobuf = malloc(IOBUF)) == NULL)
+		return -1;
 	n = strlen(c->state_path) + 5;
 	if ((tmp = malloc(n)) == NULL)
 		return -1;
 	snprintf(tmp, n, "%s.tmp", c->state_path);
-	if ((f = fopen(tmp, "we")) == NULL)
+	if ((f = fopen(tmp, "we")) == NULL ||
+	    setvbuf(f, iobuf, _IOFBF, IOBUF) != 0)
 		goto out;
 	if (write_state(c, f) != 0 || fflush(f) != 0)
 		goto out;
@@ -121,6 +128,7 @@ out:
 	if (r != 0)
 		unlink(tmp);
 	free(tmp);
+	util_freezero(iobuf, IOBUF);
 	return r;
 }
 
@@ -306,7 +314,9 @@ vs_load(struct vcard *c)
 	FILE *f = NULL;
 	int r = -1;
 
+	/* unbuffered: no copy of the secrets left in a stdio buffer */
 	if ((f = fopen(c->state_path, "re")) == NULL ||
+	    setvbuf(f, NULL, _IONBF, 0) != 0 ||
 	    (text = malloc(STATE_MAX + 1)) == NULL ||
 	    (buf = malloc(STATE_MAX / 2)) == NULL)
 		goto out;
