@@ -71,8 +71,7 @@ list_line(const struct usb_dev_info *info, const char *name, size_t slot,
 static const char *
 busy_or(int busy, const char *other)
 {
-	return busy ? "busy: in use by another program (pcscd or gpg's "
-	    "scdaemon?)" : other;
+	return busy ? "busy: " BUSY_HINT : other;
 }
 
 /* Every slot of one reader, with the token in it if any. */

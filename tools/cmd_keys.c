@@ -96,6 +96,7 @@ cmd_keygen(const struct globals *g, struct opts *o)
 {
 	struct token t;
 	EVP_PKEY *pub = NULL;
+	FILE *fp;
 	int ex, fmt, r, ms = CLI_OP_MS;
 
 	if ((ex = need_slot(o, "keygen", 0)) != EX_OK ||
@@ -105,6 +106,14 @@ cmd_keygen(const struct globals *g, struct opts *o)
 		cli_err("keygen: --alg is required");
 		return EX_USAGE;
 	}
+	if (fmt == 2 && o->alg == PIV_ALG_X25519) {
+		cli_err("keygen: an X25519 key has no OpenSSH form");
+		return EX_USAGE;
+	}
+	/* Fail on an unwritable output before the key exists, not after. */
+	if ((fp = cli_open_out(o->out, fmt == 1)) == NULL ||
+	    cli_close_out(fp, o->out) != 0)
+		return EX_ERR;
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
@@ -238,24 +247,94 @@ cmd_export_pubkey(const struct globals *g, struct opts *o)
 	return ex;
 }
 
+/*
+ * ssh-keygen -D lists, in this order: the keys of the certificates the
+ * PKCS#11 module shows (commented with the certificate subject as
+ * X509_NAME_oneline prints it), then the public-key objects not already
+ * listed (commented with their label, "Public key for <slot name>").  The
+ * module shows them in slot order 9a 9c 9d 9e 82..95 f9.  We print the
+ * same lines from the token directly.
+ */
+#define SSH_MAX_LINES	64
+
+struct ssh_out {
+	FILE *fp;
+	int json;
+	char *lines[SSH_MAX_LINES];
+	size_t n;
+};
+
+/* Prints one key unless already printed; takes ownership of line. */
+static void
+ssh_emit(struct ssh_out *so, char *line, int slot, const char *comment)
+{
+	size_t i;
+
+	for (i = 0; i < so->n; i++)
+		if (strcmp(so->lines[i], line) == 0) {
+			free(line);
+			return;
+		}
+	if (so->n == SSH_MAX_LINES) {
+		free(line);
+		return;
+	}
+	if (so->json) {
+		fprintf(so->fp, "%s\n  {\"slot\": \"%02x\", \"key\": ",
+		    so->n ? "," : "", slot);
+		json_str(so->fp, line);
+		fprintf(so->fp, ", \"comment\": ");
+		json_str(so->fp, comment);
+		fprintf(so->fp, "}");
+	} else
+		fprintf(so->fp, "%s%s%s\n", line, *comment ? " " : "", comment);
+	so->lines[so->n++] = line;
+}
+
 int
 cmd_ssh_keys(const struct globals *g, struct opts *o)
 {
 	struct token t;
+	struct ssh_out so;
 	EVP_PKEY *pub;
-	FILE *fp;
-	char *line;
+	X509 *cert;
+	char *line, *subj;
 	size_t i;
-	int ex, r, alg, n = 0;
+	int ex, r, alg, slot, ms;
 
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
-	if ((fp = cli_open_out(o->out, 0)) == NULL) {
+	memset(&so, 0, sizeof(so));
+	so.json = g->json;
+	if ((so.fp = cli_open_out(o->out, 0)) == NULL) {
 		token_close(&t);
 		return EX_ERR;
 	}
 	if (g->json)
-		fprintf(fp, "[");
+		fprintf(so.fp, "[");
+	/* 1. Certificates, the attestation certificate included. */
+	for (i = 0; i <= cli_key_slots_n; i++) {
+		slot = i < cli_key_slots_n ? cli_key_slots[i] : PIV_SLOT_ATTEST;
+		cert = NULL;
+		ms = CLI_OP_MS;
+		if ((r = piv_read_cert(t.piv, (uint8_t)slot, &cert, &ms)) != 0) {
+			if (r != PIV_ERR_NOT_FOUND && r != PIV_ERR_NOT_SUPPORTED)
+				cli_warn("slot %02x: %s", slot, piv_strerror(r));
+			continue;
+		}
+		pub = X509_get0_pubkey(cert);
+		if (pub != NULL && !(EVP_PKEY_is_a(pub, "RSA") &&
+		    EVP_PKEY_get_bits(pub) < 1024) &&
+		    ssh_pubkey_line(pub, &line) == 0) {
+			subj = X509_NAME_oneline(X509_get_subject_name(cert),
+			    NULL, 0);
+			ssh_emit(&so, line, slot, subj != NULL ? subj :
+			    "invalid subject");
+			OPENSSL_free(subj);
+		}
+		X509_free(cert);
+	}
+	/* 2. Public keys that have no certificate. */
 	for (i = 0; i < cli_key_slots_n; i++) {
 		pub = NULL;
 		r = cli_slot_pubkey(&t, cli_key_slots[i], &pub, &alg);
@@ -265,29 +344,20 @@ cmd_ssh_keys(const struct globals *g, struct opts *o)
 				    piv_strerror(r));
 			continue;
 		}
-		if (ssh_pubkey_line(pub, &line) == 0) {
-			if (g->json) {
-				fprintf(fp, "%s\n  {\"slot\": \"%02x\", "
-				    "\"key\": ", n ? "," : "", cli_key_slots[i]);
-				json_str(fp, line);
-				fprintf(fp, ", \"comment\": ");
-				json_str(fp, ssh_slot_comment(cli_key_slots[i]));
-				fprintf(fp, "}");
-			} else
-				fprintf(fp, "%s %s\n", line,
-				    ssh_slot_comment(cli_key_slots[i]));
-			n++;
-			free(line);
-		}
+		if (ssh_pubkey_line(pub, &line) == 0)
+			ssh_emit(&so, line, cli_key_slots[i],
+			    ssh_slot_comment(cli_key_slots[i]));
 		EVP_PKEY_free(pub);
 	}
 	if (g->json)
-		fprintf(fp, "%s]\n", n ? "\n" : "");
-	ex = cli_close_out(fp, o->out) == 0 ? EX_OK : EX_ERR;
-	if (ex == EX_OK && n == 0 && !g->json) {
+		fprintf(so.fp, "%s]\n", so.n ? "\n" : "");
+	ex = cli_close_out(so.fp, o->out) == 0 ? EX_OK : EX_ERR;
+	if (ex == EX_OK && so.n == 0 && !g->json) {
 		cli_err("no SSH-capable keys on the token");
 		ex = EX_NOTFOUND;
 	}
+	for (i = 0; i < so.n; i++)
+		free(so.lines[i]);
 	token_close(&t);
 	return ex;
 }

@@ -26,10 +26,10 @@ cmd_apdu(const struct globals *g, struct opts *o)
 	    (rsp = malloc(RAPDU_MAX)) == NULL ||
 	    (hex = malloc(2 * RAPDU_MAX + 1)) == NULL)
 		goto out;
-	ms = CLI_OP_MS;
+	ms = CLI_LOCK_MS;
 	if ((r = ccid_begin(t.rdr, &ms)) != 0) {
 		cli_err("apdu: %s", r == CCID_ERR_BUSY || r == CCID_ERR_LOCKED ?
-		    "in use by another program (pcscd or gpg's scdaemon?)" :
+		    BUSY_HINT :
 		    ccid_strerror(r));
 		ex = cli_exit_for_ccid(r);
 		goto out;

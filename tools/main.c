@@ -60,7 +60,9 @@ static const struct cmd cmds[] = {
 	  "does.\n" },
 	{ "ssh-keys", cmd_ssh_keys, O_OUT, 0, 0, "[-o FILE]",
 	  "Prints every SSH-capable public key (RSA, P-256, P-384, Ed25519) on\n"
-	  "the token, one OpenSSH line per key, as `ssh-keygen -D` prints them.\n" },
+	  "the token, one OpenSSH line per key, as `ssh-keygen -D` prints them:\n"
+	  "first the keys of certificates (commented with the subject), then\n"
+	  "keys without one (commented \"Public key for <slot name>\").\n" },
 	{ "attest", cmd_attest, O_SLOT | O_OUT | O_FORMAT, 0, 0,
 	  "--slot SLOT [--format pem|der] [-o FILE]",
 	  "Writes the attestation certificate for a key generated on the token\n"
@@ -161,7 +163,7 @@ usage_global(FILE *fp)
 	    "                      whose USB path (as `list` shows) is PATH\n"
 	    "  --serial N          use the token with serial number N\n"
 	    "  --json              machine-readable output (list, info, ssh-keys,\n"
-	    "                      watch, pin status)\n"
+	    "                      apdu; watch prints one JSON object a line)\n"
 	    "  -v, --verbose       trace APDUs (twice: CCID and USB too); secrets\n"
 	    "                      are redacted (sets USBPIV_DEBUG)\n"
 	    "  -h, --help          this help;  --version  the version\n\n"

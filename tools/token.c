@@ -61,8 +61,7 @@ usb_fail(const struct usb_dev_info *i, int r)
 	switch (r) {
 	case USB_ERR_BUSY:
 	case USB_ERR_LOCKED:
-		cli_err("%s: in use by another program (pcscd or gpg's "
-		    "scdaemon?)", i->path);
+		cli_err("%s: " BUSY_HINT, i->path);
 		break;
 	case USB_ERR_ACCESS:
 		cli_err("%s: permission denied on /dev/bus/usb/%03u/%03u (install "
@@ -82,8 +81,7 @@ ccid_fail(const struct usb_dev_info *i, int r)
 	switch (r) {
 	case CCID_ERR_BUSY:
 	case CCID_ERR_LOCKED:
-		cli_err("%s: in use by another program (pcscd or gpg's "
-		    "scdaemon?)", i->path);
+		cli_err("%s: " BUSY_HINT, i->path);
 		break;
 	case CCID_ERR_ACCESS:
 		cli_err("%s: permission denied (install udev/70-usbpiv.rules "
@@ -101,10 +99,11 @@ ccid_fail(const struct usb_dev_info *i, int r)
 int
 token_power_on(ccid_reader_t *rdr, size_t slot)
 {
-	int r, ms = CLI_OP_MS;
+	int r, ms = CLI_LOCK_MS;
 
 	if ((r = ccid_begin(rdr, &ms)) != 0)
 		return r;
+	ms = CLI_OP_MS;
 	r = ccid_power_on(rdr, slot, NULL, &ms);
 	ccid_end(rdr);
 	return r;
@@ -170,7 +169,7 @@ token_find(const struct globals *g, struct token *t, int raw)
 				ex = cli_piv_fail(list[i].path, r);
 				continue;
 			}
-			ms = CLI_OP_MS;
+			ms = CLI_LOCK_MS;
 			if ((r = piv_begin(t->piv, &ms)) != 0) {
 				ex = cli_piv_fail(list[i].path, r);
 				piv_free(&t->piv);

@@ -31,6 +31,11 @@ enum cli_exit {
 
 /* Default time budget of one card operation (RSA 4096 keygen is slow). */
 #define CLI_OP_MS	120000
+/* How long to wait for another program to let go of the token. */
+#define CLI_LOCK_MS	10000
+
+#define BUSY_HINT	"in use by another program (another usbpiv user, pcscd " \
+	"or gpg's scdaemon?)"
 
 /* ---- options ------------------------------------------------------------ */
 struct globals {

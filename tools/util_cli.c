@@ -117,8 +117,7 @@ cli_piv_fail(const char *what, int r)
 {
 	switch (r) {
 	case PIV_ERR_BUSY:
-		cli_err("%s: token in use by another program (pcscd or gpg's "
-		    "scdaemon?)", what);
+		cli_err("%s: token " BUSY_HINT, what);
 		break;
 	case PIV_ERR_ACCESS:
 		cli_err("%s: permission denied on the USB device (install "

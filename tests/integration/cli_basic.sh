@@ -121,6 +121,24 @@ $U --json watch --timeout 0 | python3 -c 'import json,sys; [json.loads(l) for l 
 	fail "watch --json lines"
 ok "watch lists the present reader (text and JSON lines)"
 
+# ---- busy: another process holds the token's lock ----
+if command -v flock > /dev/null; then
+	mkdir -p "$T/locks"
+	USBPIV_LOCK_DIR=$T/locks $U info > /dev/null || fail "info with a lock dir"
+	lock=$(ls "$T"/locks/* | head -n 1)
+	[ -n "$lock" ] || fail "no lock file in USBPIV_LOCK_DIR"
+	flock "$lock" sleep 60 &
+	fpid=$!
+	sleep 0.5
+	USBPIV_LOCK_DIR=$T/locks $U info > /dev/null 2> busy.err
+	rc=$?
+	kill $fpid 2> /dev/null
+	wait $fpid 2> /dev/null
+	[ $rc -eq 5 ] || fail "info on a locked token: exit $rc, want 5"
+	grep -q "in use by another program" busy.err || fail "busy message: $(cat busy.err)"
+	ok "a locked token: exit 5, 'in use by another program'"
+fi
+
 if [ -n "${VTOKEN_CTL:-}" ] && [ -p "$VTOKEN_CTL" ]; then
 	$U watch --count 3 --timeout 60 > events.txt &
 	wpid=$!

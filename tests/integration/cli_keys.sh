@@ -86,13 +86,28 @@ done
 ok "export-pubkey pem/der, SSH lines equal ssh-keygen's"
 
 $U ssh-keys > keys.txt || fail "ssh-keys"
-[ "$(wc -l < keys.txt)" -eq 4 ] || fail "ssh-keys: want 4 lines, got $(cat keys.txt)"
+# No certificate yet: the 4 keys with their labels (plus the attestation
+# key when the token has an f9 certificate, as ssh-keygen -D shows it).
+[ "$(grep -c ' Public key for ' keys.txt)" -eq 4 ] ||
+	fail "ssh-keys: want 4 'Public key for' lines, got $(cat keys.txt)"
+grep -v ' Public key for \| /CN=Yubico PIV Attestation$' keys.txt &&
+	fail "ssh-keys: unexpected lines"
 grep -q '^ecdsa-sha2-nistp256 AAAA[^ ]* ' keys.txt || fail "no nistp256 line"
 grep -q '^ecdsa-sha2-nistp384 AAAA' keys.txt || fail "no nistp384 line"
 grep -q '^ssh-rsa AAAA' keys.txt || fail "no ssh-rsa line"
 grep -q '^ssh-ed25519 AAAA' keys.txt || fail "no ssh-ed25519 line"
 $U --json ssh-keys | python3 -m json.tool >/dev/null || fail "ssh-keys --json"
 ok "ssh-keys lists the 4 SSH-capable keys"
+
+for a in rsa1024 rsa3072 rsa4096; do
+	$U keygen --slot 85 --alg $a -o $a.pem || fail "keygen $a"
+	bits=$(openssl pkey -pubin -in $a.pem -noout -text | sed -n 's/.*Public-Key: (\([0-9]*\) bit).*/\1/p')
+	[ "$bits" = "${a#rsa}" ] || fail "keygen $a gave a $bits-bit key"
+	$U sign --slot 85 --padding pss -i msg -o $a.sig || fail "sign $a"
+	openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1 \
+		-verify $a.pem -signature $a.sig msg >/dev/null || fail "$a PSS signature"
+done
+ok "keygen rsa1024, rsa3072, rsa4096 (extended APDUs), PSS signatures verify"
 
 # ---- X25519 and ECDH ----
 $U keygen --slot 83 --alg x25519 -o x.pem || fail "keygen x25519"
@@ -131,6 +146,9 @@ $U import-cert --slot 9a -i imp.der --compress || fail "import-cert der compress
 $U export-cert --slot 9a --format der -o 9a.der || fail "export-cert der"
 cmp -s imp.der 9a.der || fail "compressed certificate round trip differs"
 $U info | grep -q 'CN *= *usbpiv-test' || fail "info shows no certificate subject"
+$U ssh-keys > keys2.txt || fail "ssh-keys with certificates"
+grep -q "^$(ssh-keygen -i -m PKCS8 -f imp.pub) /CN=usbpiv-test\$" keys2.txt ||
+	fail "ssh-keys: a certificate's key is not commented with its subject"
 ok "import-key, import-cert (PEM, DER, gzip), export-cert round trip"
 
 # ---- attestation ----

@@ -119,6 +119,23 @@ grep -q '3DES (factory default' info.txt || grep -q 'AES192 (factory default' in
 grep -q '^Slot' info.txt && fail "keys left after reset"
 ok "reset refused until PIN and PUK are blocked, then factory state"
 
+# ---- the PIN prompt: on the terminal, echo off ----
+if command -v script > /dev/null; then
+	$U keygen --slot 9e --alg p256 --pin-policy once -o 9e.pem > /dev/null ||
+		fail "keygen 9e"
+	# Type only once the prompt is up: TCSAFLUSH drops earlier input.
+	delay=2
+	[ -n "${USBPIV_WRAP:-}" ] && delay=12
+	(sleep $delay; printf '123456\n') | timeout 120 script -qec \
+	    "$U sign --slot 9e -i msg -o 9e.sig" /dev/null > tty.out 2>&1 ||
+		fail "sign with the PIN typed at the prompt: $(cat tty.out)"
+	grep -q 'PIN: ' tty.out || fail "no PIN prompt on the terminal"
+	grep -q 123456 tty.out && fail "the typed PIN was echoed"
+	openssl dgst -sha256 -verify 9e.pem -signature 9e.sig msg > /dev/null ||
+		fail "verify after the prompt"
+	ok "PIN prompt on the terminal with echo off"
+fi
+
 # ---- no secret in the trace ----
 $U keygen --slot 9a --alg p256 > /dev/null || fail "keygen after reset"
 USBPIV_DEBUG_FILE=$T/trace USBPIV_PIN=123456 USBPIV_NEW_PIN=76543210 $U -v pin change 2> /dev/null ||
