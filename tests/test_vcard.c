@@ -383,10 +383,12 @@ test_set_mgm_key(void **state)
 		assert_int_equal(tv_auth_key(c, kinds[i].alg, key,
 		    kinds[i].len), 0x9000);
 	}
-	/* touch required (P1 FE): fails without touch */
+	/* touch required (P2 FE): fails without touch; FE in P1 is wrong */
 	memcpy(d, "\x03\x9b\x18", 3);
 	memcpy(d + 3, tv_default_mgm, 24);
 	assert_int_equal(tv_cmd(c, 0xff, 0xfe, 0xff, d, 27, out, sizeof(out),
+	    &n), 0x6a86);
+	assert_int_equal(tv_cmd(c, 0xff, 0xff, 0xfe, d, 27, out, sizeof(out),
 	    &n), 0x9000);
 	assert_int_equal(tv_hex(c, "00F7009B00", out, sizeof(out), &n), 0x9000);
 	assert_memory_equal(out + 3, "\x02\x02\x01\x02", 4);

@@ -144,6 +144,26 @@ use_device(libusb_device *dev)
 	return 0;
 }
 
+/*
+ * libusb_init with a few retries.  umockdev binds each process's emulated
+ * netlink socket at $UMOCKDEV_DIR/event<fd> after unlinking that path, so
+ * two processes starting at once with the same fd number race between
+ * unlink and bind, and one libusb_init fails with LIBUSB_ERROR_OTHER.
+ * A real bus has no such race; usb_ctx_new() retries the same way.
+ */
+static int
+init_retry(libusb_context **c)
+{
+	int k, r = LIBUSB_ERROR_OTHER;
+
+	for (k = 0; k < 5; k++) {
+		if ((r = libusb_init(c)) == 0)
+			return 0;
+		usleep(20000u * (unsigned)(k + 1));
+	}
+	return r;
+}
+
 static int
 try_open_dev(void)
 {
@@ -153,7 +173,7 @@ try_open_dev(void)
 
 	if (h != NULL)
 		return 0;
-	if (ctx == NULL && libusb_init(&ctx) != 0)
+	if (ctx == NULL && init_retry(&ctx) != 0)
 		die("libusb_init");
 	if ((n = libusb_get_device_list(ctx, &list)) < 0)
 		die("get_device_list: %s", libusb_error_name((int)n));
@@ -196,7 +216,7 @@ wrap_dev(void)
 	ctx = NULL;
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
 		die("%s: %s", path, strerror(errno));
-	if (libusb_init(&ctx) != 0)
+	if (init_retry(&ctx) != 0)
 		die("libusb_init");
 	if ((r = libusb_wrap_sys_device(ctx, (intptr_t)fd, &h)) != 0)
 		die("wrap_sys_device: %s", libusb_error_name(r));
@@ -913,7 +933,7 @@ main(int argc, char **argv)
 			libusb_device **list;
 			ssize_t n, i, found = 0;
 
-			if (libusb_init(&c2) != 0)
+			if (init_retry(&c2) != 0)
 				die("libusb_init");
 			if ((n = libusb_get_device_list(c2, &list)) < 0)
 				die("get_device_list");

@@ -705,7 +705,8 @@ cmd_set_mgm(struct vcard *c, const struct vapdu *a)
 {
 	size_t klen;
 
-	if ((a->p1 != 0xff && a->p1 != 0xfe) || a->p2 != 0xff)
+	/* P1 FF; P2 FF, or FE to require touch (as Yubico's tools send it) */
+	if (a->p1 != 0xff || (a->p2 != 0xff && a->p2 != 0xfe))
 		return SW_WRONG_P1P2;
 	if (!c->mgm_ok)
 		return SW_SECURITY;
@@ -720,7 +721,7 @@ cmd_set_mgm(struct vcard *c, const struct vapdu *a)
 	memcpy(c->mgm_key, a->data + 3, klen);
 	c->mgm_len = klen;
 	c->mgm_alg = a->data[0];
-	c->mgm_touch = a->p1 == 0xfe;
+	c->mgm_touch = a->p2 == 0xfe;
 	return saved(c);
 }
 

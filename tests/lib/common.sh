@@ -1,0 +1,92 @@
+# Shared helpers for tests/integration/*.sh (sourced, not run).
+# Scripts run from the repo top; tests/run-tests.sh exports USBPIV_BUILD and
+# USBPIV_WRAP (valgrind, or empty).  Exit 77 = skipped, with a reason last.
+
+: "${USBPIV_BUILD:=$PWD/build}"
+: "${USBPIV_WRAP:=}"
+MODULE=$USBPIV_BUILD/usbpiv-pkcs11.so
+USBPIV=$USBPIV_BUILD/usbpiv
+MGM_DEFAULT=010203040506070801020304050607080102030405060708
+T=$(mktemp -d "${TMPDIR:-/tmp}/usbpiv-it.XXXXXX")
+_cleanups=
+cleanup_add() { _cleanups="$1; $_cleanups"; }
+trap 'eval "$_cleanups"; rm -rf "$T"' EXIT
+
+skip() { echo "$*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs $c"; done; }
+need_built() { for f in "$@"; do [ -e "$f" ] || skip "needs $f (not built yet)"; done; }
+
+# vt CMD...: run CMD on the virtual token whose state lives in $T/state.
+vt() { tests/with-vtoken --state "$T/state" -- "$@"; }
+
+# apdus FILE: number of command APDUs in a VTOKEN_LOG file.
+apdus() { grep -c '^> ' "$1" 2>/dev/null || echo 0; }
+
+# p11tool_ ARGS...: OpenSC's pkcs11-tool on our module.
+p11() { pkcs11-tool --module "$MODULE" "$@"; }
+
+# provision_key ID ALG CN: generate a key through our module (SO login with
+# the factory management key) and store a certificate for it.  ALG is a
+# pkcs11-tool --key-type (EC:prime256v1, rsa:2048, ...).
+provision_key() {
+	_id=$1 _alg=$2 _cn=$3
+	vt pkcs11-tool --module "$MODULE" --login --login-type so \
+	    --so-pin "$MGM_DEFAULT" --keypairgen --key-type "$_alg" --id "$_id" \
+	    >"$T/keygen.$_id.log" 2>&1 || { cat "$T/keygen.$_id.log"; fail "keypairgen $_id"; }
+	vt pkcs11-tool --module "$MODULE" --read-object --type pubkey --id "$_id" \
+	    -o "$T/pub.$_id.der" >/dev/null 2>&1 || fail "read pubkey $_id"
+	openssl pkey -pubin -inform DER -in "$T/pub.$_id.der" -out "$T/pub.$_id.pem" ||
+	    fail "pubkey $_id not parseable by OpenSSL"
+	[ -f "$T/ca.key" ] || openssl genpkey -algorithm EC \
+	    -pkeyopt ec_paramgen_curve:P-256 -out "$T/ca.key" 2>/dev/null
+	openssl x509 -new -subj "/CN=$_cn" -key "$T/ca.key" \
+	    -force_pubkey "$T/pub.$_id.pem" -days 30 -outform DER \
+	    -out "$T/cert.$_id.der" || fail "make cert $_id"
+	vt pkcs11-tool --module "$MODULE" --login --login-type so \
+	    --so-pin "$MGM_DEFAULT" --write-object "$T/cert.$_id.der" --type cert \
+	    --id "$_id" --label "$_cn" >/dev/null 2>&1 || fail "write cert $_id"
+}
+
+# start_sshd: an sshd on 127.0.0.1:$SSHD_PORT that accepts the keys in
+# $T/authorized_keys for the current user.  Not inside with-vtoken: sshd
+# must not see the emulated device.
+start_sshd() {
+	need /usr/sbin/sshd
+	mkdir -p /run/sshd "$T/sshd"
+	chmod 0755 /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/host" >/dev/null
+	SSHD_PORT=$(( 20000 + $$ % 20000 ))
+	cat > "$T/sshd/config" <<CFG
+Port $SSHD_PORT
+ListenAddress 127.0.0.1
+HostKey $T/sshd/host
+PidFile $T/sshd/pid
+AuthorizedKeysFile $T/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+LogLevel VERBOSE
+CFG
+	env -u LD_PRELOAD /usr/sbin/sshd -f "$T/sshd/config" -E "$T/sshd/log"
+	for _i in $(seq 50); do [ -s "$T/sshd/pid" ] && break; sleep 0.1; done
+	[ -s "$T/sshd/pid" ] || { cat "$T/sshd/log"; fail "sshd did not start"; }
+	cleanup_add 'kill $(cat "$T/sshd/pid") 2>/dev/null'
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cat "$T/sshd/host.pub")" > "$T/known_hosts"
+}
+
+# An askpass program that answers with $USBPIV_TEST_PIN.
+make_askpass() {
+	cat > "$T/askpass" <<'AP'
+#!/bin/sh
+printf '%s\n' "${USBPIV_TEST_PIN:-123456}"
+AP
+	chmod +x "$T/askpass"
+}
+
+ssh_opts() {
+	echo "-F /dev/null -o UserKnownHostsFile=$T/known_hosts -o StrictHostKeyChecking=yes -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o ConnectTimeout=10 -p $SSHD_PORT"
+}
