@@ -12,7 +12,8 @@ export USBPIV_BUILD="$top/$build" USBPIV_TOP="$top"
 
 wrap=
 if [ "$mode" = valgrind ]; then
-	wrap="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no"
+	# one suppression file for the whole suite (umockdev's preload library)
+	wrap="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --suppressions=$top/tests/valgrind.supp"
 fi
 export USBPIV_WRAP="$wrap"
 

@@ -54,10 +54,8 @@ stop_reader() {
 	kill "$rpid"; wait "$rpid" 2>/dev/null || true; rpid=
 }
 
+# USBPIV_WRAP (tests/run-tests.sh) carries tests/valgrind.supp
 wrap=${USBPIV_WRAP:-}
-case "$wrap" in
-valgrind*) wrap="$wrap --suppressions=$top/tests/integration/umockdev.supp" ;;
-esac
 
 client() {
 	UMOCKDEV_DIR=$root LD_PRELOAD=$preload USBPIV_LOCK_DIR=$tmp \

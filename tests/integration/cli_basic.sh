@@ -52,16 +52,6 @@ if [ -z "${CLI_INNER:-}" ]; then
 	exit $rc
 fi
 
-# Under valgrind: umockdev's preload library sends usbfs buffers (which
-# libusb leaves uninitialised for IN transfers) over its socket; that is
-# not ours, so it is suppressed.
-case ${USBPIV_WRAP:-} in
-*valgrind*)
-	printf '%s\n' '{' '  umockdev-preload-ioctl' '  Memcheck:Param' \
-	    '  socketcall.sendto(msg)' '  ...' '  obj:*libumockdev-preload.so*' \
-	    '}' > "$T/umockdev.supp"
-	U="$USBPIV_WRAP --suppressions=$T/umockdev.supp $B/usbpiv" ;;
-esac
 cd "$T" || exit 1
 # ---- list ----
 $U list > list.txt || fail "list"

@@ -20,16 +20,6 @@ if [ -z "${CLI_INNER:-}" ]; then
 	exit $rc
 fi
 U="${USBPIV_WRAP:-} $B/usbpiv"
-# Under valgrind: umockdev's preload library sends usbfs buffers (which
-# libusb leaves uninitialised for IN transfers) over its socket; that is
-# not ours, so it is suppressed.
-case ${USBPIV_WRAP:-} in
-*valgrind*)
-	printf '%s\n' '{' '  umockdev-preload-ioctl' '  Memcheck:Param' \
-	    '  socketcall.sendto(msg)' '  ...' '  obj:*libumockdev-preload.so*' \
-	    '}' > "$T/umockdev.supp"
-	U="$USBPIV_WRAP --suppressions=$T/umockdev.supp $B/usbpiv" ;;
-esac
 n=0
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { n=$((n + 1)); echo "ok $n: $*"; }

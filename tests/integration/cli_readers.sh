@@ -28,13 +28,6 @@ if [ -z "${CLI_INNER:-}" ]; then
 	exit 0
 fi
 U="${USBPIV_WRAP:-} $B/usbpiv"
-case ${USBPIV_WRAP:-} in
-*valgrind*)
-	printf '%s\n' '{' '  umockdev-preload-ioctl' '  Memcheck:Param' \
-	    '  socketcall.sendto(msg)' '  ...' '  obj:*libumockdev-preload.so*' \
-	    '}' > "$T/umockdev.supp"
-	U="$USBPIV_WRAP --suppressions=$T/umockdev.supp $B/usbpiv" ;;
-esac
 fail() { echo "FAIL ($R): $*"; exit 1; }
 cd "$T" || exit 1
 export USBPIV_PIN=123456

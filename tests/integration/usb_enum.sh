@@ -35,10 +35,8 @@ $cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $san \
     "$build/libusbpiv.a" $(pkg-config --libs libusb-1.0 libcrypto zlib) \
     2>"$tmp/cc.log" || { cat "$tmp/cc.log"; exit 1; }
 
+# USBPIV_WRAP (tests/run-tests.sh) carries tests/valgrind.supp
 wrap=${USBPIV_WRAP:-}
-case "$wrap" in
-valgrind*) wrap="$wrap --suppressions=$top/tests/integration/umockdev.supp" ;;
-esac
 # run under with-vtoken; the lock files go to its scratch directory
 c="env USBPIV_LOCK_DIR=$tmp $wrap $tmp/usb_enum"
 
