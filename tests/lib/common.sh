@@ -90,3 +90,27 @@ AP
 ssh_opts() {
 	echo "-F /dev/null -o UserKnownHostsFile=$T/known_hosts -o StrictHostKeyChecking=yes -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o ConnectTimeout=10 -p $SSHD_PORT"
 }
+
+# need_vtoken: skip unless the emulated reader can run here.
+need_vtoken() {
+	need_built "$USBPIV_BUILD/vtoken-reader"
+	ldconfig -p 2>/dev/null | grep -q libumockdev-preload ||
+	    skip "libumockdev-preload.so not installed (scripts/deps.sh test)"
+}
+
+# cc_test SRC OUT [LIBS...]: compiles a C test program of tests/integration
+# against the build's libusbpiv.a, with the sanitizers the build has.
+cc_test() {
+	_src=$1 _out=$2
+	shift 2
+	_cc=${CC:-cc} _san=
+	if nm "$USBPIV_BUILD/libusbpiv.a" 2>/dev/null | grep -q __asan_; then
+		_cc=clang _san="-fsanitize=address,undefined"
+	fi
+	# shellcheck disable=SC2046,SC2086
+	$_cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic -g \
+	    $_san $(pkg-config --cflags libusb-1.0 p11-kit-1) -o "$_out" "$_src" \
+	    "$USBPIV_BUILD/libusbpiv.a" \
+	    $(pkg-config --libs libusb-1.0 libcrypto zlib) -ldl "$@" \
+	    2>"$T/cc.log" || { cat "$T/cc.log"; fail "cannot build $_src"; }
+}
