@@ -21,6 +21,11 @@
 #define CCID_MAX_TIME_EXT	512
 /* Frames with a foreign bSeq/bSlot dropped while waiting for ours. */
 #define CCID_MAX_STALE		16
+/* After a foreign frame, how long our answer may take to follow it unless
+ * the reader sends a time extension for ours (libccid's per-read timeout
+ * plays this part).  A reader that answers with a wrong bSeq or bSlot and
+ * then nothing would otherwise hold the caller for its whole budget. */
+#define CCID_STALE_MS		5000
 /* Budget given to the Abort sequence after a timeout ate the caller's. */
 #define CCID_ABORT_MS		1000
 

@@ -226,7 +226,8 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 {
 	uint8_t want = ccid_msg_reply_type(type);
 	size_t got, stale = 0, ext = 0;
-	int rc;
+	uint64_t t0;
+	int rc, sms, *rms;
 
 	for (;;) {
 		if (*ms <= 0) {
@@ -237,7 +238,24 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 			goto timeout;
 		}
 		got = 0;
-		rc = r->io.read(r->h, r->ibuf, r->maxmsg, &got, ms);
+		/* after a foreign frame, ours must follow within
+		 * CCID_STALE_MS (or a time extension must) */
+		rms = ms;
+		if (stale > 0 && *ms > CCID_STALE_MS) {
+			sms = CCID_STALE_MS;
+			rms = &sms;
+		}
+		t0 = util_now_ms();
+		rc = r->io.read(r->h, r->ibuf, r->maxmsg, &got, rms);
+		if (rms != ms)
+			util_charge(ms, t0);
+		if (rc == CCID_ERR_TIMEOUT && rms != ms) {
+			util_trace(1, "ccid: a frame for slot %u seq %u came "
+			    "instead of the answer to %02X (seq %u), then "
+			    "nothing", m->bSlot, m->bSeq, type, seq);
+			rc = CCID_ERR_PROTO;
+			goto stale_timeout;
+		}
 		if (rc == CCID_ERR_TIMEOUT) {
 			util_trace(1, "ccid: no answer to %02X (seq %u) in "
 			    "time", type, seq);
@@ -280,6 +298,8 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 			    m->bError, m->bStatus & CCID_ICC_MASK);
 			return rc;
 		case CCID_CMD_TIME_EXT:
+			/* the reader is working on ours */
+			stale = 0;
 			if (++ext > CCID_MAX_TIME_EXT) {
 				util_trace(1, "ccid: more than %d time "
 				    "extensions for one command, giving up",
@@ -293,6 +313,8 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 		}
 	}
 timeout:
+	rc = CCID_ERR_TIMEOUT;
+stale_timeout:
 	if (!r->in_abort && type != CCID_PC_ABORT) {
 		int ams = CCID_ABORT_MS;
 
@@ -300,7 +322,7 @@ timeout:
 		if (r->level == USB_CCID_FEAT_LEVEL_TPDU)
 			r->slots[slot].t1.desync = 1;
 	}
-	return CCID_ERR_TIMEOUT;
+	return rc;
 }
 
 static int

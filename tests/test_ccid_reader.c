@@ -37,6 +37,8 @@ struct dbl {
 	size_t nctl;
 	uint64_t gen;
 	int begins, ends;
+	int read_ms[64];	/* the budget each bulk read was given */
+	size_t nreads;
 };
 
 static void
@@ -80,7 +82,8 @@ d_read(void *h, uint8_t *buf, size_t cap, size_t *got, int *ms)
 	struct dbl *d = h;
 	struct frame *f;
 
-	(void)ms;
+	if (d->nreads < UTIL_ARRAY_LEN(d->read_ms))
+		d->read_ms[d->nreads++] = *ms;
 	*got = 0;
 	if (d->next >= d->nin)
 		return CCID_ERR_TIMEOUT;	/* the reader says nothing */
@@ -551,6 +554,55 @@ test_seq_slot_mismatch(void **state)
 	q(d, CCID_RDR_SLOT_STATUS, 0, 0, 0, NULL, 0);
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
+	rd_free(&r, d);
+}
+
+/*
+ * A frame with a foreign bSeq, then nothing (the emulator's "malform seq"):
+ * the answer to ours is not waited for during the caller's whole budget
+ * (120 s in the CLI), only CCID_STALE_MS; PROTO, then the Abort sequence.
+ * A time extension for ours after the foreign frame lifts that bound.
+ */
+static void
+test_stale_then_silence(void **state)
+{
+	struct dbl *d;
+	ccid_reader_t *r = rd_powered(&d, USB_CCID_FEAT_LEVEL_EXT_APDU);
+	uint8_t out[64], f[12] = { 0x80, 2, 0, 0, 0, 0, 0xee, 0, 0, 0, 0x90,
+	    0 };
+	size_t n, k;
+	int ms = 120000;
+
+	(void)state;
+	reset_out(d);
+	d->nreads = 0;
+	qraw(d, f, sizeof(f));
+	qrc(d, CCID_ERR_TIMEOUT);
+	q(d, CCID_RDR_SLOT_STATUS, 0, 0, 0, NULL, 0);	/* Abort's answer */
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
+	assert_int_equal(n, 0);
+	assert_true(d->nreads >= 2);
+	assert_int_equal(d->read_ms[0], 120000);
+	assert_true(d->read_ms[1] <= CCID_STALE_MS);
+	assert_int_equal(d->nctl, 1);		/* aborted */
+	assert_true(ms > 120000 - 1000);	/* only the time spent */
+	/* foreign frame, a time extension for ours: the budget is back */
+	d->nreads = 0;
+	k = d->nin;
+	qraw(d, f, sizeof(f));
+	q(d, CCID_RDR_DATA_BLOCK, 0x80, 0x01, 0, NULL, 0);
+	d->in[d->nin - 1].autoseq = 1;
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
+	d->in[d->nin - 1].autoseq = 1;
+	ms = 120000;
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	    sizeof(out), &n, &ms), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(d->next, k + 3);
+	assert_int_equal(d->nreads, 3);
+	assert_true(d->read_ms[1] <= CCID_STALE_MS);
+	assert_true(d->read_ms[2] > CCID_STALE_MS);
 	rd_free(&r, d);
 }
 
@@ -1143,6 +1195,7 @@ main(void)
 		cmocka_unit_test(test_slot_status),
 		cmocka_unit_test(test_every_berror),
 		cmocka_unit_test(test_seq_slot_mismatch),
+		cmocka_unit_test(test_stale_then_silence),
 		cmocka_unit_test(test_truncated_oversized),
 		cmocka_unit_test(test_time_extensions),
 		cmocka_unit_test(test_timeout_abort_resync),
