@@ -450,8 +450,11 @@ p11_crypto_session(CK_SESSION_HANDLE h, struct p11_slot **slot,
 	if ((rv = p11_token_check(*slot)) != CKR_OK ||
 	    (rv = p11_login_check(*slot)) != CKR_OK ||
 	    (rv = p11_keys_load(*slot)) != CKR_OK) {
+		/* The session was valid a moment ago: the token went away
+		 * now, during this call.  Later calls on the session find
+		 * it closed (CKR_SESSION_HANDLE_INVALID). */
 		if (rv == CKR_TOKEN_NOT_PRESENT)
-			rv = CKR_SESSION_HANDLE_INVALID;
+			rv = CKR_DEVICE_REMOVED;
 		p11_slot_release(*slot);
 		*slot = NULL;
 		*s = NULL;

@@ -3,8 +3,10 @@
  * below PKCS#11 (usb_enumerate, usb_open, ccid_reader_open_usb,
  * piv_new_ccid) on the emulated reader; built and run by stack_txn.sh.
  *
- *   stack_txn setup     management-key login, P-256 key generated in 9C
- *                       with PIN policy ALWAYS
+ *   stack_txn setup [once]
+ *                       management-key login, P-256 key generated in 9C
+ *                       with PIN policy ALWAYS (with `once`: in 9A, PIN
+ *                       policy ONCE, for the PKCS#11 tests)
  *   stack_txn run N     N transactions: piv_begin; VERIFY PIN; GENERAL
  *                       AUTHENTICATE (sign) with the 9C key; piv_end.  Each
  *                       signature is checked against the key's public half.
@@ -95,8 +97,10 @@ fail:
 }
 
 static int
-do_setup(void)
+do_setup(int once)
 {
+	uint8_t slot = once ? PIV_SLOT_AUTH : PIV_SLOT_SIGN;
+	uint8_t pol = once ? PIV_PINPOLICY_ONCE : PIV_PINPOLICY_ALWAYS;
 	struct stack s;
 	EVP_PKEY *pub = NULL;
 	int r, ms = 30000;
@@ -106,9 +110,8 @@ do_setup(void)
 	if ((r = piv_begin(s.card, &ms)) == PIV_OK) {
 		if ((r = piv_auth_mgm(s.card, PIV_ALG_3DES, mgm_default,
 		    sizeof(mgm_default), &ms)) == PIV_OK)
-			r = piv_generate(s.card, PIV_SLOT_SIGN, PIV_ALG_ECCP256,
-			    PIV_PINPOLICY_ALWAYS, PIV_TOUCHPOLICY_NEVER, &pub,
-			    &ms);
+			r = piv_generate(s.card, slot, PIV_ALG_ECCP256, pol,
+			    PIV_TOUCHPOLICY_NEVER, &pub, &ms);
 		(void)piv_end(s.card);
 	}
 	EVP_PKEY_free(pub);
@@ -117,7 +120,8 @@ do_setup(void)
 		fprintf(stderr, "stack_txn: setup: %s\n", piv_strerror(r));
 		return 1;
 	}
-	printf("setup: P-256 key in 9C, PIN policy always\n");
+	printf("setup: P-256 key in %02X, PIN policy %s\n", slot,
+	    once ? "once" : "always");
 	return 0;
 }
 
@@ -203,12 +207,15 @@ main(int argc, char **argv)
 	long n;
 
 	if (argc == 2 && strcmp(argv[1], "setup") == 0)
-		return do_setup();
+		return do_setup(0);
+	if (argc == 3 && strcmp(argv[1], "setup") == 0 &&
+	    strcmp(argv[2], "once") == 0)
+		return do_setup(1);
 	if (argc == 3 && strcmp(argv[1], "run") == 0) {
 		n = strtol(argv[2], &end, 10);
 		if (*end == '\0' && n > 0 && n <= 100000)
 			return do_run(n);
 	}
-	fprintf(stderr, "usage: stack_txn setup | run N\n");
+	fprintf(stderr, "usage: stack_txn setup [once] | run N\n");
 	return 2;
 }
