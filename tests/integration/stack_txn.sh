@@ -8,7 +8,6 @@
 . tests/lib/common.sh
 need_vtoken
 N=${STACK_TXN_N:-200}
-[ -n "$USBPIV_WRAP" ] && N=${STACK_TXN_N:-20}	# valgrind is ~50x slower
 
 cc_test tests/integration/stack_txn.c "$T/stack_txn"
 P="$USBPIV_WRAP $T/stack_txn"
