@@ -120,8 +120,12 @@ $(BUILD)/libusbpiv-pkcs11.a: $(P11_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# -z defs catches a missing library; a sanitizer build (clang links its
+# runtime into the executable, not into shared objects) leaves the runtime's
+# symbols to the program that loads the module.
+P11_ZDEFS = $(if $(SAN),,-Wl,-z,defs)
 $(BUILD)/usbpiv-pkcs11.so: $(P11_OBJ) $(BUILD)/libusbpiv.a pkcs11/pkcs11.map
-	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map -Wl,-z,defs \
+	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map $(P11_ZDEFS) \
 	    -o $@ $(P11_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs) -pthread
 
 $(BUILD)/usbpiv: $(CLI_OBJ) $(BUILD)/libusbpiv.a
