@@ -11,7 +11,7 @@ need_built "$MODULE" tests/with-vtoken "$USBPIV_BUILD/vtoken-reader"
 provision_key 01 EC:prime256v1 ssh-p256
 provision_key 02 rsa:2048 ssh-rsa2048
 
-VTOKEN_LOG=$T/list.log vt ssh-keygen -D "$MODULE" > "$T/keys" 2>"$T/keygen.err" ||
+VTOKEN_LOG=$T/list.log vt_host ssh-keygen -D "$MODULE" > "$T/keys" 2>"$T/keygen.err" ||
 	{ cat "$T/keygen.err"; fail "ssh-keygen -D"; }
 cat "$T/keys"
 grep -q '^ecdsa-sha2-nistp256 ' "$T/keys" || fail "no P-256 key listed"
@@ -32,7 +32,7 @@ export SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0
 # signature is made by slot 9a.
 grep '^ecdsa' "$T/keys" > "$T/authorized_keys"
 # shellcheck disable=SC2046
-VTOKEN_LOG=$T/login.log vt ssh $(ssh_opts) -I "$MODULE" \
+VTOKEN_LOG=$T/login.log vt_host ssh $(ssh_opts) -I "$MODULE" \
     root@127.0.0.1 echo hello-from-sshd </dev/null > "$T/out" 2>"$T/ssh.err" ||
 	{ cat "$T/ssh.err"; tail -20 "$T/sshd/log"; fail "ssh -I login"; }
 grep -q hello-from-sshd "$T/out" || fail "ssh -I: no output"
@@ -51,12 +51,12 @@ AGENT
 # ssh-pkcs11-helper.  A plain copy of the same binary keeps it (a real token
 # needs no preload, so this is only the test's concern).
 cp /usr/bin/ssh-agent "$T/ssh-agent"
-vt "$T/ssh-agent" -P "$(dirname "$MODULE")/*" sh "$T/agent.sh" > "$T/agent.out" 2>&1 ||
+vt_host "$T/ssh-agent" -P "$(dirname "$MODULE")/*" sh "$T/agent.sh" > "$T/agent.out" 2>&1 ||
 	{ cat "$T/agent.out"; tail -20 "$T/sshd/log"; fail "ssh-agent"; }
 grep -q hello-through-agent "$T/agent.out" || { cat "$T/agent.out"; fail "agent login"; }
 
 # a wrong PIN is refused
-USBPIV_TEST_PIN=654321 vt ssh $(ssh_opts) -I "$MODULE" \
+USBPIV_TEST_PIN=654321 vt_host ssh $(ssh_opts) -I "$MODULE" \
     root@127.0.0.1 true </dev/null >/dev/null 2>&1 && fail "login with a wrong PIN"
 
 echo "ssh-keygen -D: $list_apdus APDUs; ssh -I login + one signature: $login_apdus APDUs"
