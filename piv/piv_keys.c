@@ -54,6 +54,16 @@ ec_bytes(uint8_t alg)
 
 /* ---- public keys ------------------------------------------------------- */
 
+/*
+ * Key types are fetched by their OID, not "RSA"/"EC": those names map to a
+ * legacy NID, and when the host application made an ENGINE the default for
+ * that NID (openssl -engine pkcs11, i.e. libp11) OpenSSL hands us the
+ * engine's EVP_PKEY_METHOD, which cannot import OSSL_PARAMs.  The OID is an
+ * alias of the provider's key manager and bypasses engine selection.
+ */
+#define PIV_KT_RSA	"1.2.840.113549.1.1.1"
+#define PIV_KT_EC	"1.2.840.10045.2.1"
+
 static int
 rsa_pub(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
     EVP_PKEY **pub)
@@ -70,7 +80,7 @@ rsa_pub(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
 	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, PIV_KT_RSA, NULL)) == NULL ||
 	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, pub, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		goto out;
@@ -96,7 +106,7 @@ ec_pub(const char *group, const uint8_t *pt, size_t len, EVP_PKEY **pub)
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
 	    (void *)(uintptr_t)pt, len);
 	params[2] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, PIV_KT_EC, NULL)) == NULL ||
 	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, pub, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		goto out;

@@ -322,7 +322,7 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 	if ((b = OSSL_PARAM_BLD_new()) == NULL)
 		return CKR_HOST_MEMORY;
 	if (kt == CKK_RSA) {
-		type = "RSA";
+		type = "1.2.840.113549.1.1.1";	/* OID: see piv_keys.c */
 		for (i = 0; i < UTIL_ARRAY_LEN(rsa); i++)
 			if (p11_param_bn(b, rsa[i].name, t, n, rsa[i].a,
 			    &bn[i]) != 0) {
@@ -332,7 +332,7 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 	} else if (kt == CKK_EC) {
 		uint8_t alg = p11_ec_alg(p11_find_attr(t, n, CKA_EC_PARAMS));
 
-		type = "EC";
+		type = "1.2.840.10045.2.1";	/* (bypasses ENGINEs) */
 		if (alg == 0) {
 			rv = CKR_CURVE_NOT_SUPPORTED;
 			goto out;
