@@ -215,20 +215,67 @@ p11_cert_load(struct p11_slot *slot, int idx)
 	return p11_card_rv(slot, r);
 }
 
+/*
+ * Which key slots a token can have keys in (for the README):
+ *
+ *   9A 9C 9D 9E are always asked (METADATA, one APDU each).
+ *   F9, the YubiKey attestation key, and the attestation certificates
+ *   of generated keys (each one a signature by the card when read) are
+ *   objects only with USBPIV_ATTEST=1: clients that list certificates
+ *   (ssh, NSS, p11-kit) would otherwise pay an APDU per key, and see
+ *   F9's key, which cannot sign for them, as a usable one.
+ *   The 20 retired slots 82..95 follow the SP 800-73-4 Key History object
+ *   (5FC10C): keysWithOnCardCerts + keysWithOffCardCerts = N means keys
+ *   in 82 .. 82+N-1; no object means none.  This is what OpenSC does,
+ *   and it saves up to 20 APDUs per token.  usbpiv itself (this module's
+ *   C_GenerateKeyPair / C_CreateObject, and `usbpiv keygen / import-key /
+ *   import-cert`) raises the count when it puts a key or certificate into
+ *   a retired slot; for cards written by tools that do not,
+ *   USBPIV_RETIRED=all probes all 20 slots.
+ */
+static int
+p11_retired_count(struct p11_slot *slot, int *ms)
+{
+	uint8_t on = 0, off = 0;
+	int r;
+
+	if (p11_mod.retired_all)
+		return 20;
+	r = piv_key_history(slot->card, &on, &off, ms);
+	if (r == PIV_ERR_REMOVED)
+		return r;
+	if (r != 0)
+		return 0;	/* unreadable or malformed: none */
+	return on + off;
+}
+
+/* Is index i a retired slot beyond the Key History count, or F9 when
+ * attestation objects are off? */
+static int
+p11_retired_skip(int i, int nretired)
+{
+	if (i == P11_F9_INDEX)
+		return !p11_mod.attest;
+	return p11_key_refs[i] >= 0x82 && p11_key_refs[i] <= 0x95 &&
+	    p11_key_refs[i] - 0x82 >= nretired;
+}
+
 CK_RV
 p11_keys_load(struct p11_slot *slot)
 {
-	int ms = P11_OP_MS, r, i, have_md = 1;
+	int ms = P11_OP_MS, r, i, have_md = 1, nretired;
 	CK_RV rv;
 
 	if (slot->keys_loaded)
 		return CKR_OK;
 	p11_keys_clear(slot);
+	if ((nretired = p11_retired_count(slot, &ms)) < 0)
+		return p11_card_rv(slot, nretired);
 	for (i = 0; i < P11_NKEYS; i++) {
 		struct p11_key *k = &slot->keys[i];
 
 		k->ref = p11_key_refs[i];
-		if (!have_md)
+		if (!have_md || p11_retired_skip(i, nretired))
 			continue;
 		r = piv_metadata(slot->card, k->ref, &k->md, &ms);
 		if (r == 0) {
@@ -252,6 +299,8 @@ p11_keys_load(struct p11_slot *slot)
 			struct p11_key *k = &slot->keys[i];
 			EVP_PKEY *pk;
 
+			if (p11_retired_skip(i, nretired))
+				continue;
 			if ((rv = p11_cert_load(slot, i)) != CKR_OK)
 				return rv;
 			if (k->cert_state != P11_CERT_PRESENT ||

@@ -281,7 +281,7 @@ p11_verify_pin(struct p11_slot *slot, const char *pin, size_t len)
 	switch (r) {
 	case 0:
 		slot->pin_tries = -1;	/* reset by the card; re-read lazily */
-		slot->id_loaded = 0;
+		slot->pin_known = 0;
 		return CKR_OK;
 	case PIV_ERR_PIN_WRONG:
 		slot->pin_tries = tries;
@@ -483,7 +483,7 @@ p11_setpin_piv(struct p11_slot *slot, uint8_t which, const char *old,
 		    CKR_PIN_LOCKED : CKR_PIN_INCORRECT;
 	}
 	if (r == 0)
-		slot->id_loaded = 0;	/* counters changed */
+		slot->pin_known = 0;	/* counters changed */
 	return p11_card_rv(slot, r);
 }
 
@@ -578,7 +578,7 @@ C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 		} else if (r != 0)
 			rv = p11_card_rv(slot, r);
 		else
-			slot->id_loaded = 0;
+			slot->pin_known = 0;
 	}
 	p11_slot_release(slot);
 	return rv;

@@ -303,7 +303,7 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 	EVP_PKEY_CTX *ctx = NULL;
 	const CK_ATTRIBUTE *v;
 	CK_ULONG kt = 0;
-	const char *type = NULL;
+	const char *type = NULL, *oid = NULL;
 	size_t i;
 	CK_RV rv = CKR_TEMPLATE_INCONSISTENT;
 
@@ -322,7 +322,8 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 	if ((b = OSSL_PARAM_BLD_new()) == NULL)
 		return CKR_HOST_MEMORY;
 	if (kt == CKK_RSA) {
-		type = "1.2.840.113549.1.1.1";	/* OID: see piv_keys.c */
+		type = "RSA";
+		oid = "1.2.840.113549.1.1.1";
 		for (i = 0; i < UTIL_ARRAY_LEN(rsa); i++)
 			if (p11_param_bn(b, rsa[i].name, t, n, rsa[i].a,
 			    &bn[i]) != 0) {
@@ -332,7 +333,8 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 	} else if (kt == CKK_EC) {
 		uint8_t alg = p11_ec_alg(p11_find_attr(t, n, CKA_EC_PARAMS));
 
-		type = "1.2.840.10045.2.1";	/* (bypasses ENGINEs) */
+		type = "EC";
+		oid = "1.2.840.10045.2.1";
 		if (alg == 0) {
 			rv = CKR_CURVE_NOT_SUPPORTED;
 			goto out;
@@ -350,8 +352,7 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 		goto out;
 	}
 	if ((params = OSSL_PARAM_BLD_to_param(b)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    (ctx = piv_fromdata_ctx(type, oid)) == NULL ||
 	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) != 1) {
 		rv = CKR_ATTRIBUTE_VALUE_INVALID;
 		goto out;
