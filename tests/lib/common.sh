@@ -26,6 +26,14 @@ apdus() { grep -c '^> ' "$1" 2>/dev/null || echo 0; }
 # p11tool_ ARGS...: OpenSC's pkcs11-tool on our module.
 p11() { pkcs11-tool --module "$MODULE" "$@"; }
 
+# p11_slot_of ID: the PIV slot of a module CKA_ID (ykcs11 numbering).
+p11_slot_of() {
+	case "$1" in
+	01) echo 9a ;; 02) echo 9c ;; 03) echo 9d ;; 04) echo 9e ;;
+	*) printf '%x\n' $(( 0x$1 - 5 + 0x82 )) ;;
+	esac
+}
+
 # provision_key ID ALG CN: generate a key through our module (SO login with
 # the factory management key) and store a certificate for it.  ALG is a
 # pkcs11-tool --key-type (EC:prime256v1, rsa:2048, ...).
@@ -34,7 +42,13 @@ provision_key() {
 	vt pkcs11-tool --module "$MODULE" --login --login-type so \
 	    --so-pin "$MGM_DEFAULT" --keypairgen --key-type "$_alg" --id "$_id" \
 	    >"$T/keygen.$_id.log" 2>&1 || { cat "$T/keygen.$_id.log"; fail "keypairgen $_id"; }
+	# pkcs11-tool 0.23 (OpenSSL 3.0) cannot rebuild an EC public key in a
+	# process that has imported no RSA key before (its decoder-made
+	# parameters fail EVP_PKEY_fromdata; the module's CKA_EC_PARAMS and
+	# CKA_EC_POINT are the same either way): the CLI reads it then.
 	vt pkcs11-tool --module "$MODULE" --read-object --type pubkey --id "$_id" \
+	    -o "$T/pub.$_id.der" >/dev/null 2>&1 ||
+	vt "$USBPIV" export-pubkey --slot "$(p11_slot_of "$_id")" --format der \
 	    -o "$T/pub.$_id.der" >/dev/null 2>&1 || fail "read pubkey $_id"
 	openssl pkey -pubin -inform DER -in "$T/pub.$_id.der" -out "$T/pub.$_id.pem" ||
 	    fail "pubkey $_id not parseable by OpenSSL"
