@@ -233,20 +233,34 @@ p11_cert_load(struct p11_slot *slot, int idx)
  *   a retired slot; for cards written by tools that do not,
  *   USBPIV_RETIRED=all probes all 20 slots.
  */
-static int
-p11_retired_count(struct p11_slot *slot, int *ms)
+static CK_RV p11_data_load(struct p11_slot *slot, size_t i);
+
+/* Retired keys per Key History, read once as the data object it also is
+ * (so a later search for data objects does not read it again). */
+static CK_RV
+p11_retired_count(struct p11_slot *slot, int *n)
 {
 	uint8_t on = 0, off = 0;
-	int r;
+	size_t i;
+	CK_RV rv;
 
-	if (p11_mod.retired_all)
-		return 20;
-	r = piv_key_history(slot->card, &on, &off, ms);
-	if (r == PIV_ERR_REMOVED)
-		return r;
-	if (r != 0)
-		return 0;	/* unreadable or malformed: none */
-	return on + off;
+	*n = 0;
+	if (p11_mod.retired_all) {
+		*n = 20;
+		return CKR_OK;
+	}
+	for (i = 0; i < P11_NDATA; i++)
+		if (p11_data_objs[i].tag == PIV_OBJ_KEY_HISTORY)
+			break;
+	if (i == P11_NDATA)
+		return CKR_OK;
+	if ((rv = p11_data_load(slot, i)) != CKR_OK)
+		return rv;
+	if (slot->data[i].state == P11_CERT_PRESENT &&
+	    piv_key_history_parse(slot->data[i].value, slot->data[i].len,
+	    &on, &off) == 0)
+		*n = on + off;	/* malformed: none */
+	return CKR_OK;
 }
 
 /* Is index i a retired slot beyond the Key History count, or F9 when
@@ -269,8 +283,8 @@ p11_keys_load(struct p11_slot *slot)
 	if (slot->keys_loaded)
 		return CKR_OK;
 	p11_keys_clear(slot);
-	if ((nretired = p11_retired_count(slot, &ms)) < 0)
-		return p11_card_rv(slot, nretired);
+	if ((rv = p11_retired_count(slot, &nretired)) != CKR_OK)
+		return rv;
 	for (i = 0; i < P11_NKEYS; i++) {
 		struct p11_key *k = &slot->keys[i];
 

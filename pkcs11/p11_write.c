@@ -135,6 +135,36 @@ p11_key_set(struct p11_key *k, uint8_t alg, uint8_t pin, uint8_t touch,
 		k->cert_state = P11_CERT_UNKNOWN;
 }
 
+/*
+ * After a key or certificate went into a retired slot (82..95): the Key
+ * History object must count it, or the next load (which follows that
+ * count, see p11_keys_load) would not look there.  The write itself has
+ * succeeded, so a failure here is only traced.
+ */
+static void
+p11_history_note(struct p11_slot *slot, int idx)
+{
+	int ms = P11_OP_MS, r;
+	size_t i;
+
+	if (p11_key_refs[idx] < 0x82 || p11_key_refs[idx] > 0x95)
+		return;
+	/* the cached copy (it is also a data object) may change */
+	for (i = 0; i < P11_NDATA; i++) {
+		struct p11_data *d = &slot->data[i];
+
+		if (d->tag != PIV_OBJ_KEY_HISTORY)
+			continue;
+		free(d->value);
+		d->value = NULL;
+		d->len = 0;
+		d->state = P11_CERT_UNKNOWN;
+	}
+	if ((r = piv_key_history_note(slot->card, p11_key_refs[idx], &ms)) != 0)
+		util_trace(1, "pkcs11: key history not updated for %02x: %d",
+		    p11_key_refs[idx], r);
+}
+
 CK_RV
 C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
@@ -221,6 +251,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	}
 	p11_key_set(&slot->keys[idx], alg, pin, touch, PIV_ORIGIN_GENERATED,
 	    pub);
+	p11_history_note(slot, idx);
 	*phPublicKey = P11_HANDLE(P11_OBJ_PUB, idx);
 	*phPrivateKey = P11_HANDLE(P11_OBJ_PRIV, idx);
 out:
@@ -264,6 +295,7 @@ p11_create_cert(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 	X509_free(slot->keys[idx].cert);
 	slot->keys[idx].cert = x;
 	slot->keys[idx].cert_state = P11_CERT_PRESENT;
+	p11_history_note(slot, idx);
 	*h = P11_HANDLE(P11_OBJ_CERT, idx);
 	return CKR_OK;
 }
@@ -441,6 +473,7 @@ p11_create_key(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 	p11_key_set(&slot->keys[idx], alg, pin, touch, PIV_ORIGIN_IMPORTED,
 	    pub);
 	pub = NULL;
+	p11_history_note(slot, idx);
 	*h = P11_HANDLE(P11_OBJ_PRIV, idx);
 out:
 	EVP_PKEY_free(k);	/* OpenSSL clears private key material */

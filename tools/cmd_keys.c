@@ -91,6 +91,23 @@ write_cert(X509 *cert, int fmt, const char *path)
 	return EX_OK;
 }
 
+/*
+ * A key or certificate in a retired slot (82..95) must be counted by the
+ * Key History object, which is how readers (the PKCS#11 module, OpenSC)
+ * know which retired slots to look at.  The write succeeded: a failure
+ * here is a warning.
+ */
+static void
+history_note(struct token *t, int slot)
+{
+	int ms = 10000, r;
+
+	if ((r = piv_key_history_note(t->piv, (uint8_t)slot, &ms)) != 0)
+		fprintf(stderr, "usbpiv: warning: key history not updated "
+		    "(%s): the module may not list slot %02x\n",
+		    piv_strerror(r), (unsigned)slot);
+}
+
 int
 cmd_keygen(const struct globals *g, struct opts *o)
 {
@@ -127,6 +144,7 @@ cmd_keygen(const struct globals *g, struct opts *o)
 		ex = cli_piv_fail("keygen", r);
 		goto out;
 	}
+	history_note(&t, o->slot);
 	ex = write_pubkey(pub, fmt, o->out, o->comment);
 out:
 	EVP_PKEY_free(pub);
@@ -158,11 +176,13 @@ cmd_import_key(const struct globals *g, struct opts *o)
 		goto out;
 	r = piv_import_key(t.piv, (uint8_t)o->slot, key, (uint8_t)o->pin_policy,
 	    (uint8_t)o->touch_policy, &ms);
-	if (r != 0)
+	if (r != 0) {
 		ex = cli_piv_fail("import-key", r);
-	else
-		fprintf(stderr, "usbpiv: imported %s key into slot %02x\n",
-		    cli_alg_name(alg), o->slot);
+		goto out;
+	}
+	history_note(&t, o->slot);
+	fprintf(stderr, "usbpiv: imported %s key into slot %02x\n",
+	    cli_alg_name(alg), o->slot);
 out:
 	EVP_PKEY_free(key);
 	token_close(&t);
@@ -189,6 +209,8 @@ cmd_import_cert(const struct globals *g, struct opts *o)
 	if ((r = piv_write_cert(t.piv, (uint8_t)o->slot, cert, o->compress,
 	    &ms)) != 0)
 		ex = cli_piv_fail("import-cert", r);
+	else
+		history_note(&t, o->slot);
 out:
 	X509_free(cert);
 	token_close(&t);
