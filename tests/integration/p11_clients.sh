@@ -12,7 +12,8 @@ provision_key 01 EC:prime256v1 client-p256
 provision_key 02 rsa:2048 client-rsa
 
 echo "== pkcs11-tool -O (certificates and public keys; private keys after login)"
-vt pkcs11-tool --module "$MODULE" -O > "$T/objs" || fail "pkcs11-tool -O"
+VTOKEN_LOG=$T/list.log vt pkcs11-tool --module "$MODULE" -O > "$T/objs" ||
+	fail "pkcs11-tool -O"
 grep -q 'Certificate Object' "$T/objs" || fail "-O lists no certificate"
 grep -q 'Public Key Object' "$T/objs" || fail "-O lists no public key"
 grep -q 'Private Key Object' "$T/objs" && fail "private key visible before login"
@@ -28,7 +29,7 @@ tail -3 "$T/test.out"
 
 echo "== pkcs11-tool --sign (ECDSA with SHA-256), verified by OpenSSL"
 printf 'usbpiv signs this' > "$T/msg"
-vt pkcs11-tool --module "$MODULE" --login --pin 123456 --sign --id 01 \
+VTOKEN_LOG=$T/sign.log vt pkcs11-tool --module "$MODULE" --login --pin 123456 --sign --id 01 \
     -m ECDSA-SHA256 --signature-format openssl -i "$T/msg" -o "$T/sig" >/dev/null 2>&1 ||
 	fail "pkcs11-tool --sign"
 openssl dgst -sha256 -verify "$T/pub.01.pem" -signature "$T/sig" "$T/msg" ||
@@ -58,10 +59,11 @@ fi
 
 if [ -e /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so ]; then
 	echo "== OpenSSL 3 + libp11 engine: CSR signed by the token"
-	PKCS11_MODULE_PATH=$MODULE vt openssl req -new -engine pkcs11 -keyform engine \
+	PKCS11_MODULE_PATH=$MODULE VTOKEN_LOG=$T/engine.log vt openssl req -new -engine pkcs11 -keyform engine \
 	    -key "pkcs11:id=%01;type=private;pin-value=123456" -subj /CN=usbpiv-csr \
 	    -out "$T/csr.pem" > "$T/req.out" 2>&1 || { cat "$T/req.out"; fail "openssl req"; }
 	openssl req -verify -noout -in "$T/csr.pem" || fail "CSR does not verify"
+	echo "   libp11: $(apdus "$T/engine.log") APDUs"
 fi
 
 if command -v modutil >/dev/null 2>&1 && command -v certutil >/dev/null 2>&1; then
@@ -85,4 +87,5 @@ if command -v openvpn >/dev/null 2>&1; then
 	vt openvpn --show-pkcs11-ids "$MODULE" > "$T/ovpn" 2>&1 || { cat "$T/ovpn"; fail "openvpn"; }
 	grep -q 'Serialized id:' "$T/ovpn" || { cat "$T/ovpn"; fail "openvpn lists no id"; }
 fi
+echo "APDUs: pkcs11-tool -O $(apdus "$T/list.log"); pkcs11-tool --login --sign (one ECDSA signature) $(apdus "$T/sign.log")"
 echo "p11 clients: all passed"
