@@ -157,6 +157,7 @@ struct p11_slot {
 	int mgm_alg;			/* 0 unknown: 3DES, else from 9B */
 	/* objects */
 	int keys_loaded;
+	uint64_t keys_gen;	/* card generation the caches belong to */
 	struct p11_key keys[P11_NKEYS];
 	struct p11_data data[P11_NDATA];
 	/* login */

@@ -278,11 +278,17 @@ CK_RV
 p11_keys_load(struct p11_slot *slot)
 {
 	int ms = P11_OP_MS, r, i, have_md = 1, nretired;
+	uint64_t gen;
 	CK_RV rv;
 
-	if (slot->keys_loaded)
+	gen = p11_mod.be->generation != NULL ?
+	    p11_mod.be->generation(p11_mod.be_ctx, slot->conn) : 0;
+	/* Another program may have changed the card: the caches (keys,
+	 * certificates, data objects) belong to one card generation. */
+	if (slot->keys_loaded && gen == slot->keys_gen)
 		return CKR_OK;
 	p11_keys_clear(slot);
+	slot->keys_gen = gen;
 	if ((rv = p11_retired_count(slot, &nretired)) != CKR_OK)
 		return rv;
 	for (i = 0; i < P11_NKEYS; i++) {
