@@ -121,7 +121,7 @@ $(BUILD)/libusbpiv-pkcs11.a: $(P11_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/usbpiv-pkcs11.so: $(P11_OBJ) $(BUILD)/libusbpiv.a pkcs11/pkcs11.map
-	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map -Wl,-z,defs \
+	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map $(if $(SAN),,-Wl,-z,defs) \
 	    -o $@ $(P11_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs) -pthread
 
 $(BUILD)/usbpiv: $(CLI_OBJ) $(BUILD)/libusbpiv.a
