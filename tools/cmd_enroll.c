@@ -824,7 +824,8 @@ json_get(const char *js, const char *key, char *val, size_t cap)
 	return 0;
 }
 
-/* Slot from the PKCS#11 URI's id=%XX, as our module numbers CKA_ID. */
+/* Slot from the PKCS#11 URI's id=%XX, as our module numbers CKA_ID, or
+ * from its object label. */
 static int
 uri_slot(const char *uri)
 {
@@ -832,8 +833,18 @@ uri_slot(const char *uri)
 	const char *p = strstr(uri, "id=%");
 	unsigned v;
 
-	if (p == NULL || sscanf(p + 4, "%2x", &v) != 1)
+	if (p == NULL || sscanf(p + 4, "%2x", &v) != 1) {
+		/* object=<label>, as the module names the slots' objects */
+		if (strstr(uri, "PIV%20Authentication") != NULL)
+			return 0x9a;
+		if (strstr(uri, "Digital%20Signature") != NULL)
+			return 0x9c;
+		if (strstr(uri, "Key%20Management") != NULL)
+			return 0x9d;
+		if (strstr(uri, "Card%20Authentication") != NULL)
+			return 0x9e;
 		return -1;
+	}
 	if (v >= 1 && v <= 4)
 		return map[v - 1];
 	if (v >= 5 && v <= 0x18)
