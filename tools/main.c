@@ -95,6 +95,11 @@ static const struct cmd cmds[] = {
 	  "LUKS2 device/image whose systemd-pkcs11 token is read with cryptsetup.\n"
 	  "PIN: --pin-file/$USBPIV_PIN, else plymouth, the terminal, or\n"
 	  "systemd-ask-password.  A wrong PIN exits 4.\n" },
+	{ "udev-info", cmd_udev_info, 0, 1, 1, "SYSFS_DEVICE_PATH",
+	  "For udev rules (IMPORT{program}): prints ID_USBPIV=1 and\n"
+	  "ID_USBPIV_READER/_SERIAL/_VID/_PID/_SLOTS/_INTERFACE for a CCID\n"
+	  "device, from its sysfs descriptors only (no USB transfer, no card\n"
+	  "traffic); exits 1 with no output for any other device.\n" },
 	{ "pin", cmd_pin, O_PINFILE | O_PUKFILE | O_NEWFILE, 1, 1,
 	  "change|unblock [--new-pin-file FILE]",
 	  "change: changes the PIN (old from --pin-file/$USBPIV_PIN/prompt, new\n"

@@ -225,5 +225,6 @@ int cmd_apdu(const struct globals *, struct opts *);
 int cmd_watch(const struct globals *, struct opts *);
 int cmd_enroll(const struct globals *, struct opts *);
 int cmd_unlock(const struct globals *, struct opts *);
+int cmd_udev_info(const struct globals *, struct opts *);
 
 #endif
