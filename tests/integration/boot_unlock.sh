@@ -15,6 +15,9 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n: $*"; }
 export USBPIV_PIN=123456
 IMG=$T/img
+# Our own lock directory: every emulated token is "1-1", and other test
+# runs on this machine must not make ours wait (or fail as busy).
+mkdir -p "$T/locks" && export USBPIV_LOCK_DIR="$T/locks"
 
 truncate -s 20M "$IMG"
 printf 'first passphrase' > "$T/old"
