@@ -552,7 +552,9 @@ unlock_pin(const struct opts *o, const char *prompt, struct secret *pin)
 
 	if (o->pin_file != NULL || getenv("USBPIV_PIN") != NULL)
 		return secret_get(pin, o->pin_file, "USBPIV_PIN", "PIN", 0);
+	memset(&junk, 0, sizeof(junk));
 	if (in_path("plymouth") && run_ask(ping, &junk) == 0) {
+		secret_clear(&junk);
 		snprintf(parg, sizeof(parg), "--prompt=%s", prompt);
 		if (run_ask(ply, pin) == 0 && pin->len > 0)
 			return 0;

@@ -78,6 +78,23 @@ rc=$?
 [ $rc -eq 3 ] && grep -q 'serial 42' "$T/err" ||
 	{ cat "$T/err"; fail "wrong serial: exit $rc"; }
 ok "wrong key / wrong token serial refused with a clear error"
+# damaged files: a flipped ciphertext byte, a cut file, a future version,
+# JSON that is no systemd token
+awk '/^data /{ $2 = substr($2, 1, length($2) - 2) ((substr($2, length($2) - 1) == "00") ? "01" : "00") } { print }' \
+    "$T/w9a" > "$T/flip"
+cmp -s "$T/flip" "$T/w9a" && fail "could not damage the file"
+head -n 4 "$T/w9a" > "$T/cut"
+sed '1s/ 1$/ 2/' "$T/w9a" > "$T/v2"
+printf '{"type":"systemd-tpm2","keyslots":["1"]}' > "$T/other.json"
+for f in flip cut v2 other.json; do
+	vt sh -c "$U unlock '$T/$f' > '$T/out' 2> '$T/err'"
+	rc=$?
+	[ $rc -ne 0 ] && [ ! -s "$T/out" ] && [ -s "$T/err" ] ||
+		{ cat "$T/err"; fail "damaged file $f: exit $rc"; }
+	[ $f != flip ] || grep -q 'does not authenticate' "$T/err" ||
+		{ cat "$T/err"; fail "damaged tag: wrong message"; }
+done
+ok "damaged, cut, unknown-version and foreign files refused, nothing on stdout"
 
 # ---- systemd-cryptenroll (RSA PKCS#1 v1.5 in systemd 252) ----
 if ! command -v systemd-cryptenroll >/dev/null 2>&1; then
