@@ -270,12 +270,12 @@ cmd_export_pubkey(const struct globals *g, struct opts *o)
 }
 
 /*
- * ssh-keygen -D lists, in this order: the keys of the certificates the
- * PKCS#11 module shows (commented with the certificate subject as
- * X509_NAME_oneline prints it), then the public-key objects not already
- * listed (commented with their label, "Public key for <slot name>").  The
- * module shows them in slot order 9a 9c 9d 9e 82..95 f9.  We print the
- * same lines from the token directly.
+ * OpenSSH 9.2's ssh-keygen -D lists the module's public-key objects first,
+ * commented with their CKA_LABEL ("Public key for <slot name>"), then the
+ * keys of certificates not already listed.  Our module shows a public-key
+ * object for every key, in slot order 9a 9c 9d 9e 82..95 f9, so that is
+ * the whole list; we print the same lines from the token directly (from
+ * METADATA where the card has it, else from the certificate).
  */
 #define SSH_MAX_LINES	64
 
@@ -319,10 +319,9 @@ cmd_ssh_keys(const struct globals *g, struct opts *o)
 	struct token t;
 	struct ssh_out so;
 	EVP_PKEY *pub;
-	X509 *cert;
-	char *line, *subj;
+	char *line;
 	size_t i;
-	int ex, r, alg, slot, ms;
+	int ex, r, alg, slot;
 
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
@@ -334,41 +333,18 @@ cmd_ssh_keys(const struct globals *g, struct opts *o)
 	}
 	if (g->json)
 		fprintf(so.fp, "[");
-	/* 1. Certificates, the attestation certificate included. */
 	for (i = 0; i <= cli_key_slots_n; i++) {
 		slot = i < cli_key_slots_n ? cli_key_slots[i] : PIV_SLOT_ATTEST;
-		cert = NULL;
-		ms = CLI_OP_MS;
-		if ((r = piv_read_cert(t.piv, (uint8_t)slot, &cert, &ms)) != 0) {
+		pub = NULL;
+		if ((r = cli_slot_pubkey(&t, slot, &pub, &alg)) != 0) {
 			if (r != PIV_ERR_NOT_FOUND && r != PIV_ERR_NOT_SUPPORTED)
 				cli_warn("slot %02x: %s", slot, piv_strerror(r));
 			continue;
 		}
-		pub = X509_get0_pubkey(cert);
-		if (pub != NULL && !(EVP_PKEY_is_a(pub, "RSA") &&
-		    EVP_PKEY_get_bits(pub) < 1024) &&
-		    ssh_pubkey_line(pub, &line) == 0) {
-			subj = X509_NAME_oneline(X509_get_subject_name(cert),
-			    NULL, 0);
-			ssh_emit(&so, line, slot, subj != NULL ? subj :
-			    "invalid subject");
-			OPENSSL_free(subj);
-		}
-		X509_free(cert);
-	}
-	/* 2. Public keys that have no certificate. */
-	for (i = 0; i < cli_key_slots_n; i++) {
-		pub = NULL;
-		r = cli_slot_pubkey(&t, cli_key_slots[i], &pub, &alg);
-		if (r != 0) {
-			if (r != PIV_ERR_NOT_FOUND && r != PIV_ERR_NOT_SUPPORTED)
-				cli_warn("slot %02x: %s", cli_key_slots[i],
-				    piv_strerror(r));
-			continue;
-		}
-		if (ssh_pubkey_line(pub, &line) == 0)
-			ssh_emit(&so, line, cli_key_slots[i],
-			    ssh_slot_comment(cli_key_slots[i]));
+		/* OpenSSH refuses RSA keys under 1024 bits */
+		if (!(EVP_PKEY_is_a(pub, "RSA") && EVP_PKEY_get_bits(pub) < 1024) &&
+		    ssh_pubkey_line(pub, &line) == 0)
+			ssh_emit(&so, line, slot, ssh_slot_comment(slot));
 		EVP_PKEY_free(pub);
 	}
 	if (g->json)
