@@ -320,8 +320,10 @@ cmd_ssh_keys(const struct globals *g, struct opts *o)
 	struct ssh_out so;
 	EVP_PKEY *pub;
 	char *line;
+	const char *e;
 	size_t i;
-	int ex, r, alg, slot;
+	uint8_t on = 0, off = 0;
+	int ex, r, alg, slot, nretired = 0, attest, ms = CLI_OP_MS;
 
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
@@ -333,8 +335,21 @@ cmd_ssh_keys(const struct globals *g, struct opts *o)
 	}
 	if (g->json)
 		fprintf(so.fp, "[");
+	/* The same keys as the PKCS#11 module lists (README, "PKCS#11
+	 * module"): retired slots as the Key History counts them (all with
+	 * USBPIV_RETIRED=all), F9 only with USBPIV_ATTEST=1. */
+	e = getenv("USBPIV_RETIRED");
+	if (e != NULL && strcmp(e, "all") == 0)
+		nretired = 20;
+	else if (piv_key_history(t.piv, &on, &off, &ms) == 0)
+		nretired = on + off;
+	e = getenv("USBPIV_ATTEST");
+	attest = e != NULL && strcmp(e, "1") == 0;
 	for (i = 0; i <= cli_key_slots_n; i++) {
 		slot = i < cli_key_slots_n ? cli_key_slots[i] : PIV_SLOT_ATTEST;
+		if ((slot == PIV_SLOT_ATTEST && !attest) ||
+		    (slot >= 0x82 && slot <= 0x95 && slot - 0x82 >= nretired))
+			continue;
 		pub = NULL;
 		if ((r = cli_slot_pubkey(&t, slot, &pub, &alg)) != 0) {
 			if (r != PIV_ERR_NOT_FOUND && r != PIV_ERR_NOT_SUPPORTED)
