@@ -15,7 +15,9 @@ grep -q 'serial 13371337' "$T/list" || { cat "$T/list"; exit 1; }
 USBPIV_DEVICE=$node $USBPIV_WRAP "$USBPIV" info | grep -q 'Firmware: *5\.7\.1'
 if [ -e "$MODULE" ]; then
 	# (under check-asan a foreign program needs the sanitizer runtime first)
-	USBPIV_DEVICE=$node LD_PRELOAD="${SAN_PRELOAD:+$SAN_PRELOAD:}$LD_PRELOAD" \
+	# a factory card: F9's key is the only one (an object with
+	# USBPIV_ATTEST=1)
+	USBPIV_DEVICE=$node USBPIV_ATTEST=1 LD_PRELOAD="${SAN_PRELOAD:+$SAN_PRELOAD:}$LD_PRELOAD" \
 	    ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
 	    ssh-keygen -D "$MODULE" > "$T/keys" 2>&1 ||
 		{ cat "$T/keys"; exit 1; }
