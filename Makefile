@@ -38,13 +38,14 @@ WARN	= -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 	  -Wpointer-arith -Wformat=2 -Wundef -Wstrict-prototypes -pedantic
 OPT	?= -O2 -g
 SAN	?=
+SAN_LINK ?=
 DEPS	= libusb-1.0 libcrypto zlib p11-kit-1
 dep_cflags = $(shell $(PKG_CONFIG) --cflags $(DEPS))
 dep_libs   = $(shell $(PKG_CONFIG) --libs $(DEPS))
 BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -fPIC \
 	  -DUSBPIV_VERSION='"$(VERSION)"' $(WARN) $(OPT) $(SAN)
 ALL_CFLAGS = $(BASE_CFLAGS) $(dep_cflags) $(CFLAGS)
-LINK	= $(SAN) $(LDFLAGS)
+LINK	= $(SAN) $(SAN_LINK) $(LDFLAGS)
 
 LIB_SRC	= $(wildcard util/*.c usb/*.c ccid/*.c piv/*.c)
 P11_SRC	= $(wildcard pkcs11/*.c)
@@ -93,10 +94,16 @@ check: deps
 	@$(MAKE) --no-print-directory tests
 	@tests/run-tests.sh $(BUILD)
 
+# One shared ASan runtime for our programs and for the foreign ones that
+# load our module (tests preload it into those), so `sh -c "usbpiv ..."`
+# under a preloaded runtime is not two runtimes in one process.
+ASAN_RT_DIR = $(shell clang -print-file-name=libclang_rt.asan-x86_64.so | xargs dirname)
+ASAN_SHARED = -shared-libasan -Wl,-rpath,$(ASAN_RT_DIR)
+
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CC=clang \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-	    tests
+	    SAN_LINK='$(ASAN_SHARED)' tests
 	@ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    USBPIV_TEST_MODE=asan tests/run-tests.sh $(BUILD)/asan
