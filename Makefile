@@ -23,6 +23,10 @@ SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
 P11KITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/p11-kit/modules,/etc/pkcs11/modules)
 PKCS11DIR ?= $(LIBDIR)/pkcs11
+HOOKDIR ?= $(PREFIX)/lib/usbpiv
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/system,/etc/systemd/system)
+INITRAMFSTOOLSDIR ?= /usr/share/initramfs-tools
+DRACUTMODDIR ?= /usr/lib/dracut/modules.d
 DESTDIR	?=
 USBPIV_GROUP ?= plugdev
 
@@ -34,13 +38,14 @@ WARN	= -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 	  -Wpointer-arith -Wformat=2 -Wundef -Wstrict-prototypes -pedantic
 OPT	?= -O2 -g
 SAN	?=
+SAN_LINK ?=
 DEPS	= libusb-1.0 libcrypto zlib p11-kit-1
 dep_cflags = $(shell $(PKG_CONFIG) --cflags $(DEPS))
 dep_libs   = $(shell $(PKG_CONFIG) --libs $(DEPS))
 BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -fPIC \
 	  -DUSBPIV_VERSION='"$(VERSION)"' $(WARN) $(OPT) $(SAN)
 ALL_CFLAGS = $(BASE_CFLAGS) $(dep_cflags) $(CFLAGS)
-LINK	= $(SAN) $(LDFLAGS)
+LINK	= $(SAN) $(SAN_LINK) $(LDFLAGS)
 
 LIB_SRC	= $(wildcard util/*.c usb/*.c ccid/*.c piv/*.c)
 P11_SRC	= $(wildcard pkcs11/*.c)
@@ -89,10 +94,16 @@ check: deps
 	@$(MAKE) --no-print-directory tests
 	@tests/run-tests.sh $(BUILD)
 
+# One shared ASan runtime for our programs and for the foreign ones that
+# load our module (tests preload it into those), so `sh -c "usbpiv ..."`
+# under a preloaded runtime is not two runtimes in one process.
+ASAN_RT_DIR = $(shell clang -print-file-name=libclang_rt.asan-x86_64.so | xargs dirname)
+ASAN_SHARED = -shared-libasan -Wl,-rpath,$(ASAN_RT_DIR)
+
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CC=clang \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-	    tests
+	    SAN_LINK='$(ASAN_SHARED)' tests
 	@ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    USBPIV_TEST_MODE=asan tests/run-tests.sh $(BUILD)/asan
@@ -120,12 +131,8 @@ $(BUILD)/libusbpiv-pkcs11.a: $(P11_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# -z defs catches a missing library; a sanitizer build (clang links its
-# runtime into the executable, not into shared objects) leaves the runtime's
-# symbols to the program that loads the module.
-P11_ZDEFS = $(if $(SAN),,-Wl,-z,defs)
 $(BUILD)/usbpiv-pkcs11.so: $(P11_OBJ) $(BUILD)/libusbpiv.a pkcs11/pkcs11.map
-	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map $(P11_ZDEFS) \
+	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map $(if $(SAN),,-Wl,-z,defs) \
 	    -o $@ $(P11_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs) -pthread
 
 $(BUILD)/usbpiv: $(CLI_OBJ) $(BUILD)/libusbpiv.a
@@ -206,7 +213,17 @@ INSTALLED = $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so \
 	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/util/util.h \
 	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/usb/usb.h \
 	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/ccid/ccid.h \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/piv/piv.h
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/piv/piv.h \
+	    $(DESTDIR)$(HOOKDIR)/usbpiv-hook \
+	    $(DESTDIR)$(HOOKDIR)/usbpiv-keyscript \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/usbpiv-token@.service \
+	    $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv \
+	    $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/module-setup.sh \
+	    $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/usbpiv-keyscript
+# Placeholders in the udev rule, unit and initramfs hook.
+SUBST	= sed -e 's|@GROUP@|$(USBPIV_GROUP)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	    -e 's|@HOOKDIR@|$(HOOKDIR)|g' -e 's|@PKCS11DIR@|$(PKCS11DIR)|g' \
+	    -e 's|@UDEVRULESDIR@|$(UDEVRULESDIR)|g'
 
 install: all
 	install -d $(DESTDIR)$(PKCS11DIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) \
@@ -217,8 +234,19 @@ install: all
 	install -m 0644 $(BUILD)/libusbpiv.a $(DESTDIR)$(LIBDIR)/libusbpiv.a
 	install -m 0755 $(BUILD)/usbpiv $(DESTDIR)$(BINDIR)/usbpiv
 	printf 'module: %s\n' $(PKCS11DIR)/usbpiv-pkcs11.so > $(DESTDIR)$(P11KITDIR)/usbpiv.module
-	sed 's/@GROUP@/$(USBPIV_GROUP)/g' udev/70-usbpiv.rules.in > $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
+	$(SUBST) udev/70-usbpiv.rules.in > $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
 	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
+	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks $(DESTDIR)$(DRACUTMODDIR)/91usbpiv
+	install -m 0755 udev/usbpiv-hook $(DESTDIR)$(HOOKDIR)/usbpiv-hook
+	install -m 0755 initramfs/initramfs-tools/scripts/usbpiv-keyscript \
+	    $(DESTDIR)$(HOOKDIR)/usbpiv-keyscript
+	$(SUBST) 'udev/usbpiv-token@.service' > '$(DESTDIR)$(SYSTEMDUNITDIR)/usbpiv-token@.service'
+	chmod 0644 '$(DESTDIR)$(SYSTEMDUNITDIR)/usbpiv-token@.service'
+	$(SUBST) initramfs/initramfs-tools/hooks/usbpiv > $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv
+	chmod 0755 $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv
+	install -m 0755 initramfs/dracut/91usbpiv/module-setup.sh \
+	    initramfs/dracut/91usbpiv/usbpiv-keyscript $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/
 	for h in util/util.h usb/usb.h ccid/ccid.h piv/piv.h; do \
 	    install -m 0644 $$h $(DESTDIR)$(INCLUDEDIR)/usbpiv/$$h; done
 
@@ -226,7 +254,8 @@ uninstall:
 	rm -f $(INSTALLED)
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/usbpiv/util $(DESTDIR)$(INCLUDEDIR)/usbpiv/usb \
 	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/ccid $(DESTDIR)$(INCLUDEDIR)/usbpiv/piv \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv $(DESTDIR)$(PKCS11DIR) 2>/dev/null
+	    $(DESTDIR)$(INCLUDEDIR)/usbpiv $(DESTDIR)$(PKCS11DIR) \
+	    $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(DRACUTMODDIR)/91usbpiv 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,5 @@
 /* fuzz/fuzz_tlv.c — BER-TLV walking, and the pure parsers built on it
- * (CHUID identity, METADATA). */
+ * (CHUID identity, METADATA, Key History). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -35,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct piv_tlv t;
 	struct piv_metadata md;
-	uint8_t guid[16];
+	uint8_t guid[16], on = 0, off = 0;
 
 	walk(data, size, 0);
 	(void)piv_tlv_find(data, size, 0x53, &t);
@@ -43,6 +43,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (piv_parse_metadata(data, size, &md) == 0)
 		piv_metadata_clear(&md);
 	else if (md.pub != NULL)
+		__builtin_trap();
+	/* at most the 20 retired slots; nothing on error */
+	if (piv_key_history_parse(data, size, &on, &off) == 0) {
+		if (on + off > 20)
+			__builtin_trap();
+	} else if (on != 0 || off != 0)
 		__builtin_trap();
 	return 0;
 }

@@ -179,6 +179,8 @@ int piv_verify(piv_card_t *p, uint8_t which, const char *pin, size_t len,
  * blocked reference is a status too: 0 with *verified 0 and *tries 0. */
 int piv_pin_status(piv_card_t *p, uint8_t which, int *verified, int *tries,
     int *ms);
+/* VERIFY with P1=FF: the card forgets that `which` was verified. */
+int piv_logout(piv_card_t *p, uint8_t which, int *ms);
 int piv_change_ref(piv_card_t *p, uint8_t which, const char *old,
     size_t oldlen, const char *new_, size_t newlen, int *tries, int *ms);
 int piv_unblock_pin(piv_card_t *p, const char *puk, size_t puklen,
@@ -190,6 +192,19 @@ int piv_get_data(piv_card_t *p, uint32_t obj, uint8_t **data, size_t *len,
 /* PUT DATA: data is the content to put inside 0x53. */
 int piv_put_data(piv_card_t *p, uint32_t obj, const uint8_t *data,
     size_t len, int *ms);
+/* An EVP_PKEY_fromdata context for key type name ("RSA", "EC"), or by its
+ * OID when an application's default ENGINE claims the name. */
+EVP_PKEY_CTX *piv_fromdata_ctx(const char *name, const char *oid);
+/* Key History object (SP 800-73-4, 5FC10C): the retired slots in use are
+ * 82 .. 82+on+off-1.  An absent object gives 0/0 and returns 0;
+ * piv_key_history_parse is the pure part (content of 0x53). */
+int piv_key_history(piv_card_t *p, uint8_t *on, uint8_t *off, int *ms);
+int piv_key_history_parse(const uint8_t *buf, size_t len, uint8_t *on,
+    uint8_t *off);
+/* After putting a key or certificate into retired slot `slot`: raises the
+ * count so the slot is covered (PUT DATA: needs the management key).  A
+ * no-op for other slots and when already covered. */
+int piv_key_history_note(piv_card_t *p, uint8_t slot, int *ms);
 /* Object tag of the certificate container of a key slot, 0 if none. */
 uint32_t piv_cert_object(uint8_t slot);
 

@@ -68,7 +68,7 @@ xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
 		return PIV_ERR_TIMEOUT;
 	/* a secret command taints every answer of its exchange */
 	*redact |= util_apdu_is_secret(capdu, clen);
-	util_trace_hex(1, "piv >", capdu, clen, *redact);
+	util_trace_hex(3, "piv >", capdu, clen, *redact);
 	p->napdu++;
 	r = p->io.transmit(p->io_h, capdu, clen, p->rx, maxrx, rlen, ms);
 	if (r != 0) {
@@ -80,7 +80,7 @@ xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
 		*rlen = 0;
 		return PIV_ERR_PROTO;
 	}
-	util_trace_hex(1, "piv <", p->rx, *rlen, *redact);
+	util_trace_hex(3, "piv <", p->rx, *rlen, *redact);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
@@ -54,6 +55,34 @@ ec_bytes(uint8_t alg)
 
 /* ---- public keys ------------------------------------------------------- */
 
+/*
+ * A context to import a key of type `name` ("RSA", "EC") from OSSL_PARAMs.
+ * When the host application made an ENGINE the default for that type
+ * (openssl -engine pkcs11, i.e. libp11), "RSA"/"EC" yield the engine's
+ * legacy method, which cannot import; the OID `oid`, an alias of the
+ * provider's key manager that maps to no legacy NID, bypasses engine
+ * selection.  The OID is only the fallback: used first, it upsets later
+ * fetches of the plain name in the same process (seen with pkcs11-tool).
+ */
+EVP_PKEY_CTX *
+piv_fromdata_ctx(const char *name, const char *oid)
+{
+	EVP_PKEY_CTX *ctx;
+
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, name, NULL)) != NULL &&
+	    EVP_PKEY_fromdata_init(ctx) > 0)
+		return ctx;
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, oid, NULL)) != NULL &&
+	    EVP_PKEY_fromdata_init(ctx) > 0)
+		return ctx;
+	EVP_PKEY_CTX_free(ctx);
+	return NULL;
+}
+#define PIV_KT_RSA	"RSA", "1.2.840.113549.1.1.1"
+#define PIV_KT_EC	"EC", "1.2.840.10045.2.1"
+
 static int
 rsa_pub(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
     EVP_PKEY **pub)
@@ -70,8 +99,7 @@ rsa_pub(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
 	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    (ctx = piv_fromdata_ctx(PIV_KT_RSA)) == NULL ||
 	    EVP_PKEY_fromdata(ctx, pub, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		goto out;
 	r = 0;
@@ -96,8 +124,7 @@ ec_pub(const char *group, const uint8_t *pt, size_t len, EVP_PKEY **pub)
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
 	    (void *)(uintptr_t)pt, len);
 	params[2] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	if ((ctx = piv_fromdata_ctx(PIV_KT_EC)) == NULL ||
 	    EVP_PKEY_fromdata(ctx, pub, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		goto out;
 	r = 0;
@@ -106,8 +133,8 @@ out:
 	return r;
 }
 
-int
-piv_pubkey_from_body(uint8_t alg, const uint8_t *buf, size_t len,
+static int
+pubkey_from_body(uint8_t alg, const uint8_t *buf, size_t len,
     EVP_PKEY **pub)
 {
 	struct piv_tlv n, e, pt;
@@ -155,6 +182,23 @@ piv_pubkey_from_body(uint8_t alg, const uint8_t *buf, size_t len,
 		/* a point off the curve is the card's fault */
 		return r == PIV_ERR_CRYPTO ? PIV_ERR_PROTO : r;
 	}
+}
+
+/*
+ * OpenSSL may queue errors even when an import succeeds (the legacy
+ * lookups it tries first): they are ours, and a host application that
+ * checks its error queue after its own OpenSSL calls must not find them.
+ */
+int
+piv_pubkey_from_body(uint8_t alg, const uint8_t *buf, size_t len,
+    EVP_PKEY **pub)
+{
+	int r;
+
+	ERR_set_mark();
+	r = pubkey_from_body(alg, buf, len, pub);
+	ERR_pop_to_mark();
+	return r;
 }
 
 int

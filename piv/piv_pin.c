@@ -60,6 +60,23 @@ pin_cmd(piv_card_t *p, uint8_t ins, uint8_t which, const uint8_t *data,
 }
 
 int
+piv_logout(piv_card_t *p, uint8_t which, int *ms)
+{
+	struct piv_cmd c = { 0x00, 0x20, 0xff, which, NULL, 0, 0 };
+	size_t n;
+	uint16_t sw;
+	int r;
+
+	if (p == NULL || !valid_ref(which))
+		return PIV_ERR_ARG;
+	if ((r = piv_enter(p, ms)) != 0)
+		return r;
+	r = piv_transceive(p, &c, NULL, 0, &n, &sw, ms);
+	piv_leave(p);
+	return r != 0 ? r : piv_sw_err(sw);
+}
+
+int
 piv_verify(piv_card_t *p, uint8_t which, const char *pin, size_t len,
     int *tries, int *ms)
 {

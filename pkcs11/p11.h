@@ -152,10 +152,12 @@ struct p11_slot {
 	struct piv_identity id;
 	int id_loaded;
 	int pin_tries, puk_tries;	/* -1 unknown */
-	int pin_default;
+	int pin_known;			/* pin_tries read at pin_at, pin_gen */
+	uint64_t pin_at, pin_gen;
 	int mgm_alg;			/* 0 unknown: 3DES, else from 9B */
 	/* objects */
 	int keys_loaded;
+	uint64_t keys_gen;	/* card generation the caches belong to */
 	struct p11_key keys[P11_NKEYS];
 	struct p11_data data[P11_NDATA];
 	/* login */
@@ -180,6 +182,8 @@ struct p11_module {
 	size_t nslots;
 	int id_style;		/* 0 ykcs11, 1 opensc */
 	int pin_cache_s;	/* USBPIV_PIN_CACHE, 0 = off */
+	int retired_all;	/* USBPIV_RETIRED=all: probe 82..95 */
+	int attest;		/* USBPIV_ATTEST=1: F9 and attestations */
 	int finalizing;
 	int waiters;		/* threads in C_WaitForSlotEvent */
 };
@@ -207,6 +211,10 @@ void p11_token_removed(struct p11_slot *slot);
 void p11_sessions_purge(struct p11_slot *slot);
 void p11_token_forget(struct p11_slot *slot);
 CK_RV p11_token_load_info(struct p11_slot *slot);
+/* PIN tries for C_GetTokenInfo's flags: one VERIFY without data, reused
+ * for P11_PIN_INFO_MS within the same card generation. */
+#define P11_PIN_INFO_MS	2000
+void p11_token_pin_info(struct p11_slot *slot);
 /* After a card call failed with r: a removal tears the token down. */
 CK_RV p11_card_rv(struct p11_slot *slot, int r);
 

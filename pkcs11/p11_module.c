@@ -218,6 +218,10 @@ p11_env(void)
 	p11_mod.id_style = 0;
 	if ((e = getenv("USBPIV_ID_STYLE")) != NULL && strcmp(e, "opensc") == 0)
 		p11_mod.id_style = 1;
+	p11_mod.retired_all = (e = getenv("USBPIV_RETIRED")) != NULL &&
+	    strcmp(e, "all") == 0;
+	p11_mod.attest = (e = getenv("USBPIV_ATTEST")) != NULL &&
+	    strcmp(e, "1") == 0;
 	p11_mod.pin_cache_s = 0;
 	if ((e = getenv("USBPIV_PIN_CACHE")) != NULL && *e != '\0') {
 		errno = 0;

@@ -215,20 +215,87 @@ p11_cert_load(struct p11_slot *slot, int idx)
 	return p11_card_rv(slot, r);
 }
 
+/*
+ * Which key slots a token can have keys in (for the README):
+ *
+ *   9A 9C 9D 9E are always asked (METADATA, one APDU each).
+ *   F9, the YubiKey attestation key, and the attestation certificates
+ *   of generated keys (each one a signature by the card when read) are
+ *   objects only with USBPIV_ATTEST=1: clients that list certificates
+ *   (ssh, NSS, p11-kit) would otherwise pay an APDU per key, and see
+ *   F9's key, which cannot sign for them, as a usable one.
+ *   The 20 retired slots 82..95 follow the SP 800-73-4 Key History object
+ *   (5FC10C): keysWithOnCardCerts + keysWithOffCardCerts = N means keys
+ *   in 82 .. 82+N-1; no object means none.  This is what OpenSC does,
+ *   and it saves up to 20 APDUs per token.  usbpiv itself (this module's
+ *   C_GenerateKeyPair / C_CreateObject, and `usbpiv keygen / import-key /
+ *   import-cert`) raises the count when it puts a key or certificate into
+ *   a retired slot; for cards written by tools that do not,
+ *   USBPIV_RETIRED=all probes all 20 slots.
+ */
+static CK_RV p11_data_load(struct p11_slot *slot, size_t i);
+
+/* Retired keys per Key History, read once as the data object it also is
+ * (so a later search for data objects does not read it again). */
+static CK_RV
+p11_retired_count(struct p11_slot *slot, int *n)
+{
+	uint8_t on = 0, off = 0;
+	size_t i;
+	CK_RV rv;
+
+	*n = 0;
+	if (p11_mod.retired_all) {
+		*n = 20;
+		return CKR_OK;
+	}
+	for (i = 0; i < P11_NDATA; i++)
+		if (p11_data_objs[i].tag == PIV_OBJ_KEY_HISTORY)
+			break;
+	if (i == P11_NDATA)
+		return CKR_OK;
+	if ((rv = p11_data_load(slot, i)) != CKR_OK)
+		return rv;
+	if (slot->data[i].state == P11_CERT_PRESENT &&
+	    piv_key_history_parse(slot->data[i].value, slot->data[i].len,
+	    &on, &off) == 0)
+		*n = on + off;	/* malformed: none */
+	return CKR_OK;
+}
+
+/* Is index i a retired slot beyond the Key History count, or F9 when
+ * attestation objects are off? */
+static int
+p11_retired_skip(int i, int nretired)
+{
+	if (i == P11_F9_INDEX)
+		return !p11_mod.attest;
+	return p11_key_refs[i] >= 0x82 && p11_key_refs[i] <= 0x95 &&
+	    p11_key_refs[i] - 0x82 >= nretired;
+}
+
 CK_RV
 p11_keys_load(struct p11_slot *slot)
 {
-	int ms = P11_OP_MS, r, i, have_md = 1;
+	int ms = P11_OP_MS, r, i, have_md = 1, nretired;
+	uint64_t gen;
 	CK_RV rv;
 
-	if (slot->keys_loaded)
+	gen = p11_mod.be->generation != NULL ?
+	    p11_mod.be->generation(p11_mod.be_ctx, slot->conn) : 0;
+	/* Another program may have changed the card: the caches (keys,
+	 * certificates, data objects) belong to one card generation. */
+	if (slot->keys_loaded && gen == slot->keys_gen)
 		return CKR_OK;
 	p11_keys_clear(slot);
+	slot->keys_gen = gen;
+	if ((rv = p11_retired_count(slot, &nretired)) != CKR_OK)
+		return rv;
 	for (i = 0; i < P11_NKEYS; i++) {
 		struct p11_key *k = &slot->keys[i];
 
 		k->ref = p11_key_refs[i];
-		if (!have_md)
+		if (!have_md || p11_retired_skip(i, nretired))
 			continue;
 		r = piv_metadata(slot->card, k->ref, &k->md, &ms);
 		if (r == 0) {
@@ -252,6 +319,8 @@ p11_keys_load(struct p11_slot *slot)
 			struct p11_key *k = &slot->keys[i];
 			EVP_PKEY *pk;
 
+			if (p11_retired_skip(i, nretired))
+				continue;
 			if ((rv = p11_cert_load(slot, i)) != CKR_OK)
 				return rv;
 			if (k->cert_state != P11_CERT_PRESENT ||

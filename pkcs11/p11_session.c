@@ -280,8 +280,11 @@ p11_verify_pin(struct p11_slot *slot, const char *pin, size_t len)
 	r = piv_verify(slot->card, PIV_PIN_REF, pin, len, &tries, &ms);
 	switch (r) {
 	case 0:
-		slot->pin_tries = -1;	/* reset by the card; re-read lazily */
-		slot->id_loaded = 0;
+		/* the card reset the counter: nothing low, final or locked */
+		slot->pin_tries = -1;
+		slot->pin_known = 1;
+		slot->pin_at = util_now_ms();
+		slot->pin_gen = p11_generation(slot);
 		return CKR_OK;
 	case PIV_ERR_PIN_WRONG:
 		slot->pin_tries = tries;
@@ -458,8 +461,19 @@ C_Logout(CK_SESSION_HANDLE hSession)
 		return rv;
 	if (!slot->user_in && !slot->so_in)
 		rv = CKR_USER_NOT_LOGGED_IN;
-	else
+	else {
+		/* The card forgets the PIN too (VERIFY P1=FF), so that no
+		 * other program inherits our login.  Best effort: cards
+		 * without it keep the state until reset. */
+		if (slot->user_in && slot->token_present) {
+			int ms = P11_OP_MS, r;
+
+			r = piv_logout(slot->card, PIV_PIN_REF, &ms);
+			if (r == PIV_ERR_REMOVED)
+				(void)p11_card_rv(slot, r);
+		}
 		p11_logout_all(slot);
+	}
 	p11_slot_release(slot);
 	return rv;
 }
@@ -483,7 +497,7 @@ p11_setpin_piv(struct p11_slot *slot, uint8_t which, const char *old,
 		    CKR_PIN_LOCKED : CKR_PIN_INCORRECT;
 	}
 	if (r == 0)
-		slot->id_loaded = 0;	/* counters changed */
+		slot->pin_known = 0;	/* counters changed */
 	return p11_card_rv(slot, r);
 }
 
@@ -578,7 +592,7 @@ C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 		} else if (r != 0)
 			rv = p11_card_rv(slot, r);
 		else
-			slot->id_loaded = 0;
+			slot->pin_known = 0;
 	}
 	p11_slot_release(slot);
 	return rv;

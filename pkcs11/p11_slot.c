@@ -48,6 +48,7 @@ p11_token_forget(struct p11_slot *slot)
 	slot->id_loaded = 0;
 	memset(&slot->id, 0, sizeof(slot->id));
 	slot->pin_tries = slot->puk_tries = -1;
+	slot->pin_known = 0;
 }
 
 /*
@@ -66,6 +67,7 @@ p11_token_removed(struct p11_slot *slot)
 	slot->token_present = 0;
 	slot->id_loaded = 0;
 	slot->pin_tries = slot->puk_tries = -1;
+	slot->pin_known = 0;
 	slot->epoch++;
 }
 
@@ -105,35 +107,48 @@ p11_token_check(struct p11_slot *slot)
 	return CKR_OK;
 }
 
-/* Identity and PIN/PUK counters: a handful of APDUs, once per insertion. */
+/* Identity (GET VERSION, GET SERIAL): once per insertion. */
 CK_RV
 p11_token_load_info(struct p11_slot *slot)
 {
-	struct piv_metadata md;
-	int ms = P11_OP_MS, r, verified;
+	int ms = P11_OP_MS, r;
 
 	if (slot->id_loaded)
 		return CKR_OK;
 	memset(&slot->id, 0, sizeof(slot->id));
 	if ((r = piv_identity(slot->card, &slot->id, &ms)) != 0)
 		return p11_card_rv(slot, r);
-	slot->pin_tries = slot->puk_tries = -1;
-	slot->pin_default = 0;
-	memset(&md, 0, sizeof(md));
-	if ((r = piv_metadata(slot->card, PIV_PIN_REF, &md, &ms)) == 0) {
-		slot->pin_tries = md.retries_left;
-		slot->pin_default = md.is_default;
-		piv_metadata_clear(&md);
-		if (piv_metadata(slot->card, PIV_PUK_REF, &md, &ms) == 0)
-			slot->puk_tries = md.retries_left;
-		piv_metadata_clear(&md);
-	} else if (r == PIV_ERR_REMOVED)
-		return p11_card_rv(slot, r);
-	else if ((r = piv_pin_status(slot->card, PIV_PIN_REF, &verified,
-	    &slot->pin_tries, &ms)) == PIV_ERR_REMOVED)
-		return p11_card_rv(slot, r);
 	slot->id_loaded = 1;
 	return CKR_OK;
+}
+
+/*
+ * PIN tries left, for the CKF_USER_PIN_* flags only.  One VERIFY without
+ * data (63Cx: tries, 9000: verified), skipped while an answer of the same
+ * card generation is younger than P11_PIN_INFO_MS: clients call
+ * C_GetTokenInfo in bursts.  Failures leave the count unknown.
+ */
+void
+p11_token_pin_info(struct p11_slot *slot)
+{
+	int ms = P11_OP_MS, verified = 0, tries = -1, r;
+	uint64_t gen = p11_mod.be->generation != NULL ?
+	    p11_mod.be->generation(p11_mod.be_ctx, slot->conn) : 0;
+	uint64_t now = util_now_ms();
+
+	if (slot->pin_known && slot->pin_gen == gen &&
+	    now - slot->pin_at < P11_PIN_INFO_MS)
+		return;
+	r = piv_pin_status(slot->card, PIV_PIN_REF, &verified, &tries, &ms);
+	if (r == PIV_ERR_REMOVED) {
+		(void)p11_card_rv(slot, r);
+		return;
+	}
+	slot->pin_tries = r == 0 ? tries : -1;
+	slot->pin_known = r == 0;
+	slot->pin_at = now;
+	slot->pin_gen = p11_mod.be->generation != NULL ?
+	    p11_mod.be->generation(p11_mod.be_ctx, slot->conn) : 0;
 }
 
 /* Rescans the readers (module lock taken here). */
@@ -283,6 +298,11 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	if ((rv = p11_token_check(slot)) != CKR_OK ||
 	    (rv = p11_token_load_info(slot)) != CKR_OK)
 		goto out;
+	p11_token_pin_info(slot);
+	if (!slot->token_present) {
+		rv = CKR_DEVICE_REMOVED;
+		goto out;
+	}
 	memset(pInfo, 0, sizeof(*pInfo));
 	if (slot->id.has_version) {
 		snprintf(buf, sizeof(buf), "YubiKey PIV #%u",

@@ -135,6 +135,36 @@ p11_key_set(struct p11_key *k, uint8_t alg, uint8_t pin, uint8_t touch,
 		k->cert_state = P11_CERT_UNKNOWN;
 }
 
+/*
+ * After a key or certificate went into a retired slot (82..95): the Key
+ * History object must count it, or the next load (which follows that
+ * count, see p11_keys_load) would not look there.  The write itself has
+ * succeeded, so a failure here is only traced.
+ */
+static void
+p11_history_note(struct p11_slot *slot, int idx)
+{
+	int ms = P11_OP_MS, r;
+	size_t i;
+
+	if (p11_key_refs[idx] < 0x82 || p11_key_refs[idx] > 0x95)
+		return;
+	/* the cached copy (it is also a data object) may change */
+	for (i = 0; i < P11_NDATA; i++) {
+		struct p11_data *d = &slot->data[i];
+
+		if (d->tag != PIV_OBJ_KEY_HISTORY)
+			continue;
+		free(d->value);
+		d->value = NULL;
+		d->len = 0;
+		d->state = P11_CERT_UNKNOWN;
+	}
+	if ((r = piv_key_history_note(slot->card, p11_key_refs[idx], &ms)) != 0)
+		util_trace(1, "pkcs11: key history not updated for %02x: %d",
+		    p11_key_refs[idx], r);
+}
+
 CK_RV
 C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
@@ -221,6 +251,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	}
 	p11_key_set(&slot->keys[idx], alg, pin, touch, PIV_ORIGIN_GENERATED,
 	    pub);
+	p11_history_note(slot, idx);
 	*phPublicKey = P11_HANDLE(P11_OBJ_PUB, idx);
 	*phPrivateKey = P11_HANDLE(P11_OBJ_PRIV, idx);
 out:
@@ -264,6 +295,7 @@ p11_create_cert(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 	X509_free(slot->keys[idx].cert);
 	slot->keys[idx].cert = x;
 	slot->keys[idx].cert_state = P11_CERT_PRESENT;
+	p11_history_note(slot, idx);
 	*h = P11_HANDLE(P11_OBJ_CERT, idx);
 	return CKR_OK;
 }
@@ -303,7 +335,7 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 	EVP_PKEY_CTX *ctx = NULL;
 	const CK_ATTRIBUTE *v;
 	CK_ULONG kt = 0;
-	const char *type = NULL;
+	const char *type = NULL, *oid = NULL;
 	size_t i;
 	CK_RV rv = CKR_TEMPLATE_INCONSISTENT;
 
@@ -323,6 +355,7 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 		return CKR_HOST_MEMORY;
 	if (kt == CKK_RSA) {
 		type = "RSA";
+		oid = "1.2.840.113549.1.1.1";
 		for (i = 0; i < UTIL_ARRAY_LEN(rsa); i++)
 			if (p11_param_bn(b, rsa[i].name, t, n, rsa[i].a,
 			    &bn[i]) != 0) {
@@ -333,6 +366,7 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 		uint8_t alg = p11_ec_alg(p11_find_attr(t, n, CKA_EC_PARAMS));
 
 		type = "EC";
+		oid = "1.2.840.10045.2.1";
 		if (alg == 0) {
 			rv = CKR_CURVE_NOT_SUPPORTED;
 			goto out;
@@ -350,8 +384,7 @@ p11_template_key(const CK_ATTRIBUTE *t, CK_ULONG n, EVP_PKEY **out)
 		goto out;
 	}
 	if ((params = OSSL_PARAM_BLD_to_param(b)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    (ctx = piv_fromdata_ctx(type, oid)) == NULL ||
 	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) != 1) {
 		rv = CKR_ATTRIBUTE_VALUE_INVALID;
 		goto out;
@@ -440,6 +473,7 @@ p11_create_key(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 	p11_key_set(&slot->keys[idx], alg, pin, touch, PIV_ORIGIN_IMPORTED,
 	    pub);
 	pub = NULL;
+	p11_history_note(slot, idx);
 	*h = P11_HANDLE(P11_OBJ_PRIV, idx);
 out:
 	EVP_PKEY_free(k);	/* OpenSSL clears private key material */

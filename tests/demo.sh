@@ -86,7 +86,8 @@ if [ -f "$P11" ] && command -v ssh-keygen > /dev/null; then
 		if cmp -s p11-keys.txt ssh-keys.txt; then
 			echo "(identical to usbpiv ssh-keys)"
 		else
-			echo "(note: differs from usbpiv ssh-keys)"
+			diff ssh-keys.txt p11-keys.txt >&2 || true
+			die "usbpiv ssh-keys and ssh-keygen -D disagree"
 		fi
 	else
 		echo "(the PKCS#11 module did not list keys yet; skipped)"

@@ -17,6 +17,12 @@ if [ "$mode" = valgrind ]; then
 fi
 export USBPIV_WRAP="$wrap"
 
+# No test may hang the run: each gets a time limit (seconds), after which it
+# and everything it started are killed and it counts as failed.
+limit=${USBPIV_TEST_TIMEOUT:-600}
+[ "$mode" = valgrind ] && limit=${USBPIV_TEST_TIMEOUT:-2400}
+run_limited() { timeout -k 10 "$limit" "$@"; }
+
 pass=0 fail=0 skip=0 failed=
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
@@ -26,9 +32,12 @@ for t in "$top/$build"/tests/test_*; do
 	n=$(basename "$t")
 	echo "== $n"
 	# cmocka prints its own summary lines; keep them visible.
-	if (cd "$top" && $wrap "$t"); then
+	(cd "$top" && run_limited $wrap "$t")
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1))
 	else
+		[ $rc -eq 124 ] && echo "   TIMEOUT: $n ran longer than ${limit}s"
 		fail=$((fail + 1)); failed="$failed $n"
 	fi
 done
@@ -37,8 +46,11 @@ for s in "$top"/tests/integration/*.sh; do
 	[ -f "$s" ] || continue
 	n=$(basename "$s" .sh)
 	echo "== integration/$n"
-	(cd "$top" && sh "$s") >"$log/$n" 2>&1
+	t0=$(date +%s)
+	(cd "$top" && run_limited sh "$s") >"$log/$n" 2>&1
 	rc=$?
+	[ $rc -eq 124 ] && echo "TIMEOUT: killed after ${limit}s" >>"$log/$n"
+	echo "   ($(( $(date +%s) - t0 ))s)"
 	if [ $rc -eq 0 ]; then
 		tail -n 3 "$log/$n" | sed 's/^/   /'
 		pass=$((pass + 1))

@@ -249,6 +249,9 @@ tb_genkey(size_t i, uint8_t slot, uint8_t alg, uint8_t pinpol)
 	assert_int_equal(piv_auth_mgm(p, PIV_ALG_3DES, tb_mgm, sizeof(tb_mgm),
 	    &ms), 0);
 	assert_int_equal(piv_generate(p, slot, alg, pinpol, 0, &pub, &ms), 0);
+	/* as usbpiv keygen does: retired slots are found through the Key
+	 * History object */
+	assert_int_equal(piv_key_history_note(p, slot, &ms), 0);
 	piv_free(&p);
 	return pub;
 }

@@ -761,6 +761,17 @@ test_writes(void **state)
 			assert_int_equal(b, CK_FALSE);	/* imported */
 		}
 	}
+	{
+		/* keys in 84 (generated) and 85 (imported) were counted in
+		 * the Key History, so a fresh load looks at 82..85 */
+		piv_card_t *o = tb_other(0);
+		uint8_t on = 0, off = 0;
+		int ms = 30000;
+
+		assert_int_equal(piv_key_history(o, &on, &off, &ms), 0);
+		assert_int_equal(on + off, 4);
+		piv_free(&o);
+	}
 	hc = tb_find1(h, CKO_CERTIFICATE, 8);
 	/* deletion: SO only */
 	assert_int_equal(C_DestroyObject(h, hc), CKR_USER_NOT_LOGGED_IN);

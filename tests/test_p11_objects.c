@@ -72,11 +72,11 @@ test_listing(void **state)
 	assert_int_equal(count_class(h, CKO_PRIVATE_KEY), 0);
 	/* the 9A certificate, F9's own, attestations for the 5 generated */
 	assert_int_equal(count_class(h, CKO_CERTIFICATE), 1 + 1 + 5);
-	/* the card's discovery object */
-	assert_int_equal(count_class(h, CKO_DATA), 1);
+	/* the card's discovery object, the Key History object */
+	assert_int_equal(count_class(h, CKO_DATA), 2);
 	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
 	assert_int_equal(count_class(h, CKO_PRIVATE_KEY), 6);
-	assert_int_equal(tb_count(h, NULL, 0), 6 + 6 + 7 + 1);
+	assert_int_equal(tb_count(h, NULL, 0), 6 + 6 + 7 + 2);
 	assert_int_equal(C_Logout(h), CKR_OK);
 	assert_int_equal(count_class(h, CKO_PRIVATE_KEY), 0);
 }
@@ -360,13 +360,13 @@ test_data_objects(void **state)
 	assert_int_equal(C_FindObjectsInit(h, &t, 1), CKR_OK);
 	assert_int_equal(C_FindObjects(h, o, 8, &n), CKR_OK);
 	assert_int_equal(C_FindObjectsFinal(h), CKR_OK);
-	assert_int_equal(n, 2);	/* CHUID, discovery */
+	assert_int_equal(n, 3);	/* CHUID, discovery, key history (82 83) */
 	check_bytes(h, o[0], CKA_LABEL, "Card Holder Unique Identifier", 29);
 	check_bytes(h, o[0], CKA_VALUE, chuid, sizeof(chuid));
 	assert_false(get_bool(h, o[0], CKA_MODIFIABLE));
 	/* printed information needs the PIN */
 	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
-	assert_int_equal(count_class(h, CKO_DATA), 3);
+	assert_int_equal(count_class(h, CKO_DATA), 4);
 }
 
 static void
@@ -393,44 +393,194 @@ test_id_style(void **state)
 	assert_int_equal(p11_key_from_id((const uint8_t *)"\x1a", 1), -1);
 }
 
-/* Lazy enumeration, counted in APDUs on a card with one key. */
+/* What ssh-keygen -D asks: token info, public keys, certificates. */
+static void
+list_like_ssh(CK_SESSION_HANDLE h)
+{
+	CK_TOKEN_INFO ti;
+	CK_OBJECT_CLASS cls;
+	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_OBJECT_HANDLE o[8];
+	CK_ULONG n = 0, i;
+	uint8_t buf[2048];
+
+	assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
+	for (cls = CKO_PUBLIC_KEY; ; cls = CKO_CERTIFICATE) {
+		assert_int_equal(C_FindObjectsInit(h, &t, 1), CKR_OK);
+		assert_int_equal(C_FindObjects(h, o, 8, &n), CKR_OK);
+		assert_int_equal(C_FindObjectsFinal(h), CKR_OK);
+		assert_int_equal(n, 2);
+		for (i = 0; i < n; i++) {
+			CK_ATTRIBUTE a = { cls == CKO_CERTIFICATE ? CKA_VALUE :
+			    CKA_PUBLIC_KEY_INFO, buf, sizeof(buf) };
+
+			assert_int_equal(C_GetAttributeValue(h, o[i], &a, 1),
+			    CKR_OK);
+		}
+		if (cls == CKO_CERTIFICATE)
+			break;
+	}
+}
+
+/*
+ * The APDUs of the common flows, exactly, on a card with keys and
+ * certificates in 9A (P-256) and 9C (RSA-2048): a regression here is a
+ * slower token for every client.
+ */
 static void
 test_apdu_counts(void **state)
 {
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE o;
+	CK_TOKEN_INFO ti;
 	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
 	CK_BYTE sig[128] = { 0 };
 	CK_ULONG sl = sizeof(sig);
-	uint64_t a0, a1, a2;
+	uint64_t a1, a2;
 	piv_card_t *card;
-	EVP_PKEY *pub;
+	EVP_PKEY *pub[2];
+	X509 *x[2];
+	int round;
 
 	(void)state;
+	unsetenv("USBPIV_ATTEST");
 	tb_setup(1);
-	pub = tb_genkey(0, 0x9a, PIV_ALG_ECCP256, 0);
-	h = tb_open(0);
-	card = p11_mod.slots[0].card;
-	assert_non_null(card);
-	a0 = piv_apdu_count(card);
-	assert_int_equal(count_class(h, CKO_PUBLIC_KEY), 2);	/* + F9 */
-	a1 = piv_apdu_count(card);
-	o = tb_find1(h, CKO_PUBLIC_KEY, 1);
-	(void)o;
-	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
-	o = tb_find1(h, CKO_PRIVATE_KEY, 1);
-	assert_int_equal(C_SignInit(h, &m, o), CKR_OK);
-	assert_int_equal(C_Sign(h, (CK_BYTE_PTR)sig, 10, sig, &sl), CKR_OK);
-	a2 = piv_apdu_count(card);
-	print_message("APDUs: list keys %llu, login + one signature %llu\n",
-	    (unsigned long long)(a1 - a0), (unsigned long long)(a2 - a1));
-	/* SELECT + one METADATA per key slot (25), nothing else */
-	assert_true(a1 - a0 <= 1 + P11_NKEYS);
-	/* VERIFY + GENERAL AUTHENTICATE, no re-enumeration */
-	assert_true(a2 - a1 <= 3);
-	EVP_PKEY_free(pub);
-	(void)C_Finalize(NULL);
+	pub[0] = tb_genkey(0, 0x9a, PIV_ALG_ECCP256, 0);
+	pub[1] = tb_genkey(0, 0x9c, PIV_ALG_RSA2048, 0);
+	x[0] = tb_cert_for(pub[0], "auth");
+	x[1] = tb_cert_for(pub[1], "sign");
+	tb_putcert(0, 0x9a, x[0]);
+	tb_putcert(0, 0x9c, x[1]);
+	for (round = 0; round < 2; round++) {	/* two "processes" */
+		h = tb_open(0);
+		card = p11_mod.slots[0].card;
+		assert_non_null(card);
+		list_like_ssh(h);
+		a1 = piv_apdu_count(card);
+		/* SELECT, GET VERSION, GET SERIAL, VERIFY (PIN status), Key
+		 * History, METADATA 9A 9C 9D 9E, the two certificates */
+		assert_int_equal(a1, 11);
+		/* all of it again: from the caches, and the PIN status is
+		 * fresh (same generation, within P11_PIN_INFO_MS) */
+		list_like_ssh(h);
+		assert_int_equal(piv_apdu_count(card), a1);
+		/* login + one signature: VERIFY, GENERAL AUTHENTICATE */
+		assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+		o = tb_find1(h, CKO_PRIVATE_KEY, 1);
+		assert_int_equal(C_SignInit(h, &m, o), CKR_OK);
+		sl = sizeof(sig);
+		assert_int_equal(C_Sign(h, (CK_BYTE_PTR)sig, 10, sig, &sl),
+		    CKR_OK);
+		a2 = piv_apdu_count(card);
+		assert_int_equal(a2 - a1, 2);
+		/* the login told us the PIN state: no VERIFY for the flags */
+		assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
+		assert_int_equal(piv_apdu_count(card), a2);
+		/* another program reset the card: the generation moved, so
+		 * SELECT again and ask the PIN status again, once */
+		tb_other_process_reset(0);
+		assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
+		assert_int_equal(piv_apdu_count(card), a2 + 2);
+		assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
+		assert_int_equal(piv_apdu_count(card), a2 + 2);
+		/* and the caches belong to the old generation: Key History,
+		 * 4 METADATA, 2 certificates again, and one VERIFY without
+		 * data: is our login still there?  (It is not.) */
+		list_like_ssh(h);
+		assert_int_equal(piv_apdu_count(card), a2 + 2 + 8);
+		assert_int_equal(count_class(h, CKO_PRIVATE_KEY), 0);
+		/* C_Logout clears the card's PIN state: VERIFY P1=FF */
+		assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+		a2 = piv_apdu_count(card);
+		assert_int_equal(C_Logout(h), CKR_OK);
+		assert_int_equal(piv_apdu_count(card), a2 + 1);
+		{
+			piv_card_t *p = tb_other(0);
+			int ms = 30000, verified = 1;
+
+			assert_int_equal(piv_pin_status(p, PIV_PIN_REF,
+			    &verified, NULL, &ms), 0);
+			assert_false(verified);
+			piv_free(&p);
+		}
+		assert_int_equal(C_Finalize(NULL), CKR_OK);
+	}
+	EVP_PKEY_free(pub[0]);
+	EVP_PKEY_free(pub[1]);
+	X509_free(x[0]);
+	X509_free(x[1]);
 	tb_teardown();
+}
+
+/* Retired slots: where the Key History says, all 20 with USBPIV_RETIRED. */
+static void
+test_retired_slots(void **state)
+{
+	CK_SESSION_HANDLE h;
+	piv_card_t *p;
+	EVP_PKEY *pub[3];
+	int ms = 30000;
+
+	(void)state;
+	unsetenv("USBPIV_ATTEST");
+	tb_setup(1);
+	pub[0] = tb_genkey(0, 0x9a, PIV_ALG_ECCP256, 0);
+	pub[1] = tb_genkey(0, 0x82, PIV_ALG_ECCP256, 0);	/* counted */
+	/* a key in 90 that another tool did not count */
+	p = tb_other(0);
+	assert_int_equal(piv_auth_mgm(p, PIV_ALG_3DES, tb_mgm, sizeof(tb_mgm),
+	    &ms), 0);
+	assert_int_equal(piv_generate(p, 0x90, PIV_ALG_ECCP256, 0, 0, &pub[2],
+	    &ms), 0);
+	piv_free(&p);
+	h = tb_open(0);
+	/* 9A and 82; F9 (the card has one) only with USBPIV_ATTEST=1 */
+	assert_int_equal(count_class(h, CKO_PUBLIC_KEY), 2);
+	/* SELECT, Key History, METADATA 9A 9C 9D 9E 82 */
+	assert_int_equal(piv_apdu_count(p11_mod.slots[0].card), 7);
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+	setenv("USBPIV_RETIRED", "all", 1);
+	h = tb_open(0);
+	assert_int_equal(count_class(h, CKO_PUBLIC_KEY), 3);
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+	unsetenv("USBPIV_RETIRED");
+	setenv("USBPIV_ATTEST", "1", 1);
+	h = tb_open(0);
+	assert_int_equal(count_class(h, CKO_PUBLIC_KEY), 3);	/* + F9 */
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+	EVP_PKEY_free(pub[0]);
+	EVP_PKEY_free(pub[1]);
+	EVP_PKEY_free(pub[2]);
+	tb_teardown();
+}
+
+/* Key History parsing: hostile contents. */
+static void
+test_key_history_parse(void **state)
+{
+	static const uint8_t ok[] = { 0xc1, 1, 3, 0xc2, 1, 2, 0xfe, 0 };
+	static const uint8_t big[] = { 0xc1, 1, 15, 0xc2, 1, 6 };
+	static const uint8_t longc[] = { 0xc1, 2, 0, 3 };
+	static const uint8_t trunc[] = { 0xc1, 5, 3 };
+	uint8_t on = 9, off = 9;
+
+	(void)state;
+	assert_int_equal(piv_key_history_parse(ok, sizeof(ok), &on, &off), 0);
+	assert_int_equal(on, 3);
+	assert_int_equal(off, 2);
+	/* more than the 20 retired slots */
+	assert_int_not_equal(piv_key_history_parse(big, sizeof(big), &on,
+	    &off), 0);
+	assert_int_equal(on + off, 0);
+	assert_int_not_equal(piv_key_history_parse(longc, sizeof(longc), &on,
+	    &off), 0);
+	assert_int_equal(on + off, 0);
+	/* a length past the end: nothing read */
+	(void)piv_key_history_parse(trunc, sizeof(trunc), &on, &off);
+	assert_int_equal(on + off, 0);
+	/* empty: no retired keys */
+	assert_int_equal(piv_key_history_parse(NULL, 0, &on, &off), 0);
+	assert_int_equal(on + off, 0);
 }
 
 int
@@ -447,9 +597,13 @@ main(void)
 	};
 	const struct CMUnitTest counts[] = {
 		cmocka_unit_test(test_apdu_counts),
+		cmocka_unit_test(test_retired_slots),
+		cmocka_unit_test(test_key_history_parse),
 	};
 	int r;
 
+	/* the first group lists F9 and the attestation certificates */
+	setenv("USBPIV_ATTEST", "1", 1);
 	r = cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 	return r | cmocka_run_group_tests(counts, NULL, NULL);
 }

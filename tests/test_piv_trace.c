@@ -1,5 +1,5 @@
 /*
- * tests/test_piv_trace.c — the USBPIV_DEBUG=2 trace of a PIN login, a PIN
+ * tests/test_piv_trace.c — the USBPIV_DEBUG=3 trace of a PIN login, a PIN
  * and PUK change, an unblock, management-key authentication (3DES and
  * AES, mutual and single), SET MANAGEMENT KEY and the PIN-protected
  * management key contains none of the secrets, in any encoding.
@@ -164,7 +164,7 @@ main(void)
 	if ((fd = mkstemp(trace_path)) < 0)
 		return 1;
 	close(fd);
-	setenv("USBPIV_DEBUG", "2", 1);
+	setenv("USBPIV_DEBUG", "3", 1);
 	setenv("USBPIV_DEBUG_FILE", trace_path, 1);
 	r = cmocka_run_group_tests(tests, NULL, NULL);
 	unlink(trace_path);

@@ -91,6 +91,23 @@ write_cert(X509 *cert, int fmt, const char *path)
 	return EX_OK;
 }
 
+/*
+ * A key or certificate in a retired slot (82..95) must be counted by the
+ * Key History object, which is how readers (the PKCS#11 module, OpenSC)
+ * know which retired slots to look at.  The write succeeded: a failure
+ * here is a warning.
+ */
+static void
+history_note(struct token *t, int slot)
+{
+	int ms = 10000, r;
+
+	if ((r = piv_key_history_note(t->piv, (uint8_t)slot, &ms)) != 0)
+		fprintf(stderr, "usbpiv: warning: key history not updated "
+		    "(%s): the module may not list slot %02x\n",
+		    piv_strerror(r), (unsigned)slot);
+}
+
 int
 cmd_keygen(const struct globals *g, struct opts *o)
 {
@@ -127,6 +144,7 @@ cmd_keygen(const struct globals *g, struct opts *o)
 		ex = cli_piv_fail("keygen", r);
 		goto out;
 	}
+	history_note(&t, o->slot);
 	ex = write_pubkey(pub, fmt, o->out, o->comment);
 out:
 	EVP_PKEY_free(pub);
@@ -158,11 +176,13 @@ cmd_import_key(const struct globals *g, struct opts *o)
 		goto out;
 	r = piv_import_key(t.piv, (uint8_t)o->slot, key, (uint8_t)o->pin_policy,
 	    (uint8_t)o->touch_policy, &ms);
-	if (r != 0)
+	if (r != 0) {
 		ex = cli_piv_fail("import-key", r);
-	else
-		fprintf(stderr, "usbpiv: imported %s key into slot %02x\n",
-		    cli_alg_name(alg), o->slot);
+		goto out;
+	}
+	history_note(&t, o->slot);
+	fprintf(stderr, "usbpiv: imported %s key into slot %02x\n",
+	    cli_alg_name(alg), o->slot);
 out:
 	EVP_PKEY_free(key);
 	token_close(&t);
@@ -189,6 +209,8 @@ cmd_import_cert(const struct globals *g, struct opts *o)
 	if ((r = piv_write_cert(t.piv, (uint8_t)o->slot, cert, o->compress,
 	    &ms)) != 0)
 		ex = cli_piv_fail("import-cert", r);
+	else
+		history_note(&t, o->slot);
 out:
 	X509_free(cert);
 	token_close(&t);
@@ -248,12 +270,12 @@ cmd_export_pubkey(const struct globals *g, struct opts *o)
 }
 
 /*
- * ssh-keygen -D lists, in this order: the keys of the certificates the
- * PKCS#11 module shows (commented with the certificate subject as
- * X509_NAME_oneline prints it), then the public-key objects not already
- * listed (commented with their label, "Public key for <slot name>").  The
- * module shows them in slot order 9a 9c 9d 9e 82..95 f9.  We print the
- * same lines from the token directly.
+ * OpenSSH 9.2's ssh-keygen -D lists the module's public-key objects first,
+ * commented with their CKA_LABEL ("Public key for <slot name>"), then the
+ * keys of certificates not already listed.  Our module shows a public-key
+ * object for every key, in slot order 9a 9c 9d 9e 82..95 f9, so that is
+ * the whole list; we print the same lines from the token directly (from
+ * METADATA where the card has it, else from the certificate).
  */
 #define SSH_MAX_LINES	64
 
@@ -297,10 +319,11 @@ cmd_ssh_keys(const struct globals *g, struct opts *o)
 	struct token t;
 	struct ssh_out so;
 	EVP_PKEY *pub;
-	X509 *cert;
-	char *line, *subj;
+	char *line;
+	const char *e;
 	size_t i;
-	int ex, r, alg, slot, ms;
+	uint8_t on = 0, off = 0;
+	int ex, r, alg, slot, nretired = 0, attest, ms = CLI_OP_MS;
 
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
@@ -312,41 +335,31 @@ cmd_ssh_keys(const struct globals *g, struct opts *o)
 	}
 	if (g->json)
 		fprintf(so.fp, "[");
-	/* 1. Certificates, the attestation certificate included. */
+	/* The same keys as the PKCS#11 module lists (README, "PKCS#11
+	 * module"): retired slots as the Key History counts them (all with
+	 * USBPIV_RETIRED=all), F9 only with USBPIV_ATTEST=1. */
+	e = getenv("USBPIV_RETIRED");
+	if (e != NULL && strcmp(e, "all") == 0)
+		nretired = 20;
+	else if (piv_key_history(t.piv, &on, &off, &ms) == 0)
+		nretired = on + off;
+	e = getenv("USBPIV_ATTEST");
+	attest = e != NULL && strcmp(e, "1") == 0;
 	for (i = 0; i <= cli_key_slots_n; i++) {
 		slot = i < cli_key_slots_n ? cli_key_slots[i] : PIV_SLOT_ATTEST;
-		cert = NULL;
-		ms = CLI_OP_MS;
-		if ((r = piv_read_cert(t.piv, (uint8_t)slot, &cert, &ms)) != 0) {
+		if ((slot == PIV_SLOT_ATTEST && !attest) ||
+		    (slot >= 0x82 && slot <= 0x95 && slot - 0x82 >= nretired))
+			continue;
+		pub = NULL;
+		if ((r = cli_slot_pubkey(&t, slot, &pub, &alg)) != 0) {
 			if (r != PIV_ERR_NOT_FOUND && r != PIV_ERR_NOT_SUPPORTED)
 				cli_warn("slot %02x: %s", slot, piv_strerror(r));
 			continue;
 		}
-		pub = X509_get0_pubkey(cert);
-		if (pub != NULL && !(EVP_PKEY_is_a(pub, "RSA") &&
-		    EVP_PKEY_get_bits(pub) < 1024) &&
-		    ssh_pubkey_line(pub, &line) == 0) {
-			subj = X509_NAME_oneline(X509_get_subject_name(cert),
-			    NULL, 0);
-			ssh_emit(&so, line, slot, subj != NULL ? subj :
-			    "invalid subject");
-			OPENSSL_free(subj);
-		}
-		X509_free(cert);
-	}
-	/* 2. Public keys that have no certificate. */
-	for (i = 0; i < cli_key_slots_n; i++) {
-		pub = NULL;
-		r = cli_slot_pubkey(&t, cli_key_slots[i], &pub, &alg);
-		if (r != 0) {
-			if (r != PIV_ERR_NOT_FOUND && r != PIV_ERR_NOT_SUPPORTED)
-				cli_warn("slot %02x: %s", cli_key_slots[i],
-				    piv_strerror(r));
-			continue;
-		}
-		if (ssh_pubkey_line(pub, &line) == 0)
-			ssh_emit(&so, line, cli_key_slots[i],
-			    ssh_slot_comment(cli_key_slots[i]));
+		/* OpenSSH refuses RSA keys under 1024 bits */
+		if (!(EVP_PKEY_is_a(pub, "RSA") && EVP_PKEY_get_bits(pub) < 1024) &&
+		    ssh_pubkey_line(pub, &line) == 0)
+			ssh_emit(&so, line, slot, ssh_slot_comment(slot));
 		EVP_PKEY_free(pub);
 	}
 	if (g->json)

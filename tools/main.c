@@ -81,6 +81,25 @@ static const struct cmd cmds[] = {
 	  "RSA: decrypts the input block (PKCS#1 v1.5 padding removed unless\n"
 	  "--padding none).  P-256/P-384/X25519: ECDH with the peer public key\n"
 	  "--peer and writes the shared secret.\n" SECRETS_HELP },
+	{ "enroll", cmd_enroll, O_SLOT | O_OUT, 0, 0,
+	  "[--slot SLOT] -o WRAPPED_FILE",
+	  "Disk unlock: makes a new random passphrase, wraps it to the public\n"
+	  "key in SLOT (default 9d; RSA-OAEP for RSA, ECDH + HKDF + AES-GCM for\n"
+	  "P-256, P-384, X25519) into WRAPPED_FILE, and prints the passphrase on\n"
+	  "stdout (for `cryptsetup luksAddKey`).  Needs no PIN.\n" },
+	{ "unlock", cmd_unlock, O_SLOT | O_PINFILE, 1, 1,
+	  "FILE [--slot SLOT]",
+	  "Unwraps FILE with the token and writes the passphrase to stdout (a\n"
+	  "cryptsetup keyscript).  FILE is a file from `usbpiv enroll`, the JSON\n"
+	  "of a systemd-pkcs11 LUKS2 token (`cryptsetup token export`), or a\n"
+	  "LUKS2 device/image whose systemd-pkcs11 token is read with cryptsetup.\n"
+	  "PIN: --pin-file/$USBPIV_PIN, else plymouth, the terminal, or\n"
+	  "systemd-ask-password.  A wrong PIN exits 4.\n" },
+	{ "udev-info", cmd_udev_info, 0, 1, 1, "SYSFS_DEVICE_PATH",
+	  "For udev rules (IMPORT{program}): prints ID_USBPIV=1 and\n"
+	  "ID_USBPIV_READER/_SERIAL/_VID/_PID/_SLOTS/_INTERFACE for a CCID\n"
+	  "device, from its sysfs descriptors only (no USB transfer, no card\n"
+	  "traffic); exits 1 with no output for any other device.\n" },
 	{ "pin", cmd_pin, O_PINFILE | O_PUKFILE | O_NEWFILE, 1, 1,
 	  "change|unblock [--new-pin-file FILE]",
 	  "change: changes the PIN (old from --pin-file/$USBPIV_PIN/prompt, new\n"

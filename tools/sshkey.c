@@ -169,6 +169,7 @@ ssh_slot_comment(int slot)
 	case 0x9c: return "Public key for Digital Signature";
 	case 0x9d: return "Public key for Key Management";
 	case 0x9e: return "Public key for Card Authentication";
+	case 0xf9: return "Public key for PIV Attestation";
 	default:
 		snprintf(buf, sizeof(buf), "Public key for Retired Key %d",
 		    slot - PIV_SLOT_RETIRED1 + 1);

@@ -223,5 +223,8 @@ int cmd_mgm_key(const struct globals *, struct opts *);
 int cmd_reset(const struct globals *, struct opts *);
 int cmd_apdu(const struct globals *, struct opts *);
 int cmd_watch(const struct globals *, struct opts *);
+int cmd_enroll(const struct globals *, struct opts *);
+int cmd_unlock(const struct globals *, struct opts *);
+int cmd_udev_info(const struct globals *, struct opts *);
 
 #endif

@@ -12,16 +12,21 @@ cat <<'HEAD'
 # CCID devices listed below, gets TAG+="uaccess" (the seated user, through
 # systemd-logind) and group @GROUP@ with mode 0660 (headless machines:
 # add the service user to that group).  Never world-writable.
+# @BINDIR@, @HOOKDIR@ and @GROUP@ are set by `make install`.
 
 SUBSYSTEM!="usb", GOTO="usbpiv_end"
 ENV{DEVTYPE}!="usb_device", GOTO="usbpiv_end"
+# Removal: without systemd, the hooks hear of it (udev kept the ID_USBPIV*
+# properties imported at add); with systemd, usbpiv-token@.service stops.
+ACTION=="remove", ENV{ID_USBPIV}=="1", TEST!="/run/systemd/system", RUN+="@HOOKDIR@/usbpiv-hook remove"
 ACTION=="remove", GOTO="usbpiv_end"
 
 ENV{ID_USB_INTERFACES}=="*:0b????:*", GOTO="usbpiv_ccid"
 HEAD
 grep -v '^#' "$dir/vendor-ccid.txt" | while read -r id name; do
-	printf 'ATTR{idVendor}=="%s", ATTR{idProduct}=="%s", GOTO="usbpiv_ccid"  # %s\n' \
-	    "${id%%:*}" "${id#*:}" "$name"
+	# udev has no trailing comments: the name goes on its own line.
+	printf '# %s\nATTR{idVendor}=="%s", ATTR{idProduct}=="%s", GOTO="usbpiv_ccid"\n' \
+	    "$name" "${id%%:*}" "${id#*:}"
 done
 cat <<'TAIL'
 GOTO="usbpiv_end"
@@ -29,6 +34,14 @@ GOTO="usbpiv_end"
 LABEL="usbpiv_ccid"
 ENV{ID_USBPIV}="1"
 TAG+="uaccess", GROUP="@GROUP@", MODE="0660"
+# Reader name, serial and slot count from the cached descriptors (sysfs
+# only: no USB transfer, no card traffic).
+IMPORT{program}="@BINDIR@/usbpiv udev-info %S%p"
+# Token hooks (/etc/usbpiv/hooks.d/): a systemd unit where systemd runs,
+# else run detached from here.
+ACTION!="add", GOTO="usbpiv_end"
+TEST=="/run/systemd/system", TAG+="systemd", ENV{SYSTEMD_WANTS}+="usbpiv-token@%k.service", GOTO="usbpiv_end"
+RUN+="@HOOKDIR@/usbpiv-hook add"
 
 LABEL="usbpiv_end"
 TAIL

@@ -10,6 +10,8 @@
 #include "usb.h"
 #include "usb_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,6 +307,50 @@ add_device(libusb_device *d, libusb_device_handle *h, int want_strings,
 	return USB_OK;
 }
 
+/*
+ * USBPIV_DEVICE mode: the one device node we were given, wrapped once per
+ * context (libusb reads its descriptors from the fd at wrap time) and lent
+ * to every usb_dev opened on it; usb_ctx_free closes it.  libusb never
+ * closes a wrapped fd.
+ */
+static int
+fd_handle(usb_ctx_t *ctx, libusb_device_handle **h)
+{
+	int r;
+
+	if (ctx->wrapped == NULL && (r = map_err(libusb_wrap_sys_device(
+	    ctx->lu, (intptr_t)ctx->dev_fd, &ctx->wrapped))) != USB_OK) {
+		ctx->wrapped = NULL;
+		return r;
+	}
+	*h = ctx->wrapped;
+	return USB_OK;
+}
+
+static int
+enumerate_fd(usb_ctx_t *ctx, int want_strings, struct usb_dev_info **listp,
+    size_t *np)
+{
+	libusb_device_handle *h = NULL;
+	struct usb_dev_info *list;
+	size_t n = 0;
+	int r;
+
+	if ((r = fd_handle(ctx, &h)) != USB_OK)
+		return r;
+	if ((list = calloc(USB_MAX_IFACES, sizeof(*list))) == NULL)
+		return USB_ERR_NOMEM;
+	r = add_device(libusb_get_device(h), h, want_strings, list,
+	    USB_MAX_IFACES, &n);
+	if (r != USB_OK || n == 0) {
+		free(list);
+		return r;
+	}
+	*listp = list;
+	*np = n;
+	return USB_OK;
+}
+
 static int
 enumerate(usb_ctx_t *ctx, int want_strings, struct usb_dev_info **listp,
     size_t *np)
@@ -321,7 +367,8 @@ enumerate(usb_ctx_t *ctx, int want_strings, struct usb_dev_info **listp,
 	if (ctx == NULL || listp == NULL || np == NULL)
 		return USB_ERR_ARG;
 	if (!ctx->discovery)
-		return USB_OK;		/* fd-only mode: nothing to scan */
+		return ctx->dev_fd >= 0 ?
+		    enumerate_fd(ctx, want_strings, listp, np) : USB_OK;
 	if ((cnt = libusb_get_device_list(ctx->lu, &devs)) < 0)
 		return map_err((int)cnt);
 	if ((list = calloc(USB_MAX_DEVICES, sizeof(*list))) == NULL) {
@@ -361,6 +408,51 @@ usb_enumerate_quiet(usb_ctx_t *ctx, struct usb_dev_info **list, size_t *n)
 
 /* ---- context ----------------------------------------------------------- */
 
+/*
+ * USBPIV_DEVICE names the one device to use without scanning the bus: a
+ * usbfs node ("/dev/bus/usb/001/004") that we open, or "fd:N", a node the
+ * parent opened and left to us (a container handed a single device).
+ */
+static int
+open_devspec(const char *spec, int *fd, int *own)
+{
+	char *end;
+	long v;
+
+	*fd = -1;
+	*own = 0;
+	if (spec == NULL || *spec == '\0')
+		return USB_OK;
+	if (strncmp(spec, "fd:", 3) == 0) {
+		errno = 0;
+		v = strtol(spec + 3, &end, 10);
+		if (errno != 0 || end == spec + 3 || *end != '\0' || v < 0 ||
+		    v > INT_MAX || fcntl((int)v, F_GETFD) < 0) {
+			util_trace(1, "usb: USBPIV_DEVICE=%s: not an open fd",
+			    spec);
+			return USB_ERR_ARG;
+		}
+		*fd = (int)v;
+		return USB_OK;
+	}
+	if ((*fd = open(spec, O_RDWR | O_CLOEXEC)) < 0) {
+		util_trace(1, "usb: USBPIV_DEVICE=%s: %s", spec,
+		    strerror(errno));
+		return errno == EACCES || errno == EPERM ? USB_ERR_ACCESS :
+		    USB_ERR_NOT_FOUND;
+	}
+	*own = 1;
+	return USB_OK;
+}
+
+static void
+ctx_drop(usb_ctx_t *ctx)
+{
+	if (ctx->own_fd && ctx->dev_fd >= 0)
+		close(ctx->dev_fd);
+	free(ctx);
+}
+
 int
 usb_ctx_new(usb_ctx_t **ctxp)
 {
@@ -382,6 +474,17 @@ usb_ctx_new(usb_ctx_t **ctxp)
 	 * there is no bus to scan.
 	 */
 	no_disc = getenv("USBPIV_USB_NO_DISCOVERY") != NULL;
+	ctx->dev_fd = -1;
+	if ((rc = open_devspec(getenv("USBPIV_DEVICE"), &ctx->dev_fd,
+	    &ctx->own_fd)) != USB_OK) {
+		free(ctx);
+		return rc;
+	}
+	if (ctx->dev_fd >= 0) {
+		/* one node handed in (a container): do not scan the bus */
+		no_disc = 1;
+		libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
+	}
 	for (k = 0; k < INIT_TRIES; k++) {
 		if ((rc = libusb_init(&ctx->lu)) == 0)
 			break;
@@ -395,12 +498,12 @@ usb_ctx_new(usb_ctx_t **ctxp)
 		 * to scan; that is fd-only mode.  With usbfs present the
 		 * failure is real.  (The option is process-wide in libusb.) */
 		if (!no_disc && access("/dev/bus/usb", F_OK) == 0) {
-			free(ctx);
+			ctx_drop(ctx);
 			return map_err(rc);
 		}
 		libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
 		if ((rc = libusb_init(&ctx->lu)) != 0) {
-			free(ctx);
+			ctx_drop(ctx);
 			return map_err(rc);
 		}
 	}
@@ -425,8 +528,10 @@ usb_ctx_free(usb_ctx_t **ctxp)
 	if (ctxp == NULL || (ctx = *ctxp) == NULL)
 		return;
 	usb_hotplug_fini(ctx);
+	if (ctx->wrapped != NULL)
+		libusb_close(ctx->wrapped);
 	libusb_exit(ctx->lu);
-	free(ctx);
+	ctx_drop(ctx);
 	*ctxp = NULL;
 }
 
@@ -485,8 +590,16 @@ usb_open(usb_ctx_t *ctx, const struct usb_dev_info *info, usb_dev_t **devp)
 		*devp = NULL;
 	if (ctx == NULL || info == NULL || devp == NULL)
 		return USB_ERR_ARG;
-	if (!ctx->discovery)
-		return USB_ERR_NOT_FOUND;
+	if (!ctx->discovery) {
+		if (ctx->dev_fd < 0)
+			return USB_ERR_NOT_FOUND;
+		/* USBPIV_DEVICE mode: info came from enumerate_fd */
+		if ((r = fd_handle(ctx, &h)) != USB_OK ||
+		    (r = dev_finish(ctx, h, info, devp)) != USB_OK)
+			return r;
+		(*devp)->borrowed = 1;
+		return USB_OK;
+	}
 	if ((cnt = libusb_get_device_list(ctx->lu, &devs)) < 0)
 		return map_err((int)cnt);
 	for (k = 0; k < cnt && d == NULL; k++) {
@@ -566,7 +679,8 @@ usb_close(usb_dev_t **devp)
 		return;
 	if (dev->claimed)
 		usb_end(dev);
-	libusb_close(dev->h);
+	if (!dev->borrowed)
+		libusb_close(dev->h);
 	usb_lock_free(&dev->lock);
 	free(dev);
 	*devp = NULL;

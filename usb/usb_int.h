@@ -58,6 +58,9 @@ int usb_lock_name(const char *path, uint16_t vid, uint16_t pid,
 struct usb_ctx {
 	libusb_context *lu;
 	int discovery;		/* libusb may scan the bus (not fd-only mode) */
+	int dev_fd;		/* USBPIV_DEVICE: the one usbfs node, or -1 */
+	int own_fd;		/* we opened dev_fd (and close it) */
+	libusb_device_handle *wrapped;	/* dev_fd wrapped once, lent out */
 	int hotplug;		/* a libusb hot-plug callback is registered */
 	libusb_hotplug_callback_handle hp;
 	volatile int changed;	/* set by the hot-plug callback */
@@ -68,6 +71,7 @@ struct usb_ctx {
 struct usb_dev {
 	usb_ctx_t *ctx;
 	libusb_device_handle *h;
+	int borrowed;		/* h is the context's wrapped handle */
 	struct usb_dev_info info;
 	usb_lock_t *lock;
 	uint64_t gen;

@@ -54,7 +54,8 @@ void util_hex(const uint8_t *p, size_t n, char *out);
 
 /* ---- debug trace -------------------------------------------------------
  * USBPIV_DEBUG=1 traces APDUs and status words, =2 adds CCID frames and
- * USB transfers.  Output goes to stderr, or to USBPIV_DEBUG_FILE.
+ * USB transfers, =3 the PIV layer's own view of each command (before
+ * chaining and GET RESPONSE).  Output: stderr, or USBPIV_DEBUG_FILE.
  * Data of commands that carry secrets is never printed: callers pass
  * redact = 1 and only the header and length are shown.
  */

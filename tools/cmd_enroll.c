@@ -1,0 +1,1024 @@
+/*
+ * tools/cmd_enroll.c — disk unlock: `usbpiv enroll` wraps a new random
+ * passphrase to a slot's public key (no PIN needed), `usbpiv unlock`
+ * unwraps it with the token and writes it to stdout, as a cryptsetup
+ * keyscript wants.  unlock also reads the "systemd-pkcs11" LUKS2 token
+ * that systemd-cryptenroll writes, so such volumes open without pcscd,
+ * p11-kit or systemd.
+ *
+ * The wrapped-key file (documented in tools/usbpiv.1.md) is text, one
+ * "name value" per line:
+ *
+ *   usbpiv-wrapped-key 1
+ *   slot 9d
+ *   alg p256
+ *   serial 12345678            (0 when the token did not tell)
+ *   fingerprint <hex SHA-256 of the public key's SubjectPublicKeyInfo>
+ *   method rsa-oaep-sha256 | ecdh-hkdf-sha256-aes256gcm
+ *   ephemeral <hex point>      (ECDH only: uncompressed point, or X25519 u)
+ *   nonce <hex, 12 bytes>      (ECDH only)
+ *   data <hex>                 (RSA: the OAEP block; ECDH: ciphertext||tag)
+ *
+ * For ECDH the AES-GCM additional data is the first five lines exactly as
+ * written, so editing slot, serial or fingerprint breaks the tag.  The
+ * HKDF info is "usbpiv-wrapped-key 1" and the salt the ephemeral point.
+ * The wrapped secret is 32 random bytes; the passphrase is their base64
+ * (44 characters, no newline), which is also what systemd derives.
+ */
+#include "usbpiv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+
+#define WRAP_MAGIC	"usbpiv-wrapped-key 1"
+#define WRAP_SECRET	32
+#define RSA_BLK_MAX	512
+#define PASS_MAX	((RSA_BLK_MAX / 3 + 1) * 4 + 1)
+#define JSON_MAX	65536
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int
+pub_fingerprint(EVP_PKEY *pk, uint8_t fp[32])
+{
+	unsigned char *der = NULL;
+	unsigned int n = 0;
+	int len, r;
+
+	if ((len = i2d_PUBKEY(pk, &der)) <= 0)
+		return -1;
+	r = EVP_Digest(der, (size_t)len, fp, &n, EVP_sha256(), NULL) == 1 &&
+	    n == 32 ? 0 : -1;
+	OPENSSL_free(der);
+	return r;
+}
+
+/* base64 without newlines; out must hold 4 * ceil(n / 3) + 1. */
+static void
+b64(const uint8_t *p, size_t n, char *out)
+{
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+}
+
+/* Decodes base64 (no whitespace); returns 0 or -1. */
+static int
+unb64(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *outlen)
+{
+	uint8_t *tmp;
+	int n;
+	size_t pad = 0;
+
+	*outlen = 0;
+	if (slen == 0 || slen % 4 != 0 || slen / 4 * 3 > cap + 2)
+		return -1;
+	if ((tmp = malloc(slen / 4 * 3 + 1)) == NULL)
+		return -1;
+	n = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)slen);
+	if (s[slen - 1] == '=')
+		pad++;
+	if (slen >= 2 && s[slen - 2] == '=')
+		pad++;
+	if (n < 0 || (size_t)n < pad || (size_t)n - pad > cap) {
+		util_freezero(tmp, slen / 4 * 3 + 1);
+		return -1;
+	}
+	memcpy(out, tmp, (size_t)n - pad);
+	*outlen = (size_t)n - pad;
+	util_freezero(tmp, slen / 4 * 3 + 1);
+	return 0;
+}
+
+static int
+write_pass(const uint8_t *key, size_t n)
+{
+	char pass[PASS_MAX];
+	size_t len;
+	int r;
+
+	if (n > RSA_BLK_MAX)
+		return EX_ERR;
+	b64(key, n, pass);
+	len = strlen(pass);
+	r = fwrite(pass, 1, len, stdout) == len && fflush(stdout) == 0;
+	util_wipe(pass, sizeof(pass));
+	if (!r) {
+		cli_err("cannot write the key to stdout: %s", strerror(errno));
+		return EX_ERR;
+	}
+	return EX_OK;
+}
+
+/* MGF1 with SHA-256: mask ^= MGF1(seed). */
+static int
+mgf1_xor(uint8_t *mask, size_t mlen, const uint8_t *seed, size_t slen)
+{
+	EVP_MD_CTX *c;
+	uint8_t h[32], ctr[4];
+	size_t done = 0, i, n;
+	uint32_t k;
+	int r = -1;
+
+	if ((c = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	for (k = 0; done < mlen; k++) {
+		ctr[0] = (uint8_t)(k >> 24);
+		ctr[1] = (uint8_t)(k >> 16);
+		ctr[2] = (uint8_t)(k >> 8);
+		ctr[3] = (uint8_t)k;
+		if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestUpdate(c, seed, slen) != 1 ||
+		    EVP_DigestUpdate(c, ctr, 4) != 1 ||
+		    EVP_DigestFinal_ex(c, h, NULL) != 1)
+			goto out;
+		n = mlen - done < 32 ? mlen - done : 32;
+		for (i = 0; i < n; i++)
+			mask[done + i] ^= h[i];
+		done += n;
+	}
+	r = 0;
+out:
+	util_wipe(h, sizeof(h));
+	EVP_MD_CTX_free(c);
+	return r;
+}
+
+/*
+ * EME-OAEP decoding (RFC 8017 7.1.2, SHA-256, empty label) of the raw RSA
+ * output em (k bytes).  Checks are accumulated without early exit.
+ */
+static int
+oaep_decode(uint8_t *em, size_t k, uint8_t *out, size_t cap, size_t *outlen)
+{
+	static const uint8_t lhash[32] = {	/* SHA-256("") */
+		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb,
+		0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4,
+		0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52,
+		0xb8, 0x55,
+	};
+	uint8_t *seed = em + 1, *db = em + 33, bad = 0, found = 0;
+	size_t dblen, i, idx = 0;
+
+	*outlen = 0;
+	if (k < 2 * 32 + 2)
+		return -1;
+	dblen = k - 33;
+	if (mgf1_xor(seed, 32, db, dblen) != 0 ||
+	    mgf1_xor(db, dblen, seed, 32) != 0)
+		return -1;
+	bad |= em[0];
+	for (i = 0; i < 32; i++)
+		bad |= db[i] ^ lhash[i];
+	for (i = 32; i < dblen; i++) {
+		/* first 01 after the zero padding */
+		if (!found && db[i] == 0x01) {
+			found = 1;
+			idx = i + 1;
+		} else if (!found && db[i] != 0x00)
+			bad |= 1;
+	}
+	if (bad || !found || dblen - idx > cap)
+		return -1;
+	memcpy(out, db + idx, dblen - idx);
+	*outlen = dblen - idx;
+	return 0;
+}
+
+/* EME-PKCS1-v1_5 (type 2) decoding. */
+static int
+pkcs1_decode(const uint8_t *em, size_t k, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	size_t i;
+
+	*outlen = 0;
+	if (k < 11 || em[0] != 0x00 || em[1] != 0x02)
+		return -1;
+	for (i = 2; i < k && em[i] != 0x00; i++)
+		;
+	if (i >= k || i < 10 || k - i - 1 > cap)
+		return -1;
+	memcpy(out, em + i + 1, k - i - 1);
+	*outlen = k - i - 1;
+	return 0;
+}
+
+static int
+hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt,
+    size_t saltlen, const char *info, uint8_t *out, size_t outlen)
+{
+	EVP_KDF *kdf;
+	EVP_KDF_CTX *c = NULL;
+	OSSL_PARAM p[5];
+	int r = -1;
+
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL)
+		return -1;
+	if ((c = EVP_KDF_CTX_new(kdf)) == NULL)
+		goto out;
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)(uintptr_t)"SHA256", 0);
+	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)(uintptr_t)ikm, ikmlen);
+	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+	    (void *)(uintptr_t)salt, saltlen);
+	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+	    (void *)(uintptr_t)info, strlen(info));
+	p[4] = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(c, out, outlen, p) == 1)
+		r = 0;
+out:
+	EVP_KDF_CTX_free(c);
+	EVP_KDF_free(kdf);
+	return r;
+}
+
+/* AES-256-GCM; enc = 1 encrypts (tag written after the data), 0 checks. */
+static int
+gcm(int enc, const uint8_t key[32], const uint8_t nonce[12],
+    const uint8_t *aad, size_t aadlen, const uint8_t *in, size_t inlen,
+    uint8_t *out)
+{
+	EVP_CIPHER_CTX *c;
+	int n, r = -1;
+	size_t len = enc ? inlen : inlen - 16;
+
+	if (!enc && inlen < 16)
+		return -1;
+	if ((c = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc) != 1 ||
+	    EVP_CipherUpdate(c, NULL, &n, aad, (int)aadlen) != 1 ||
+	    EVP_CipherUpdate(c, out, &n, in, (int)len) != 1)
+		goto out;
+	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16,
+	    (void *)(uintptr_t)(in + len)) != 1)
+		goto out;
+	if (EVP_CipherFinal_ex(c, out + n, &n) != 1)
+		goto out;
+	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16,
+	    out + len) != 1)
+		goto out;
+	r = 0;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return r;
+}
+
+/* Raw public point of pk as the token's GENERAL AUTHENTICATE wants it. */
+static int
+raw_point(EVP_PKEY *pk, int alg, uint8_t *pt, size_t cap, size_t *len)
+{
+	uint8_t *enc = NULL;
+	size_t n;
+
+	*len = 0;
+	if (alg == PIV_ALG_X25519) {
+		n = cap;
+		if (EVP_PKEY_get_raw_public_key(pk, pt, &n) != 1)
+			return -1;
+		*len = n;
+		return 0;
+	}
+	n = EVP_PKEY_get1_encoded_public_key(pk, &enc);
+	if (n == 0 || n > cap) {
+		OPENSSL_free(enc);
+		return -1;
+	}
+	memcpy(pt, enc, n);
+	*len = n;
+	OPENSSL_free(enc);
+	return 0;
+}
+
+/* ---- enroll -------------------------------------------------------------- */
+
+static int
+wrap_ecdh(EVP_PKEY *pub, int alg, const uint8_t *hdr, size_t hdrlen,
+    const uint8_t secret[WRAP_SECRET], FILE *fp)
+{
+	EVP_PKEY_CTX *kc = NULL, *dc = NULL;
+	EVP_PKEY *eph = NULL;
+	uint8_t pt[160], z[64], kek[32], nonce[12], ct[WRAP_SECRET + 16];
+	char hex[2 * 160 + 1];
+	size_t ptlen, zlen = sizeof(z);
+	int r = -1;
+
+	if ((kc = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL)) == NULL ||
+	    EVP_PKEY_keygen_init(kc) != 1)
+		goto out;
+	/* EC: the public key's parameters give the curve. */
+	if (alg != PIV_ALG_X25519) {
+		EVP_PKEY_CTX_free(kc);
+		if ((kc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+		    EVP_PKEY_keygen_init(kc) != 1 ||
+		    EVP_PKEY_CTX_set_group_name(kc, alg == PIV_ALG_ECCP256 ?
+		    "P-256" : "P-384") != 1)
+			goto out;
+	}
+	if (EVP_PKEY_keygen(kc, &eph) != 1 ||
+	    (dc = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(dc) != 1 ||
+	    EVP_PKEY_derive_set_peer(dc, pub) != 1 ||
+	    EVP_PKEY_derive(dc, z, &zlen) != 1)
+		goto out;
+	if (raw_point(eph, alg, pt, sizeof(pt), &ptlen) != 0 ||
+	    hkdf_sha256(z, zlen, pt, ptlen, WRAP_MAGIC, kek, sizeof(kek)) != 0 ||
+	    RAND_bytes(nonce, sizeof(nonce)) != 1 ||
+	    gcm(1, kek, nonce, hdr, hdrlen, secret, WRAP_SECRET, ct) != 0)
+		goto out;
+	fprintf(fp, "method ecdh-hkdf-sha256-aes256gcm\n");
+	util_hex(pt, ptlen, hex);
+	fprintf(fp, "ephemeral %s\n", hex);
+	util_hex(nonce, sizeof(nonce), hex);
+	fprintf(fp, "nonce %s\n", hex);
+	util_hex(ct, sizeof(ct), hex);
+	fprintf(fp, "data %s\n", hex);
+	r = 0;
+out:
+	util_wipe(z, sizeof(z));
+	util_wipe(kek, sizeof(kek));
+	EVP_PKEY_free(eph);
+	EVP_PKEY_CTX_free(dc);
+	EVP_PKEY_CTX_free(kc);
+	return r;
+}
+
+static int
+wrap_rsa(EVP_PKEY *pub, const uint8_t secret[WRAP_SECRET], FILE *fp)
+{
+	EVP_PKEY_CTX *c;
+	uint8_t ct[RSA_BLK_MAX];
+	char hex[2 * RSA_BLK_MAX + 1];
+	size_t ctlen = sizeof(ct);
+	int r = -1;
+
+	if ((c = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL)) == NULL)
+		return -1;
+	if (EVP_PKEY_encrypt_init(c) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1 &&
+	    EVP_PKEY_encrypt(c, ct, &ctlen, secret, WRAP_SECRET) == 1) {
+		fprintf(fp, "method rsa-oaep-sha256\n");
+		util_hex(ct, ctlen, hex);
+		fprintf(fp, "data %s\n", hex);
+		r = 0;
+	}
+	EVP_PKEY_CTX_free(c);
+	return r;
+}
+
+int
+cmd_enroll(const struct globals *g, struct opts *o)
+{
+	struct token t;
+	EVP_PKEY *pub = NULL;
+	uint8_t secret[WRAP_SECRET], fp32[32];
+	char hdr[512], fphex[65];
+	int ex, r, alg, n;
+	FILE *fp = NULL;
+
+	if (o->slot < 0)
+		o->slot = 0x9d;
+	if (o->out == NULL || strcmp(o->out, "-") == 0) {
+		cli_err("enroll: give the wrapped-key file with -o FILE (the "
+		    "new passphrase goes to stdout)");
+		return EX_USAGE;
+	}
+	if ((ex = token_open(g, &t)) != EX_OK)
+		return ex;
+	r = cli_slot_pubkey(&t, o->slot, &pub, &alg);
+	if (r == PIV_ERR_NOT_FOUND) {
+		cli_err("enroll: slot %02x holds no key", o->slot);
+		ex = EX_NOTFOUND;
+		goto out;
+	} else if (r != 0) {
+		ex = cli_piv_fail("enroll", r);
+		goto out;
+	}
+	ex = EX_ERR;
+	if (!cli_alg_is_rsa(alg) && !cli_alg_is_ec(alg) &&
+	    alg != PIV_ALG_X25519) {
+		cli_err("enroll: slot %02x holds a %s key, which cannot "
+		    "decrypt (use RSA, P-256, P-384 or X25519)", o->slot,
+		    cli_alg_name(alg));
+		goto out;
+	}
+	if (pub_fingerprint(pub, fp32) != 0) {
+		cli_err("enroll: cannot encode the public key");
+		goto out;
+	}
+	util_hex(fp32, sizeof(fp32), fphex);
+	n = snprintf(hdr, sizeof(hdr), "%s\nslot %02x\nalg %s\nserial %lu\n"
+	    "fingerprint %s\n", WRAP_MAGIC, o->slot, cli_alg_name(alg),
+	    (unsigned long)(t.has_id && t.id.has_serial ? t.id.serial : 0),
+	    fphex);
+	if (n < 0 || (size_t)n >= sizeof(hdr) ||
+	    RAND_bytes(secret, sizeof(secret)) != 1)
+		goto out;
+	if ((fp = cli_open_out(o->out, 0)) == NULL)
+		goto out;
+	fchmod(fileno(fp), 0600);
+	fputs(hdr, fp);
+	r = cli_alg_is_rsa(alg) ? wrap_rsa(pub, secret, fp) :
+	    wrap_ecdh(pub, alg, (const uint8_t *)hdr, (size_t)n, secret, fp);
+	if (cli_close_out(fp, o->out) != 0 || r != 0) {
+		if (r != 0)
+			cli_err("enroll: wrapping the key failed");
+		unlink(o->out);
+		goto out;
+	}
+	ex = write_pass(secret, sizeof(secret));
+out:
+	util_wipe(secret, sizeof(secret));
+	EVP_PKEY_free(pub);
+	token_close(&t);
+	return ex;
+}
+
+/* ---- the PIN at boot ----------------------------------------------------- */
+
+/* Runs argv (no shell), its stdout read into sec (first line).  0 or -1. */
+static int
+run_ask(char *const argv[], struct secret *sec)
+{
+	int pfd[2], st, fd;
+	pid_t pid;
+	ssize_t got;
+	char buf[SECRET_MAX + 2];
+	size_t len = 0;
+
+	secret_clear(sec);
+	if (pipe(pfd) != 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		if ((fd = open("/dev/null", O_RDONLY)) >= 0 && fd != 0) {
+			dup2(fd, 0);
+			close(fd);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		got = read(pfd[0], buf + len, sizeof(buf) - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+		if (len == sizeof(buf)) {
+			/* drain: too long to be a PIN */
+			char junk[256];
+			while (read(pfd[0], junk, sizeof(junk)) > 0)
+				;
+			break;
+		}
+	}
+	close(pfd[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || len > SECRET_MAX + 1) {
+		util_wipe(buf, sizeof(buf));
+		return -1;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len > SECRET_MAX) {
+		util_wipe(buf, sizeof(buf));
+		return -1;
+	}
+	memcpy(sec->s, buf, len);
+	sec->s[len] = '\0';
+	sec->len = len;
+	util_wipe(buf, sizeof(buf));
+	return 0;
+}
+
+static int
+in_path(const char *name)
+{
+	const char *p = getenv("PATH"), *e;
+	char buf[512];
+
+	if (p == NULL)
+		p = "/usr/bin:/bin:/usr/sbin:/sbin";
+	for (; *p != '\0'; p = *e ? e + 1 : e) {
+		e = strchr(p, ':');
+		if (e == NULL)
+			e = p + strlen(p);
+		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(e - p), p,
+		    name) < sizeof(buf) && access(buf, X_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The PIN: --pin-file / $USBPIV_PIN; else plymouth when it runs; else the
+ * terminal; else systemd-ask-password.
+ */
+static int
+unlock_pin(const struct opts *o, const char *prompt, struct secret *pin)
+{
+	char *ping[] = { (char *)(uintptr_t)"plymouth", (char *)(uintptr_t)"--ping", NULL };
+	char parg[256];
+	char *ply[] = { (char *)(uintptr_t)"plymouth",
+	    (char *)(uintptr_t)"ask-for-password", parg, NULL };
+	char *sap[] = { (char *)(uintptr_t)"systemd-ask-password",
+	    (char *)(uintptr_t)prompt, NULL };
+	struct secret junk;
+	int fd;
+
+	if (o->pin_file != NULL || getenv("USBPIV_PIN") != NULL)
+		return secret_get(pin, o->pin_file, "USBPIV_PIN", "PIN", 0);
+	memset(&junk, 0, sizeof(junk));
+	if (in_path("plymouth") && run_ask(ping, &junk) == 0) {
+		secret_clear(&junk);
+		snprintf(parg, sizeof(parg), "--prompt=%s", prompt);
+		if (run_ask(ply, pin) == 0 && pin->len > 0)
+			return 0;
+	}
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0) {
+		close(fd);
+		return secret_get(pin, NULL, NULL, prompt, 0);
+	}
+	if (in_path("systemd-ask-password")) {
+		if (run_ask(sap, pin) == 0 && pin->len > 0)
+			return 0;
+		secret_clear(pin);
+	}
+	cli_err("unlock: no way to ask for the PIN (no terminal, plymouth or "
+	    "systemd-ask-password; or set $USBPIV_PIN / --pin-file)");
+	return -1;
+}
+
+static int
+unlock_verify(struct token *t, const struct opts *o, const char *prompt)
+{
+	struct secret pin;
+	int r, tries = -1, ms = CLI_OP_MS;
+
+	if (t->pin_ok)
+		return EX_OK;
+	if (unlock_pin(o, prompt, &pin) != 0)
+		return EX_USAGE;
+	r = piv_verify(t->piv, PIV_PIN_REF, pin.s, pin.len, &tries, &ms);
+	secret_clear(&pin);
+	switch (r) {
+	case 0:
+		t->pin_ok = 1;
+		return EX_OK;
+	case PIV_ERR_PIN_WRONG:
+		if (tries == 0)
+			cli_err("unlock: wrong PIN, now blocked");
+		else
+			cli_err("unlock: wrong PIN, %d %s left", tries,
+			    tries == 1 ? "try" : "tries");
+		return EX_AUTH;
+	case PIV_ERR_PIN_BLOCKED:
+		cli_err("unlock: PIN blocked");
+		return EX_AUTH;
+	case PIV_ERR_BAD_DATA:
+	case PIV_ERR_ARG:
+		cli_err("unlock: PIN rejected (%s)", piv_strerror(r));
+		return EX_AUTH;
+	default:
+		return cli_piv_fail("verify PIN", r);
+	}
+}
+
+/* Runs the private-key operation, asking for the PIN when the card wants it. */
+static int
+card_op(struct token *t, const struct opts *o, int slot, int alg,
+    const uint8_t *in, size_t inlen, uint8_t *out, size_t cap, size_t *outlen,
+    const char *prompt, int *ex)
+{
+	int r = PIV_ERR_AUTH_REQUIRED, pass, ms;
+
+	*ex = EX_OK;
+	for (pass = 0; pass < 2; pass++) {
+		ms = CLI_OP_MS;
+		r = cli_alg_is_rsa(alg) ?
+		    piv_decipher(t->piv, (uint8_t)slot, (uint8_t)alg, in, inlen,
+		    out, cap, outlen, &ms) :
+		    piv_ecdh(t->piv, (uint8_t)slot, (uint8_t)alg, in, inlen, out,
+		    cap, outlen, &ms);
+		if (r != PIV_ERR_AUTH_REQUIRED || pass > 0 || t->pin_ok)
+			break;
+		if ((*ex = unlock_verify(t, o, prompt)) != EX_OK)
+			return r;
+	}
+	if (r != 0)
+		*ex = cli_piv_fail("unlock", r);
+	return r;
+}
+
+/* ---- unlock: our file ------------------------------------------------------ */
+
+struct wrapped {
+	int slot, alg;
+	unsigned long serial;
+	uint8_t fp[32];
+	int ecdh;
+	uint8_t eph[160];
+	size_t ephlen;
+	uint8_t nonce[12];
+	uint8_t data[RSA_BLK_MAX];
+	size_t datalen;
+	size_t hdrlen;		/* bytes of the first five lines */
+};
+
+/* Value of line `name` (at the start of a line), NUL-terminated copy. */
+static int
+field(const char *txt, const char *name, char *val, size_t cap)
+{
+	const char *p = txt, *e;
+	size_t n = strlen(name), l;
+
+	while (p != NULL && *p != '\0') {
+		e = strchr(p, '\n');
+		l = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (l > n && strncmp(p, name, n) == 0 && p[n] == ' ') {
+			if (l - n - 1 >= cap)
+				return -1;
+			memcpy(val, p + n + 1, l - n - 1);
+			val[l - n - 1] = '\0';
+			return 0;
+		}
+		p = e != NULL ? e + 1 : NULL;
+	}
+	return -1;
+}
+
+static int
+parse_wrapped(const char *txt, struct wrapped *w)
+{
+	char v[2 * RSA_BLK_MAX + 2], *end;
+	const char *p;
+	size_t n, i;
+
+	memset(w, 0, sizeof(*w));
+	if (strncmp(txt, WRAP_MAGIC "\n", strlen(WRAP_MAGIC) + 1) != 0)
+		return -1;
+	/* header = first five lines */
+	for (p = txt, i = 0; i < 5; i++) {
+		if ((p = strchr(p, '\n')) == NULL)
+			return -1;
+		p++;
+	}
+	w->hdrlen = (size_t)(p - txt);
+	if (field(txt, "slot", v, sizeof(v)) != 0 ||
+	    cli_parse_slot(v, &w->slot) != 0 ||
+	    field(txt, "alg", v, sizeof(v)) != 0 ||
+	    cli_parse_alg(v, &w->alg) != 0 ||
+	    field(txt, "serial", v, sizeof(v)) != 0)
+		return -1;
+	errno = 0;
+	w->serial = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || end == v)
+		return -1;
+	if (field(txt, "fingerprint", v, sizeof(v)) != 0 ||
+	    util_unhex(v, w->fp, sizeof(w->fp), &n) != 0 || n != 32 ||
+	    field(txt, "method", v, sizeof(v)) != 0)
+		return -1;
+	if (strcmp(v, "ecdh-hkdf-sha256-aes256gcm") == 0)
+		w->ecdh = 1;
+	else if (strcmp(v, "rsa-oaep-sha256") != 0)
+		return -1;
+	if (w->ecdh != !cli_alg_is_rsa(w->alg))
+		return -1;
+	if (field(txt, "data", v, sizeof(v)) != 0 ||
+	    util_unhex(v, w->data, sizeof(w->data), &w->datalen) != 0 ||
+	    w->datalen == 0)
+		return -1;
+	if (w->ecdh && (field(txt, "ephemeral", v, sizeof(v)) != 0 ||
+	    util_unhex(v, w->eph, sizeof(w->eph), &w->ephlen) != 0 ||
+	    w->ephlen == 0 ||
+	    field(txt, "nonce", v, sizeof(v)) != 0 ||
+	    util_unhex(v, w->nonce, sizeof(w->nonce), &n) != 0 || n != 12 ||
+	    w->datalen != WRAP_SECRET + 16))
+		return -1;
+	return 0;
+}
+
+static int
+unlock_wrapped(const struct globals *g, struct opts *o, const char *txt)
+{
+	struct wrapped w;
+	struct token t;
+	EVP_PKEY *pub = NULL;
+	uint8_t fp32[32], out[RSA_BLK_MAX], z[64], kek[32],
+	    secret[WRAP_SECRET];
+	size_t outlen = 0, slen = 0, k;
+	int ex, r, alg;
+
+	if (parse_wrapped(txt, &w) != 0) {
+		cli_err("unlock: %s is not a valid usbpiv wrapped-key file "
+		    "(version 1)", o->args[0]);
+		return EX_ERR;
+	}
+	if ((ex = token_open(g, &t)) != EX_OK)
+		return ex;
+	ex = EX_ERR;
+	if (w.serial != 0 && t.has_id && t.id.has_serial &&
+	    t.id.serial != w.serial) {
+		cli_err("unlock: wrong token: the key was enrolled on token "
+		    "serial %lu, this one is %lu", w.serial,
+		    (unsigned long)t.id.serial);
+		ex = EX_NOTFOUND;
+		goto out;
+	}
+	r = cli_slot_pubkey(&t, w.slot, &pub, &alg);
+	if (r != 0 || alg != w.alg || pub_fingerprint(pub, fp32) != 0 ||
+	    memcmp(fp32, w.fp, 32) != 0) {
+		cli_err("unlock: wrong token or key: slot %02x does not hold "
+		    "the %s key this file was enrolled with", w.slot,
+		    cli_alg_name(w.alg));
+		ex = EX_NOTFOUND;
+		goto out;
+	}
+	if (!w.ecdh) {
+		k = (size_t)EVP_PKEY_get_size(pub);
+		if (w.datalen != k || k > sizeof(out)) {
+			cli_err("unlock: the wrapped key does not fit the RSA key");
+			goto out;
+		}
+		if (card_op(&t, o, w.slot, alg, w.data, k, out, sizeof(out),
+		    &outlen, "PIN to unlock the disk", &ex) != 0)
+			goto out;
+		ex = EX_ERR;
+		if (outlen != k || oaep_decode(out, k, secret, sizeof(secret),
+		    &slen) != 0 || slen != WRAP_SECRET) {
+			cli_err("unlock: decryption error (wrong key?)");
+			goto out;
+		}
+	} else {
+		if (card_op(&t, o, w.slot, alg, w.eph, w.ephlen, z, sizeof(z),
+		    &outlen, "PIN to unlock the disk", &ex) != 0)
+			goto out;
+		ex = EX_ERR;
+		if (hkdf_sha256(z, outlen, w.eph, w.ephlen, WRAP_MAGIC, kek,
+		    sizeof(kek)) != 0 || gcm(0, kek, w.nonce,
+		    (const uint8_t *)txt, w.hdrlen, w.data, w.datalen,
+		    secret) != 0) {
+			cli_err("unlock: the wrapped key does not authenticate "
+			    "(file damaged or edited?)");
+			goto out;
+		}
+	}
+	ex = write_pass(secret, WRAP_SECRET);
+out:
+	util_wipe(out, sizeof(out));
+	util_wipe(z, sizeof(z));
+	util_wipe(kek, sizeof(kek));
+	util_wipe(secret, sizeof(secret));
+	EVP_PKEY_free(pub);
+	token_close(&t);
+	return ex;
+}
+
+/* ---- unlock: systemd-cryptenroll's token ---------------------------------- */
+
+/* The string value of "key" in a flat JSON object: enough for the token
+ * JSON systemd writes (no escapes in its values).  Copies into val. */
+static int
+json_get(const char *js, const char *key, char *val, size_t cap)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	if ((p = strstr(js, pat)) == NULL)
+		return -1;
+	p += strlen(pat);
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (*p++ != ':')
+		return -1;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (*p++ != '"' || (e = strchr(p, '"')) == NULL ||
+	    (size_t)(e - p) >= cap)
+		return -1;
+	memcpy(val, p, (size_t)(e - p));
+	val[e - p] = '\0';
+	return 0;
+}
+
+/* Slot from the PKCS#11 URI's id=%XX, as our module numbers CKA_ID, or
+ * from its object label. */
+static int
+uri_slot(const char *uri)
+{
+	static const uint8_t map[] = { 0x9a, 0x9c, 0x9d, 0x9e };
+	const char *p = strstr(uri, "id=%");
+	unsigned v;
+
+	if (p == NULL || sscanf(p + 4, "%2x", &v) != 1) {
+		/* object=<label>, as the module names the slots' objects */
+		if (strstr(uri, "PIV%20Authentication") != NULL)
+			return 0x9a;
+		if (strstr(uri, "Digital%20Signature") != NULL)
+			return 0x9c;
+		if (strstr(uri, "Key%20Management") != NULL)
+			return 0x9d;
+		if (strstr(uri, "Card%20Authentication") != NULL)
+			return 0x9e;
+		return -1;
+	}
+	if (v >= 1 && v <= 4)
+		return map[v - 1];
+	if (v >= 5 && v <= 0x18)
+		return (int)(0x82 + v - 5);
+	if (v == 0x19)
+		return 0xf9;
+	return -1;
+}
+
+static int
+unlock_systemd(const struct globals *g, struct opts *o, const char *js)
+{
+	struct token t;
+	EVP_PKEY *pub = NULL;
+	char *b = NULL, uri[1024];
+	uint8_t ct[RSA_BLK_MAX], out[RSA_BLK_MAX], key[RSA_BLK_MAX];
+	size_t ctlen = 0, outlen = 0, keylen = 0, blen = JSON_MAX;
+	int ex, r, alg, slot = o->slot;
+
+	if ((b = malloc(blen)) == NULL)
+		return EX_ERR;
+	if (json_get(js, "type", b, blen) != 0 ||
+	    strcmp(b, "systemd-pkcs11") != 0 ||
+	    json_get(js, "pkcs11-key", b, blen) != 0 ||
+	    unb64(b, strlen(b), ct, sizeof(ct), &ctlen) != 0) {
+		cli_err("unlock: not a systemd-pkcs11 token (no \"pkcs11-key\")");
+		free(b);
+		return EX_ERR;
+	}
+	free(b);
+	if (slot < 0 && json_get(js, "pkcs11-uri", uri, sizeof(uri)) == 0)
+		slot = uri_slot(uri);
+	if (slot < 0)
+		slot = 0x9d;
+	if ((ex = token_open(g, &t)) != EX_OK)
+		return ex;
+	ex = EX_ERR;
+	if ((r = cli_slot_pubkey(&t, slot, &pub, &alg)) != 0) {
+		cli_err("unlock: slot %02x holds no key (%s)", slot,
+		    piv_strerror(r));
+		ex = EX_NOTFOUND;
+		goto out;
+	}
+	if (!cli_alg_is_rsa(alg) || (size_t)EVP_PKEY_get_size(pub) != ctlen) {
+		cli_err("unlock: the systemd token's key is not for the %s key "
+		    "in slot %02x (systemd 252 enrolls RSA keys only)",
+		    cli_alg_name(alg), slot);
+		ex = EX_NOTFOUND;
+		goto out;
+	}
+	if (card_op(&t, o, slot, alg, ct, ctlen, out, sizeof(out), &outlen,
+	    "PIN to unlock the disk", &ex) != 0)
+		goto out;
+	ex = EX_ERR;
+	if (pkcs1_decode(out, outlen, key, sizeof(key), &keylen) != 0 ||
+	    keylen == 0) {
+		cli_err("unlock: decryption error (wrong token or key?)");
+		goto out;
+	}
+	ex = write_pass(key, keylen);
+out:
+	util_wipe(out, sizeof(out));
+	util_wipe(key, sizeof(key));
+	EVP_PKEY_free(pub);
+	token_close(&t);
+	return ex;
+}
+
+/* A LUKS2 header: asks cryptsetup for its systemd-pkcs11 token. */
+static int
+luks_token(const char *dev, uint8_t **buf, size_t *len)
+{
+	char id[8];
+	char *argv[] = { (char *)(uintptr_t)"cryptsetup",
+	    (char *)(uintptr_t)"token", (char *)(uintptr_t)"export",
+	    (char *)(uintptr_t)"--token-id", id, (char *)(uintptr_t)dev, NULL };
+	int pfd[2], st, i, fd;
+	pid_t pid;
+	ssize_t got;
+	uint8_t *b;
+	size_t n;
+
+	*buf = NULL;
+	*len = 0;
+	for (i = 0; i < 32; i++) {
+		snprintf(id, sizeof(id), "%d", i);
+		if ((b = malloc(JSON_MAX + 1)) == NULL)
+			return -1;
+		if (pipe(pfd) != 0 || (pid = fork()) < 0) {
+			free(b);
+			return -1;
+		}
+		if (pid == 0) {
+			dup2(pfd[1], 1);
+			close(pfd[0]);
+			close(pfd[1]);
+			if ((fd = open("/dev/null", O_WRONLY)) >= 0)
+				dup2(fd, 2);
+			execvp(argv[0], argv);
+			_exit(127);
+		}
+		close(pfd[1]);
+		n = 0;
+		while (n < JSON_MAX &&
+		    ((got = read(pfd[0], b + n, JSON_MAX - n)) > 0 ||
+		    (got < 0 && errno == EINTR)))
+			if (got > 0)
+				n += (size_t)got;
+		close(pfd[0]);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		b[n] = '\0';
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+		    strstr((char *)b, "\"systemd-pkcs11\"") != NULL) {
+			*buf = b;
+			*len = n;
+			return 0;
+		}
+		free(b);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+			cli_err("unlock: %s is a LUKS header but cryptsetup is "
+			    "not there to read its tokens", dev);
+			return -1;
+		}
+	}
+	cli_err("unlock: %s has no systemd-pkcs11 token", dev);
+	return -1;
+}
+
+int
+cmd_unlock(const struct globals *g, struct opts *o)
+{
+	uint8_t *buf = NULL, *tok = NULL;
+	size_t len = 0, i;
+	uint8_t m[6];
+	ssize_t got;
+	int ex, fd;
+
+	if (isatty(1))
+		cli_warn("unlock: writing the disk key to a terminal");
+	/* A LUKS2 device or image: its systemd-pkcs11 token. */
+	if ((fd = open(o->args[0], O_RDONLY | O_CLOEXEC)) >= 0) {
+		got = read(fd, m, sizeof(m));
+		close(fd);
+		if (got == (ssize_t)sizeof(m) &&
+		    memcmp(m, "LUKS\xba\xbe", 6) == 0) {
+			if (luks_token(o->args[0], &tok, &len) != 0)
+				return EX_NOTFOUND;
+			ex = unlock_systemd(g, o, (char *)tok);
+			free(tok);
+			return ex;
+		}
+	}
+	if (cli_read_file(o->args[0], JSON_MAX, &buf, &len) != 0)
+		return EX_ERR;
+	/* text: NUL-terminate (cli_read_file gives no terminator) */
+	for (i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			break;
+	if (i != len || (tok = realloc(buf, len + 1)) == NULL) {
+		cli_err("unlock: %s: not a wrapped-key file or token JSON",
+		    o->args[0]);
+		free(buf);
+		return EX_ERR;
+	}
+	buf = tok;
+	buf[len] = '\0';
+	for (i = 0; i < len && (buf[i] == ' ' || buf[i] == '\n' ||
+	    buf[i] == '\t' || buf[i] == '\r'); i++)
+		;
+	ex = i < len && buf[i] == '{' ? unlock_systemd(g, o, (char *)buf) :
+	    unlock_wrapped(g, o, (char *)buf);
+	free(buf);
+	return ex;
+}
