@@ -40,7 +40,13 @@ vt pkcs11-tool --module "$MODULE" --login --pin 123456 --sign --id 02 \
 openssl dgst -sha256 -verify "$T/pub.02.pem" -signature "$T/sig.rsa" "$T/msg" ||
 	fail "RSA signature does not verify"
 
-if command -v p11tool >/dev/null 2>&1; then
+# GnuTLS under a preloaded ASan runtime deadlocks at exit in p11-kit's
+# destructor (freelocale on glibc's setlocale lock), with or without our
+# module (`p11tool --list-tokens` alone hangs the same way): the GnuTLS
+# checks run in the plain pass only.
+if [ -n "${SAN_PRELOAD:-}" ]; then
+	echo "== GnuTLS p11tool/certtool: not under ASan (p11-kit deadlocks at exit there)"
+elif command -v p11tool >/dev/null 2>&1; then
 	echo "== GnuTLS p11tool --list-all --login"
 	GNUTLS_PIN=123456 vt p11tool --provider "$MODULE" --list-all --login \
 	    'pkcs11:' > "$T/p11tool" 2>&1 || { cat "$T/p11tool"; fail "p11tool"; }
