@@ -58,7 +58,10 @@ has '^usr/lib/usbpiv/usbpiv-keyscript$'
 has "^${T#/}/keys/root\\.key\$"
 ok "image holds usbpiv, the module, libusb, libcrypto, the udev rule, the keyscript, the key file"
 
-rule=$(ls "$r"/etc/udev/rules.d/70-usbpiv.rules "$r"/usr/lib/udev/rules.d/70-usbpiv.rules 2>/dev/null | head -n 1)
+rule=
+for f in "$r"/etc/udev/rules.d/70-usbpiv.rules "$r"/usr/lib/udev/rules.d/70-usbpiv.rules; do
+	[ -f "$f" ] && rule=$f && break
+done
 cmp -s "$rule" "$USBPIV_RULES" || fail "the udev rule in the image differs from the built one"
 cmp -s "$r/usr/lib/usbpiv/usbpiv-keyscript" "$USBPIV_KEYSCRIPT" ||
 	fail "the keyscript in the image differs"
@@ -89,11 +92,16 @@ grep -q '^usbpiv ' "$T/ver" || { cat "$T/ver"; fail "usbpiv --version in the ima
 chroot "$r" /usr/local/bin/usbpiv --version > "$T/ver" 2>&1 ||
 	{ cat "$T/ver"; fail "the rule's /usr/local/bin/usbpiv does not run in the image"; }
 # the module's libraries, through the image's own dynamic loader
-ld=$(cd "$r" && ls lib64/ld-linux-*.so.* usr/lib64/ld-linux-*.so.* lib/ld-linux*.so.* 2>/dev/null | head -n 1)
+ld=
+for f in "$r"/lib64/ld-linux-*.so.* "$r"/usr/lib64/ld-linux-*.so.* "$r"/lib/ld-linux*.so.*; do
+	[ -e "$f" ] && ld=${f#"$r"} && break
+done
 [ -n "$ld" ] || fail "no dynamic loader in the image"
-chroot "$r" "/$ld" --list /usr/lib/pkcs11/usbpiv-pkcs11.so > "$T/ldd" 2>&1 &&
-	! grep -q 'not found' "$T/ldd" ||
-	{ cat "$T/ldd"; fail "the PKCS#11 module misses a library in the image"; }
+if ! chroot "$r" "$ld" --list /usr/lib/pkcs11/usbpiv-pkcs11.so > "$T/ldd" 2>&1 ||
+    grep -q 'not found' "$T/ldd"; then
+	cat "$T/ldd"
+	fail "the PKCS#11 module misses a library in the image"
+fi
 ok "usbpiv runs in a chroot of the image (also as the rule's /usr/local/bin/usbpiv); the module's libraries are there"
 
 b=$(wc -c < "$T/base.img") w=$(wc -c < "$T/with.img")
