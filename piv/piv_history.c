@@ -19,26 +19,27 @@ piv_key_history_parse(const uint8_t *buf, size_t len, uint8_t *on,
     uint8_t *off)
 {
 	struct piv_tlv t;
+	uint8_t c1 = 0, c2 = 0;
 
 	if (on == NULL || off == NULL)
 		return PIV_ERR_ARG;
-	*on = *off = 0;
+	*on = *off = 0;	/* and so they stay on every error */
 	if (buf == NULL && len > 0)
 		return PIV_ERR_ARG;
 	if (piv_tlv_find(buf, len, 0xc1, &t) == 0) {
 		if (t.len != 1)
 			return PIV_ERR_PROTO;
-		*on = t.value[0];
+		c1 = t.value[0];
 	}
 	if (piv_tlv_find(buf, len, 0xc2, &t) == 0) {
 		if (t.len != 1)
 			return PIV_ERR_PROTO;
-		*off = t.value[0];
+		c2 = t.value[0];
 	}
-	if (*on > HIST_MAX || *off > HIST_MAX || *on + *off > HIST_MAX) {
-		*on = *off = 0;
+	if (c1 > HIST_MAX || c2 > HIST_MAX || c1 + c2 > HIST_MAX)
 		return PIV_ERR_PROTO;
-	}
+	*on = c1;
+	*off = c2;
 	return 0;
 }
 

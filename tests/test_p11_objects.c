@@ -562,6 +562,7 @@ test_key_history_parse(void **state)
 	static const uint8_t big[] = { 0xc1, 1, 15, 0xc2, 1, 6 };
 	static const uint8_t longc[] = { 0xc1, 2, 0, 3 };
 	static const uint8_t trunc[] = { 0xc1, 5, 3 };
+	static const uint8_t badc2[] = { 0xc1, 1, 0xff, 0xc2, 0 };
 	uint8_t on = 9, off = 9;
 
 	(void)state;
@@ -575,6 +576,13 @@ test_key_history_parse(void **state)
 	assert_int_not_equal(piv_key_history_parse(longc, sizeof(longc), &on,
 	    &off), 0);
 	assert_int_equal(on + off, 0);
+	/* a valid C1 then a malformed C2 (found by fuzz_tlv): the count
+	 * read before the error must not leak out */
+	on = off = 9;
+	assert_int_not_equal(piv_key_history_parse(badc2, sizeof(badc2), &on,
+	    &off), 0);
+	assert_int_equal(on, 0);
+	assert_int_equal(off, 0);
 	/* a length past the end: nothing read */
 	(void)piv_key_history_parse(trunc, sizeof(trunc), &on, &off);
 	assert_int_equal(on + off, 0);
