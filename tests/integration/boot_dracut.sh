@@ -77,14 +77,7 @@ if grep -Eq 'pcscd|pcsc-lite|libpcsclite|libccid' "$T/with.lst"; then
 fi
 ok "nothing of pcscd, pcsc-lite or libccid"
 
-# An ASan build (make check-asan) reads its options and runs LeakSanitizer
-# through /proc, as init does in a real initramfs: mount it when we can.
-if [ -n "${SAN_PRELOAD:-}" ]; then
-	mkdir -p "$r/proc"
-	mount -t proc proc "$r/proc" 2>/dev/null ||
-		skip "ASan build: cannot mount /proc in the unpacked image here"
-	cleanup_add "umount '$r/proc'"
-fi
+chroot_proc "$r"
 chroot "$r" /usr/bin/usbpiv --version > "$T/ver" 2>&1 ||
 	{ cat "$T/ver"; fail "usbpiv does not run inside the image (missing library?)"; }
 grep -q '^usbpiv ' "$T/ver" || { cat "$T/ver"; fail "usbpiv --version in the image"; }

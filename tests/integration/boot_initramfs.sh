@@ -67,14 +67,7 @@ mkdir -p "$T/root"
 (cd "$T/root" && unmkinitramfs "$T/with.img" . >/dev/null 2>&1) ||
 	fail "unmkinitramfs"
 r=$T/root; [ -d "$r/main" ] && r=$r/main
-# An ASan build (make check-asan) reads its options and runs LeakSanitizer
-# through /proc, as init does in a real initramfs: mount it when we can.
-if [ -n "${SAN_PRELOAD:-}" ]; then
-	mkdir -p "$r/proc"
-	mount -t proc proc "$r/proc" 2>/dev/null ||
-		skip "ASan build: cannot mount /proc in the unpacked image here"
-	cleanup_add "umount '$r/proc'"
-fi
+chroot_proc "$r"
 chroot "$r" /usr/bin/usbpiv --version > "$T/ver" 2>&1 ||
 	chroot "$r" /usr/bin/usbpiv --help > "$T/ver" 2>&1 ||
 	{ cat "$T/ver"; fail "usbpiv does not run inside the image (missing library?)"; }

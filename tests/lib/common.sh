@@ -55,6 +55,18 @@ vt() {
 # pkcs11-tool...); vt already gives such programs the sanitizer runtime.
 vt_host() { vt "$@"; }
 
+# chroot_proc DIR: before running our programs in a chroot of an unpacked
+# initramfs.  An ASan build (make check-asan) reads its options and runs
+# LeakSanitizer through /proc, as init has it in a real initramfs: mount it
+# there (unmounted on exit), or skip the test where that is not allowed.
+chroot_proc() {
+	[ -n "${SAN_PRELOAD:-}" ] || return 0
+	mkdir -p "$1/proc"
+	mount -t proc proc "$1/proc" 2>/dev/null ||
+		skip "ASan build: cannot mount /proc in the unpacked image here"
+	cleanup_add "umount '$1/proc'"
+}
+
 # apdus FILE: number of command APDUs in a VTOKEN_LOG file.
 apdus() { grep -c '^> ' "$1" 2>/dev/null || echo 0; }
 
