@@ -681,9 +681,11 @@ unlock_json_string(const char *js, size_t len, const char *key, char *val,
 
 /* ---- the pkcs11: URI ---------------------------------------------------- */
 
-/* Percent-decodes s[0..n) into out (cap bytes); NUL bytes refused. */
+/* Percent-decodes s[0..n) into out (cap bytes); NUL bytes refused
+ * unless nul_ok (a CKA_ID is binary, a label is text). */
 static int
-pct_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *olen)
+pct_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *olen,
+    int nul_ok)
 {
 	size_t i, k = 0;
 	int hi, lo;
@@ -700,7 +702,7 @@ pct_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *olen)
 			c = (uint8_t)(hi << 4 | lo);
 			i += 2;
 		}
-		if (c == 0)
+		if (c == 0 && (!nul_ok || s[i] != '0'))
 			return UNLOCK_ERR_FORMAT;
 		if (k >= cap)
 			return UNLOCK_ERR_TOO_LONG;
@@ -763,12 +765,12 @@ unlock_uri_slot(const char *uri, size_t len, int *slot)
 		if (eq - a == 2 && memcmp(uri + a, "id", 2) == 0) {
 			if (has_id++ ||
 			    (r = pct_decode(uri + eq + 1, e - eq - 1, id,
-			    sizeof(id), &idlen)) != 0)
+			    sizeof(id), &idlen, 1)) != 0)
 				return has_id > 1 ? UNLOCK_ERR_FORMAT : r;
 		} else if (eq - a == 6 && memcmp(uri + a, "object", 6) == 0) {
 			if (has_obj++ ||
 			    (r = pct_decode(uri + eq + 1, e - eq - 1, obj,
-			    sizeof(obj), &objlen)) != 0)
+			    sizeof(obj), &objlen, 0)) != 0)
 				return has_obj > 1 ? UNLOCK_ERR_FORMAT : r;
 		}
 	}
