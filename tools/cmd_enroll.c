@@ -11,7 +11,7 @@
  *
  *   usbpiv-wrapped-key 1
  *   slot 9d
- *   alg p256
+ *   alg ECCP256                (as cli_alg_name() spells it)
  *   serial 12345678            (0 when the token did not tell)
  *   fingerprint <hex SHA-256 of the public key's SubjectPublicKeyInfo>
  *   method rsa-oaep-sha256 | ecdh-hkdf-sha256-aes256gcm
@@ -24,6 +24,9 @@
  * HKDF info is "usbpiv-wrapped-key 1" and the salt the ephemeral point.
  * The wrapped secret is 32 random bytes; the passphrase is their base64
  * (44 characters, no newline), which is also what systemd derives.
+ *
+ * The parsing of the file and of the token JSON lives in unlock_parse.c
+ * (pure, unit-tested and fuzzed); this file does the I/O and the crypto.
  */
 #include "usbpiv.h"
 #include "unlock_parse.h"
