@@ -767,7 +767,8 @@ luks_token(const char *dev, uint8_t **buf, size_t *len)
 	pid_t pid;
 	ssize_t got;
 	uint8_t *b;
-	size_t n;
+	size_t n, tlen;
+	char type[32];
 
 	*buf = NULL;
 	*len = 0;
@@ -799,8 +800,11 @@ luks_token(const char *dev, uint8_t **buf, size_t *len)
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 		b[n] = '\0';
+		/* the token's own "type", not the string anywhere in it */
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-		    strstr((char *)b, "\"systemd-pkcs11\"") != NULL) {
+		    unlock_json_string((char *)b, n, "type", type,
+		    sizeof(type), &tlen) == 0 &&
+		    strcmp(type, "systemd-pkcs11") == 0) {
 			*buf = b;
 			*len = n;
 			return 0;
