@@ -173,9 +173,12 @@ $(BUILD)/vtoken-lseek.so: tests/vtoken/shim/vtoken_lseek.c
 # Tests link the module's objects too (through an archive, so a test pulls
 # only what it uses), the software card, and the stack.
 P11_TEST_LIB = $(if $(P11_SRC),$(BUILD)/libusbpiv-pkcs11.a)
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS)
+# tools/ objects free of CLI state (pure parsers) that tests and fuzz
+# targets may link.
+TOOLS_TEST_OBJ = $(call obj,$(wildcard tools/unlock_parse.c))
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(P11_TEST_LIB) $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
+	$(CC) -o $@ $< $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
 	    $(LINK) $(dep_libs) $(shell $(PKG_CONFIG) --libs cmocka) -pthread
 
 # ---- fuzzing (clang libFuzzer + ASan + UBSan) ------------------------------
@@ -187,9 +190,9 @@ fuzz:
 	    $(FUZZ_BUILD)/libusbpiv.a $(if $(VT_LIB_SRC),$(FUZZ_BUILD)/libvtoken.a) \
 	    $(patsubst fuzz/%.c,$(FUZZ_BUILD)/bin/%,$(FUZZ_SRC))
 
-$(BUILD)/bin/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/libusbpiv.a
+$(BUILD)/bin/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a
 	@mkdir -p $(dir $@)
-	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(TOOLS_TEST_OBJ) \
 	    $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a $(dep_libs)
 
 fuzz-run: fuzz

@@ -11,7 +11,7 @@
  *
  *   usbpiv-wrapped-key 1
  *   slot 9d
- *   alg p256
+ *   alg ECCP256                (as cli_alg_name() spells it)
  *   serial 12345678            (0 when the token did not tell)
  *   fingerprint <hex SHA-256 of the public key's SubjectPublicKeyInfo>
  *   method rsa-oaep-sha256 | ecdh-hkdf-sha256-aes256gcm
@@ -24,8 +24,12 @@
  * HKDF info is "usbpiv-wrapped-key 1" and the salt the ephemeral point.
  * The wrapped secret is 32 random bytes; the passphrase is their base64
  * (44 characters, no newline), which is also what systemd derives.
+ *
+ * The parsing of the file and of the token JSON lives in unlock_parse.c
+ * (pure, unit-tested and fuzzed); this file does the I/O and the crypto.
  */
 #include "usbpiv.h"
+#include "unlock_parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,11 +46,11 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#define WRAP_MAGIC	"usbpiv-wrapped-key 1"
-#define WRAP_SECRET	32
-#define RSA_BLK_MAX	512
+#define WRAP_MAGIC	UNLOCK_WRAP_MAGIC
+#define WRAP_SECRET	UNLOCK_WRAP_SECRET
+#define RSA_BLK_MAX	UNLOCK_RSA_BLK_MAX
 #define PASS_MAX	((RSA_BLK_MAX / 3 + 1) * 4 + 1)
-#define JSON_MAX	65536
+#define JSON_MAX	UNLOCK_FILE_MAX
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -70,34 +74,6 @@ static void
 b64(const uint8_t *p, size_t n, char *out)
 {
 	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
-}
-
-/* Decodes base64 (no whitespace); returns 0 or -1. */
-static int
-unb64(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *outlen)
-{
-	uint8_t *tmp;
-	int n;
-	size_t pad = 0;
-
-	*outlen = 0;
-	if (slen == 0 || slen % 4 != 0 || slen / 4 * 3 > cap + 2)
-		return -1;
-	if ((tmp = malloc(slen / 4 * 3 + 1)) == NULL)
-		return -1;
-	n = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)slen);
-	if (s[slen - 1] == '=')
-		pad++;
-	if (slen >= 2 && s[slen - 2] == '=')
-		pad++;
-	if (n < 0 || (size_t)n < pad || (size_t)n - pad > cap) {
-		util_freezero(tmp, slen / 4 * 3 + 1);
-		return -1;
-	}
-	memcpy(out, tmp, (size_t)n - pad);
-	*outlen = (size_t)n - pad;
-	util_freezero(tmp, slen / 4 * 3 + 1);
-	return 0;
 }
 
 static int
@@ -636,96 +612,11 @@ card_op(struct token *t, const struct opts *o, int slot, int alg,
 
 /* ---- unlock: our file ------------------------------------------------------ */
 
-struct wrapped {
-	int slot, alg;
-	unsigned long serial;
-	uint8_t fp[32];
-	int ecdh;
-	uint8_t eph[160];
-	size_t ephlen;
-	uint8_t nonce[12];
-	uint8_t data[RSA_BLK_MAX];
-	size_t datalen;
-	size_t hdrlen;		/* bytes of the first five lines */
-};
-
-/* Value of line `name` (at the start of a line), NUL-terminated copy. */
 static int
-field(const char *txt, const char *name, char *val, size_t cap)
+unlock_wrapped(const struct globals *g, struct opts *o, const char *txt,
+    size_t len)
 {
-	const char *p = txt, *e;
-	size_t n = strlen(name), l;
-
-	while (p != NULL && *p != '\0') {
-		e = strchr(p, '\n');
-		l = e != NULL ? (size_t)(e - p) : strlen(p);
-		if (l > n && strncmp(p, name, n) == 0 && p[n] == ' ') {
-			if (l - n - 1 >= cap)
-				return -1;
-			memcpy(val, p + n + 1, l - n - 1);
-			val[l - n - 1] = '\0';
-			return 0;
-		}
-		p = e != NULL ? e + 1 : NULL;
-	}
-	return -1;
-}
-
-static int
-parse_wrapped(const char *txt, struct wrapped *w)
-{
-	char v[2 * RSA_BLK_MAX + 2], *end;
-	const char *p;
-	size_t n, i;
-
-	memset(w, 0, sizeof(*w));
-	if (strncmp(txt, WRAP_MAGIC "\n", strlen(WRAP_MAGIC) + 1) != 0)
-		return -1;
-	/* header = first five lines */
-	for (p = txt, i = 0; i < 5; i++) {
-		if ((p = strchr(p, '\n')) == NULL)
-			return -1;
-		p++;
-	}
-	w->hdrlen = (size_t)(p - txt);
-	if (field(txt, "slot", v, sizeof(v)) != 0 ||
-	    cli_parse_slot(v, &w->slot) != 0 ||
-	    field(txt, "alg", v, sizeof(v)) != 0 ||
-	    cli_parse_alg(v, &w->alg) != 0 ||
-	    field(txt, "serial", v, sizeof(v)) != 0)
-		return -1;
-	errno = 0;
-	w->serial = strtoul(v, &end, 10);
-	if (errno != 0 || *end != '\0' || end == v)
-		return -1;
-	if (field(txt, "fingerprint", v, sizeof(v)) != 0 ||
-	    util_unhex(v, w->fp, sizeof(w->fp), &n) != 0 || n != 32 ||
-	    field(txt, "method", v, sizeof(v)) != 0)
-		return -1;
-	if (strcmp(v, "ecdh-hkdf-sha256-aes256gcm") == 0)
-		w->ecdh = 1;
-	else if (strcmp(v, "rsa-oaep-sha256") != 0)
-		return -1;
-	if (w->ecdh != !cli_alg_is_rsa(w->alg))
-		return -1;
-	if (field(txt, "data", v, sizeof(v)) != 0 ||
-	    util_unhex(v, w->data, sizeof(w->data), &w->datalen) != 0 ||
-	    w->datalen == 0)
-		return -1;
-	if (w->ecdh && (field(txt, "ephemeral", v, sizeof(v)) != 0 ||
-	    util_unhex(v, w->eph, sizeof(w->eph), &w->ephlen) != 0 ||
-	    w->ephlen == 0 ||
-	    field(txt, "nonce", v, sizeof(v)) != 0 ||
-	    util_unhex(v, w->nonce, sizeof(w->nonce), &n) != 0 || n != 12 ||
-	    w->datalen != WRAP_SECRET + 16))
-		return -1;
-	return 0;
-}
-
-static int
-unlock_wrapped(const struct globals *g, struct opts *o, const char *txt)
-{
-	struct wrapped w;
+	struct unlock_wrapped w;
 	struct token t;
 	EVP_PKEY *pub = NULL;
 	uint8_t fp32[32], out[RSA_BLK_MAX], z[64], kek[32],
@@ -733,18 +624,21 @@ unlock_wrapped(const struct globals *g, struct opts *o, const char *txt)
 	size_t outlen = 0, slen = 0, k;
 	int ex, r, alg;
 
-	if (parse_wrapped(txt, &w) != 0) {
+	if ((r = unlock_parse_wrapped(txt, len, &w)) != 0) {
 		cli_err("unlock: %s is not a valid usbpiv wrapped-key file "
-		    "(version 1)", o->args[0]);
+		    "(version 1%s)", o->args[0], r == UNLOCK_ERR_VERSION ?
+		    "; this one is another version" : "");
 		return EX_ERR;
 	}
-	if ((ex = token_open(g, &t)) != EX_OK)
+	if ((ex = token_open(g, &t)) != EX_OK) {
+		unlock_wrapped_clear(&w);
 		return ex;
+	}
 	ex = EX_ERR;
 	if (w.serial != 0 && t.has_id && t.id.has_serial &&
 	    t.id.serial != w.serial) {
 		cli_err("unlock: wrong token: the key was enrolled on token "
-		    "serial %lu, this one is %lu", w.serial,
+		    "serial %lu, this one is %lu", (unsigned long)w.serial,
 		    (unsigned long)t.id.serial);
 		ex = EX_NOTFOUND;
 		goto out;
@@ -789,6 +683,7 @@ unlock_wrapped(const struct globals *g, struct opts *o, const char *txt)
 	}
 	ex = write_pass(secret, WRAP_SECRET);
 out:
+	unlock_wrapped_clear(&w);
 	util_wipe(out, sizeof(out));
 	util_wipe(z, sizeof(z));
 	util_wipe(kek, sizeof(kek));
@@ -800,89 +695,32 @@ out:
 
 /* ---- unlock: systemd-cryptenroll's token ---------------------------------- */
 
-/* The string value of "key" in a flat JSON object: enough for the token
- * JSON systemd writes (no escapes in its values).  Copies into val. */
 static int
-json_get(const char *js, const char *key, char *val, size_t cap)
+unlock_systemd(const struct globals *g, struct opts *o, const char *js,
+    size_t len)
 {
-	char pat[64];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\"%s\"", key);
-	if ((p = strstr(js, pat)) == NULL)
-		return -1;
-	p += strlen(pat);
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	if (*p++ != ':')
-		return -1;
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	if (*p++ != '"' || (e = strchr(p, '"')) == NULL ||
-	    (size_t)(e - p) >= cap)
-		return -1;
-	memcpy(val, p, (size_t)(e - p));
-	val[e - p] = '\0';
-	return 0;
-}
-
-/* Slot from the PKCS#11 URI's id=%XX, as our module numbers CKA_ID, or
- * from its object label. */
-static int
-uri_slot(const char *uri)
-{
-	static const uint8_t map[] = { 0x9a, 0x9c, 0x9d, 0x9e };
-	const char *p = strstr(uri, "id=%");
-	unsigned v;
-
-	if (p == NULL || sscanf(p + 4, "%2x", &v) != 1) {
-		/* object=<label>, as the module names the slots' objects */
-		if (strstr(uri, "PIV%20Authentication") != NULL)
-			return 0x9a;
-		if (strstr(uri, "Digital%20Signature") != NULL)
-			return 0x9c;
-		if (strstr(uri, "Key%20Management") != NULL)
-			return 0x9d;
-		if (strstr(uri, "Card%20Authentication") != NULL)
-			return 0x9e;
-		return -1;
-	}
-	if (v >= 1 && v <= 4)
-		return map[v - 1];
-	if (v >= 5 && v <= 0x18)
-		return (int)(0x82 + v - 5);
-	if (v == 0x19)
-		return 0xf9;
-	return -1;
-}
-
-static int
-unlock_systemd(const struct globals *g, struct opts *o, const char *js)
-{
+	struct unlock_systemd st;
 	struct token t;
 	EVP_PKEY *pub = NULL;
-	char *b = NULL, uri[1024];
-	uint8_t ct[RSA_BLK_MAX], out[RSA_BLK_MAX], key[RSA_BLK_MAX];
-	size_t ctlen = 0, outlen = 0, keylen = 0, blen = JSON_MAX;
+	uint8_t out[RSA_BLK_MAX], key[RSA_BLK_MAX];
+	size_t outlen = 0, keylen = 0;
 	int ex, r, alg, slot = o->slot;
 
-	if ((b = malloc(blen)) == NULL)
-		return EX_ERR;
-	if (json_get(js, "type", b, blen) != 0 ||
-	    strcmp(b, "systemd-pkcs11") != 0 ||
-	    json_get(js, "pkcs11-key", b, blen) != 0 ||
-	    unb64(b, strlen(b), ct, sizeof(ct), &ctlen) != 0) {
-		cli_err("unlock: not a systemd-pkcs11 token (no \"pkcs11-key\")");
-		free(b);
+	if ((r = unlock_parse_systemd(js, len, &st)) != 0) {
+		cli_err("unlock: not a systemd-pkcs11 token (%s)",
+		    r == UNLOCK_ERR_NOT_FOUND ? "no \"type\" or \"pkcs11-key\"" :
+		    r == UNLOCK_ERR_TOO_LONG ? "a value too long" :
+		    "malformed JSON, \"pkcs11-key\" or \"pkcs11-uri\"");
 		return EX_ERR;
 	}
-	free(b);
-	if (slot < 0 && json_get(js, "pkcs11-uri", uri, sizeof(uri)) == 0)
-		slot = uri_slot(uri);
+	if (slot < 0)
+		slot = st.slot;
 	if (slot < 0)
 		slot = 0x9d;
-	if ((ex = token_open(g, &t)) != EX_OK)
+	if ((ex = token_open(g, &t)) != EX_OK) {
+		unlock_systemd_clear(&st);
 		return ex;
+	}
 	ex = EX_ERR;
 	if ((r = cli_slot_pubkey(&t, slot, &pub, &alg)) != 0) {
 		cli_err("unlock: slot %02x holds no key (%s)", slot,
@@ -890,15 +728,16 @@ unlock_systemd(const struct globals *g, struct opts *o, const char *js)
 		ex = EX_NOTFOUND;
 		goto out;
 	}
-	if (!cli_alg_is_rsa(alg) || (size_t)EVP_PKEY_get_size(pub) != ctlen) {
+	if (!cli_alg_is_rsa(alg) ||
+	    (size_t)EVP_PKEY_get_size(pub) != st.keylen) {
 		cli_err("unlock: the systemd token's key is not for the %s key "
 		    "in slot %02x (systemd 252 enrolls RSA keys only)",
 		    cli_alg_name(alg), slot);
 		ex = EX_NOTFOUND;
 		goto out;
 	}
-	if (card_op(&t, o, slot, alg, ct, ctlen, out, sizeof(out), &outlen,
-	    "PIN to unlock the disk", &ex) != 0)
+	if (card_op(&t, o, slot, alg, st.key, st.keylen, out, sizeof(out),
+	    &outlen, "PIN to unlock the disk", &ex) != 0)
 		goto out;
 	ex = EX_ERR;
 	if (pkcs1_decode(out, outlen, key, sizeof(key), &keylen) != 0 ||
@@ -908,6 +747,7 @@ unlock_systemd(const struct globals *g, struct opts *o, const char *js)
 	}
 	ex = write_pass(key, keylen);
 out:
+	unlock_systemd_clear(&st);
 	util_wipe(out, sizeof(out));
 	util_wipe(key, sizeof(key));
 	EVP_PKEY_free(pub);
@@ -927,7 +767,8 @@ luks_token(const char *dev, uint8_t **buf, size_t *len)
 	pid_t pid;
 	ssize_t got;
 	uint8_t *b;
-	size_t n;
+	size_t n, tlen;
+	char type[32];
 
 	*buf = NULL;
 	*len = 0;
@@ -959,8 +800,11 @@ luks_token(const char *dev, uint8_t **buf, size_t *len)
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 		b[n] = '\0';
+		/* the token's own "type", not the string anywhere in it */
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-		    strstr((char *)b, "\"systemd-pkcs11\"") != NULL) {
+		    unlock_json_string((char *)b, n, "type", type,
+		    sizeof(type), &tlen) == 0 &&
+		    strcmp(type, "systemd-pkcs11") == 0) {
 			*buf = b;
 			*len = n;
 			return 0;
@@ -995,7 +839,7 @@ cmd_unlock(const struct globals *g, struct opts *o)
 		    memcmp(m, "LUKS\xba\xbe", 6) == 0) {
 			if (luks_token(o->args[0], &tok, &len) != 0)
 				return EX_NOTFOUND;
-			ex = unlock_systemd(g, o, (char *)tok);
+			ex = unlock_systemd(g, o, (char *)tok, len);
 			free(tok);
 			return ex;
 		}
@@ -1017,8 +861,9 @@ cmd_unlock(const struct globals *g, struct opts *o)
 	for (i = 0; i < len && (buf[i] == ' ' || buf[i] == '\n' ||
 	    buf[i] == '\t' || buf[i] == '\r'); i++)
 		;
-	ex = i < len && buf[i] == '{' ? unlock_systemd(g, o, (char *)buf) :
-	    unlock_wrapped(g, o, (char *)buf);
+	ex = i < len && buf[i] == '{' ?
+	    unlock_systemd(g, o, (char *)buf, len) :
+	    unlock_wrapped(g, o, (char *)buf, len);
 	free(buf);
 	return ex;
 }
