@@ -15,18 +15,6 @@
 /* ---- small helpers ------------------------------------------------------ */
 
 static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 lower(int c)
 {
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
@@ -56,8 +44,8 @@ unhex_exact(const char *s, size_t slen, uint8_t *out, size_t n)
 	if (slen != 2 * n)
 		return UNLOCK_ERR_FORMAT;
 	for (i = 0; i < n; i++) {
-		if ((hi = hexval((unsigned char)s[2 * i])) < 0 ||
-		    (lo = hexval((unsigned char)s[2 * i + 1])) < 0) {
+		if ((hi = util_hexval((unsigned char)s[2 * i])) < 0 ||
+		    (lo = util_hexval((unsigned char)s[2 * i + 1])) < 0) {
 			util_wipe(out, n);
 			return UNLOCK_ERR_FORMAT;
 		}
@@ -201,8 +189,8 @@ parse_slot(const char *v, size_t vlen, int *slot)
 	int hi, lo, s;
 
 	*slot = -1;
-	if (vlen != 2 || (hi = hexval((unsigned char)v[0])) < 0 ||
-	    (lo = hexval((unsigned char)v[1])) < 0)
+	if (vlen != 2 || (hi = util_hexval((unsigned char)v[0])) < 0 ||
+	    (lo = util_hexval((unsigned char)v[1])) < 0)
 		return UNLOCK_ERR_FORMAT;
 	s = hi << 4 | lo;
 	if (s != 0x9a && s != 0x9c && s != 0x9d && s != 0x9e && s != 0xf9 &&
@@ -353,7 +341,7 @@ j_hex4(struct jp *j, uint32_t *u)
 	if (j->len - j->pos < 4)
 		return UNLOCK_ERR_FORMAT;
 	for (i = 0; i < 4; i++) {
-		if ((v = hexval((unsigned char)j->s[j->pos + i])) < 0)
+		if ((v = util_hexval((unsigned char)j->s[j->pos + i])) < 0)
 			return UNLOCK_ERR_FORMAT;
 		*u = *u << 4 | (uint32_t)v;
 	}
@@ -696,8 +684,8 @@ pct_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *olen,
 
 		if (c == '%') {
 			if (n - i < 3 ||
-			    (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			    (hi = util_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (lo = util_hexval((unsigned char)s[i + 2])) < 0)
 				return UNLOCK_ERR_FORMAT;
 			c = (uint8_t)(hi << 4 | lo);
 			i += 2;

@@ -173,8 +173,9 @@ util_freezero(void *p, size_t n)
 
 /* ---- hex --------------------------------------------------------------- */
 
-static int
-hexval(int c)
+/* The value of one hex digit, or -1. */
+int
+util_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -195,7 +196,7 @@ util_unhex(const char *s, uint8_t *out, size_t cap, size_t *outlen)
 	for (; *s != '\0'; s++) {
 		if (isspace((unsigned char)*s) || *s == ':')
 			continue;
-		if ((v = hexval((unsigned char)*s)) < 0)
+		if ((v = util_hexval((unsigned char)*s)) < 0)
 			return -1;
 		if (hi < 0) {
 			hi = v;

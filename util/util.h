@@ -48,6 +48,7 @@ void util_freezero(void *p, size_t n);		/* wipe then free; NULL ok */
 
 /* ---- hex --------------------------------------------------------------- */
 /* Parses hex (whitespace and ':' ignored) into out; returns 0 or -1. */
+int util_hexval(int c);
 int util_unhex(const char *s, uint8_t *out, size_t cap, size_t *outlen);
 /* Writes 2*n+1 bytes (NUL-terminated) into out, which must hold them. */
 void util_hex(const uint8_t *p, size_t n, char *out);
