@@ -249,15 +249,8 @@ cmd_sign(const struct globals *g, struct opts *o)
 		free(msg);
 		return ex;
 	}
-	r = cli_slot_pubkey(&t, o->slot, &pub, &alg);
-	if (r == PIV_ERR_NOT_FOUND) {
-		cli_err("sign: slot %02x holds no key", o->slot);
-		ex = EX_NOTFOUND;
+	if ((ex = cli_slot_key(&t, "sign", o->slot, &pub, &alg)) != EX_OK)
 		goto out;
-	} else if (r != 0) {
-		ex = cli_piv_fail("sign", r);
-		goto out;
-	}
 	ex = EX_ERR;
 	if (alg != PIV_ALG_ED25519 &&
 	    EVP_Digest(msg, msglen, h, &hlen, md, NULL) != 1) {
@@ -403,15 +396,8 @@ cmd_decrypt(const struct globals *g, struct opts *o)
 		return EX_ERR;
 	if ((ex = token_open(g, &t)) != EX_OK)
 		goto out0;
-	r = cli_slot_pubkey(&t, o->slot, &pub, &alg);
-	if (r == PIV_ERR_NOT_FOUND) {
-		cli_err("decrypt: slot %02x holds no key", o->slot);
-		ex = EX_NOTFOUND;
+	if ((ex = cli_slot_key(&t, "decrypt", o->slot, &pub, &alg)) != EX_OK)
 		goto out;
-	} else if (r != 0) {
-		ex = cli_piv_fail("decrypt", r);
-		goto out;
-	}
 	ex = EX_ERR;
 	if (cli_alg_is_rsa(alg)) {
 		if (peer != NULL) {

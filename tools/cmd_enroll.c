@@ -375,15 +375,8 @@ cmd_enroll(const struct globals *g, struct opts *o)
 	}
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
-	r = cli_slot_pubkey(&t, o->slot, &pub, &alg);
-	if (r == PIV_ERR_NOT_FOUND) {
-		cli_err("enroll: slot %02x holds no key", o->slot);
-		ex = EX_NOTFOUND;
+	if ((ex = cli_slot_key(&t, "enroll", o->slot, &pub, &alg)) != EX_OK)
 		goto out;
-	} else if (r != 0) {
-		ex = cli_piv_fail("enroll", r);
-		goto out;
-	}
 	ex = EX_ERR;
 	if (!cli_alg_is_rsa(alg) && !cli_alg_is_ec(alg) &&
 	    alg != PIV_ALG_X25519) {
@@ -426,17 +419,22 @@ out:
 
 /* ---- the PIN at boot ----------------------------------------------------- */
 
-/* Runs argv (no shell), its stdout read into sec (first line).  0 or -1. */
+/*
+ * Runs argv (no shell) with stdin from /dev/null, and stderr too when
+ * quiet; keeps at most cap bytes of its stdout in buf (*len) and drains
+ * the rest, so a chatty child can never block us in waitpid.  Returns its
+ * exit status (128 + the signal when it was killed), or -1 when no child
+ * could be started.
+ */
 static int
-run_ask(char *const argv[], struct secret *sec)
+run_read(char *const argv[], int quiet, char *buf, size_t cap, size_t *len)
 {
 	int pfd[2], st, fd;
 	pid_t pid;
 	ssize_t got;
-	char buf[SECRET_MAX + 2];
-	size_t len = 0;
+	char junk[256];
 
-	secret_clear(sec);
+	*len = 0;
 	if (pipe(pfd) != 0)
 		return -1;
 	if ((pid = fork()) < 0) {
@@ -448,33 +446,48 @@ run_ask(char *const argv[], struct secret *sec)
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		close(pfd[1]);
-		if ((fd = open("/dev/null", O_RDONLY)) >= 0 && fd != 0) {
+		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
 			dup2(fd, 0);
-			close(fd);
+			if (quiet)
+				dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
 		}
 		execvp(argv[0], argv);
 		_exit(127);
 	}
 	close(pfd[1]);
 	for (;;) {
-		got = read(pfd[0], buf + len, sizeof(buf) - len);
+		if (*len < cap)
+			got = read(pfd[0], buf + *len, cap - *len);
+		else
+			got = read(pfd[0], junk, sizeof(junk));
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
 			break;
-		len += (size_t)got;
-		if (len == sizeof(buf)) {
-			/* drain: too long to be a PIN */
-			char junk[256];
-			while (read(pfd[0], junk, sizeof(junk)) > 0)
-				;
-			break;
-		}
+		if (*len < cap)
+			*len += (size_t)got;
 	}
 	close(pfd[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || len > SECRET_MAX + 1) {
+	util_wipe(junk, sizeof(junk));
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 128;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Runs argv, its stdout read into sec (first line).  0 or -1. */
+static int
+run_ask(char *const argv[], struct secret *sec)
+{
+	char buf[SECRET_MAX + 2];
+	size_t len = 0;
+
+	secret_clear(sec);
+	/* a full buffer is too long to be a PIN */
+	if (run_read(argv, 0, buf, sizeof(buf), &len) != 0 ||
+	    len == sizeof(buf)) {
 		util_wipe(buf, sizeof(buf));
 		return -1;
 	}
@@ -553,35 +566,12 @@ static int
 unlock_verify(struct token *t, const struct opts *o, const char *prompt)
 {
 	struct secret pin;
-	int r, tries = -1, ms = CLI_OP_MS;
 
 	if (t->pin_ok)
 		return EX_OK;
 	if (unlock_pin(o, prompt, &pin) != 0)
 		return EX_USAGE;
-	r = piv_verify(t->piv, PIV_PIN_REF, pin.s, pin.len, &tries, &ms);
-	secret_clear(&pin);
-	switch (r) {
-	case 0:
-		t->pin_ok = 1;
-		return EX_OK;
-	case PIV_ERR_PIN_WRONG:
-		if (tries == 0)
-			cli_err("unlock: wrong PIN, now blocked");
-		else
-			cli_err("unlock: wrong PIN, %d %s left", tries,
-			    tries == 1 ? "try" : "tries");
-		return EX_AUTH;
-	case PIV_ERR_PIN_BLOCKED:
-		cli_err("unlock: PIN blocked");
-		return EX_AUTH;
-	case PIV_ERR_BAD_DATA:
-	case PIV_ERR_ARG:
-		cli_err("unlock: PIN rejected (%s)", piv_strerror(r));
-		return EX_AUTH;
-	default:
-		return cli_piv_fail("verify PIN", r);
-	}
+	return cli_verify_with(t, &pin);
 }
 
 /* Runs the private-key operation, asking for the PIN when the card wants it. */
@@ -763,9 +753,7 @@ luks_token(const char *dev, uint8_t **buf, size_t *len)
 	char *argv[] = { (char *)(uintptr_t)"cryptsetup",
 	    (char *)(uintptr_t)"token", (char *)(uintptr_t)"export",
 	    (char *)(uintptr_t)"--token-id", id, (char *)(uintptr_t)dev, NULL };
-	int pfd[2], st, i, fd;
-	pid_t pid;
-	ssize_t got;
+	int st, i;
 	uint8_t *b;
 	size_t n, tlen;
 	char type[32];
@@ -776,33 +764,13 @@ luks_token(const char *dev, uint8_t **buf, size_t *len)
 		snprintf(id, sizeof(id), "%d", i);
 		if ((b = malloc(JSON_MAX + 1)) == NULL)
 			return -1;
-		if (pipe(pfd) != 0 || (pid = fork()) < 0) {
+		if ((st = run_read(argv, 1, (char *)b, JSON_MAX, &n)) < 0) {
 			free(b);
 			return -1;
 		}
-		if (pid == 0) {
-			dup2(pfd[1], 1);
-			close(pfd[0]);
-			close(pfd[1]);
-			if ((fd = open("/dev/null", O_WRONLY)) >= 0)
-				dup2(fd, 2);
-			execvp(argv[0], argv);
-			_exit(127);
-		}
-		close(pfd[1]);
-		n = 0;
-		while (n < JSON_MAX &&
-		    ((got = read(pfd[0], b + n, JSON_MAX - n)) > 0 ||
-		    (got < 0 && errno == EINTR)))
-			if (got > 0)
-				n += (size_t)got;
-		close(pfd[0]);
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
 		b[n] = '\0';
 		/* the token's own "type", not the string anywhere in it */
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-		    unlock_json_string((char *)b, n, "type", type,
+		if (st == 0 && unlock_json_string((char *)b, n, "type", type,
 		    sizeof(type), &tlen) == 0 &&
 		    strcmp(type, "systemd-pkcs11") == 0) {
 			*buf = b;
@@ -810,7 +778,7 @@ luks_token(const char *dev, uint8_t **buf, size_t *len)
 			return 0;
 		}
 		free(b);
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+		if (st == 127) {
 			cli_err("unlock: %s is a LUKS header but cryptsetup is "
 			    "not there to read its tokens", dev);
 			return -1;

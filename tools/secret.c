@@ -185,14 +185,21 @@ int
 cli_verify_pin(struct token *t, const struct opts *o)
 {
 	struct secret pin;
-	int r, tries = -1, ms = CLI_OP_MS;
 
 	if (t->pin_ok)
 		return EX_OK;
 	if (secret_get(&pin, o->pin_file, "USBPIV_PIN", "PIN", 0) != 0)
 		return EX_USAGE;
-	r = piv_verify(t->piv, PIV_PIN_REF, pin.s, pin.len, &tries, &ms);
-	secret_clear(&pin);
+	return cli_verify_with(t, &pin);
+}
+
+int
+cli_verify_with(struct token *t, struct secret *pin)
+{
+	int r, tries = -1, ms = CLI_OP_MS;
+
+	r = piv_verify(t->piv, PIV_PIN_REF, pin->s, pin->len, &tries, &ms);
+	secret_clear(pin);
 	switch (r) {
 	case 0:
 		t->pin_ok = 1;

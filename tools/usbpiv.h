@@ -143,6 +143,9 @@ int secret_get(struct secret *sec, const char *file, const char *env,
 void secret_clear(struct secret *sec);
 /* Verifies the PIN, with its source from o.  Prints tries left. */
 int cli_verify_pin(struct token *t, const struct opts *o);
+/* VERIFY with a PIN already read (wiped here): an exit code, tries left
+ * or the way out printed on failure. */
+int cli_verify_with(struct token *t, struct secret *pin);
 /*
  * Authenticates with the management key: --mgm-key-file / USBPIV_MGM_KEY,
  * else the PIN-protected key the card stores, else the factory default
@@ -189,6 +192,10 @@ int cli_load_privkey(const char *path, EVP_PKEY **key);
 int cli_load_pubkey(const char *path, EVP_PKEY **key);
 /* The slot's public key: METADATA, else the certificate's.  *alg set. */
 int cli_slot_pubkey(struct token *t, int slot, EVP_PKEY **pub, int *alg);
+/* The same for a command WHAT: an exit code, the error already printed
+ * ("WHAT: slot 9a holds no key" -> EX_NOTFOUND). */
+int cli_slot_key(struct token *t, const char *what, int slot, EVP_PKEY **pub,
+    int *alg);
 int cli_alg_of_pkey(const EVP_PKEY *pk, int *alg);
 /* "CN=..., O=..." one line; returns buf. */
 const char *cli_name_line(const X509_NAME *n, char *buf, size_t cap);

@@ -593,6 +593,20 @@ cli_slot_pubkey(struct token *t, int slot, EVP_PKEY **pub, int *alg)
 	return 0;
 }
 
+int
+cli_slot_key(struct token *t, const char *what, int slot, EVP_PKEY **pub,
+    int *alg)
+{
+	int r;
+
+	if ((r = cli_slot_pubkey(t, slot, pub, alg)) == 0)
+		return EX_OK;
+	if (r != PIV_ERR_NOT_FOUND)
+		return cli_piv_fail(what, r);
+	cli_err("%s: slot %02x holds no key", what, slot);
+	return EX_NOTFOUND;
+}
+
 const char *
 cli_name_line(const X509_NAME *n, char *buf, size_t cap)
 {

@@ -66,6 +66,23 @@ vt sh -c "unset USBPIV_PIN; $U unlock --pin-file '$T/pinfile' '$T/w9a' > '$T/pas
 cmp -s "$T/pass" "$T/k9a" || fail "unlock --pin-file: wrong passphrase"
 ok "--pin-file"
 
+# ---- no terminal (setsid): the PIN from systemd-ask-password ----
+if command -v setsid >/dev/null 2>&1; then
+	mkdir -p "$T/ask"
+	printf '#!/bin/sh\necho 123456\n' > "$T/ask/systemd-ask-password"
+	chmod +x "$T/ask/systemd-ask-password"
+	vt sh -c "unset USBPIV_PIN; PATH='$T/ask':\$PATH setsid $U unlock '$T/w9a' > '$T/pass' < /dev/null" ||
+		fail "unlock with the PIN from systemd-ask-password"
+	cmp -s "$T/pass" "$T/k9a" || fail "systemd-ask-password: wrong passphrase"
+	# an asker that floods its output: refused at once, not a hang
+	printf '#!/bin/sh\nhead -c 1000000 /dev/zero | tr "\\0" 1\n' > "$T/ask/systemd-ask-password"
+	vt sh -c "unset USBPIV_PIN; PATH='$T/ask':\$PATH setsid $U unlock '$T/w9a' > '$T/out' 2> '$T/err' < /dev/null"
+	rc=$?
+	[ $rc -ne 0 ] && [ ! -s "$T/out" ] && grep -q 'no way to ask for the PIN' "$T/err" ||
+		{ cat "$T/err"; fail "a flooding systemd-ask-password: exit $rc"; }
+	ok "no terminal: PIN from systemd-ask-password; 1 MB of asker output refused"
+fi
+
 # ---- a file for another key, or edited, is refused ----
 sed 's/^slot 9a$/slot 9c/; s/^alg ECCP256$/alg ECCP384/' "$T/w9a" > "$T/wrongkey"
 vt sh -c "$U unlock '$T/wrongkey' > /dev/null 2> '$T/err'"
