@@ -6,8 +6,9 @@
 # time forever (must end in a timeout, not hang).
 set -eu
 top=${USBPIV_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${USBPIV_BUILD:-$top/build}
-cc=${CC:-cc}
+cd "$top"
+. tests/lib/common.sh
+build=$USBPIV_BUILD
 reader=${VTOKEN_READER:-$build/vtoken-reader}
 preload=libumockdev-preload.so
 
@@ -17,22 +18,15 @@ for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
 done
 [ "${found:-}" = 1 ] || { echo "umockdev preload library not installed"; exit 77; }
 
-tmp=$(mktemp -d)
+tmp=$T
 rpid=
-cleanup() {
+stop_reader_at_exit() {
 	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
-	rm -rf "$tmp"
+	return 0
 }
-trap cleanup EXIT
+cleanup_add stop_reader_at_exit
 
-san=
-if nm "$build/libusbpiv.a" 2>/dev/null | grep -q __asan_; then
-	cc=clang san="-fsanitize=address,undefined"
-fi
-$cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $san \
-    -o "$tmp/ccid_vtoken" "$top/tests/integration/ccid_vtoken.c" \
-    "$build/libusbpiv.a" $(pkg-config --libs libusb-1.0 libcrypto zlib) \
-    2>"$tmp/cc.log" || { cat "$tmp/cc.log"; exit 1; }
+cc_test tests/integration/ccid_vtoken.c "$tmp/ccid_vtoken"
 
 start_reader() {
 	rm -f "$tmp/ready"

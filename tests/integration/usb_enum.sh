@@ -9,8 +9,9 @@
 # pipe; an unplug mid-transaction gives NO_DEVICE.
 set -eu
 top=${USBPIV_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${USBPIV_BUILD:-$top/build}
-cc=${CC:-cc}
+cd "$top"
+. tests/lib/common.sh
+build=$USBPIV_BUILD
 wv=$top/tests/with-vtoken
 
 [ -x "$build/vtoken-reader" ] || { echo "no $build/vtoken-reader (make vtoken)"; exit 77; }
@@ -19,21 +20,10 @@ if ! ldconfig -p 2>/dev/null | grep -q libumockdev-preload; then
 	exit 77
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$T
 
-# The client: usbpiv's own usb layer and nothing else.  An instrumented
-# library needs the same sanitizers at link time.
-san=
-if nm "$build/libusbpiv.a" 2>/dev/null | grep -q __asan_; then
-	cc=clang san="-fsanitize=address,undefined"
-fi
-# shellcheck disable=SC2046,SC2086
-$cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $san \
-    $(pkg-config --cflags libusb-1.0) \
-    -o "$tmp/usb_enum" "$top/tests/integration/usb_enum.c" \
-    "$build/libusbpiv.a" $(pkg-config --libs libusb-1.0 libcrypto zlib) \
-    2>"$tmp/cc.log" || { cat "$tmp/cc.log"; exit 1; }
+# The client: usbpiv's own usb layer and nothing else.
+cc_test tests/integration/usb_enum.c "$tmp/usb_enum"
 
 # USBPIV_WRAP (tests/run-tests.sh) carries tests/valgrind.supp
 wrap=${USBPIV_WRAP:-}
