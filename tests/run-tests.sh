@@ -19,7 +19,7 @@ export USBPIV_WRAP="$wrap"
 
 # No test may hang the run: each gets a time limit (seconds), after which it
 # and everything it started are killed and it counts as failed.
-limit=${USBPIV_TEST_TIMEOUT:-600}
+limit=${USBPIV_TEST_TIMEOUT:-300}
 [ "$mode" = valgrind ] && limit=${USBPIV_TEST_TIMEOUT:-2400}
 run_limited() { timeout -k 10 "$limit" "$@"; }
 
