@@ -198,10 +198,14 @@ $(BUILD)/bin/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(TOOLS_TEST_OBJ) $(BUILD)/libus
 fuzz-run: fuzz
 	@for f in $(FUZZ_BUILD)/bin/fuzz_*; do \
 	    n=$$(basename $$f); mkdir -p fuzz/corpus-$$n; \
-	    echo "== $$n: $(FUZZ_RUNS) runs"; \
+	    echo "== $$n: $(FUZZ_RUNS) runs"; t0=$$(date +%s); \
 	    $$f -runs=$(FUZZ_RUNS) -print_final_stats=1 fuzz/corpus-$$n \
-	        $$( [ -d fuzz/seeds/$$n ] && echo fuzz/seeds/$$n ) 2>&1 | \
-	        grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY' || exit 1; \
+	        $$( [ -d fuzz/seeds/$$n ] && echo fuzz/seeds/$$n ) \
+	        > $(FUZZ_BUILD)/$$n.log 2>&1; rc=$$?; \
+	    grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY' \
+	        $(FUZZ_BUILD)/$$n.log; \
+	    echo "   $$(( $$(date +%s) - t0 )) s, exit $$rc"; \
+	    [ $$rc -eq 0 ] || { tail -n 40 $(FUZZ_BUILD)/$$n.log; exit 1; }; \
 	done
 
 bench: all vtoken
