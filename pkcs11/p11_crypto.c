@@ -557,8 +557,13 @@ C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	return rv;
 }
 
-CK_RV
-C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+/*
+ * C_SignUpdate and C_VerifyUpdate: buffer one more part of the message of
+ * the operation `which` (P11_OP_SIGN or P11_OP_VERIFY).
+ */
+static CK_RV
+p11_sigver_update(CK_SESSION_HANDLE hSession, int which, CK_BYTE_PTR pPart,
+    CK_ULONG ulPartLen)
 {
 	struct p11_slot *slot;
 	struct p11_session *s;
@@ -567,17 +572,23 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
-	op = &s->op[P11_OP_SIGN];
+	op = &s->op[which];
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (p11_family(op->mech) == P11_FAM_EDDSA) {
-		/* EdDSA signs the whole message: no multi-part (spec). */
+		/* EdDSA takes the whole message: no multi-part (spec). */
 		p11_op_reset(op);
 		rv = CKR_FUNCTION_NOT_SUPPORTED;
 	} else if ((rv = p11_op_update(op, pPart, ulPartLen)) != CKR_OK)
 		p11_op_reset(op);
 	p11_slot_release(slot);
 	return rv;
+}
+
+CK_RV
+C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+	return p11_sigver_update(hSession, P11_OP_SIGN, pPart, ulPartLen);
 }
 
 CK_RV
@@ -755,23 +766,7 @@ CK_RV
 C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
     CK_ULONG ulPartLen)
 {
-	struct p11_slot *slot;
-	struct p11_session *s;
-	struct p11_opstate *op;
-	CK_RV rv;
-
-	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
-		return rv;
-	op = &s->op[P11_OP_VERIFY];
-	if (!op->active)
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-	else if (p11_family(op->mech) == P11_FAM_EDDSA) {
-		p11_op_reset(op);
-		rv = CKR_FUNCTION_NOT_SUPPORTED;
-	} else if ((rv = p11_op_update(op, pPart, ulPartLen)) != CKR_OK)
-		p11_op_reset(op);
-	p11_slot_release(slot);
-	return rv;
+	return p11_sigver_update(hSession, P11_OP_VERIFY, pPart, ulPartLen);
 }
 
 CK_RV

@@ -341,6 +341,13 @@ test_sign_eddsa(void **state)
 	/* no multi-part EdDSA; X25519 does not sign */
 	assert_int_equal(C_SignInit(h, &m, k), CKR_OK);
 	assert_int_equal(C_SignUpdate(h, sig, 3), CKR_FUNCTION_NOT_SUPPORTED);
+	/* ... and the failed update ended the operation */
+	assert_int_equal(C_SignFinal(h, sig, &sl), CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_VerifyInit(h, &m, tb_find1(h, CKO_PUBLIC_KEY, 4)),
+	    CKR_OK);
+	assert_int_equal(C_VerifyUpdate(h, sig, 3), CKR_FUNCTION_NOT_SUPPORTED);
+	assert_int_equal(C_VerifyFinal(h, sig, sl),
+	    CKR_OPERATION_NOT_INITIALIZED);
 	assert_int_equal(C_SignInit(h, &m, tb_find1(h, CKO_PRIVATE_KEY, 5)),
 	    CKR_KEY_TYPE_INCONSISTENT);
 }
