@@ -12,11 +12,7 @@ build=$USBPIV_BUILD
 reader=${VTOKEN_READER:-$build/vtoken-reader}
 preload=libumockdev-preload.so
 
-[ -x "$reader" ] || { echo "no $reader (make vtoken)"; exit 77; }
-for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
-	[ -e "$d/$preload" ] && found=1 && break
-done
-[ "${found:-}" = 1 ] || { echo "umockdev preload library not installed"; exit 77; }
+need_vtoken "$reader"
 
 tmp=$T
 rpid=

@@ -14,11 +14,7 @@ cd "$top"
 build=$USBPIV_BUILD
 wv=$top/tests/with-vtoken
 
-[ -x "$build/vtoken-reader" ] || { echo "no $build/vtoken-reader (make vtoken)"; exit 77; }
-if ! ldconfig -p 2>/dev/null | grep -q libumockdev-preload; then
-	echo "libumockdev-preload.so not installed (scripts/deps.sh test)"
-	exit 77
-fi
+need_vtoken
 
 tmp=$T
 

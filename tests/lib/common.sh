@@ -143,9 +143,10 @@ ssh_opts() {
 	echo "-F /dev/null -o UserKnownHostsFile=$T/known_hosts -o StrictHostKeyChecking=yes -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o ConnectTimeout=10 -p $SSHD_PORT"
 }
 
-# need_vtoken: skip unless the emulated reader can run here.
+# need_vtoken [READER]: skip unless the emulated reader (by default the
+# build's) can run here.
 need_vtoken() {
-	need_built "$USBPIV_BUILD/vtoken-reader"
+	need_built "${1:-$USBPIV_BUILD/vtoken-reader}"
 	ldconfig -p 2>/dev/null | grep -q libumockdev-preload ||
 	    skip "libumockdev-preload.so not installed (scripts/deps.sh test)"
 }
