@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../util/util.h"
@@ -253,8 +254,66 @@ read_string(libusb_device_handle *h, uint8_t idx, char *out, size_t cap)
 }
 
 /*
- * Appends the CCID interfaces of d to *list.  Strings are read through h
- * when given.
+ * A string from sysfs (/sys/bus/usb/devices/PATH/ATTR), which the kernel
+ * read from the device at enumeration: no control transfer.  Printable
+ * ASCII only, bounded; 0 when found.
+ */
+static int
+sysfs_string(const char *pp, const char *attr, char *out, size_t cap)
+{
+	char path[96], tmp[128];
+	ssize_t got;
+	size_t i, n;
+	int fd, w;
+
+	out[0] = '\0';
+	if (pp[0] == '\0' || cap == 0)
+		return -1;
+	w = snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/%s", pp,
+	    attr);
+	if (w < 0 || (size_t)w >= sizeof(path))
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ENOENT ? 0 : -1;	/* no such string */
+	got = read(fd, tmp, sizeof(tmp) - 1);
+	close(fd);
+	if (got < 0)
+		return -1;
+	n = (size_t)got;
+	while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == '\0'))
+		n--;
+	if (n >= cap)
+		n = cap - 1;
+	for (i = 0; i < n; i++)
+		out[i] = tmp[i] >= 0x20 && tmp[i] < 0x7f ? tmp[i] : '?';
+	out[n] = '\0';
+	return 0;
+}
+
+/* The three strings from sysfs; 0 when sysfs had the device. */
+static int
+sysfs_strings(const char *pp, struct usb_dev_info *b)
+{
+	char path[80];
+	struct stat st;
+	int w;
+
+	w = snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s", pp);
+	if (pp[0] == '\0' || w < 0 || (size_t)w >= sizeof(path) ||
+	    stat(path, &st) != 0)
+		return -1;
+	if (sysfs_string(pp, "manufacturer", b->manufacturer,
+	    sizeof(b->manufacturer)) != 0 ||
+	    sysfs_string(pp, "product", b->product, sizeof(b->product)) != 0 ||
+	    sysfs_string(pp, "serial", b->serial, sizeof(b->serial)) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Appends the CCID interfaces of d to *list.  Strings come from sysfs;
+ * only where sysfs does not have the device are they read from it (with
+ * control transfers), through h when given.
  */
 static int
 add_device(libusb_device *d, libusb_device_handle *h, int want_strings,
@@ -280,7 +339,11 @@ add_device(libusb_device *d, libusb_device_handle *h, int want_strings,
 	base.vid = dd.idVendor;
 	base.pid = dd.idProduct;
 	base.bcd_device = dd.bcdDevice;
-	if (want_strings) {
+	port_path(d, pp, sizeof(pp));
+	if (want_strings && sysfs_strings(pp, &base) != 0) {
+		memset(base.manufacturer, 0, sizeof(base.manufacturer));
+		memset(base.product, 0, sizeof(base.product));
+		memset(base.serial, 0, sizeof(base.serial));
 		if (h == NULL && libusb_open(d, &own) == 0)
 			h = own;
 		read_string(h, dd.iManufacturer, base.manufacturer,
@@ -292,7 +355,6 @@ add_device(libusb_device *d, libusb_device_handle *h, int want_strings,
 		if (own != NULL)
 			libusb_close(own);
 	}
-	port_path(d, pp, sizeof(pp));
 	for (i = 0; i < nif && *n < max; i++) {
 		list[*n] = base;
 		list[*n].iface = ifs[i];
@@ -340,11 +402,22 @@ enumerate_fd(usb_ctx_t *ctx, int want_strings, struct usb_dev_info **listp,
 		return r;
 	if ((list = calloc(USB_MAX_IFACES, sizeof(*list))) == NULL)
 		return USB_ERR_NOMEM;
+	/* one device, which stays: its strings are read once */
+	if (want_strings && ctx->fd_n > 0) {
+		memcpy(list, ctx->fd_list, ctx->fd_n * sizeof(*list));
+		*listp = list;
+		*np = ctx->fd_n;
+		return USB_OK;
+	}
 	r = add_device(libusb_get_device(h), h, want_strings, list,
 	    USB_MAX_IFACES, &n);
 	if (r != USB_OK || n == 0) {
 		free(list);
 		return r;
+	}
+	if (want_strings) {
+		memcpy(ctx->fd_list, list, n * sizeof(*list));
+		ctx->fd_n = n;
 	}
 	*listp = list;
 	*np = n;
@@ -544,23 +617,26 @@ usb_ctx_generation(const usb_ctx_t *ctx)
 /* ---- one device -------------------------------------------------------- */
 
 static int
-dev_finish(usb_ctx_t *ctx, libusb_device_handle *h,
+dev_finish(usb_ctx_t *ctx, libusb_device_handle *h, int fd,
     const struct usb_dev_info *info, usb_dev_t **devp)
 {
 	usb_dev_t *dev = NULL;
-	char name[200];
-	int r;
+	char name[16];
+	int r, w;
 
 	if ((dev = calloc(1, sizeof(*dev))) == NULL)
 		return USB_ERR_NOMEM;
 	dev->ctx = ctx;
 	dev->info = *info;
 	dev->redact = 1;
-	if ((r = usb_lock_name(info->path, info->vid, info->pid, info->serial,
-	    name, sizeof(name))) != USB_OK ||
-	    (r = usb_lock_new(name, &dev->lock)) != USB_OK) {
+	dev->fd = fd;
+	dev->pid = getpid();
+	w = snprintf(name, sizeof(name), "%03u-%03u", info->bus,
+	    info->address);
+	if (w < 0 || (size_t)w >= sizeof(name) ||
+	    (r = usb_lock_new(fd, name, &dev->lock)) != USB_OK) {
 		free(dev);
-		return r;
+		return w < 0 || (size_t)w >= sizeof(name) ? USB_ERR_ARG : r;
 	}
 	/* a kernel driver bound to a CCID interface is rare; detach it for
 	 * the claim if libusb can, and reattach on release */
@@ -584,7 +660,8 @@ usb_open(usb_ctx_t *ctx, const struct usb_dev_info *info, usb_dev_t **devp)
 	struct usb_dev_info fresh;
 	size_t nif = 0, i;
 	ssize_t cnt, k;
-	int r = USB_ERR_NOT_FOUND, found = 0;
+	char node[32];
+	int r = USB_ERR_NOT_FOUND, found = 0, fd = -1, w;
 
 	if (devp != NULL)
 		*devp = NULL;
@@ -595,7 +672,8 @@ usb_open(usb_ctx_t *ctx, const struct usb_dev_info *info, usb_dev_t **devp)
 			return USB_ERR_NOT_FOUND;
 		/* USBPIV_DEVICE mode: info came from enumerate_fd */
 		if ((r = fd_handle(ctx, &h)) != USB_OK ||
-		    (r = dev_finish(ctx, h, info, devp)) != USB_OK)
+		    (r = dev_finish(ctx, h, ctx->dev_fd, info, devp)) !=
+		    USB_OK)
 			return r;
 		(*devp)->borrowed = 1;
 		return USB_OK;
@@ -626,14 +704,34 @@ usb_open(usb_ctx_t *ctx, const struct usb_dev_info *info, usb_dev_t **devp)
 	}
 	if (!found)
 		goto out;
-	if ((r = map_err(libusb_open(d, &h))) != USB_OK)
+	/* We open the node ourselves and lend it to libusb: the same fd
+	 * carries the lock (usb_lock.c), one open per device. */
+	w = snprintf(node, sizeof(node), "/dev/bus/usb/%03u/%03u", info->bus,
+	    info->address);
+	if (w < 0 || (size_t)w >= sizeof(node)) {
+		r = USB_ERR_ARG;
 		goto out;
-	if ((r = dev_finish(ctx, h, &fresh, devp)) != USB_OK)
+	}
+	if ((fd = open(node, O_RDWR | O_CLOEXEC)) < 0) {
+		r = errno == EACCES || errno == EPERM ? USB_ERR_ACCESS :
+		    errno == ENOENT || errno == ENODEV ? USB_ERR_NO_DEVICE :
+		    USB_ERR_IO;
+		util_trace(1, "usb: %s: %s", node, strerror(errno));
 		goto out;
+	}
+	if ((r = map_err(libusb_wrap_sys_device(ctx->lu, (intptr_t)fd,
+	    &h))) != USB_OK)
+		goto out;
+	if ((r = dev_finish(ctx, h, fd, &fresh, devp)) != USB_OK)
+		goto out;
+	(*devp)->own_fd = 1;
 	h = NULL;
+	fd = -1;
 out:
 	if (h != NULL)
 		libusb_close(h);
+	if (fd >= 0)
+		close(fd);
 	libusb_free_device_list(devs, 1);
 	return r;
 }
@@ -662,7 +760,7 @@ usb_open_fd(usb_ctx_t *ctx, int fd, usb_dev_t **devp)
 		goto fail;
 	}
 	/* the first CCID interface of the device */
-	if ((r = dev_finish(ctx, h, &list[0], devp)) != USB_OK)
+	if ((r = dev_finish(ctx, h, fd, &list[0], devp)) != USB_OK)
 		goto fail;
 	return USB_OK;
 fail:
@@ -679,9 +777,11 @@ usb_close(usb_dev_t **devp)
 		return;
 	if (dev->claimed)
 		usb_end(dev);
+	usb_lock_free(&dev->lock);
 	if (!dev->borrowed)
 		libusb_close(dev->h);
-	usb_lock_free(&dev->lock);
+	if (dev->own_fd)
+		close(dev->fd);
 	free(dev);
 	*devp = NULL;
 }
@@ -702,6 +802,26 @@ int
 usb_dev_removed(const usb_dev_t *dev)
 {
 	return dev != NULL ? dev->removed : 1;
+}
+
+int
+usb_dev_note(usb_dev_t *dev, int kind)
+{
+	if (dev == NULL || !dev->claimed)
+		return USB_ERR_ARG;
+	return usb_lock_note(dev->lock, kind);
+}
+
+uint64_t
+usb_dev_events(const usb_dev_t *dev, int kind)
+{
+	return dev != NULL ? usb_lock_events(dev->lock, kind) : 0;
+}
+
+int
+usb_dev_shared(const usb_dev_t *dev)
+{
+	return dev != NULL && usb_lock_shared(dev->lock);
 }
 
 void
@@ -733,9 +853,14 @@ usb_begin(usb_dev_t *dev, int *ms)
 		return USB_ERR_ARG;
 	if (dev->removed)
 		return USB_ERR_NO_DEVICE;
+	if (dev->pid != getpid()) {
+		/* a forked child shares the parent's node and its lock */
+		util_trace(1, "usb: device opened by process %ld, not by "
+		    "this one: open it again", (long)dev->pid);
+		return USB_ERR_ARG;
+	}
 	if ((r = usb_lock_acquire(dev->lock, ms, &other)) != USB_OK) {
-		util_trace(2, "usb: lock %s: %s", usb_lock_path(dev->lock),
-		    usb_strerror(r));
+		util_trace(2, "usb: lock: %s", usb_strerror(r));
 		return r;
 	}
 	if (other) {

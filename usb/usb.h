@@ -8,13 +8,16 @@
  * was handed in (containers that get one /dev/bus/usb node and nothing
  * else): usb_open_fd().
  *
- * Sharing without a daemon: usb_begin() takes an exclusive per-device lock
- * (flock on a file in $USBPIV_LOCK_DIR, /run/usbpiv, $XDG_RUNTIME_DIR or
- * /tmp, in that order) and claims the interface; usb_end() releases both.
- * The lock file holds a transaction counter, so usb_begin() can tell when
- * another process used the device since we last did: the device's
- * generation counter is then bumped, and the upper layers re-select and
- * re-check login rather than trust stale state.
+ * Sharing without a daemon: usb_begin() takes an exclusive lock on the
+ * device node itself (only those who may use the device can open it, so
+ * nobody else can hold or break the lock), waiting fairly, and claims the
+ * interface; usb_end() releases both.  Processes tell each other what
+ * they did through small per-user state files (usb_lock.c): usb_begin()
+ * can tell when another process used the device since we last did (the
+ * device's generation counter is then bumped, and the upper layers
+ * re-select rather than trust stale state), and the upper layers record
+ * events every sharer must learn of: a PIN changed or refused, a slot
+ * powered up afresh (usb_dev_note, usb_dev_events).
  *
  * Errors are 0 or a negative USB_ERR_*; usb_strerror() names them.
  */
@@ -176,8 +179,9 @@ void usb_close(usb_dev_t **dev);	/* releases, closes, frees, NULLs */
 
 const struct usb_dev_info *usb_dev_get_info(const usb_dev_t *dev);
 
-/* Lock + claim for one transaction; waits with bounded back-off up to *ms,
- * then USB_ERR_LOCKED or USB_ERR_BUSY. */
+/* Lock + claim for one transaction; waits (fairly: first come, first
+ * served) up to *ms, then USB_ERR_LOCKED, or USB_ERR_BUSY when another
+ * program keeps the interface claimed. */
 int usb_begin(usb_dev_t *dev, int *ms);
 int usb_end(usb_dev_t *dev);
 /* Bumped when another process used the device between our transactions,
@@ -185,10 +189,26 @@ int usb_end(usb_dev_t *dev);
 uint64_t usb_dev_generation(const usb_dev_t *dev);
 int usb_dev_removed(const usb_dev_t *dev);	/* saw LIBUSB_ERROR_NO_DEVICE */
 
+/* Events the processes sharing a device tell each other. */
+#define USB_SHARED_PIN0		0	/* + slot: a PIN changed, refused, reset */
+#define USB_SHARED_RESET0	8	/* + slot: the card was powered afresh */
+#define USB_SHARED_KINDS	16
+/* Inside a transaction: records an event for every sharer. */
+int usb_dev_note(usb_dev_t *dev, int kind);
+/*
+ * A signature of every process's events of `kind`, as of this process's
+ * last usb_begin/usb_end/usb_dev_note: it changes when anybody noted one.
+ * Without shared state (no usable state directory) the PIN signatures
+ * change at every usb_begin and the RESET ones never.
+ */
+uint64_t usb_dev_events(const usb_dev_t *dev, int kind);
+/* Is the state shared with other processes (else private)? */
+int usb_dev_shared(const usb_dev_t *dev);
+
 /*
  * USBPIV_DEBUG=2 traces every transfer's length; its payload only when
  * the caller says it carries no secret: usb_set_redact(dev, 0).  A new
- * device starts redacted (1).  (Added by usb.)
+ * device starts redacted (1).
  */
 void usb_set_redact(usb_dev_t *dev, int redact);
 

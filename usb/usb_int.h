@@ -1,11 +1,7 @@
 /*
- * usb/usb_int.h — private to usb/ and its tests: the per-device lock file.
- *
- * The lock is an flock() on a file named after the device, in the first
- * writable directory of $USBPIV_LOCK_DIR, /run/usbpiv, $XDG_RUNTIME_DIR,
- * /tmp.  The file holds a 64-bit little-endian transaction counter, which
- * each holder increments on release; a holder that finds a value other
- * than the one it last wrote knows another process used the device.
+ * usb/usb_int.h — private to usb/ and its tests: the per-device lock and
+ * the state the processes sharing a device tell each other (usb_lock.c
+ * explains both).
  */
 #ifndef USBPIV_USB_INT_H
 #define USBPIV_USB_INT_H
@@ -13,44 +9,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "usb.h"
+
 typedef struct usb_lock usb_lock_t;
 
 /*
- * Picks the directory (see above) and names the file after `name`
- * (characters outside [A-Za-z0-9._-] become '_').  No file is opened yet.
+ * A lock on the device node open at fd (borrowed: the caller keeps it
+ * open while the lock lives), with the shared state named after `name`
+ * ("BUS-ADDR").  Fails only on bad arguments or memory: without a usable
+ * state directory the state is private (usb_lock_shared() says 0).
  */
-int usb_lock_new(const char *name, usb_lock_t **lk);
+int usb_lock_new(int fd, const char *name, usb_lock_t **lk);
 void usb_lock_free(usb_lock_t **lk);
-/* The full path of the lock file ("" before usb_lock_new succeeded). */
-const char *usb_lock_path(const usb_lock_t *lk);
+int usb_lock_shared(const usb_lock_t *lk);
 
 /*
- * Takes the lock, retrying with bounded back-off for up to *ms, else
- * USB_ERR_LOCKED.  *other is set to 1 when the counter shows another
- * process held the lock since this one last released it (never on the
- * first acquisition: there is no state to be stale yet).
+ * Takes the lock, waiting fairly for up to *ms, else USB_ERR_LOCKED.
+ * *other is set to 1 when another process held it since this handle last
+ * released it (never on the first acquisition; always with private state).
  */
 int usb_lock_acquire(usb_lock_t *lk, int *ms, int *other);
-/* Drops the lock; increments the counter first when `used` (a
- * transaction happened; an aborted begin passes 0). */
+/* Drops the lock; counts a transaction first when `used`. */
 int usb_lock_release(usb_lock_t *lk, int used);
-/* The counter as last read or written by this holder. */
-uint64_t usb_lock_counter(const usb_lock_t *lk);
-
-/* Directory choice alone, for the tests: writes it to dir (cap bytes). */
-int usb_lock_dir(char *dir, size_t cap);
-
-/*
- * The lock name of a device: its bus-port path without the ":iface" part
- * when there is one ("1-2.3"), else "vid:pid:serial".
- */
-int usb_lock_name(const char *path, uint16_t vid, uint16_t pid,
-    const char *serial, char *out, size_t cap);
+/* While held: records an event of `kind` (USB_SHARED_*) for everyone. */
+int usb_lock_note(usb_lock_t *lk, int kind);
+/* The signature of all processes' `kind` events as of the last acquire,
+ * release or note: it changes whenever any process noted one. */
+uint64_t usb_lock_events(const usb_lock_t *lk, int kind);
+/* Transactions this user's processes counted (the tests read it). */
+uint64_t usb_lock_txn(const usb_lock_t *lk);
 
 /* ---- the objects, shared by usb.c and usb_hotplug.c ---- */
-#include <libusb.h>
+#include <sys/types.h>
 
-#include "usb.h"
+#include <libusb.h>
 
 #define USB_MAX_IFACES	8	/* CCID interfaces kept per configuration */
 #define USB_MAX_DEVICES	256	/* CCID interfaces listed per enumeration */
@@ -61,6 +53,8 @@ struct usb_ctx {
 	int dev_fd;		/* USBPIV_DEVICE: the one usbfs node, or -1 */
 	int own_fd;		/* we opened dev_fd (and close it) */
 	libusb_device_handle *wrapped;	/* dev_fd wrapped once, lent out */
+	struct usb_dev_info fd_list[USB_MAX_IFACES];	/* its interfaces, */
+	size_t fd_n;			/* strings read once */
 	int hotplug;		/* a libusb hot-plug callback is registered */
 	libusb_hotplug_callback_handle hp;
 	volatile int changed;	/* set by the hot-plug callback */
@@ -74,6 +68,9 @@ struct usb_dev {
 	int borrowed;		/* h is the context's wrapped handle */
 	struct usb_dev_info info;
 	usb_lock_t *lock;
+	int fd;			/* the device node: lock and libusb's handle */
+	int own_fd;		/* we opened fd (else USBPIV_DEVICE's) */
+	pid_t pid;		/* the process that opened it */
 	uint64_t gen;
 	int removed;
 	int claimed;		/* inside usb_begin .. usb_end */
