@@ -45,7 +45,7 @@ enum ccid_err {
 	CCID_ERR_BUFFER = -17,		/* response larger than the caller's buffer */
 	CCID_ERR_CARD_CHANGED = -18,	/* card removed/inserted since power on */
 	CCID_ERR_LOCKED = -19,		/* exclusive lock not obtained in time */
-	/* Added by the ccid worker: the remaining bError values by name. */
+	/* the remaining bError values by name */
 	CCID_ERR_BAD_ATR = -20,		/* BAD_ATR_TS / BAD_ATR_TCK, bad ATR */
 	CCID_ERR_ICC_PROTOCOL = -21,	/* ICC_PROTOCOL_NOT_SUPPORTED */
 	CCID_ERR_ICC_CLASS = -22,	/* ICC_CLASS_NOT_SUPPORTED */
@@ -78,6 +78,11 @@ typedef struct ccid_io {
 	int (*begin)(void *h, int *ms);
 	int (*end)(void *h);
 	uint64_t (*generation)(void *h);
+	/* Events shared with the other processes using the reader (kinds
+	 * USB_SHARED_*, see usb.h): record one (inside a transaction), and
+	 * the signature of everybody's; both may be NULL (nothing shared). */
+	int (*note)(void *h, int kind);
+	uint64_t (*events)(void *h, int kind);
 } ccid_io_t;
 
 /* ---- message codes (CCID 1.1 §6) ---------------------------------------- */
@@ -177,16 +182,26 @@ enum ccid_slot_state {
 int ccid_slot_status(ccid_reader_t *r, size_t slot, int *state, int *ms);
 
 /* Powers on (voltage per bVoltageSupport: automatic, else 5, 3, 1.8 V),
- * negotiates per dwFeatures, fills the ATR.  atr may be NULL. */
+ * negotiates per dwFeatures, fills the ATR.  atr may be NULL.  A power-on
+ * resets the card, which every other process sharing the reader then
+ * learns (its next transmit on the slot says CCID_ERR_CARD_CHANGED). */
 int ccid_power_on(ccid_reader_t *r, size_t slot, struct ccid_atr *atr,
     int *ms);
+/*
+ * Joins the card where another process (or an earlier run) powered it:
+ * one GetSlotStatus; an active card is used as it is, with no reset (its
+ * login and selected application stay), the protocol taken from
+ * GetParameters at TPDU level; an inactive one is powered on.  *joined
+ * (may be NULL) says which.  CCID_ERR_NO_CARD when the slot is empty.
+ */
+int ccid_connect(ccid_reader_t *r, size_t slot, int *joined, int *ms);
 int ccid_power_off(ccid_reader_t *r, size_t slot, int *ms);
 
 /*
  * Sends one command APDU, returns the response APDU (data + SW1 SW2).
  * Short or extended APDUs; on TPDU readers an extended APDU travels as a
  * T=1 chain.  Does not handle 61xx / 6Cxx (that is the card layer's job).
- * Powers the slot on first if needed.
+ * Joins the card (or powers it up) first if needed.
  */
 int ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
     size_t clen, uint8_t *rapdu, size_t cap, size_t *rlen, int *ms);
@@ -199,9 +214,21 @@ int ccid_escape(ccid_reader_t *r, size_t slot, const uint8_t *in,
     size_t inlen, uint8_t *out, size_t cap, size_t *outlen, int *ms);
 
 /* bStatus and bError of the last RDR_to_PC message (for diagnostics);
- * both 0 before any.  (Added by the ccid worker.) */
+ * both 0 before any. */
 void ccid_last_status(const ccid_reader_t *r, uint8_t *bStatus,
     uint8_t *bError);
+
+/*
+ * What the reader last said of the slot, with no traffic: the ICC status
+ * of its latest answer about that slot (every RDR_to_PC message carries
+ * it) and how many ms ago that was.  CCID_ERR_ARG before any answer.
+ */
+int ccid_slot_cached(const ccid_reader_t *r, size_t slot, int *state,
+    uint64_t *age_ms);
+
+/* Events the processes sharing the reader tell each other (see usb.h). */
+int ccid_note(ccid_reader_t *r, int kind);		/* in a transaction */
+uint64_t ccid_events(ccid_reader_t *r, int kind);
 
 /* Waits up to *ms for RDR_to_PC_NotifySlotChange on the interrupt pipe.
  * Sets *changed to a bitmask of slots whose presence changed.  Returns

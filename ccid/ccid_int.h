@@ -21,6 +21,10 @@
 #define CCID_MAX_TIME_EXT	512
 /* Frames with a foreign bSeq/bSlot dropped while waiting for ours. */
 #define CCID_MAX_STALE		16
+/* Frames of a command we aborted that may still come (a reader that had
+ * queued its time extensions before the abort): dropped, up to this
+ * many per exchange, without counting as stale. */
+#define CCID_MAX_DRAIN		2048
 /* After a foreign frame, how long our answer may take to follow it unless
  * the reader sends a time extension for ours (libccid's per-read timeout
  * plays this part).  A reader that answers with a wrong bSeq or bSlot and
@@ -91,6 +95,10 @@ struct ccid_params {
 /* Encodes the structure (5 bytes for T=0, 7 for T=1). */
 int ccid_params_encode(const struct ccid_params *p, uint8_t *out, size_t cap,
     size_t *len);
+/* Decodes a GetParameters answer: bProtocolNum and the structure, whose
+ * length must be exactly 5 (T=0) or 7 (T=1). */
+int ccid_params_decode(uint8_t protocol, const uint8_t *buf, size_t len,
+    struct ccid_params *p);
 /* Derives the parameters from an ATR for protocol T (0 or 1); fidi given
  * separately (the negotiated one). */
 void ccid_params_from_atr(const struct ccid_atr *atr, int t, uint8_t fidi,

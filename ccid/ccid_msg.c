@@ -196,6 +196,34 @@ ccid_params_encode(const struct ccid_params *p, uint8_t *out, size_t cap,
 	return 0;
 }
 
+int
+ccid_params_decode(uint8_t protocol, const uint8_t *buf, size_t len,
+    struct ccid_params *p)
+{
+	size_t need;
+
+	if (p != NULL)
+		memset(p, 0, sizeof(*p));
+	if (p == NULL || (buf == NULL && len != 0))
+		return CCID_ERR_ARG;
+	if (protocol > 1)
+		return CCID_ERR_PROTO;
+	need = protocol == 0 ? 5 : 7;
+	if (len != need)
+		return CCID_ERR_PROTO;
+	p->protocol = protocol;
+	p->fidi = buf[0];
+	p->tcck = buf[1];
+	p->guard = buf[2];
+	p->wi = buf[3];
+	p->clock_stop = buf[4];
+	if (protocol == 1) {
+		p->ifsc = buf[5];
+		p->nad = buf[6];
+	}
+	return 0;
+}
+
 void
 ccid_params_from_atr(const struct ccid_atr *atr, int t, uint8_t fidi,
     struct ccid_params *p)

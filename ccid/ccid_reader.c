@@ -29,6 +29,9 @@ struct ccid_slot {
 	int changed;		/* card changed while powered */
 	int stale;		/* another process may have used the card */
 	uint64_t gen;
+	uint64_t reset_sig;	/* shared RESET events when we powered/joined */
+	int icc;		/* ICC status of the latest answer, -1 none */
+	uint64_t icc_at;	/* when it came */
 	struct ccid_atr atr;
 	int proto;		/* negotiated T (TPDU level) */
 	struct ccid_t1 t1;
@@ -50,9 +53,12 @@ struct ccid_reader {
 	uint8_t last_error;
 	int redact;		/* the exchange under way carries a secret */
 	int in_abort;
+	int have_aborted;	/* a command was aborted: its frames may */
+	uint8_t aborted_seq;	/* still come, and are drained */
 };
 
 static int ccid_abort_seq(ccid_reader_t *r, size_t slot, int *ms);
+static void slot_lost_power(struct ccid_slot *s);
 
 /* ---- reader ------------------------------------------------------------ */
 
@@ -93,6 +99,7 @@ ccid_reader_new(ccid_reader_t **out, const ccid_io_t *io, void *io_h,
 	for (i = 0; i < r->nslots; i++) {
 		r->slots[i].r = r;
 		r->slots[i].index = (uint8_t)i;
+		r->slots[i].icc = -1;
 	}
 	if (r->io.generation != NULL)
 		r->io_gen = r->io.generation(r->h);
@@ -150,8 +157,20 @@ ccid_extended_ok(const ccid_reader_t *r)
 	    (r->desc.dwProtocols & 0x2) != 0;
 }
 
-/* Another process used the reader since we last looked: every slot's
- * state is suspect. */
+static uint64_t
+reset_events(ccid_reader_t *r, size_t slot)
+{
+	if (r->io.events == NULL || slot >= 8)
+		return 0;
+	return r->io.events(r->h, USB_SHARED_RESET0 + (int)slot);
+}
+
+/*
+ * Another process used the reader since we last looked: every slot's
+ * state is suspect (the T=1 sequence numbers, the selected application).
+ * If one of them powered a slot up afresh, the card we knew there was
+ * reset (or replaced): its next exchange says so.
+ */
 static void
 check_io_generation(ccid_reader_t *r)
 {
@@ -165,9 +184,56 @@ check_io_generation(ccid_reader_t *r)
 		return;
 	r->io_gen = g;
 	for (i = 0; i < r->nslots; i++) {
-		r->slots[i].gen++;
-		r->slots[i].stale = 1;
+		struct ccid_slot *s = &r->slots[i];
+
+		s->gen++;
+		s->stale = 1;
+		if (s->powered && reset_events(r, i) != s->reset_sig) {
+			util_trace(1, "ccid: slot %zu was powered up by another "
+			    "process: the card was reset", i);
+			s->changed = 1;
+		}
 	}
+}
+
+/* We powered the slot up: tell the others, remember where we stand. */
+static void
+note_reset(ccid_reader_t *r, struct ccid_slot *s)
+{
+	if (r->io.note != NULL && s->index < 8)
+		(void)r->io.note(r->h, USB_SHARED_RESET0 + s->index);
+	s->reset_sig = reset_events(r, s->index);
+}
+
+int
+ccid_note(ccid_reader_t *r, int kind)
+{
+	if (r == NULL)
+		return CCID_ERR_ARG;
+	return r->io.note != NULL ? r->io.note(r->h, kind) : 0;
+}
+
+uint64_t
+ccid_events(ccid_reader_t *r, int kind)
+{
+	if (r == NULL || r->io.events == NULL)
+		return 0;
+	return r->io.events(r->h, kind);
+}
+
+int
+ccid_slot_cached(const ccid_reader_t *r, size_t slot, int *state,
+    uint64_t *age_ms)
+{
+	const struct ccid_slot *s;
+
+	if (r == NULL || slot >= r->nslots || state == NULL ||
+	    age_ms == NULL || r->slots[slot].icc < 0)
+		return CCID_ERR_ARG;
+	s = &r->slots[slot];
+	*state = s->icc;
+	*age_ms = util_now_ms() - s->icc_at;
+	return 0;
 }
 
 uint64_t
@@ -225,7 +291,7 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
     struct ccid_msg *m, int *ms)
 {
 	uint8_t want = ccid_msg_reply_type(type);
-	size_t got, stale = 0, ext = 0;
+	size_t got, stale = 0, ext = 0, drained = 0;
 	uint64_t t0;
 	int rc, sms, *rms;
 
@@ -271,6 +337,13 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 			util_trace(1, "ccid: malformed frame (%zu bytes)", got);
 			return rc;
 		}
+		if (m->bSeq != seq && r->have_aborted &&
+		    m->bSeq == r->aborted_seq && m->bSlot == slot &&
+		    drained < CCID_MAX_DRAIN) {
+			/* left over from the command we aborted */
+			drained++;
+			continue;
+		}
 		if (m->bSeq != seq || m->bSlot != slot) {
 			util_trace(2, "ccid: dropped frame for slot %u seq %u "
 			    "(want slot %zu seq %u)", m->bSlot, m->bSeq, slot,
@@ -286,6 +359,17 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 		}
 		r->last_status = m->bStatus;
 		r->last_error = m->bError;
+		if ((m->bStatus & CCID_ICC_MASK) != 3) {
+			struct ccid_slot *sl = &r->slots[slot];
+
+			/* every answer tells the slot's state: no need to
+			 * ask with GetSlotStatus */
+			sl->icc = m->bStatus & CCID_ICC_MASK;
+			sl->icc_at = util_now_ms();
+			if (sl->icc != CCID_SLOT_ACTIVE &&
+			    type != CCID_PC_ICC_POWER_ON)
+				slot_lost_power(sl);
+		}
 		switch (m->bStatus & CCID_CMD_MASK) {
 		case CCID_CMD_OK:
 			if ((m->bStatus & CCID_ICC_MASK) == 3)
@@ -318,6 +402,8 @@ stale_timeout:
 	if (!r->in_abort && type != CCID_PC_ABORT) {
 		int ams = CCID_ABORT_MS;
 
+		r->have_aborted = 1;
+		r->aborted_seq = seq;
 		(void)ccid_abort_seq(r, slot, &ams);
 		if (r->level == USB_CCID_FEAT_LEVEL_TPDU)
 			r->slots[slot].t1.desync = 1;
@@ -695,6 +781,7 @@ ccid_power_on(ccid_reader_t *r, size_t slot, struct ccid_atr *atr, int *ms)
 		s->gen++;
 		s->proto = 0;
 		memset(&s->t1, 0, sizeof(s->t1));
+		note_reset(r, s);
 		rc = negotiate(r, s, attempt == 0, ms);
 		if (rc != NEGOTIATE_PPS_FAILED)
 			break;
@@ -706,6 +793,82 @@ ccid_power_on(ccid_reader_t *r, size_t slot, struct ccid_atr *atr, int *ms)
 	}
 	if (atr != NULL)
 		*atr = s->atr;
+	return 0;
+}
+
+/* TPDU level: the protocol and T=1 parameters the reader uses now. */
+static int
+join_params(ccid_reader_t *r, struct ccid_slot *s, int *ms)
+{
+	struct ccid_params p;
+	struct ccid_msg m;
+	int rc;
+
+	if ((rc = ccid_exchange(r, s->index, CCID_PC_GET_PARAMETERS, 0, 0, 0,
+	    NULL, 0, &m, ms)) != 0)
+		return rc;
+	if ((rc = ccid_params_decode(m.bSpecific, m.data, m.data_len,
+	    &p)) != 0) {
+		util_trace(1, "ccid: unusable GetParameters answer");
+		return rc;
+	}
+	s->proto = p.protocol;
+	if (p.protocol == 1) {
+		/* IFSC as the reader has it; 0 and FF are not IFSC values */
+		ccid_t1_init(&s->t1, p.ifsc == 0 || p.ifsc == 0xff ? 32 :
+		    p.ifsc, p.tcck & 0x01, t1_xfer, s);
+		/* the card's sequence numbers are whatever the last user
+		 * left: resynchronise before the first block */
+		s->t1.desync = 1;
+	}
+	return 0;
+}
+
+int
+ccid_connect(ccid_reader_t *r, size_t slot, int *joined, int *ms)
+{
+	struct ccid_slot *s;
+	int rc, state;
+
+	if (joined != NULL)
+		*joined = 0;
+	if (r == NULL || slot >= r->nslots || ms == NULL)
+		return CCID_ERR_ARG;
+	s = &r->slots[slot];
+	if (r->level != USB_CCID_FEAT_LEVEL_TPDU &&
+	    r->level != USB_CCID_FEAT_LEVEL_SHORT_APDU &&
+	    r->level != USB_CCID_FEAT_LEVEL_EXT_APDU)
+		return ccid_power_on(r, slot, NULL, ms);	/* refuses */
+	check_io_generation(r);
+	if (s->powered && !s->changed && !s->stale)
+		return 0;
+	if ((rc = ccid_slot_status(r, slot, &state, ms)) != 0)
+		return rc;
+	if (state == CCID_SLOT_ABSENT)
+		return CCID_ERR_NO_CARD;
+	if (state == CCID_SLOT_INACTIVE)
+		return ccid_power_on(r, slot, NULL, ms);
+	/* active: somebody powered it; use it as it is */
+	s->changed = 0;
+	s->stale = 0;
+	memset(&s->atr, 0, sizeof(s->atr));
+	memset(&s->t1, 0, sizeof(s->t1));
+	s->proto = 0;
+	if (r->level == USB_CCID_FEAT_LEVEL_TPDU &&
+	    (rc = join_params(r, s, ms)) != 0) {
+		util_trace(1, "ccid: cannot join the powered card (%s): "
+		    "powering it up", ccid_strerror(rc));
+		if (rc == CCID_ERR_NO_CARD || rc == CCID_ERR_REMOVED ||
+		    rc == CCID_ERR_TIMEOUT)
+			return rc;
+		return ccid_power_on(r, slot, NULL, ms);
+	}
+	s->powered = 1;
+	s->gen++;
+	s->reset_sig = reset_events(r, slot);
+	if (joined != NULL)
+		*joined = 1;
+	util_trace(2, "ccid: joined the powered card in slot %zu", slot);
 	return 0;
 }
 
@@ -843,7 +1006,7 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
     size_t clen, uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct ccid_slot *s;
-	int rc, state, redact;
+	int rc, redact;
 
 	if (rlen != NULL)
 		*rlen = 0;
@@ -857,16 +1020,15 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
 		slot_lost_power(s);
 		return CCID_ERR_CARD_CHANGED;
 	}
-	if (s->stale && s->powered) {
-		/* another process had the reader: is the card still up? */
-		if ((rc = ccid_slot_status(r, slot, &state, ms)) != 0)
-			return rc;
-		if (state == CCID_SLOT_ACTIVE && s->proto == 1 &&
-		    r->level == USB_CCID_FEAT_LEVEL_TPDU)
-			s->t1.desync = 1;
-	}
+	/* Another process had the reader: at TPDU level the card's T=1
+	 * sequence numbers are what it left.  Whether the card is still up
+	 * the answer's bStatus says; no GetSlotStatus first. */
+	if (s->stale && s->powered && s->proto == 1 &&
+	    r->level == USB_CCID_FEAT_LEVEL_TPDU)
+		s->t1.desync = 1;
 	s->stale = 0;
-	if (!s->powered && (rc = ccid_power_on(r, slot, NULL, ms)) != 0)
+	/* first use (or after a change): join the card, or power it up */
+	if (!s->powered && (rc = ccid_connect(r, slot, NULL, ms)) != 0)
 		return rc;
 
 	redact = util_apdu_is_secret(capdu, clen);
@@ -883,6 +1045,10 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
 		rc = xfr_apdu(r, slot, capdu, clen, rapdu, cap, rlen, ms);
 	if (rc == 0 && *rlen < 2)
 		rc = CCID_ERR_PROTO;	/* no status word */
+	/* powered when we sent it, unpowered now: the card was pulled and
+	 * put back, or reset under us; whatever it knew is gone */
+	if (rc == CCID_ERR_CARD_INACTIVE)
+		rc = CCID_ERR_CARD_CHANGED;
 	if (rc != 0) {
 		if (rc == CCID_ERR_NO_CARD || rc == CCID_ERR_CARD_INACTIVE)
 			slot_lost_power(s);

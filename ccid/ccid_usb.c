@@ -76,6 +76,18 @@ io_generation(void *h)
 	return usb_dev_generation(h);
 }
 
+static int
+io_note(void *h, int kind)
+{
+	return ccid_usb_err(usb_dev_note(h, kind));
+}
+
+static uint64_t
+io_events(void *h, int kind)
+{
+	return usb_dev_events(h, kind);
+}
+
 int
 ccid_reader_open_usb(ccid_reader_t **r, usb_dev_t *dev)
 {
@@ -88,6 +100,8 @@ ccid_reader_open_usb(ccid_reader_t **r, usb_dev_t *dev)
 		.begin = io_begin,
 		.end = io_end,
 		.generation = io_generation,
+		.note = io_note,
+		.events = io_events,
 	};
 
 	if (r != NULL)

@@ -81,8 +81,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    USB_CCID_FEAT_LEVEL_CHAR };
 	static const uint8_t sel[] = { 0x00, 0xa4, 0x04, 0x00, 0x05, 0xa0,
 	    0x00, 0x00, 0x03, 0x08, 0x00 };
-	ccid_io_t io = { f_write, f_read, f_intr, f_control, NULL, NULL,
-	    NULL };
+	ccid_io_t io = { .write = f_write, .read = f_read, .read_intr = f_intr,
+	    .control = f_control };
 	struct usb_ccid_desc desc;
 	struct ccid_msg m;
 	struct ccid_atr atr;

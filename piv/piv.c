@@ -86,6 +86,24 @@ generation(const piv_card_t *p)
 }
 
 void
+piv_note_pin(piv_card_t *p)
+{
+	if (p->io.note_pin != NULL && p->io.note_pin(p->io_h) != 0)
+		util_trace(1, "piv: could not tell other processes of a PIN "
+		    "event");
+}
+
+uint64_t
+piv_pin_events(piv_card_t *p)
+{
+	if (p == NULL)
+		return 0;
+	if (p->io.pin_events == NULL)
+		return generation(p);	/* nothing shared: assume the worst */
+	return p->io.pin_events(p->io_h);
+}
+
+void
 piv_cache_check(piv_card_t *p)
 {
 	uint64_t g = generation(p);

@@ -62,6 +62,11 @@ typedef struct piv_io {
 	int (*begin)(void *h, int *ms);
 	int (*end)(void *h);
 	uint64_t (*generation)(void *h);
+	/* PIN events shared with other processes: record one (inside a
+	 * transaction), and the signature of everybody's (changes whenever
+	 * any process recorded one).  Both may be NULL: nothing shared. */
+	int (*note_pin)(void *h);
+	uint64_t (*pin_events)(void *h);
 	int extended;	/* transport carries extended APDUs */
 	/* Largest response APDU (data + SW) the transport carries; 0 means
 	 * 65538.  Smaller values make piv ask for smaller chunks (Le). */
@@ -158,6 +163,17 @@ int piv_new_ccid(piv_card_t **p, struct ccid_reader *r, size_t slot);
  * the caller did not). */
 int piv_begin(piv_card_t *p, int *ms);
 int piv_end(piv_card_t *p);
+
+/*
+ * The signature of the PIN events of every process sharing the card (a
+ * PIN changed, refused or blocked, reset by the PUK, the card reset): it
+ * changes whenever any of them saw one.  This layer records its own
+ * (VERIFY refused, CHANGE REFERENCE DATA, RESET RETRY COUNTER, the
+ * YubiKey reset and PIN-retries commands).  Where nothing is shared it
+ * changes at every transaction: a caller keeping a PIN must then assume
+ * the worst.
+ */
+uint64_t piv_pin_events(piv_card_t *p);
 
 /* SELECT the PIV application (done implicitly when needed). */
 int piv_select(piv_card_t *p, int *ms);

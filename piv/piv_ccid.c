@@ -75,6 +75,27 @@ ccid_io_generation(void *h)
 	return ccid_generation(c->r, c->slot);
 }
 
+static int
+ccid_io_note_pin(void *h)
+{
+	struct piv_ccid *c = h;
+
+	if (c->slot >= 8)
+		return 0;
+	return map_err(ccid_note(c->r, USB_SHARED_PIN0 + (int)c->slot));
+}
+
+static uint64_t
+ccid_io_pin_events(void *h)
+{
+	struct piv_ccid *c = h;
+
+	/* slots past 8 share nothing: report a change every time */
+	if (c->slot >= 8)
+		return ccid_generation(c->r, c->slot);
+	return ccid_events(c->r, USB_SHARED_PIN0 + (int)c->slot);
+}
+
 int
 piv_new_ccid(piv_card_t **pp, struct ccid_reader *r, size_t slot)
 {
@@ -83,6 +104,8 @@ piv_new_ccid(piv_card_t **pp, struct ccid_reader *r, size_t slot)
 		.begin = ccid_io_begin,
 		.end = ccid_io_end,
 		.generation = ccid_io_generation,
+		.note_pin = ccid_io_note_pin,
+		.pin_events = ccid_io_pin_events,
 	};
 	struct piv_ccid *c;
 	int e;

@@ -32,6 +32,10 @@ struct piv_card {
 	uint64_t cache_gen;
 };
 
+/* Records a PIN event for every process sharing the card (in a
+ * transaction; failures to record are traced, not returned). */
+void piv_note_pin(piv_card_t *p);
+
 /* A command APDU before encoding. */
 struct piv_cmd {
 	uint8_t cla, ins, p1, p2;

@@ -51,6 +51,13 @@ pin_cmd(piv_card_t *p, uint8_t ins, uint8_t which, const uint8_t *data,
 	if ((r = piv_enter(p, ms)) != 0)
 		return r;
 	r = piv_transceive(p, &c, NULL, 0, &n, &sw, ms);
+	/* everybody keeping this PIN must learn that it was refused or
+	 * changed (a status query with no data changes nothing) */
+	if (r == 0 && which == PIV_PIN_REF && len > 0 &&
+	    (sw != 0x9000 || ins != 0x20))
+		piv_note_pin(p);
+	else if (r == 0 && ins == 0x2c && sw == 0x9000)
+		piv_note_pin(p);
 	piv_leave(p);
 	if (r != 0)
 		return r;

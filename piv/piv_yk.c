@@ -234,9 +234,17 @@ int
 piv_set_pin_retries(piv_card_t *p, uint8_t pin_tries, uint8_t puk_tries,
     int *ms)
 {
+	int r;
+
 	if (p == NULL || pin_tries == 0 || puk_tries == 0)
 		return PIV_ERR_ARG;
-	return piv_simple_cmd(p, 0xfa, pin_tries, puk_tries, ms);
+	if ((r = piv_enter(p, ms)) != 0)
+		return r;
+	/* resets the PIN to its default */
+	if ((r = piv_simple_cmd(p, 0xfa, pin_tries, puk_tries, ms)) == 0)
+		piv_note_pin(p);
+	piv_leave(p);
+	return r;
 }
 
 int
@@ -246,10 +254,14 @@ piv_reset(piv_card_t *p, int *ms)
 
 	if (p == NULL)
 		return PIV_ERR_ARG;
+	if ((r = piv_enter(p, ms)) != 0)
+		return r;
 	if ((r = piv_simple_cmd(p, 0xfb, 0x00, 0x00, ms)) == 0) {
 		p->has_serial = 0;	/* nothing else survives either */
 		p->has_ver = 0;
+		piv_note_pin(p);
 	}
+	piv_leave(p);
 	return r;
 }
 

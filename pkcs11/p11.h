@@ -23,6 +23,8 @@
 #define P11_NDATA		6
 #define P11_OP_MS		30000	/* time budget of one card call */
 #define P11_SIG_MAX		1024
+#define P11_PRESENCE_MS		1000	/* reader's word on presence kept */
+#define P11_PIN_KEPT_MAX	8	/* PIV PINs are 6 to 8 bytes */
 
 /* ---- transport seam ------------------------------------------------------
  * The slot manager sees reader slots and PIV handles only.  The default
@@ -46,8 +48,10 @@ struct p11_backend {
 	int (*connect)(void *ctx, const char *id, piv_card_t **card,
 	    void **conn);
 	void (*disconnect)(void *ctx, void **conn, piv_card_t **card);
-	/* 1 card present, 0 absent; no APDU. conn may be NULL. */
-	int (*present)(void *ctx, const char *id, void *conn);
+	/* 1 card present, 0 absent, -1 cannot tell now (busy); no APDU.
+	 * conn may be NULL.  What the reader said less than max_age_ms ago
+	 * is taken as it is (-1: any age will do). */
+	int (*present)(void *ctx, const char *id, void *conn, int max_age_ms);
 	/* Waits up to *ms for a reader or card change: 1 changed, 0 not. */
 	int (*wait)(void *ctx, int *ms);
 	/* Changes whenever the card may have lost its state (reset,
@@ -147,6 +151,7 @@ struct p11_slot {
 	piv_card_t *card;
 	int token_present;
 	int ev_seen;		/* presence last reported by WaitForSlotEvent */
+	char why[40];		/* why the last connection failed, or "" */
 	uint64_t epoch;		/* bumped at every insertion and removal */
 	/* token information, read once per insertion */
 	struct piv_identity id;
@@ -163,9 +168,10 @@ struct p11_slot {
 	/* login */
 	int user_in, so_in;
 	uint64_t login_gen;
-	uint8_t *pin_cache;
-	size_t pin_cache_len;
-	uint64_t pin_cache_until;
+	uint8_t *pin_kept;	/* the PIN of C_Login (util_secmem), or NULL */
+	size_t pin_kept_len;
+	uint64_t pin_ev;	/* piv_pin_events() when it was kept */
+	int pin_full;		/* most PIN tries the card reported */
 	/* sessions */
 	struct p11_session *sess[P11_MAX_SESSIONS];
 	size_t nsess, nrw;
@@ -181,7 +187,7 @@ struct p11_module {
 	struct p11_slot slots[P11_MAX_SLOTS];
 	size_t nslots;
 	int id_style;		/* 0 ykcs11, 1 opensc */
-	int pin_cache_s;	/* USBPIV_PIN_CACHE, 0 = off */
+	int relogin;		/* keep the PIN to log in again (USBPIV_RELOGIN) */
 	int retired_all;	/* USBPIV_RETIRED=all: probe 82..95 */
 	int attest;		/* USBPIV_ATTEST=1: F9 and attestations */
 	int finalizing;
@@ -207,6 +213,9 @@ void p11_slots_refresh(void);
 void p11_events_baseline(void);
 /* Checks the card is still there, connects on insertion. Slot locked. */
 CK_RV p11_token_check(struct p11_slot *slot);
+/* A login-only key was refused for want of the PIN: 0 when logged in
+ * again with the kept PIN (retry once), -1 when logged out. */
+int p11_login_lost(struct p11_slot *slot);
 void p11_token_removed(struct p11_slot *slot);
 void p11_sessions_purge(struct p11_slot *slot);
 void p11_token_forget(struct p11_slot *slot);
@@ -242,7 +251,6 @@ CK_RV p11_login_check(struct p11_slot *slot);
 void p11_session_free(struct p11_session **s);
 void p11_op_reset(struct p11_opstate *op);
 void p11_logout_all(struct p11_slot *slot);
-CK_RV p11_reauth_cached(struct p11_slot *slot);
 
 /* ---- RSA unpadding (p11_unpad.c) ------------------------------------------ */
 /* PKCS#1 v1.5 type 2 in constant time: copies the message to out (cap)

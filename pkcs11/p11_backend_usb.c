@@ -1,9 +1,13 @@
 /*
  * The default backend: the real stack.  usb_enumerate() lists CCID
  * interfaces, each reader slot is a PKCS#11 slot ("<usb path>/<slot>");
- * a connection opens the device, the CCID reader over it and a PIV
- * handle on the slot.  Nothing here survives a fork (the module refuses
- * every call in a child before its own C_Initialize).
+ * a connection opens the device once, the CCID reader over it and a PIV
+ * handle on the slot, and keeps them.  A card another process powered is
+ * joined, not reset.  Presence comes from what the reader already said
+ * (every answer carries the slot's state, an unplug fails every transfer);
+ * it is asked only when that is older than the caller allows.  Nothing
+ * here survives a fork (the module refuses every call in a child before
+ * its own C_Initialize).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +147,7 @@ ub_open(struct ub_ctx *c, const char *id, struct ub_conn **out)
 	const struct usb_dev_info *d;
 	struct ub_conn *cn;
 	size_t slot = 0;
+	int r;
 
 	*out = NULL;
 	if (c->usb == NULL || (d = ub_find(c, id, &slot)) == NULL)
@@ -150,8 +155,16 @@ ub_open(struct ub_ctx *c, const char *id, struct ub_conn **out)
 	if ((cn = calloc(1, sizeof(*cn))) == NULL)
 		return PIV_ERR_NOMEM;
 	cn->slot = slot;
-	if (usb_open(c->usb, d, &cn->dev) != 0 ||
-	    ccid_reader_open_usb(&cn->rd, cn->dev) != 0 ||
+	if ((r = usb_open(c->usb, d, &cn->dev)) != 0) {
+		ub_conn_free(&cn);
+		util_trace(1, "pkcs11: %s: %s", id, usb_strerror(r));
+		/* gone since the list was made, or not a device we can
+		 * open: no token there, unless we may not or someone holds
+		 * it (the slot description then says so) */
+		return r == USB_ERR_ACCESS ? PIV_ERR_ACCESS :
+		    r == USB_ERR_BUSY ? PIV_ERR_BUSY : PIV_ERR_REMOVED;
+	}
+	if (ccid_reader_open_usb(&cn->rd, cn->dev) != 0 ||
 	    slot >= ccid_slot_count(cn->rd)) {
 		ub_conn_free(&cn);
 		return PIV_ERR_TRANSPORT;
@@ -160,34 +173,37 @@ ub_open(struct ub_ctx *c, const char *id, struct ub_conn **out)
 	return 0;
 }
 
-static int
-ub_card_in(struct ub_conn *cn)
-{
-	int state = CCID_SLOT_ABSENT, ms = 2000, r;
+/* How long to wait for another process to let go of the reader when all
+ * we want is to ask it whether the card is still there. */
+#define UB_ASK_LOCK_MS	200
 
-	/* bulk transfers need the interface: lock + claim around them */
-	if (ccid_begin(cn->rd, &ms) != 0)
+/*
+ * 1 card present, 0 absent, -1 cannot tell now (the reader is busy with
+ * another process).  What the reader's last answer said is taken when it
+ * is younger than max_age_ms; only then is it asked (GetSlotStatus).
+ */
+static int
+ub_card_state(struct ub_conn *cn, int max_age_ms)
+{
+	uint64_t age;
+	int state, ms = UB_ASK_LOCK_MS, r;
+
+	if (usb_dev_removed(cn->dev))
 		return 0;
+	if (ccid_slot_cached(cn->rd, cn->slot, &state, &age) == 0 &&
+	    (max_age_ms < 0 || age <= (uint64_t)max_age_ms))
+		return state != CCID_SLOT_ABSENT;
+	/* bulk transfers need the interface: lock + claim around them */
+	if ((r = ccid_begin(cn->rd, &ms)) != 0)
+		return r == CCID_ERR_REMOVED ? 0 : -1;
+	ms = P11_OP_MS;
 	r = ccid_slot_status(cn->rd, cn->slot, &state, &ms);
 	(void)ccid_end(cn->rd);
-	return r == 0 && state != CCID_SLOT_ABSENT;
-}
-
-/* Powers the slot on in its own transaction (the lock and the claim are
- * not re-entrant: the PIV layer takes them again for each call). */
-static int
-ub_power_on(struct ub_conn *cn)
-{
-	int r, ms = 5000;
-
-	if (ccid_begin(cn->rd, &ms) != 0)
-		return PIV_ERR_BUSY;
-	ms = P11_OP_MS;
-	r = ccid_power_on(cn->rd, cn->slot, NULL, &ms);
-	(void)ccid_end(cn->rd);
-	if (r == CCID_ERR_NO_CARD || r == CCID_ERR_REMOVED)
-		return PIV_ERR_REMOVED;
-	return r == 0 ? 0 : PIV_ERR_TRANSPORT;
+	if (r == CCID_ERR_REMOVED)
+		return 0;
+	if (r != 0)
+		return -1;
+	return state != CCID_SLOT_ABSENT;
 }
 
 static int
@@ -201,19 +217,26 @@ ub_connect(void *ctx, const char *id, piv_card_t **card, void **conn)
 	*conn = NULL;
 	if ((r = ub_open(c, id, &cn)) != 0)
 		return r;
-	if (!ub_card_in(cn)) {
-		ub_conn_free(&cn);
-		return PIV_ERR_REMOVED;
+	/* join a card another process powered (no reset: its login and
+	 * selected application stay); power up only an unpowered one */
+	if ((r = ccid_begin(cn->rd, &ms)) == 0) {
+		r = ccid_connect(cn->rd, cn->slot, NULL, &ms);
+		(void)ccid_end(cn->rd);
 	}
-	if ((r = ub_power_on(cn)) != 0) {
+	if (r != 0) {
 		ub_conn_free(&cn);
-		return r;
+		if (r == CCID_ERR_NO_CARD || r == CCID_ERR_REMOVED)
+			return PIV_ERR_REMOVED;
+		return r == CCID_ERR_LOCKED || r == CCID_ERR_BUSY ?
+		    PIV_ERR_BUSY : r == CCID_ERR_ACCESS ? PIV_ERR_ACCESS :
+		    PIV_ERR_TRANSPORT;
 	}
 	if ((r = piv_new_ccid(card, cn->rd, cn->slot)) != 0) {
 		ub_conn_free(&cn);
 		return r;
 	}
 	/* a token is a card that answers the PIV SELECT */
+	ms = P11_OP_MS;
 	if ((r = piv_begin(*card, &ms)) == 0) {
 		r = piv_select(*card, &ms);
 		(void)piv_end(*card);
@@ -221,7 +244,7 @@ ub_connect(void *ctx, const char *id, piv_card_t **card, void **conn)
 	if (r != 0) {
 		piv_free(card);
 		ub_conn_free(&cn);
-		return r == PIV_ERR_NO_APP ? PIV_ERR_NO_APP : r;
+		return r;
 	}
 	*conn = cn;
 	return 0;
@@ -238,23 +261,20 @@ ub_disconnect(void *ctx, void **conn, piv_card_t **card)
 	*conn = NULL;
 }
 
+/*
+ * With a connection: the reader's own word (see ub_card_state).  Without
+ * one nothing is opened just to ask: the reader being listed is all we
+ * can say (-1), and connecting tells the rest.
+ */
 static int
-ub_present(void *ctx, const char *id, void *conn)
+ub_present(void *ctx, const char *id, void *conn, int max_age_ms)
 {
 	struct ub_ctx *c = ctx;
-	struct ub_conn *cn = conn;
 	size_t slot;
-	int in;
 
-	if (cn != NULL)
-		return !usb_dev_removed(cn->dev) && ub_card_in(cn);
-	if (ub_find(c, id, &slot) == NULL)
-		return 0;
-	if (ub_open(c, id, &cn) != 0)
-		return 0;
-	in = ub_card_in(cn);
-	ub_conn_free(&cn);
-	return in;
+	if (conn != NULL)
+		return ub_card_state(conn, max_age_ms);
+	return ub_find(c, id, &slot) != NULL ? -1 : 0;
 }
 
 static int

@@ -416,11 +416,18 @@ p11_do_sign(struct p11_slot *slot, struct p11_opstate *op, uint8_t *sig,
 	}
 	r = piv_sign(slot->card, k->ref, k->md.alg, in, inlen, out,
 	    sizeof(out), &n, &ms);
+	/* the card forgot the PIN (another program): log in again and
+	 * retry once, if we may */
+	if (r == PIV_ERR_AUTH_REQUIRED && !p11_key_always_auth(k) &&
+	    p11_login_lost(slot) == 0) {
+		ms = P11_OP_MS;
+		r = piv_sign(slot->card, k->ref, k->md.alg, in, inlen, out,
+		    sizeof(out), &n, &ms);
+	}
 	util_wipe(em, sizeof(em));
 	if (r != 0) {
 		rv = p11_card_rv(slot, r);
 		if (r == PIV_ERR_AUTH_REQUIRED) {
-			/* the card forgot the PIN (reset, other app) */
 			if (!p11_key_always_auth(k))
 				slot->user_in = 0;
 			rv = CKR_USER_NOT_LOGGED_IN;
@@ -514,8 +521,8 @@ p11_sign_final(struct p11_slot *slot, struct p11_opstate *op,
 		*pulSignatureLen = need;
 		return CKR_BUFFER_TOO_SMALL;
 	}
-	if (p11_key_always_auth(&slot->keys[op->keyidx]) && !op->ctx_auth &&
-	    p11_reauth_cached(slot) != CKR_OK) {
+	/* a kept PIN never stands in for the one an "always" key wants */
+	if (p11_key_always_auth(&slot->keys[op->keyidx]) && !op->ctx_auth) {
 		p11_op_reset(op);
 		return CKR_USER_NOT_LOGGED_IN;
 	}
@@ -866,11 +873,16 @@ p11_decrypt_final(struct p11_slot *slot, struct p11_opstate *op,
 		}
 		if (op->len != kb)
 			return CKR_ENCRYPTED_DATA_LEN_RANGE;
-		if (p11_key_always_auth(k) && !op->ctx_auth &&
-		    p11_reauth_cached(slot) != CKR_OK)
+		if (p11_key_always_auth(k) && !op->ctx_auth)
 			return CKR_USER_NOT_LOGGED_IN;
 		r = piv_decipher(slot->card, k->ref, k->md.alg, op->buf,
 		    op->len, em, sizeof(em), &n, &ms);
+		if (r == PIV_ERR_AUTH_REQUIRED && !p11_key_always_auth(k) &&
+		    p11_login_lost(slot) == 0) {
+			ms = P11_OP_MS;
+			r = piv_decipher(slot->card, k->ref, k->md.alg,
+			    op->buf, op->len, em, sizeof(em), &n, &ms);
+		}
 		if (r != 0)
 			return r == PIV_ERR_AUTH_REQUIRED ?
 			    CKR_USER_NOT_LOGGED_IN : p11_card_rv(slot, r);

@@ -212,8 +212,6 @@ static void
 p11_env(void)
 {
 	const char *e;
-	long v;
-	char *end;
 
 	p11_mod.id_style = 0;
 	if ((e = getenv("USBPIV_ID_STYLE")) != NULL && strcmp(e, "opensc") == 0)
@@ -222,14 +220,9 @@ p11_env(void)
 	    strcmp(e, "all") == 0;
 	p11_mod.attest = (e = getenv("USBPIV_ATTEST")) != NULL &&
 	    strcmp(e, "1") == 0;
-	p11_mod.pin_cache_s = 0;
-	if ((e = getenv("USBPIV_PIN_CACHE")) != NULL && *e != '\0') {
-		errno = 0;
-		v = strtol(e, &end, 10);
-		/* bounded: at most an hour */
-		if (errno == 0 && *end == '\0' && v > 0)
-			p11_mod.pin_cache_s = v > 3600 ? 3600 : (int)v;
-	}
+	p11_mod.relogin = !((e = getenv("USBPIV_RELOGIN")) != NULL &&
+	    (strcmp(e, "0") == 0 || strcmp(e, "off") == 0 ||
+	    strcmp(e, "no") == 0));
 }
 
 static void

@@ -17,10 +17,20 @@
  *   C_InitPIN              in an SO session: unblocks / resets the PIN with
  *                          the PUK, pPin being "<PUK>:<new PIN>".
  *   C_InitToken            not supported (use `usbpiv reset`).
- * PINs are never cached unless USBPIV_PIN_CACHE=<seconds> (at most 3600)
- * is set; then the PIN is kept, in memory only, to re-verify after another
- * program reset the card's login state, and wiped at logout, expiry,
- * removal and C_Finalize.
+ *
+ * A login follows the token.  Other usbpiv processes join the card rather
+ * than reset it, so they leave the login alone.  When it is lost all the
+ * same (another program reset the card or selected another application),
+ * the module verifies again with the PIN it kept from C_Login — in locked
+ * memory that no core dump holds — but only for the same token: a card
+ * pulled, reset by a power-up or unplugged ends the login for good.  The
+ * kept PIN is never sent when the card reports fewer tries left than
+ * it had, and it is forgotten on the first refusal and whenever any
+ * process saw a PIN changed, refused or reset (piv_pin_events), so a PIN
+ * changed elsewhere is never sent.  It never stands in for the PIN that a
+ * PIN-policy "always" key wants before each use, and it is wiped at
+ * C_Logout, removal, C_Finalize and exit.  USBPIV_RELOGIN=0 turns this
+ * off: a lost login is then reported as CKR_USER_NOT_LOGGED_IN.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +64,24 @@ p11_session_free(struct p11_session **sp)
 }
 
 static void
-p11_pin_cache_wipe(struct p11_slot *slot)
+p11_pin_forget(struct p11_slot *slot)
 {
-	util_freezero(slot->pin_cache, slot->pin_cache_len);
-	slot->pin_cache = NULL;
-	slot->pin_cache_len = 0;
-	slot->pin_cache_until = 0;
+	util_secmem_free(slot->pin_kept, P11_PIN_KEPT_MAX);
+	slot->pin_kept = NULL;
+	slot->pin_kept_len = 0;
+}
+
+/* Keeps the PIN that just verified, with the PIN events it goes with. */
+static void
+p11_pin_keep(struct p11_slot *slot, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+	p11_pin_forget(slot);
+	if (!p11_mod.relogin || len == 0 || len > P11_PIN_KEPT_MAX ||
+	    (slot->pin_kept = util_secmem_alloc(P11_PIN_KEPT_MAX)) == NULL)
+		return;
+	memcpy(slot->pin_kept, pin, len);
+	slot->pin_kept_len = len;
+	slot->pin_ev = piv_pin_events(slot->card);
 }
 
 void
@@ -68,7 +90,7 @@ p11_logout_all(struct p11_slot *slot)
 	size_t i;
 
 	slot->user_in = slot->so_in = 0;
-	p11_pin_cache_wipe(slot);
+	p11_pin_forget(slot);
 	/* Private objects vanish: searches in progress keep handles, which
 	 * then fail with CKR_OBJECT_HANDLE_INVALID. */
 	for (i = 0; i < P11_NDATA; i++)
@@ -84,29 +106,73 @@ p11_generation(struct p11_slot *slot)
 	return p11_mod.be->generation(p11_mod.be_ctx, slot->conn);
 }
 
-CK_RV
-p11_reauth_cached(struct p11_slot *slot)
+/*
+ * The login was lost while the same token stayed in: verify again with
+ * the kept PIN, if we may.  Never costs a try: not sent unless the card
+ * still has all the tries it had (tries is what it just reported).
+ */
+static int
+p11_relogin(struct p11_slot *slot, int tries)
 {
-	int ms = P11_OP_MS, tries = -1, r;
+	int ms = P11_OP_MS, left = -1, r;
 
-	if (slot->pin_cache == NULL || util_now_ms() > slot->pin_cache_until) {
-		p11_pin_cache_wipe(slot);
-		return CKR_USER_NOT_LOGGED_IN;
+	if (slot->pin_kept == NULL)
+		return -1;
+	if (piv_pin_events(slot->card) != slot->pin_ev) {
+		util_trace(1, "pkcs11: a PIN was changed or refused since the "
+		    "login: not logging in again");
+		p11_pin_forget(slot);
+		return -1;
 	}
-	r = piv_verify(slot->card, PIV_PIN_REF, (const char *)slot->pin_cache,
-	    slot->pin_cache_len, &tries, &ms);
+	if (tries < 0 || tries < slot->pin_full) {
+		util_trace(1, "pkcs11: the PIN has %d tries left, fewer than "
+		    "%d: not logging in again", tries, slot->pin_full);
+		p11_pin_forget(slot);
+		return -1;
+	}
+	r = piv_verify(slot->card, PIV_PIN_REF, (const char *)slot->pin_kept,
+	    slot->pin_kept_len, &left, &ms);
 	if (r != 0) {
-		p11_pin_cache_wipe(slot);
-		return r == PIV_ERR_REMOVED ? p11_card_rv(slot, r) :
-		    CKR_USER_NOT_LOGGED_IN;
+		p11_pin_forget(slot);
+		return r == PIV_ERR_REMOVED ? PIV_ERR_REMOVED : -1;
 	}
-	return CKR_OK;
+	slot->pin_ev = piv_pin_events(slot->card);
+	util_trace(1, "pkcs11: login lost to another program: logged in "
+	    "again");
+	return 0;
 }
 
 /*
- * If the card may have lost its state since we logged in (reset, another
- * process), asks it whether the PIN is still verified; if not, we are
- * logged out (or re-verify with the cached PIN when caching is on).
+ * The card answered "security status not satisfied" to a key that needs
+ * only the login (a foreign program logged it out or selected another
+ * application, unknown to the shared state): asks it for the PIN status
+ * and logs in again with the kept PIN if we may.  0: logged in again, the
+ * caller retries once; -1: logged out (or the token went away: the
+ * caller's own error handling sees that on its retry-less path).
+ */
+int
+p11_login_lost(struct p11_slot *slot)
+{
+	int ms = P11_OP_MS, verified = 0, tries = -1, r;
+
+	if (!slot->user_in)
+		return -1;
+	r = piv_pin_status(slot->card, PIV_PIN_REF, &verified, &tries, &ms);
+	if (r == 0 && tries > slot->pin_full)
+		slot->pin_full = tries;
+	if (r == 0 && !verified && p11_relogin(slot, tries) == 0) {
+		slot->login_gen = p11_generation(slot);
+		return 0;
+	}
+	slot->user_in = 0;
+	p11_pin_forget(slot);
+	return -1;
+}
+
+/*
+ * If another process used the card since we logged in, asks it whether
+ * the PIN is still verified; if not, logs in again with the kept PIN
+ * (p11_relogin) or we are logged out.
  */
 CK_RV
 p11_login_check(struct p11_slot *slot)
@@ -116,8 +182,6 @@ p11_login_check(struct p11_slot *slot)
 
 	if (!slot->user_in && !slot->so_in)
 		return CKR_OK;
-	if (slot->pin_cache != NULL && util_now_ms() > slot->pin_cache_until)
-		p11_pin_cache_wipe(slot);
 	gen = p11_generation(slot);
 	if (gen == slot->login_gen)
 		return CKR_OK;
@@ -127,10 +191,15 @@ p11_login_check(struct p11_slot *slot)
 		    &ms);
 		if (r == PIV_ERR_REMOVED)
 			return p11_card_rv(slot, r);
+		if (r == 0 && tries > slot->pin_full)
+			slot->pin_full = tries;
 		if (r != 0 || !verified) {
-			if (p11_reauth_cached(slot) != CKR_OK) {
+			r = r == 0 ? p11_relogin(slot, tries) : -1;
+			if (r == PIV_ERR_REMOVED)
+				return p11_card_rv(slot, r);
+			if (r != 0) {
 				slot->user_in = 0;
-				p11_pin_cache_wipe(slot);
+				p11_pin_forget(slot);
 			}
 		}
 	}
@@ -397,13 +466,7 @@ C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 			break;
 		slot->user_in = 1;
 		slot->login_gen = p11_generation(slot);
-		if (p11_mod.pin_cache_s > 0 &&
-		    (slot->pin_cache = malloc(ulPinLen)) != NULL) {
-			memcpy(slot->pin_cache, pPin, ulPinLen);
-			slot->pin_cache_len = ulPinLen;
-			slot->pin_cache_until = util_now_ms() +
-			    (uint64_t)p11_mod.pin_cache_s * 1000;
-		}
+		p11_pin_keep(slot, pPin, ulPinLen);
 		break;
 	case CKU_SO:
 		if (slot->so_in) {

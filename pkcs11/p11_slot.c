@@ -71,40 +71,95 @@ p11_token_removed(struct p11_slot *slot)
 	slot->epoch++;
 }
 
+/*
+ * A card call failed with r.  Only the reader's own word ends the token
+ * (the card or reader gone, the card reset under us): a transport failure
+ * asks the reader once; waiting for another process is not a removal.
+ */
 CK_RV
 p11_card_rv(struct p11_slot *slot, int r)
 {
 	if (r == PIV_ERR_REMOVED || (r == PIV_ERR_TRANSPORT &&
-	    !p11_mod.be->present(p11_mod.be_ctx, slot->reader.id,
-	    slot->conn))) {
+	    p11_mod.be->present(p11_mod.be_ctx, slot->reader.id, slot->conn,
+	    0) == 0)) {
 		p11_token_removed(slot);
 		return CKR_DEVICE_REMOVED;
 	}
 	return p11_rv_from_piv(r);
 }
 
-CK_RV
-p11_token_check(struct p11_slot *slot)
+/* Why the last connection failed, for the slot description. */
+static void
+p11_token_why(struct p11_slot *slot, int r)
+{
+	const char *why = "";
+
+	switch (r) {
+	case PIV_ERR_BUSY:
+		why = "in use by another program";
+		break;
+	case PIV_ERR_ACCESS:
+		why = "permission denied";
+		break;
+	case PIV_ERR_TRANSPORT:
+	case PIV_ERR_TIMEOUT:
+		why = "reader not answering";
+		break;
+	case PIV_ERR_NO_APP:
+		why = "no PIV application";
+		break;
+	default:
+		break;
+	}
+	snprintf(slot->why, sizeof(slot->why), "%s", why);
+	if (why[0] != '\0')
+		util_trace(1, "pkcs11: %s: %s", slot->reader.id, why);
+}
+
+/*
+ * Is there a token?  What the reader last said is taken as it is when it
+ * is younger than max_age_ms (-1: at any age; every card exchange brings
+ * a fresh word, so calls that talk to the card need no question first).
+ */
+static CK_RV
+p11_token_check_age(struct p11_slot *slot, int max_age_ms)
 {
 	int present, r;
 
 	p11_sessions_purge(slot);
-	present = slot->attached && p11_mod.be->present(p11_mod.be_ctx,
-	    slot->reader.id, slot->conn);
-	if (slot->token_present && !present)
-		p11_token_removed(slot);
-	if (!present)
+	present = slot->attached ? p11_mod.be->present(p11_mod.be_ctx,
+	    slot->reader.id, slot->conn, max_age_ms) : 0;
+	if (present == 0) {
+		if (slot->token_present)
+			p11_token_removed(slot);
 		return CKR_TOKEN_NOT_PRESENT;
+	}
 	if (slot->token_present)
-		return CKR_OK;
+		return CKR_OK;	/* present, or busy: sessions stay */
 	r = p11_mod.be->connect(p11_mod.be_ctx, slot->reader.id, &slot->card,
 	    &slot->conn);
+	p11_token_why(slot, r);
 	if (r != 0)
 		return r == PIV_ERR_REMOVED || r == PIV_ERR_NO_APP ?
 		    CKR_TOKEN_NOT_PRESENT : CKR_DEVICE_ERROR;
 	slot->token_present = 1;
+	slot->pin_full = 3;	/* PIV's default until the card says more */
 	slot->epoch++;
 	return CKR_OK;
+}
+
+CK_RV
+p11_token_check(struct p11_slot *slot)
+{
+	return p11_token_check_age(slot, -1);
+}
+
+/* For the calls that only ask about presence (slot info and lists, slot
+ * events): the reader is asked when it has said nothing for a while. */
+static CK_RV
+p11_token_probe(struct p11_slot *slot)
+{
+	return p11_token_check_age(slot, P11_PRESENCE_MS);
 }
 
 /* Identity (GET VERSION, GET SERIAL): once per insertion. */
@@ -225,7 +280,7 @@ C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
 			continue;
 		keep = slot->attached;
 		if (keep && tokenPresent)
-			keep = p11_token_check(slot) == CKR_OK;
+			keep = p11_token_probe(slot) == CKR_OK;
 		p11_slot_release(slot);
 		if (keep)
 			ids[n++] = i;
@@ -257,13 +312,22 @@ C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 		return CKR_ARGUMENTS_BAD;
 	}
 	memset(pInfo, 0, sizeof(*pInfo));
-	p11_padded(pInfo->slotDescription, sizeof(pInfo->slotDescription),
-	    slot->reader.desc);
+	pInfo->flags = CKF_HW_SLOT | CKF_REMOVABLE_DEVICE;
+	if (p11_token_probe(slot) == CKR_OK)
+		pInfo->flags |= CKF_TOKEN_PRESENT;
+	/* a reader present but unusable says why where clients show it */
+	if (!slot->token_present && slot->why[0] != '\0') {
+		char desc[96];
+
+		snprintf(desc, sizeof(desc), "%.40s (%s)", slot->reader.desc,
+		    slot->why);
+		p11_padded(pInfo->slotDescription,
+		    sizeof(pInfo->slotDescription), desc);
+	} else
+		p11_padded(pInfo->slotDescription,
+		    sizeof(pInfo->slotDescription), slot->reader.desc);
 	p11_padded(pInfo->manufacturerID, sizeof(pInfo->manufacturerID),
 	    slot->reader.manuf);
-	pInfo->flags = CKF_HW_SLOT | CKF_REMOVABLE_DEVICE;
-	if (p11_token_check(slot) == CKR_OK)
-		pInfo->flags |= CKF_TOKEN_PRESENT;
 	p11_slot_release(slot);
 	return CKR_OK;
 }
@@ -517,7 +581,7 @@ p11_events_baseline(void)
 
 		if (p11_slot_get(i, &slot) != CKR_OK)
 			continue;
-		slot->ev_seen = p11_token_check(slot) == CKR_OK;
+		slot->ev_seen = p11_token_probe(slot) == CKR_OK;
 		p11_slot_release(slot);
 	}
 }
@@ -535,7 +599,7 @@ p11_event_scan(CK_SLOT_ID *out)
 
 		if (p11_slot_get(i, &slot) != CKR_OK)
 			continue;
-		present = p11_token_check(slot) == CKR_OK;
+		present = p11_token_probe(slot) == CKR_OK;
 		changed = present != slot->ev_seen;
 		slot->ev_seen = present;
 		p11_slot_release(slot);

@@ -725,6 +725,12 @@ C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	}
 	r = piv_ecdh(slot->card, k->ref, k->md.alg, peer, peerlen, out,
 	    sizeof(out), &n, &ms);
+	if (r == PIV_ERR_AUTH_REQUIRED && !p11_key_always_auth(k) &&
+	    p11_login_lost(slot) == 0) {
+		ms = P11_OP_MS;
+		r = piv_ecdh(slot->card, k->ref, k->md.alg, peer, peerlen,
+		    out, sizeof(out), &n, &ms);
+	}
 	if (r != 0) {
 		rv = r == PIV_ERR_AUTH_REQUIRED ? CKR_USER_NOT_LOGGED_IN :
 		    r == PIV_ERR_BAD_DATA || r == PIV_ERR_ARG ?

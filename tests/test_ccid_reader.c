@@ -157,7 +157,9 @@ d_gen(void *h)
 }
 
 static const ccid_io_t dio = {
-	d_write, d_read, d_read_intr, d_control, d_begin, d_end, d_gen
+	.write = d_write, .read = d_read, .read_intr = d_read_intr,
+	.control = d_control, .begin = d_begin, .end = d_end,
+	.generation = d_gen,
 };
 
 /* Forgets the frames sent so far. */
@@ -474,7 +476,8 @@ test_every_berror(void **state)
 	static const struct { uint8_t st, e; int want; } t[] = {
 		{ 0x40, 0xff, CCID_ERR_ABORTED },
 		{ 0x40, 0xfe, CCID_ERR_CARD_MUTE },
-		{ 0x41, 0xfe, CCID_ERR_CARD_INACTIVE },
+		/* powered when sent, unpowered now: reset or replaced */
+		{ 0x41, 0xfe, CCID_ERR_CARD_CHANGED },
 		{ 0x42, 0xfe, CCID_ERR_NO_CARD },
 		{ 0x40, 0xfd, CCID_ERR_HW },
 		{ 0x40, 0xfc, CCID_ERR_HW },
@@ -838,6 +841,7 @@ test_tpdu_t1(void **state)
 
 	(void)state;
 	assert_true(ccid_extended_ok(r));
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\xff\x11\x13\xfd", 4);
 	q(d, CCID_RDR_PARAMETERS, 0, 0, 1, "\x13\x10\x00\x15\x00\xfe\x00", 7);
@@ -848,21 +852,21 @@ test_tpdu_t1(void **state)
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
-	sent_hdr(d, 0, CCID_PC_ICC_POWER_ON, 0, 0x01, 0, 0, 0);
-	sent_hdr(d, 1, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 4);
-	assert_memory_equal(d->out[1].b + 10, "\xff\x11\x13\xfd", 4);
-	sent_hdr(d, 2, CCID_PC_SET_PARAMETERS, 0, 0x01, 0, 0, 7);
-	assert_memory_equal(d->out[2].b + 10,
+	sent_hdr(d, 1, CCID_PC_ICC_POWER_ON, 0, 0x01, 0, 0, 0);
+	sent_hdr(d, 2, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 4);
+	assert_memory_equal(d->out[2].b + 10, "\xff\x11\x13\xfd", 4);
+	sent_hdr(d, 3, CCID_PC_SET_PARAMETERS, 0, 0x01, 0, 0, 7);
+	assert_memory_equal(d->out[3].b + 10,
 	    "\x13\x10\x00\x15\x00\xfe\x00", 7);
-	sent_hdr(d, 3, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 5);
-	assert_memory_equal(d->out[3].b + 10, "\x00\xc1\x01\xfe\x3e", 5);
+	sent_hdr(d, 4, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 5);
+	assert_memory_equal(d->out[4].b + 10, "\x00\xc1\x01\xfe\x3e", 5);
 	assert_int_equal(ccid_t1_encode(0, 0x00, sel, sizeof(sel), 0, blk,
 	    sizeof(blk), &bl), 0);
-	sent_hdr(d, 4, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, bl);
-	assert_memory_equal(d->out[4].b + 10, blk, bl);
+	sent_hdr(d, 5, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, bl);
+	assert_memory_equal(d->out[5].b + 10, blk, bl);
 	/* S(WTX response), with bBWI 4 for that block */
-	sent_hdr(d, 5, CCID_PC_XFR_BLOCK, 0, 0x04, 0, 0, 5);
-	assert_memory_equal(d->out[5].b + 10, "\x00\xe3\x01\x04\xe6", 5);
+	sent_hdr(d, 6, CCID_PC_XFR_BLOCK, 0, 0x04, 0, 0, 5);
+	assert_memory_equal(d->out[6].b + 10, "\x00\xe3\x01\x04\xe6", 5);
 	/* an extended APDU becomes a chain of IFSC-sized I-blocks; the
 	 * card's reply comes chained back; a block lost on the way (the
 	 * reader says ICC_MUTE) is asked again with an R-block */
@@ -944,20 +948,21 @@ test_tpdu_t0(void **state)
 	(void)state;
 	c.dwProtocols = 0x01;
 	r = rd_new_desc(&d, &c);
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0_atr, sizeof(t0_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x61\x10", 2);
 	assert_int_equal(ccid_transmit(r, 0, case4, sizeof(case4), out,
 	    sizeof(out), &n, &ms), 0);
 	assert_memory_equal(out, "\x61\x10", 2);
-	sent_hdr(d, 1, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 7);	/* Le dropped */
+	sent_hdr(d, 2, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 7);	/* Le dropped */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
 	assert_int_equal(ccid_transmit(r, 0, case1, sizeof(case1), out,
 	    sizeof(out), &n, &ms), 0);
-	sent_hdr(d, 2, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 5);	/* P3 00 */
-	assert_int_equal(d->out[2].b[14], 0x00);
+	sent_hdr(d, 3, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 5);	/* P3 00 */
+	assert_int_equal(d->out[3].b[14], 0x00);
 	assert_int_equal(ccid_transmit(r, 0, ext, sizeof(ext), out,
 	    sizeof(out), &n, &ms), CCID_ERR_UNSUPPORTED);
-	assert_int_equal(d->nout, 3);
+	assert_int_equal(d->nout, 4);
 	rd_free(&r, d);
 }
 
@@ -1008,6 +1013,7 @@ test_slot_change(void **state)
 	/* the card changed under a powered session: reported once */
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
 	    sizeof(out), &n, &ms), CCID_ERR_CARD_CHANGED);
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
@@ -1074,14 +1080,20 @@ test_generation_from_io(void **state)
 	assert_true(ccid_generation(r, 0) > g);
 	assert_int_equal(d->begins, 2);
 	assert_int_equal(d->ends, 1);
-	/* the card is checked before use: it was powered off meanwhile */
-	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);
+	/* no GetSlotStatus before use: the answer's bStatus says that the
+	 * card was powered off meanwhile, and the exchange reports the card
+	 * changed (whatever it knew, a login, is gone) */
+	q(d, CCID_RDR_DATA_BLOCK, 0x41, 0xfe, 0, NULL, 0);
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	    sizeof(out), &n, &ms), CCID_ERR_CARD_CHANGED);
+	sent_hdr(d, 0, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, sizeof(sel));
+	/* the next one powers it up */
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
 	    sizeof(out), &n, &ms), 0);
-	sent_hdr(d, 0, CCID_PC_GET_SLOT_STATUS, 0, 0, 0, 0, 0);
-	sent_hdr(d, 1, CCID_PC_ICC_POWER_ON, 0, 0, 0, 0, 0);
+	sent_hdr(d, 2, CCID_PC_ICC_POWER_ON, 0, 0, 0, 0, 0);
 	rd_free(&r, d);
 }
 
@@ -1156,6 +1168,7 @@ test_trace_redacts_pin(void **state)
 	/* TPDU T=1 */
 	r = rd_new(&d, USB_CCID_FEAT_LEVEL_TPDU | FEAT_AUTO |
 	    USB_CCID_FEAT_AUTO_IFSD);
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	qt1(d, 0x00, "\x90\x00", 2);
 	assert_int_equal(ccid_transmit(r, 0, verify, sizeof(verify), out,

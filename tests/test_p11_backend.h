@@ -37,6 +37,7 @@ struct tb_card {
 	vcard_t *vc;
 	int present;
 	uint64_t gen;
+	uint64_t pin_ev;	/* PIN events "all processes" recorded */
 	int fail_next;		/* remove the card at the next APDU */
 };
 
@@ -68,9 +69,24 @@ tb_io_gen(void *h)
 	return ((struct tb_card *)h)->gen;
 }
 
+static __attribute__((unused)) int
+tb_note_pin(void *h)
+{
+	((struct tb_card *)h)->pin_ev++;
+	return 0;
+}
+
+static __attribute__((unused)) uint64_t
+tb_pin_events(void *h)
+{
+	return ((struct tb_card *)h)->pin_ev;
+}
+
 static const piv_io_t tb_io = {
 	.transmit = tb_transmit,
 	.generation = tb_io_gen,
+	.note_pin = tb_note_pin,
+	.pin_events = tb_pin_events,
 	.extended = 1,
 };
 
@@ -144,12 +160,13 @@ tb_disconnect(void *ctx, void **conn, piv_card_t **card)
 }
 
 static __attribute__((unused)) int
-tb_present(void *ctx, const char *id, void *conn)
+tb_present(void *ctx, const char *id, void *conn, int max_age_ms)
 {
 	struct tb_card *c = tb_by_id(id);
 
 	(void)ctx;
 	(void)conn;
+	(void)max_age_ms;
 	return c != NULL && c->present;
 }
 
@@ -228,6 +245,14 @@ static __attribute__((unused)) void
 tb_other_process_reset(size_t i)
 {
 	vcard_reset(tb_cards[i].vc);
+	tb_cards[i].gen++;
+}
+
+/* Another usbpiv process changed the PIN: it recorded the event. */
+static __attribute__((unused)) void
+tb_other_process_pin_event(size_t i)
+{
+	tb_cards[i].pin_ev++;
 	tb_cards[i].gen++;
 }
 

@@ -53,7 +53,7 @@ fini(void **state)
 {
 	(void)state;
 	(void)C_Finalize(NULL);
-	unsetenv("USBPIV_PIN_CACHE");
+	unsetenv("USBPIV_RELOGIN");
 	return 0;
 }
 
@@ -607,14 +607,17 @@ test_digest(void **state)
 static void
 test_stale_login(void **state)
 {
-	CK_SESSION_HANDLE h = open_user();
-	CK_OBJECT_HANDLE k = tb_find1(h, CKO_PRIVATE_KEY, 1);
+	CK_SESSION_HANDLE h;
 	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
 	uint8_t sig[64] = { 0 };
 	CK_ULONG sl = sizeof(sig);
 	CK_SESSION_INFO si;
+	CK_OBJECT_HANDLE k;
 
 	(void)state;
+	setenv("USBPIV_RELOGIN", "0", 1);	/* no kept PIN */
+	h = open_user();
+	k = tb_find1(h, CKO_PRIVATE_KEY, 1);
 	assert_int_equal(C_SignInit(h, &m, k), CKR_OK);
 	assert_int_equal(C_Sign(h, sig, 3, sig, &sl), CKR_OK);
 	/* another program resets the card: we must not sign on stale
@@ -634,26 +637,93 @@ test_stale_login(void **state)
 	assert_int_equal(C_Sign(h, sig, 3, sig, &sl), CKR_USER_NOT_LOGGED_IN);
 }
 
+/* Another program sends a wrong PIN (one try gone), bypassing us. */
 static void
-test_pin_cache(void **state)
+wrong_pin_elsewhere(void)
+{
+	static const uint8_t v[] = { 0x00, 0x20, 0x00, 0x80, 0x08, '0', '0',
+	    '0', '0', '0', '0', 0xff, 0xff };
+	static const uint8_t sel[] = { 0x00, 0xa4, 0x04, 0x00, 0x09, 0xa0,
+	    0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00 };
+	uint8_t rsp[256];
+	size_t n = 0;
+
+	assert_int_equal(vcard_apdu(tb_cards[0].vc, sel, sizeof(sel), rsp,
+	    sizeof(rsp), &n), 0);
+	assert_int_equal(vcard_apdu(tb_cards[0].vc, v, sizeof(v), rsp,
+	    sizeof(rsp), &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rsp[0], 0x63);
+}
+
+/* A login that follows the token (p11_session.c). */
+static void
+test_relogin(void **state)
 {
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE k;
 	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
 	uint8_t sig[64] = { 0 };
 	CK_ULONG sl = sizeof(sig);
+	CK_SESSION_INFO si;
+	int verified = 0, tries = -1, ms = 1000;
 
 	(void)state;
-	setenv("USBPIV_PIN_CACHE", "60", 1);
+	unsetenv("USBPIV_RELOGIN");	/* the default: on */
 	h = open_user();
 	k = tb_find1(h, CKO_PRIVATE_KEY, 1);
-	assert_non_null(p11_mod.slots[0].pin_cache);
+	assert_non_null(p11_mod.slots[0].pin_kept);
+	/* another program resets the card: logged in again, no PIN asked */
 	tb_other_process_reset(0);
-	/* re-verified from the cache */
 	assert_int_equal(C_SignInit(h, &m, k), CKR_OK);
+	sl = sizeof(sig);
 	assert_int_equal(C_Sign(h, sig, 3, sig, &sl), CKR_OK);
+	assert_int_equal(C_GetSessionInfo(h, &si), CKR_OK);
+	assert_int_equal(si.state, CKS_RW_USER_FUNCTIONS);
+
+	/* the card reports fewer tries than full: the kept PIN is not sent
+	 * (no try spent), the login is over */
+	tb_other_process_reset(0);
+	wrong_pin_elsewhere();
+	assert_int_equal(C_SignInit(h, &m, k), CKR_USER_NOT_LOGGED_IN);
+	assert_null(p11_mod.slots[0].pin_kept);
+	assert_int_equal(piv_pin_status(p11_mod.slots[0].card, PIV_PIN_REF,
+	    &verified, &tries, &ms), 0);
+	assert_int_equal(tries, 2);	/* only the other program's try */
+
+	/* another usbpiv process saw a PIN event (changed, refused): the
+	 * kept PIN is forgotten, never sent */
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	assert_non_null(p11_mod.slots[0].pin_kept);
+	tb_other_process_pin_event(0);
+	vcard_reset(tb_cards[0].vc);
+	assert_int_equal(C_SignInit(h, &m, k), CKR_USER_NOT_LOGGED_IN);
+	assert_null(p11_mod.slots[0].pin_kept);
+	ms = 1000;
+	assert_int_equal(piv_pin_status(p11_mod.slots[0].card, PIV_PIN_REF,
+	    &verified, &tries, &ms), 0);
+	assert_int_equal(tries, 3);
+
+	/* a kept PIN never stands in for the context-specific one (9c,
+	 * RSA, PIN policy "always" by default) */
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	k = tb_find1(h, CKO_PRIVATE_KEY, 2);
+	m.mechanism = CKM_SHA256_RSA_PKCS;
+	assert_int_equal(C_SignInit(h, &m, k), CKR_OK);
+	sl = 0;
+	assert_int_equal(C_Sign(h, sig, 3, NULL, &sl), CKR_OK);
+	sl = sizeof(sig) < 256 ? 256 : sizeof(sig);
+	{
+		uint8_t big[256];
+
+		sl = sizeof(big);
+		assert_int_equal(C_Sign(h, big, 3, big, &sl),
+		    CKR_USER_NOT_LOGGED_IN);
+	}
+
+	/* logout wipes it */
 	assert_int_equal(C_Logout(h), CKR_OK);
-	assert_null(p11_mod.slots[0].pin_cache);
+	assert_null(p11_mod.slots[0].pin_kept);
 }
 
 static void
@@ -937,7 +1007,7 @@ main(void)
 		cmocka_unit_test_teardown(test_ecdh, fini),
 		cmocka_unit_test_teardown(test_digest, fini),
 		cmocka_unit_test_teardown(test_stale_login, fini),
-		cmocka_unit_test_teardown(test_pin_cache, fini),
+		cmocka_unit_test_teardown(test_relogin, fini),
 		cmocka_unit_test_teardown(test_threads, fini),
 		cmocka_unit_test_teardown(test_writes, fini),
 		cmocka_unit_test(test_unpad),

@@ -76,9 +76,13 @@ change(const struct globals *g, const struct opts *o, int which)
 		    old.s, old.len, nw.s, nw.len, &tries, &ms);
 	if (r != 0)
 		ex = ref_fail(oldname, r, tries);
-	else
+	else {
 		fprintf(stderr, "usbpiv: %s %s\n", newname,
 		    which == 1 ? "unblocked and set" : "changed");
+		/* a changed PIN leaves the card logged in: not past us */
+		if (which != 2)
+			t.pin_ok = 1;
+	}
 	token_close(&t);
 out0:
 	secret_clear(&old);

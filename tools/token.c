@@ -1,7 +1,7 @@
 /*
  * tools/token.c — finding and opening a token for the CLI:
  * usb_ctx_new -> usb_enumerate -> usb_open -> ccid_reader_open_usb ->
- * per slot ccid_power_on -> piv_new_ccid, filtered by --reader / --serial,
+ * per slot ccid_connect -> piv_new_ccid, filtered by --reader / --serial,
  * with messages that say what to do about busy or forbidden devices.
  */
 #include "usbpiv.h"
@@ -94,8 +94,10 @@ ccid_fail(const struct usb_dev_info *i, int r)
 	return cli_exit_for_ccid(r);
 }
 
-/* Powers a slot on inside its own transaction (the lock and the claim
- * are not re-entrant: the PIV layer takes them again after this). */
+/* Joins the card in a slot (powering it up only if nobody has: a card in
+ * use by another process keeps its login), inside its own transaction
+ * (the lock and the claim are not re-entrant: the PIV layer takes them
+ * again after this). */
 int
 token_power_on(ccid_reader_t *rdr, size_t slot)
 {
@@ -104,7 +106,7 @@ token_power_on(ccid_reader_t *rdr, size_t slot)
 	if ((r = ccid_begin(rdr, &ms)) != 0)
 		return r;
 	ms = CLI_OP_MS;
-	r = ccid_power_on(rdr, slot, NULL, &ms);
+	r = ccid_connect(rdr, slot, NULL, &ms);
 	ccid_end(rdr);
 	return r;
 }
@@ -112,6 +114,15 @@ token_power_on(ccid_reader_t *rdr, size_t slot)
 void
 token_close(struct token *t)
 {
+	int ms = CLI_OP_MS;
+
+	/* The card stays powered for whoever comes next (no reset: another
+	 * program's login survives us), so a login of ours must not: a PIN
+	 * this run verified or set is logged out again. */
+	if (t->piv != NULL && t->pin_ok &&
+	    piv_logout(t->piv, PIV_PIN_REF, &ms) != 0)
+		cli_warn("could not log the token out again");
+	t->pin_ok = 0;
 	if (t->piv != NULL && t->in_tx)
 		piv_end(t->piv);
 	t->in_tx = 0;

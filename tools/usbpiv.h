@@ -125,7 +125,7 @@ int token_open(const struct globals *g, struct token *t);
 /* Opens the reader only (no PIV), for `apdu`. */
 int token_open_raw(const struct globals *g, struct token *t);
 void token_close(struct token *t);
-/* ccid_power_on inside its own ccid_begin/ccid_end. */
+/* ccid_connect (join, else power up) in its own ccid_begin/ccid_end. */
 int token_power_on(ccid_reader_t *rdr, size_t slot);
 /* "Manufacturer Product" of a reader, or "VID:PID". */
 void token_reader_name(const struct usb_dev_info *i, char *buf, size_t cap);

@@ -73,6 +73,15 @@ void util_trace_hex(int level, const char *label, const uint8_t *p, size_t n,
  */
 int util_apdu_is_secret(const uint8_t *apdu, size_t n);
 
+/*
+ * Memory for a secret kept a while (util_secmem.c): its own pages, locked
+ * where RLIMIT_MEMLOCK allows, never in a core dump, wiped in a forked
+ * child and on free.  n is at most 64 KiB; NULL on failure.  Free with
+ * the same n.
+ */
+void *util_secmem_alloc(size_t n);
+void util_secmem_free(void *p, size_t n);
+
 #define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

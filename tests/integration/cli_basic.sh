@@ -46,7 +46,7 @@ if [ -z "${CLI_INNER:-}" ]; then
 		exit 77
 	fi
 	T=$(mktemp -d) || exit 1
-	CLI_INNER=1 T=$T tests/with-vtoken --state "$T/state" -- sh "$0"
+	CLI_INNER=1 T=$T TOP=$(pwd) tests/with-vtoken --state "$T/state" -- sh "$0"
 	rc=$?
 	rm -rf "$T"
 	exit $rc
@@ -112,22 +112,20 @@ $U --json watch --timeout 0 | python3 -c 'import json,sys; [json.loads(l) for l 
 ok "watch lists the present reader (text and JSON lines)"
 
 # ---- busy: another process holds the token's lock ----
-if command -v flock > /dev/null; then
-	mkdir -p "$T/locks"
-	USBPIV_LOCK_DIR=$T/locks $U info > /dev/null || fail "info with a lock dir"
-	lock=$(ls "$T"/locks/* | head -n 1)
-	[ -n "$lock" ] || fail "no lock file in USBPIV_LOCK_DIR"
-	flock "$lock" sleep 60 &
-	fpid=$!
-	sleep 0.5
-	USBPIV_LOCK_DIR=$T/locks $U info > /dev/null 2> busy.err
-	rc=$?
-	kill $fpid 2> /dev/null
-	wait $fpid 2> /dev/null
-	[ $rc -eq 5 ] || fail "info on a locked token: exit $rc, want 5"
-	grep -q "in use by another program" busy.err || fail "busy message: $(cat busy.err)"
-	ok "a locked token: exit 5, 'in use by another program'"
-fi
+# The lock is on the device node itself: hold it as another process would.
+rm -f held
+python3 "$TOP/tests/lib/hold-token.py" /dev/bus/usb/001/002 60 held &
+fpid=$!
+i=0
+while [ ! -e held ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e held ] || fail "the holder did not take the lock"
+$U info > /dev/null 2> busy.err
+rc=$?
+kill $fpid 2> /dev/null
+wait $fpid 2> /dev/null
+[ $rc -eq 5 ] || fail "info on a locked token: exit $rc, want 5"
+grep -q "in use by another program" busy.err || fail "busy message: $(cat busy.err)"
+ok "a locked token: exit 5, 'in use by another program'"
 
 if [ -n "${VTOKEN_CTL:-}" ] && [ -p "$VTOKEN_CTL" ]; then
 	$U watch --count 3 --timeout 60 > events.txt &

@@ -299,6 +299,21 @@ do_relogin(const char *cmd)
 		exit(1);
 	}
 	rv = sign_once(s);
+	/* the login follows the token: another process using it (joining,
+	 * not resetting) leaves it; one that logs the card out is undone
+	 * with the kept PIN; only with USBPIV_RELOGIN=0 is it lost */
+	if (getenv("USBPIV_RELOGIN") == NULL) {
+		expect("sign after the other process, no PIN asked", rv,
+		    CKR_OK);
+		expect("C_GetSessionInfo", f->C_GetSessionInfo(s, &si),
+		    CKR_OK);
+		if (si.state != CKS_RO_USER_FUNCTIONS)
+			die("session state after the other process",
+			    si.state);
+		printf("  still logged in: ok\n");
+		expect("C_CloseSession", f->C_CloseSession(s), CKR_OK);
+		return;
+	}
 	expect("sign after the other process", rv, CKR_USER_NOT_LOGGED_IN);
 	expect("C_GetSessionInfo", f->C_GetSessionInfo(s, &si), CKR_OK);
 	if (si.state != CKS_RO_PUBLIC_SESSION)
@@ -334,10 +349,23 @@ recover(CK_SLOT_ID slot)
 	CK_RV rv = CKR_GENERAL_ERROR;
 	int i;
 
-	for (i = 0; i < 5 && rv != CKR_OK; i++)
-		rv = f->C_GetTokenInfo(slot, &ti);
+	CK_SESSION_HANDLE s = 0;
+
+	/* calls that talk to the card: the first may still meet what the
+	 * fault left in the reader */
+	for (i = 0; i < 5 && rv != CKR_OK; i++) {
+		if ((rv = f->C_GetTokenInfo(slot, &ti)) != CKR_OK)
+			continue;
+		if ((rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL,
+		    NULL, &s)) != CKR_OK)
+			continue;
+		if ((rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)PIN,
+		    strlen(PIN))) != CKR_OK)
+			(void)f->C_CloseSession(s);
+	}
 	if (rv != CKR_OK)
-		die("C_GetTokenInfo after the fault", rv);
+		die("logging in after the fault", rv);
+	(void)f->C_CloseSession(s);
 	return session_login(slot);
 }
 
@@ -357,9 +385,16 @@ do_fault(const char *line)
 	memset(h, 2, sizeof(h));
 	slot = first_token();
 	expect("C_GetTokenInfo", f->C_GetTokenInfo(slot, &ti), CKR_OK);
+	/* a call that must talk to the card (C_GetTokenInfo may answer
+	 * from what the module knows, with no traffic to break) */
+	if ((rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
+	    &s)) != CKR_OK)
+		die("C_OpenSession", rv);
 	inject(line);
 	t0 = now_ms();
-	bounded("C_GetTokenInfo", f->C_GetTokenInfo(slot, &ti), t0);
+	bounded("C_Login", f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)PIN,
+	    strlen(PIN)), t0);
+	(void)f->C_CloseSession(s);
 	s = recover(slot);
 	if ((rv = find_key(s, &key)) != CKR_OK ||
 	    (rv = f->C_SignInit(s, &m, key)) != CKR_OK)

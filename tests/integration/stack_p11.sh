@@ -31,6 +31,13 @@ run() {
 run remove
 run unplug
 SELECT=00A4040009A00000030800001000
+# another process logs the card out (VERIFY P1=FF) / only uses it: the
+# module's login follows the token (kept PIN; joining resets nothing)
 run relogin "$USBPIV_WRAP $USBPIV apdu $SELECT 0020FF80 >/dev/null"
 run relogin "$USBPIV_WRAP $USBPIV apdu $SELECT >/dev/null"
+# without re-login the logged-out card is reported, never signed on
+echo "== relogin, USBPIV_RELOGIN=0"
+USBPIV_RELOGIN=0 vt $P relogin "$USBPIV_WRAP $USBPIV apdu $SELECT 0020FF80 >/dev/null" ||
+	fail "relogin off"
+n=$((n + 1))
 echo "stack_p11: $n passed, 0 failed"
