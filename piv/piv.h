@@ -254,6 +254,9 @@ struct piv_metadata {
 	int retries_total;	/* -1 if absent */
 	int retries_left;
 	EVP_PKEY *pub;		/* NULL if absent; owned by the struct */
+	uint8_t *pub_tpl;	/* the public-key template's body as the card
+				 * sent it (tags 81 82 or 86), with pub */
+	size_t pub_tpl_len;
 };
 /* YubiKey METADATA (INS F7) for a key slot, 9B, or PIN/PUK (80/81).
  * PIV_ERR_NOT_FOUND for an empty slot; PIV_ERR_NOT_SUPPORTED before 5.3.

@@ -85,6 +85,7 @@ md_init(struct piv_metadata *md)
 {
 	memset(md, 0, sizeof(*md));
 	md->pub = NULL;
+	md->pub_tpl = NULL;
 	md->retries_total = -1;
 	md->retries_left = -1;
 }
@@ -95,6 +96,7 @@ piv_metadata_clear(struct piv_metadata *md)
 	if (md == NULL)
 		return;
 	EVP_PKEY_free(md->pub);
+	free(md->pub_tpl);
 	md_init(md);
 }
 
@@ -160,6 +162,14 @@ piv_parse_metadata(const uint8_t *buf, size_t len, struct piv_metadata *md)
 	    (r = piv_pubkey_from_body(md->alg, pubv, publen, &md->pub)) != 0) {
 		piv_metadata_clear(md);
 		return r == PIV_ERR_ARG ? PIV_ERR_PROTO : r;
+	}
+	if (pubv != NULL && publen > 0) {
+		if ((md->pub_tpl = malloc(publen)) == NULL) {
+			piv_metadata_clear(md);
+			return PIV_ERR_NOMEM;
+		}
+		memcpy(md->pub_tpl, pubv, publen);
+		md->pub_tpl_len = publen;
 	}
 	return 0;
 proto:
