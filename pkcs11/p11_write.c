@@ -121,6 +121,7 @@ p11_key_set(struct p11_key *k, uint8_t alg, uint8_t pin, uint8_t touch,
     uint8_t origin, EVP_PKEY *pub)
 {
 	piv_metadata_clear(&k->md);
+	p11_key_pub_forget(k);
 	k->md.alg = alg;
 	k->md.pin_policy = pin;
 	k->md.touch_policy = touch;
@@ -295,6 +296,7 @@ p11_create_cert(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 	X509_free(slot->keys[idx].cert);
 	slot->keys[idx].cert = x;
 	slot->keys[idx].cert_state = P11_CERT_PRESENT;
+	p11_key_pub_forget(&slot->keys[idx]);
 	p11_history_note(slot, idx);
 	*h = P11_HANDLE(P11_OBJ_CERT, idx);
 	return CKR_OK;
@@ -551,13 +553,16 @@ C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 			X509_free(k->cert);
 			k->cert = NULL;
 			k->cert_state = P11_CERT_ABSENT;
+			p11_key_pub_forget(k);
 		}
 		break;
 	case P11_OBJ_PRIV:
 		if ((r = piv_delete_key(slot->card, k->ref, &ms)) == 0) {
 			piv_metadata_clear(&k->md);
+			p11_key_pub_forget(k);
 			k->has_key = 0;
 			k->md_real = 0;
+			k->probed = 1;
 		}
 		break;
 	default:
