@@ -264,6 +264,12 @@ struct piv_metadata {
 int piv_metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md,
     int *ms);
 void piv_metadata_clear(struct piv_metadata *md);
+/* The same without making md->pub (an OpenSSL key costs some 200,000
+ * instructions): the template's bytes are in pub_tpl, unchecked until
+ * piv_metadata_pub() makes the key from them. */
+int piv_metadata_nokey(piv_card_t *p, uint8_t slot, struct piv_metadata *md,
+    int *ms);
+int piv_metadata_pub(struct piv_metadata *md);
 /* Parses a METADATA answer (tags 01-06). Pure. */
 int piv_parse_metadata(const uint8_t *buf, size_t len,
     struct piv_metadata *md);
@@ -277,6 +283,13 @@ int piv_write_cert(piv_card_t *p, uint8_t slot, const X509 *cert,
 int piv_delete_cert(piv_card_t *p, uint8_t slot, int *ms);
 /* Parses the content of a certificate object (inside 0x53). Pure. */
 int piv_parse_cert_object(const uint8_t *buf, size_t len, X509 **cert);
+/* The same, to the certificate's DER (unzipped; *der malloc'd), without
+ * decoding it.  Pure. */
+int piv_parse_cert_der(const uint8_t *buf, size_t len, uint8_t **der,
+    size_t *derlen);
+/* The certificate of a key slot as DER (*der malloc'd). */
+int piv_read_cert_der(piv_card_t *p, uint8_t slot, uint8_t **der,
+    size_t *len, int *ms);
 /* Builds the content of a certificate object (70/71/FE); *out malloc'd.
  * Pure. */
 int piv_build_cert_object(const X509 *cert, int compress, uint8_t **out,
