@@ -80,6 +80,16 @@ struct p11_pubenc {
 	uint8_t alg;
 };
 
+/* Where a certificate's fields are in its DER (whole TLVs; key: the
+ * subjectPublicKey bits after the unused-bits octet). */
+struct p11_certf {
+	size_t serial_off, serial_len;
+	size_t issuer_off, issuer_len;
+	size_t subject_off, subject_len;
+	size_t spki_off, spki_len;
+	size_t key_off, key_len;
+};
+
 struct p11_key {
 	uint8_t ref;		/* PIV key reference */
 	int has_key;
@@ -89,7 +99,11 @@ struct p11_key {
 				 * else has_key may be guessed from the cert */
 	struct p11_pubenc enc;	/* cached public-key encodings */
 	int cert_state;
-	X509 *cert;
+	uint8_t *cert_der;	/* P11_CERT_PRESENT: the certificate as read */
+	size_t cert_der_len;
+	struct p11_certf certf;
+	X509 *cert;		/* decoded from cert_der when needed; use
+				 * p11_key_cert() */
 	int attest_state;
 	X509 *attest;
 };
@@ -249,6 +263,12 @@ int p11_key_always_auth(const struct p11_key *k);
 CK_RV p11_key_probe(struct p11_slot *slot, int idx);
 /* The key or its certificate changed: its cached encodings are stale. */
 void p11_key_pub_forget(struct p11_key *k);
+/* Slot idx's public key as an OpenSSL key (NULL: none known). */
+EVP_PKEY *p11_key_pkey(struct p11_slot *slot, int idx);
+/* Slot idx's certificate, decoded (NULL: none, or undecodable). */
+X509 *p11_key_cert(struct p11_key *k);
+/* The certificate now in the slot (NULL: none); takes x over. */
+CK_RV p11_key_cert_set(struct p11_key *k, X509 *x);
 
 /* ---- public-key encodings (p11_pubenc.c): 0 or -1 ---------------------- */
 /* key: EC point 04||X||Y, Ed25519/X25519 raw key, or RSA modulus (leading
@@ -262,6 +282,8 @@ int p11_pubenc_from_tpl(uint8_t alg, const uint8_t *tpl, size_t len,
 int p11_pubenc_from_spki_key(uint8_t alg, const uint8_t *key, size_t len,
     struct p11_pubenc *out);
 void p11_pubenc_clear(struct p11_pubenc *e);
+/* The fields of a DER certificate (a structural walk, no decoding). */
+int p11_cert_fields(const uint8_t *der, size_t len, struct p11_certf *f);
 
 /* ---- writes, derived session keys (p11_write.c) ------------------------ */
 CK_RV p11_secret_attrs(struct p11_session *s, CK_OBJECT_HANDLE h,

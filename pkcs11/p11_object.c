@@ -188,6 +188,7 @@ p11_keys_clear(struct p11_slot *slot)
 
 		piv_metadata_clear(&k->md);
 		p11_pubenc_clear(&k->enc);
+		free(k->cert_der);
 		X509_free(k->cert);
 		X509_free(k->attest);
 		memset(k, 0, sizeof(*k));
@@ -201,22 +202,96 @@ p11_keys_clear(struct p11_slot *slot)
 	slot->keys_loaded = 0;
 }
 
+X509 *
+p11_key_cert(struct p11_key *k)
+{
+	const unsigned char *q = k->cert_der;
+
+	if (k->cert == NULL && k->cert_state == P11_CERT_PRESENT &&
+	    k->cert_der != NULL)
+		k->cert = d2i_X509(NULL, &q, (long)k->cert_der_len);
+	return k->cert;
+}
+
+CK_RV
+p11_key_cert_set(struct p11_key *k, X509 *x)
+{
+	unsigned char *der = NULL;
+	int n;
+	CK_RV rv = CKR_OK;
+
+	free(k->cert_der);
+	k->cert_der = NULL;
+	k->cert_der_len = 0;
+	memset(&k->certf, 0, sizeof(k->certf));
+	X509_free(k->cert);
+	k->cert = NULL;
+	k->cert_state = P11_CERT_ABSENT;
+	p11_key_pub_forget(k);
+	if (x == NULL)
+		return CKR_OK;
+	if ((n = i2d_X509(x, &der)) <= 0 || der == NULL)
+		rv = CKR_HOST_MEMORY;
+	else if ((k->cert_der = malloc((size_t)n)) == NULL)
+		rv = CKR_HOST_MEMORY;
+	else {
+		memcpy(k->cert_der, der, (size_t)n);
+		k->cert_der_len = (size_t)n;
+		if (p11_cert_fields(k->cert_der, k->cert_der_len,
+		    &k->certf) != 0) {
+			free(k->cert_der);
+			k->cert_der = NULL;
+			k->cert_der_len = 0;
+			rv = CKR_FUNCTION_FAILED;
+		}
+	}
+	OPENSSL_free(der);
+	if (rv != CKR_OK) {
+		X509_free(x);
+		return rv;
+	}
+	k->cert = x;
+	k->cert_state = P11_CERT_PRESENT;
+	return CKR_OK;
+}
+
+/*
+ * The certificate as the card has it, kept as DER: its attributes are
+ * pieces of it.  It is decoded (d2i_X509: OpenSSL decodes the key too, a
+ * million instructions or more) only when its key is needed as an object,
+ * that is when METADATA gave none.
+ */
 CK_RV
 p11_cert_load(struct p11_slot *slot, int idx)
 {
 	struct p11_key *k = &slot->keys[idx];
+	uint8_t *der = NULL;
+	size_t len = 0;
 	int ms = P11_OP_MS, r;
 
 	if (k->cert_state != P11_CERT_UNKNOWN)
 		return CKR_OK;
-	r = piv_read_cert(slot->card, k->ref, &k->cert, &ms);
+	r = piv_read_cert_der(slot->card, k->ref, &der, &len, &ms);
+	if (r == 0 && p11_cert_fields(der, len, &k->certf) != 0)
+		r = PIV_ERR_PROTO;
 	if (r == 0) {
+		k->cert_der = der;
+		k->cert_der_len = len;
 		k->cert_state = P11_CERT_PRESENT;
 		if (!k->md_real)
-			p11_key_pub_forget(k);	/* may have come from it */
+			p11_key_pub_forget(k);	/* may come from it */
+		if (k->md.pub != NULL || k->md.pub_tpl != NULL ||
+		    p11_key_cert(k) != NULL)
+			return CKR_OK;
+		/* undecodable, and its key is needed: as absent */
+		free(k->cert_der);
+		k->cert_der = NULL;
+		k->cert_der_len = 0;
+		memset(&k->certf, 0, sizeof(k->certf));
+		k->cert_state = P11_CERT_ABSENT;
 		return CKR_OK;
 	}
-	k->cert = NULL;
+	free(der);
 	if (r == PIV_ERR_NOT_FOUND || r == PIV_ERR_PROTO ||
 	    r == PIV_ERR_BAD_DATA) {
 		/* absent, or unreadable: listed as absent */
@@ -361,7 +436,7 @@ p11_key_from_cert(struct p11_slot *slot, int idx)
 
 	if ((rv = p11_cert_load(slot, idx)) != CKR_OK)
 		return rv;
-	if (k->cert_state != P11_CERT_PRESENT ||
+	if (k->cert_state != P11_CERT_PRESENT || p11_key_cert(k) == NULL ||
 	    (pk = X509_get0_pubkey(k->cert)) == NULL ||
 	    (k->md.alg = p11_alg_of(pk)) == 0)
 		return CKR_OK;
@@ -380,7 +455,7 @@ p11_key_probe(struct p11_slot *slot, int idx)
 	if (k->probed || k->md_real)
 		return CKR_OK;
 	if (!slot->md_none) {
-		r = piv_metadata(slot->card, k->ref, &md, &ms);
+		r = piv_metadata_nokey(slot->card, k->ref, &md, &ms);
 		if (r == PIV_ERR_REMOVED)
 			return p11_card_rv(slot, r);
 		if (r == PIV_ERR_NOT_SUPPORTED && idx < 4) {
@@ -411,17 +486,22 @@ p11_key_probe(struct p11_slot *slot, int idx)
 	return CKR_OK;
 }
 
-/* The public key of slot idx, from METADATA or the certificate. */
-static EVP_PKEY *
-p11_pub(struct p11_slot *slot, int idx, int may_read)
+/* The public key of slot idx as an OpenSSL key (for software verify and
+ * encrypt, PSS): made from METADATA's template on first use, else the
+ * certificate's. */
+EVP_PKEY *
+p11_key_pkey(struct p11_slot *slot, int idx)
 {
 	struct p11_key *k = &slot->keys[idx];
 
-	if (k->md.pub != NULL)
+	if (k->md.pub != NULL || (k->md.pub_tpl != NULL &&
+	    piv_metadata_pub(&k->md) == 0))
 		return k->md.pub;
-	if (may_read && k->cert_state == P11_CERT_UNKNOWN)
+	if (k->md.pub_tpl != NULL)
+		return NULL;	/* the card's template is bad */
+	if (k->cert_state == P11_CERT_UNKNOWN)
 		(void)p11_cert_load(slot, idx);
-	if (k->cert_state == P11_CERT_PRESENT)
+	if (k->cert_state == P11_CERT_PRESENT && p11_key_cert(k) != NULL)
 		return X509_get0_pubkey(k->cert);
 	return NULL;
 }
@@ -473,8 +553,6 @@ static const struct p11_pubenc *
 p11_key_enc(struct p11_slot *slot, int idx)
 {
 	struct p11_key *k = &slot->keys[idx];
-	const unsigned char *key = NULL;
-	int n = 0;
 
 	if (k->enc.spki != NULL)
 		return &k->enc;
@@ -489,9 +567,8 @@ p11_key_enc(struct p11_slot *slot, int idx)
 		if (k->cert_state == P11_CERT_UNKNOWN)
 			(void)p11_cert_load(slot, idx);
 		if (k->cert_state == P11_CERT_PRESENT &&
-		    X509_PUBKEY_get0_param(NULL, &key, &n, NULL,
-		    X509_get_X509_PUBKEY(k->cert)) == 1 && n > 0 &&
-		    p11_pubenc_from_spki_key(k->md.alg, key, (size_t)n,
+		    p11_pubenc_from_spki_key(k->md.alg,
+		    k->cert_der + k->certf.key_off, k->certf.key_len,
 		    &k->enc) == 0)
 			return &k->enc;
 	}
@@ -570,7 +647,8 @@ p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h)
 		if (p11_retired_skip(slot, (int)idx) ||
 		    p11_key_probe(slot, (int)idx) != CKR_OK)
 			return 0;
-		return k->has_key && p11_pub(slot, (int)idx, 1) != NULL;
+		return k->has_key && (p11_key_enc(slot, (int)idx) != NULL ||
+		    p11_key_pkey(slot, (int)idx) != NULL);
 	case P11_OBJ_PRIV:
 		/* private objects: for the user; the SO (management key)
 		 * sees them too, so that the handles C_GenerateKeyPair and
@@ -597,8 +675,7 @@ p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h)
 
 struct p11_val {
 	uint8_t small[32];
-	uint8_t *dyn;		/* OPENSSL_malloc'd or malloc'd */
-	int dyn_ossl;
+	uint8_t *dyn;		/* malloc'd */
 	const void *p;
 	size_t len;
 };
@@ -606,10 +683,7 @@ struct p11_val {
 static void
 p11_val_clear(struct p11_val *v)
 {
-	if (v->dyn_ossl)
-		OPENSSL_free(v->dyn);
-	else
-		free(v->dyn);
+	free(v->dyn);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -662,26 +736,6 @@ static CK_RV
 p11_val_str(struct p11_val *v, const char *s)
 {
 	return p11_val_bytes(v, s, strlen(s));
-}
-
-/* DER from an i2d function: takes over *der (n < 0 means failure).
- * Call it as  n = i2d_X(x, &der); return p11_val_der(v, &der, n);  so
- * that der is read after i2d set it. */
-static CK_RV
-p11_val_der(struct p11_val *v, unsigned char **derp, int n)
-{
-	unsigned char *der = *derp;
-
-	*derp = NULL;
-	if (n < 0 || der == NULL) {
-		OPENSSL_free(der);
-		return CKR_FUNCTION_FAILED;
-	}
-	v->dyn = der;
-	v->dyn_ossl = 1;
-	v->p = der;
-	v->len = (size_t)n;
-	return CKR_OK;
 }
 
 static const uint8_t p11_oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
@@ -748,14 +802,11 @@ p11_attr_common(struct p11_val *v, CK_ATTRIBUTE_TYPE t, CK_OBJECT_CLASS cls,
 	return CKR_ATTRIBUTE_TYPE_INVALID;
 }
 
+/* A certificate's attributes: pieces of its DER. */
 static CK_RV
-p11_attr_cert(struct p11_slot *slot, X509 *x, uint8_t id, int trusted,
-    struct p11_val *v, CK_ATTRIBUTE_TYPE t)
+p11_attr_cert(const uint8_t *der, size_t len, const struct p11_certf *f,
+    uint8_t id, int trusted, struct p11_val *v, CK_ATTRIBUTE_TYPE t)
 {
-	unsigned char *der = NULL;
-	int n;
-
-	(void)slot;
 	switch (t) {
 	case CKA_CERTIFICATE_TYPE:
 		return p11_val_ulong(v, CKC_X_509);
@@ -772,19 +823,34 @@ p11_attr_cert(struct p11_slot *slot, X509 *x, uint8_t id, int trusted,
 	case CKA_HASH_OF_ISSUER_PUBLIC_KEY:
 		return p11_val_bytes(v, "", 0);
 	case CKA_SUBJECT:
-		n = i2d_X509_NAME(X509_get_subject_name(x), &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, der + f->subject_off, f->subject_len);
 	case CKA_ISSUER:
-		n = i2d_X509_NAME(X509_get_issuer_name(x), &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, der + f->issuer_off, f->issuer_len);
 	case CKA_SERIAL_NUMBER:
-		n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, der + f->serial_off, f->serial_len);
 	case CKA_VALUE:
-		n = i2d_X509(x, &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, der, len);
 	}
 	return CKR_ATTRIBUTE_TYPE_INVALID;
+}
+
+/* The same for a decoded certificate (attestations). */
+static CK_RV
+p11_attr_x509(X509 *x, uint8_t id, struct p11_val *v, CK_ATTRIBUTE_TYPE t)
+{
+	unsigned char *der = NULL;
+	struct p11_certf f;
+	int n = i2d_X509(x, &der);
+	CK_RV rv;
+
+	if (n <= 0 || der == NULL)
+		rv = CKR_FUNCTION_FAILED;
+	else if (p11_cert_fields(der, (size_t)n, &f) != 0)
+		rv = CKR_FUNCTION_FAILED;
+	else
+		rv = p11_attr_cert(der, (size_t)n, &f, id, 0, v, t);
+	OPENSSL_free(der);
+	return rv;
 }
 
 static CK_RV
@@ -797,8 +863,6 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 	int rsa = kt == CKK_RSA;
 	uint8_t id = p11_key_id(idx), b;
 	const struct p11_pubenc *e;
-	unsigned char *der = NULL;
-	int n;
 
 	switch (t) {
 	case CKA_KEY_TYPE:
@@ -825,8 +889,8 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 			(void)p11_cert_load(slot, idx);
 		if (k->cert_state != P11_CERT_PRESENT)
 			return p11_val_bytes(v, "", 0);
-		n = i2d_X509_NAME(X509_get_subject_name(k->cert), &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, k->cert_der + k->certf.subject_off,
+		    k->certf.subject_len);
 	case CKA_PUBLIC_KEY_INFO:
 		if ((e = p11_key_enc(slot, idx)) == NULL)
 			return p11_val_bytes(v, "", 0);
@@ -946,7 +1010,8 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 		if ((rv = p11_attr_common(v, t, CKO_CERTIFICATE, 0, label)) !=
 		    CKR_ATTRIBUTE_TYPE_INVALID)
 			return rv;
-		return p11_attr_cert(slot, k->cert, p11_key_id(idx), 0, v, t);
+		return p11_attr_cert(k->cert_der, k->cert_der_len, &k->certf,
+		    p11_key_id(idx), 0, v, t);
 	case P11_OBJ_ATTEST:
 		snprintf(label, sizeof(label),
 		    "X.509 Certificate for PIV Attestation %02x", k->ref);
@@ -968,7 +1033,7 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 				return p11_card_rv(slot, r);
 			}
 		}
-		return p11_attr_cert(slot, k->attest, p11_key_id(idx), 0, v, t);
+		return p11_attr_x509(k->attest, p11_key_id(idx), v, t);
 	case P11_OBJ_PUB:
 		snprintf(label, sizeof(label), "Public key for %s", nm);
 		if ((rv = p11_attr_common(v, t, CKO_PUBLIC_KEY, 0, label)) !=

@@ -1,13 +1,21 @@
 /*
- * Public-key attribute values straight from the bytes the card returned:
+ * Attribute values straight from the bytes the card returned.
+ *
+ * Public keys:
  * the METADATA public-key template (81 modulus, 82 exponent; 86 point) or
  * the key inside a certificate's SubjectPublicKeyInfo.  Built once per key
  * into one DER SubjectPublicKeyInfo (what i2d_PUBKEY writes, byte for
  * byte), with offsets to the point / modulus / exponent inside it, so an
  * attribute read is a copy: no OpenSSL object is made or encoded for it.
  *
+ * Certificates: the DER as read, with the offsets of the fields PKCS#11
+ * shows (serial number, issuer, subject, the public key), found by
+ * walking the structure once; OpenSSL decodes a certificate only when the
+ * module needs its key as an object (verify, encrypt, cards without
+ * METADATA).
+ *
  * Pure functions over bounded buffers; every length from the card is
- * checked against the algorithm before use.
+ * checked before use.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -247,4 +255,62 @@ p11_pubenc_from_spki_key(uint8_t alg, const uint8_t *key, size_t len,
 	    der_next(&seq, &seqlen, 0x02, &e, &elen) != 0 || seqlen != 0)
 		return -1;
 	return p11_pubenc_build(alg, n, nlen, e, elen, out);
+}
+
+/* The next TLV with tag at *p: its start, total size and content. */
+static int
+der_field(const uint8_t *base, const uint8_t **p, size_t *left, uint8_t tag,
+    size_t *off, size_t *tlvlen, const uint8_t **v, size_t *vlen)
+{
+	const uint8_t *start = *p;
+
+	if (der_next(p, left, tag, v, vlen) != 0)
+		return -1;
+	*off = (size_t)(start - base);
+	*tlvlen = (size_t)(*p - start);
+	return 0;
+}
+
+int
+p11_cert_fields(const uint8_t *der, size_t len, struct p11_certf *f)
+{
+	const uint8_t *p = der, *cert, *tbs, *v, *spki, *alg, *bits;
+	size_t left = len, clen, tlen, vlen, off, tl, slen, alen, blen;
+
+	memset(f, 0, sizeof(*f));
+	if (der == NULL)
+		return -1;
+	/* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+	 * signatureValue }, the whole buffer */
+	if (der_next(&p, &left, 0x30, &cert, &clen) != 0 || left != 0 ||
+	    der_next(&cert, &clen, 0x30, &tbs, &tlen) != 0)
+		return -1;
+	/* [0] version (optional), serialNumber, signature, issuer,
+	 * validity, subject, subjectPublicKeyInfo, ... */
+	if (tlen > 0 && tbs[0] == 0xa0 &&
+	    der_next(&tbs, &tlen, 0xa0, &v, &vlen) != 0)
+		return -1;
+	if (der_field(der, &tbs, &tlen, 0x02, &f->serial_off, &f->serial_len,
+	    &v, &vlen) != 0 || vlen == 0 ||
+	    der_field(der, &tbs, &tlen, 0x30, &off, &tl, &v, &vlen) != 0 ||
+	    der_field(der, &tbs, &tlen, 0x30, &f->issuer_off, &f->issuer_len,
+	    &v, &vlen) != 0 ||
+	    der_field(der, &tbs, &tlen, 0x30, &off, &tl, &v, &vlen) != 0 ||
+	    der_field(der, &tbs, &tlen, 0x30, &f->subject_off,
+	    &f->subject_len, &v, &vlen) != 0 ||
+	    der_field(der, &tbs, &tlen, 0x30, &f->spki_off, &f->spki_len,
+	    &spki, &slen) != 0)
+		goto bad;
+	/* SubjectPublicKeyInfo ::= SEQUENCE { algorithm, BIT STRING } with
+	 * no unused bits */
+	if (der_next(&spki, &slen, 0x30, &alg, &alen) != 0 ||
+	    der_next(&spki, &slen, 0x03, &bits, &blen) != 0 || slen != 0 ||
+	    blen < 2 || bits[0] != 0)
+		goto bad;
+	f->key_off = (size_t)(bits + 1 - der);
+	f->key_len = blen - 1;
+	return 0;
+bad:
+	memset(f, 0, sizeof(*f));
+	return -1;
 }

@@ -772,6 +772,76 @@ check_pubenc(EVP_PKEY *pk, uint8_t alg)
 	OPENSSL_free(der);
 }
 
+/* i2d of an OpenSSL object equals der[off, off + len). */
+#define SAME_DER(i2d, obj, der, off, len) do {				\
+	unsigned char *_d = NULL;					\
+	int _n = i2d(obj, &_d);						\
+									\
+	assert_int_equal(_n, (int)(len));				\
+	assert_memory_equal(_d, (der) + (off), (size_t)_n);		\
+	OPENSSL_free(_d);						\
+} while (0)
+
+/* The certificate walker finds what OpenSSL encodes, byte for byte. */
+static void
+test_cert_fields(void **state)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	X509 *x;
+	unsigned char *der = NULL;
+	const unsigned char *bits = NULL;
+	struct p11_certf f;
+	size_t cut;
+	int n, bl = 0, v;
+
+	(void)state;
+	assert_non_null(pk);
+	for (v = 2; v >= 0; v -= 2) {	/* v3, then v1 (no [0] version) */
+		x = tb_cert_for(pk, "fields");
+		if (v == 0) {
+			EVP_PKEY *ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+			    "P-256");
+
+			X509_set_version(x, 0);
+			assert_true(X509_sign(x, ca, EVP_sha256()) > 0);
+			EVP_PKEY_free(ca);
+		}
+		n = i2d_X509(x, &der);
+		assert_true(n > 0);
+		assert_int_equal(p11_cert_fields(der, (size_t)n, &f), 0);
+		/* v3: [0] { INTEGER 2 } before the serial; v1: the
+		 * TBSCertificate's header */
+		if (v == 2)
+			assert_memory_equal(der + f.serial_off - 5,
+			    "\xa0\x03\x02\x01\x02", 5);
+		else
+			assert_true((der[f.serial_off - 3] == 0x30 &&
+			    der[f.serial_off - 2] == 0x81) ||
+			    (der[f.serial_off - 4] == 0x30 &&
+			    der[f.serial_off - 3] == 0x82));
+		SAME_DER(i2d_ASN1_INTEGER, X509_get0_serialNumber(x), der,
+		    f.serial_off, f.serial_len);
+		SAME_DER(i2d_X509_NAME, X509_get_issuer_name(x), der,
+		    f.issuer_off, f.issuer_len);
+		SAME_DER(i2d_X509_NAME, X509_get_subject_name(x), der,
+		    f.subject_off, f.subject_len);
+		SAME_DER(i2d_X509_PUBKEY, X509_get_X509_PUBKEY(x), der,
+		    f.spki_off, f.spki_len);
+		assert_int_equal(X509_PUBKEY_get0_param(NULL, &bits, &bl, NULL,
+		    X509_get_X509_PUBKEY(x)), 1);
+		assert_int_equal(f.key_len, (size_t)bl);
+		assert_memory_equal(der + f.key_off, bits, (size_t)bl);
+		/* every truncation, and a byte too many, refused */
+		for (cut = 0; cut < (size_t)n; cut++)
+			assert_int_equal(p11_cert_fields(der, cut, &f), -1);
+		assert_int_equal(p11_cert_fields(der, (size_t)n + 1, &f), -1);
+		OPENSSL_free(der);
+		der = NULL;
+		X509_free(x);
+	}
+	EVP_PKEY_free(pk);
+}
+
 static void
 test_pubenc(void **state)
 {
@@ -865,6 +935,7 @@ main(void)
 		cmocka_unit_test(test_lazy_by_id),
 		cmocka_unit_test(test_key_history_parse),
 		cmocka_unit_test(test_pubenc),
+		cmocka_unit_test(test_cert_fields),
 	};
 	int r;
 
