@@ -465,6 +465,15 @@ p11_key_probe(struct p11_slot *slot, int idx)
 			p11_key_pub_forget(k);
 			k->has_key = 0;
 			k->probed = 1;
+			/* the template is checked (and its encodings made)
+			 * now: a key whose public half is malformed is as
+			 * unknown to this module as an unknown algorithm */
+			if (r == 0 && md.pub_tpl != NULL &&
+			    p11_pubenc_from_tpl(md.alg, md.pub_tpl,
+			    md.pub_tpl_len, &k->enc) != 0) {
+				piv_metadata_clear(&md);
+				r = PIV_ERR_PROTO;
+			}
 			if (r == 0) {
 				k->md = md;	/* takes it over */
 				k->has_key = 1;
