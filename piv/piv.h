@@ -270,6 +270,9 @@ struct piv_metadata {
 	int retries_total;	/* -1 if absent */
 	int retries_left;
 	EVP_PKEY *pub;		/* NULL if absent; owned by the struct */
+	uint8_t *pub_tpl;	/* the public-key template's body as the card
+				 * sent it (tags 81 82 or 86), with pub */
+	size_t pub_tpl_len;
 };
 /* YubiKey METADATA (INS F7) for a key slot, 9B, or PIN/PUK (80/81).
  * PIV_ERR_NOT_FOUND for an empty slot; PIV_ERR_NOT_SUPPORTED before 5.3.
@@ -277,6 +280,12 @@ struct piv_metadata {
 int piv_metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md,
     int *ms);
 void piv_metadata_clear(struct piv_metadata *md);
+/* The same without making md->pub (an OpenSSL key costs some 200,000
+ * instructions): the template's bytes are in pub_tpl, unchecked until
+ * piv_metadata_pub() makes the key from them. */
+int piv_metadata_nokey(piv_card_t *p, uint8_t slot, struct piv_metadata *md,
+    int *ms);
+int piv_metadata_pub(struct piv_metadata *md);
 /* Parses a METADATA answer (tags 01-06). Pure. */
 int piv_parse_metadata(const uint8_t *buf, size_t len,
     struct piv_metadata *md);
@@ -290,6 +299,13 @@ int piv_write_cert(piv_card_t *p, uint8_t slot, const X509 *cert,
 int piv_delete_cert(piv_card_t *p, uint8_t slot, int *ms);
 /* Parses the content of a certificate object (inside 0x53). Pure. */
 int piv_parse_cert_object(const uint8_t *buf, size_t len, X509 **cert);
+/* The same, to the certificate's DER (unzipped; *der malloc'd), without
+ * decoding it.  Pure. */
+int piv_parse_cert_der(const uint8_t *buf, size_t len, uint8_t **der,
+    size_t *derlen);
+/* The certificate of a key slot as DER (*der malloc'd). */
+int piv_read_cert_der(piv_card_t *p, uint8_t slot, uint8_t **der,
+    size_t *len, int *ms);
 /* Builds the content of a certificate object (70/71/FE); *out malloc'd.
  * Pure. */
 int piv_build_cert_object(const X509 *cert, int compress, uint8_t **out,

@@ -87,17 +87,18 @@ gzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen)
 }
 
 int
-piv_parse_cert_object(const uint8_t *buf, size_t len, X509 **cert)
+piv_parse_cert_der(const uint8_t *buf, size_t len, uint8_t **der,
+    size_t *derlen)
 {
 	struct piv_tlv c, info;
 	uint8_t *plain = NULL;
-	const uint8_t *der, *q;
-	size_t derlen, plainlen = 0;
+	size_t plainlen = 0;
 	int r, compressed = 0;
 
-	if (cert == NULL)
+	if (der == NULL || derlen == NULL)
 		return PIV_ERR_ARG;
-	*cert = NULL;
+	*der = NULL;
+	*derlen = 0;
 	if (buf == NULL || len == 0)
 		return PIV_ERR_NOT_FOUND;	/* an empty (deleted) object */
 	if ((r = piv_tlv_find(buf, len, 0x70, &c)) != 0)
@@ -105,21 +106,41 @@ piv_parse_cert_object(const uint8_t *buf, size_t len, X509 **cert)
 		    PIV_ERR_PROTO;
 	if (piv_tlv_find(buf, len, 0x71, &info) == 0 && info.len >= 1)
 		compressed = info.value[0] & 0x01;
-	der = c.value;
-	derlen = c.len;
 	if (compressed) {
 		if ((r = gunzip(c.value, c.len, &plain, &plainlen)) != 0)
 			return r;
-		der = plain;
-		derlen = plainlen;
+	} else if (c.len > 0 && c.len <= CERT_MAX) {
+		if ((plain = malloc(c.len)) == NULL)
+			return PIV_ERR_NOMEM;
+		memcpy(plain, c.value, c.len);
+		plainlen = c.len;
 	}
+	if (plainlen == 0 || plainlen > CERT_MAX) {
+		free(plain);
+		return PIV_ERR_PROTO;
+	}
+	*der = plain;
+	*derlen = plainlen;
+	return 0;
+}
+
+int
+piv_parse_cert_object(const uint8_t *buf, size_t len, X509 **cert)
+{
+	uint8_t *der = NULL;
+	const uint8_t *q;
+	size_t derlen = 0;
+	int r;
+
+	if (cert == NULL)
+		return PIV_ERR_ARG;
+	*cert = NULL;
+	if ((r = piv_parse_cert_der(buf, len, &der, &derlen)) != 0)
+		return r;
 	q = der;
-	if (derlen == 0 || derlen > CERT_MAX ||
-	    (*cert = d2i_X509(NULL, &q, (long)derlen)) == NULL)
+	if ((*cert = d2i_X509(NULL, &q, (long)derlen)) == NULL)
 		r = PIV_ERR_PROTO;
-	else
-		r = 0;
-	free(plain);
+	free(der);
 	return r;
 }
 
@@ -193,6 +214,29 @@ piv_read_cert(piv_card_t *p, uint8_t slot, X509 **cert, int *ms)
 	if ((r = piv_get_data(p, obj, &data, &len, ms)) != 0)
 		return r;
 	r = piv_parse_cert_object(data, len, cert);
+	free(data);
+	return r;
+}
+
+int
+piv_read_cert_der(piv_card_t *p, uint8_t slot, uint8_t **der, size_t *len,
+    int *ms)
+{
+	uint8_t *data = NULL;
+	size_t n = 0;
+	uint32_t obj;
+	int r;
+
+	if (der != NULL)
+		*der = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (p == NULL || der == NULL || len == NULL ||
+	    (obj = piv_cert_object(slot)) == 0)
+		return PIV_ERR_ARG;
+	if ((r = piv_get_data(p, obj, &data, &n, ms)) != 0)
+		return r;
+	r = piv_parse_cert_der(data, n, der, len);
 	free(data);
 	return r;
 }

@@ -85,6 +85,7 @@ md_init(struct piv_metadata *md)
 {
 	memset(md, 0, sizeof(*md));
 	md->pub = NULL;
+	md->pub_tpl = NULL;
 	md->retries_total = -1;
 	md->retries_left = -1;
 }
@@ -95,12 +96,39 @@ piv_metadata_clear(struct piv_metadata *md)
 	if (md == NULL)
 		return;
 	EVP_PKEY_free(md->pub);
+	free(md->pub_tpl);
 	md_init(md);
 }
+
+static int parse_metadata(const uint8_t *buf, size_t len,
+    struct piv_metadata *md, int want_pub);
 
 /* Pure: METADATA answer -> md (exposed for tests and fuzzing). */
 int
 piv_parse_metadata(const uint8_t *buf, size_t len, struct piv_metadata *md)
+{
+	return parse_metadata(buf, len, md, 1);
+}
+
+int
+piv_metadata_pub(struct piv_metadata *md)
+{
+	int r;
+
+	if (md == NULL)
+		return PIV_ERR_ARG;
+	if (md->pub != NULL)
+		return 0;
+	if (md->pub_tpl == NULL)
+		return PIV_ERR_NOT_FOUND;
+	r = piv_pubkey_from_body(md->alg, md->pub_tpl, md->pub_tpl_len,
+	    &md->pub);
+	return r == PIV_ERR_ARG ? PIV_ERR_PROTO : r;
+}
+
+static int
+parse_metadata(const uint8_t *buf, size_t len, struct piv_metadata *md,
+    int want_pub)
 {
 	const uint8_t *q = buf;
 	size_t left = len;
@@ -156,10 +184,18 @@ piv_parse_metadata(const uint8_t *buf, size_t len, struct piv_metadata *md)
 	}
 	if (!have_alg)
 		goto proto;
-	if (pubv != NULL &&
+	if (want_pub && pubv != NULL &&
 	    (r = piv_pubkey_from_body(md->alg, pubv, publen, &md->pub)) != 0) {
 		piv_metadata_clear(md);
 		return r == PIV_ERR_ARG ? PIV_ERR_PROTO : r;
+	}
+	if (pubv != NULL && publen > 0) {
+		if ((md->pub_tpl = malloc(publen)) == NULL) {
+			piv_metadata_clear(md);
+			return PIV_ERR_NOMEM;
+		}
+		memcpy(md->pub_tpl, pubv, publen);
+		md->pub_tpl_len = publen;
 	}
 	return 0;
 proto:
@@ -167,8 +203,26 @@ proto:
 	return PIV_ERR_PROTO;
 }
 
+static int
+metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md, int want_pub,
+    int *ms);
+
 int
 piv_metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md, int *ms)
+{
+	return metadata(p, slot, md, 1, ms);
+}
+
+int
+piv_metadata_nokey(piv_card_t *p, uint8_t slot, struct piv_metadata *md,
+    int *ms)
+{
+	return metadata(p, slot, md, 0, ms);
+}
+
+static int
+metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md, int want_pub,
+    int *ms)
 {
 	struct piv_cmd c = { 0x00, 0xf7, 0x00, 0, NULL, 0, 0 };
 	uint8_t *buf = NULL;
@@ -193,7 +247,7 @@ piv_metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md, int *ms)
 		goto out;
 	}
 	if (r == 0)
-		r = piv_parse_metadata(buf, n, md);
+		r = parse_metadata(buf, n, md, want_pub);
 out:
 	free(buf);
 	return r;

@@ -73,13 +73,41 @@ void p11_unlock(void *m);
 /* ---- objects -------------------------------------------------------------- */
 enum { P11_CERT_UNKNOWN = 0, P11_CERT_ABSENT, P11_CERT_PRESENT };
 
+/* A public key's attribute values, built once (p11_pubenc.c). */
+struct p11_pubenc {
+	uint8_t *spki;		/* DER SubjectPublicKeyInfo; NULL: not built */
+	size_t spki_len;
+	size_t pt_off, pt_len;	/* in spki: EC point, raw Ed/X25519 key, or
+				 * the RSA modulus without its sign octet */
+	size_t e_off, e_len;	/* in spki: the RSA public exponent */
+	CK_ULONG bits;		/* RSA modulus bits */
+	uint8_t alg;
+};
+
+/* Where a certificate's fields are in its DER (whole TLVs; key: the
+ * subjectPublicKey bits after the unused-bits octet). */
+struct p11_certf {
+	size_t serial_off, serial_len;
+	size_t issuer_off, issuer_len;
+	size_t subject_off, subject_len;
+	size_t spki_off, spki_len;
+	size_t key_off, key_len;
+};
+
 struct p11_key {
 	uint8_t ref;		/* PIV key reference */
 	int has_key;
 	struct piv_metadata md;	/* alg, policies, origin; md.pub may be NULL */
 	int md_real;		/* md from METADATA (else guessed from cert) */
+	int probed;		/* METADATA asked (has_key is the card's word);
+				 * else has_key may be guessed from the cert */
+	struct p11_pubenc enc;	/* cached public-key encodings */
 	int cert_state;
-	X509 *cert;
+	uint8_t *cert_der;	/* P11_CERT_PRESENT: the certificate as read */
+	size_t cert_der_len;
+	struct p11_certf certf;
+	X509 *cert;		/* decoded from cert_der when needed; use
+				 * p11_key_cert() */
 	int attest_state;
 	X509 *attest;
 };
@@ -163,6 +191,8 @@ struct p11_slot {
 	/* objects */
 	int keys_loaded;
 	uint64_t keys_gen;	/* card generation the caches belong to */
+	int md_none;		/* the card has no METADATA (before 5.3) */
+	int retired_n;		/* 1 + retired keys per Key History; 0 unknown */
 	struct p11_key keys[P11_NKEYS];
 	struct p11_data data[P11_NDATA];
 	/* login */
@@ -238,6 +268,31 @@ CK_KEY_TYPE p11_keytype(uint8_t alg);
 int p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h);
 CK_RV p11_cert_load(struct p11_slot *slot, int idx);
 int p11_key_always_auth(const struct p11_key *k);
+/* Reads slot idx's METADATA unless known for this card generation. */
+CK_RV p11_key_probe(struct p11_slot *slot, int idx);
+/* The key or its certificate changed: its cached encodings are stale. */
+void p11_key_pub_forget(struct p11_key *k);
+/* Slot idx's public key as an OpenSSL key (NULL: none known). */
+EVP_PKEY *p11_key_pkey(struct p11_slot *slot, int idx);
+/* Slot idx's certificate, decoded (NULL: none, or undecodable). */
+X509 *p11_key_cert(struct p11_key *k);
+/* The certificate now in the slot (NULL: none); takes x over. */
+CK_RV p11_key_cert_set(struct p11_key *k, X509 *x);
+
+/* ---- public-key encodings (p11_pubenc.c): 0 or -1 ---------------------- */
+/* key: EC point 04||X||Y, Ed25519/X25519 raw key, or RSA modulus (leading
+ * zero octets allowed); e: RSA exponent.  Checked against alg. */
+int p11_pubenc_build(uint8_t alg, const uint8_t *key, size_t keylen,
+    const uint8_t *e, size_t elen, struct p11_pubenc *out);
+/* From a public-key template's body (81 82, or 86). */
+int p11_pubenc_from_tpl(uint8_t alg, const uint8_t *tpl, size_t len,
+    struct p11_pubenc *out);
+/* From the subjectPublicKey BIT STRING's content of an SPKI. */
+int p11_pubenc_from_spki_key(uint8_t alg, const uint8_t *key, size_t len,
+    struct p11_pubenc *out);
+void p11_pubenc_clear(struct p11_pubenc *e);
+/* The fields of a DER certificate (a structural walk, no decoding). */
+int p11_cert_fields(const uint8_t *der, size_t len, struct p11_certf *f);
 
 /* ---- writes, derived session keys (p11_write.c) ------------------------ */
 CK_RV p11_secret_attrs(struct p11_session *s, CK_OBJECT_HANDLE h,

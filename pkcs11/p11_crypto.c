@@ -403,9 +403,7 @@ p11_do_sign(struct p11_slot *slot, struct p11_opstate *op, uint8_t *sig,
 		inlen = kb;
 		break;
 	case P11_FAM_RSA_PSS:
-		if ((pub = k->md.pub) == NULL && k->cert != NULL)
-			pub = X509_get0_pubkey(k->cert);
-		if (pub == NULL)
+		if ((pub = p11_key_pkey(slot, op->keyidx)) == NULL)
 			return CKR_KEY_HANDLE_INVALID;
 		if ((rv = p11_pss_encode(op->md, op->mgf1, op->salt, in, inlen,
 		    (size_t)EVP_PKEY_get_bits(pub), em, kb)) != CKR_OK)
@@ -647,13 +645,7 @@ C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 static EVP_PKEY *
 p11_key_pub(struct p11_slot *slot, int idx)
 {
-	struct p11_key *k = &slot->keys[idx];
-
-	if (k->md.pub != NULL)
-		return k->md.pub;
-	if (k->cert_state == P11_CERT_UNKNOWN)
-		(void)p11_cert_load(slot, idx);
-	return k->cert != NULL ? X509_get0_pubkey(k->cert) : NULL;
+	return p11_key_pkey(slot, idx);
 }
 
 static CK_RV

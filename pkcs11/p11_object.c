@@ -173,6 +173,12 @@ p11_key_always_auth(const struct p11_key *k)
 }
 
 void
+p11_key_pub_forget(struct p11_key *k)
+{
+	p11_pubenc_clear(&k->enc);
+}
+
+void
 p11_keys_clear(struct p11_slot *slot)
 {
 	size_t i;
@@ -181,6 +187,8 @@ p11_keys_clear(struct p11_slot *slot)
 		struct p11_key *k = &slot->keys[i];
 
 		piv_metadata_clear(&k->md);
+		p11_pubenc_clear(&k->enc);
+		free(k->cert_der);
 		X509_free(k->cert);
 		X509_free(k->attest);
 		memset(k, 0, sizeof(*k));
@@ -189,23 +197,101 @@ p11_keys_clear(struct p11_slot *slot)
 		util_freezero(slot->data[i].value, slot->data[i].len);
 		memset(&slot->data[i], 0, sizeof(slot->data[i]));
 	}
+	slot->md_none = 0;
+	slot->retired_n = 0;
 	slot->keys_loaded = 0;
 }
 
+X509 *
+p11_key_cert(struct p11_key *k)
+{
+	const unsigned char *q = k->cert_der;
+
+	if (k->cert == NULL && k->cert_state == P11_CERT_PRESENT &&
+	    k->cert_der != NULL)
+		k->cert = d2i_X509(NULL, &q, (long)k->cert_der_len);
+	return k->cert;
+}
+
+CK_RV
+p11_key_cert_set(struct p11_key *k, X509 *x)
+{
+	unsigned char *der = NULL;
+	int n;
+	CK_RV rv = CKR_OK;
+
+	free(k->cert_der);
+	k->cert_der = NULL;
+	k->cert_der_len = 0;
+	memset(&k->certf, 0, sizeof(k->certf));
+	X509_free(k->cert);
+	k->cert = NULL;
+	k->cert_state = P11_CERT_ABSENT;
+	p11_key_pub_forget(k);
+	if (x == NULL)
+		return CKR_OK;
+	if ((n = i2d_X509(x, &der)) <= 0 || der == NULL)
+		rv = CKR_HOST_MEMORY;
+	else if ((k->cert_der = malloc((size_t)n)) == NULL)
+		rv = CKR_HOST_MEMORY;
+	else {
+		memcpy(k->cert_der, der, (size_t)n);
+		k->cert_der_len = (size_t)n;
+		if (p11_cert_fields(k->cert_der, k->cert_der_len,
+		    &k->certf) != 0) {
+			free(k->cert_der);
+			k->cert_der = NULL;
+			k->cert_der_len = 0;
+			rv = CKR_FUNCTION_FAILED;
+		}
+	}
+	OPENSSL_free(der);
+	if (rv != CKR_OK) {
+		X509_free(x);
+		return rv;
+	}
+	k->cert = x;
+	k->cert_state = P11_CERT_PRESENT;
+	return CKR_OK;
+}
+
+/*
+ * The certificate as the card has it, kept as DER: its attributes are
+ * pieces of it.  It is decoded (d2i_X509: OpenSSL decodes the key too, a
+ * million instructions or more) only when its key is needed as an object,
+ * that is when METADATA gave none.
+ */
 CK_RV
 p11_cert_load(struct p11_slot *slot, int idx)
 {
 	struct p11_key *k = &slot->keys[idx];
+	uint8_t *der = NULL;
+	size_t len = 0;
 	int ms = P11_OP_MS, r;
 
 	if (k->cert_state != P11_CERT_UNKNOWN)
 		return CKR_OK;
-	r = piv_read_cert(slot->card, k->ref, &k->cert, &ms);
+	r = piv_read_cert_der(slot->card, k->ref, &der, &len, &ms);
+	if (r == 0 && p11_cert_fields(der, len, &k->certf) != 0)
+		r = PIV_ERR_PROTO;
 	if (r == 0) {
+		k->cert_der = der;
+		k->cert_der_len = len;
 		k->cert_state = P11_CERT_PRESENT;
+		if (!k->md_real)
+			p11_key_pub_forget(k);	/* may come from it */
+		if (k->md.pub != NULL || k->md.pub_tpl != NULL ||
+		    p11_key_cert(k) != NULL)
+			return CKR_OK;
+		/* undecodable, and its key is needed: as absent */
+		free(k->cert_der);
+		k->cert_der = NULL;
+		k->cert_der_len = 0;
+		memset(&k->certf, 0, sizeof(k->certf));
+		k->cert_state = P11_CERT_ABSENT;
 		return CKR_OK;
 	}
-	k->cert = NULL;
+	free(der);
 	if (r == PIV_ERR_NOT_FOUND || r == PIV_ERR_PROTO ||
 	    r == PIV_ERR_BAD_DATA) {
 		/* absent, or unreadable: listed as absent */
@@ -218,7 +304,7 @@ p11_cert_load(struct p11_slot *slot, int idx)
 /*
  * Which key slots a token can have keys in (for the README):
  *
- *   9A 9C 9D 9E are always asked (METADATA, one APDU each).
+ *   9A 9C 9D 9E are always candidates.
  *   F9, the YubiKey attestation key, and the attestation certificates
  *   of generated keys (each one a signature by the card when read) are
  *   objects only with USBPIV_ATTEST=1: clients that list certificates
@@ -232,11 +318,23 @@ p11_cert_load(struct p11_slot *slot, int idx)
  *   import-cert`) raises the count when it puts a key or certificate into
  *   a retired slot; for cards written by tools that do not,
  *   USBPIV_RETIRED=all probes all 20 slots.
+ *
+ * Nothing is read before a search or an operation needs it, and then only
+ * for the slots it can match: a template with CKA_ID names one slot, so
+ * C_FindObjectsInit(CKO_PRIVATE_KEY, CKA_ID 01) costs one METADATA (9A)
+ * and no Key History.  Per candidate slot and card generation:
+ *   - its METADATA (is there a key; algorithm, policies, origin and the
+ *     public key), once, before any object of the slot is listed: the
+ *     card's word on the key, where a certificate may be stale;
+ *   - its certificate, once, when a certificate or a key's subject is
+ *     asked for and METADATA said there is a key.
+ * On cards without METADATA a key is where a certificate is.
  */
 static CK_RV p11_data_load(struct p11_slot *slot, size_t i);
 
-/* Retired keys per Key History, read once as the data object it also is
- * (so a later search for data objects does not read it again). */
+/* Retired keys per Key History, read once per card generation, as the
+ * data object it also is (so a search for data objects does not read it
+ * again). */
 static CK_RV
 p11_retired_count(struct p11_slot *slot, int *n)
 {
@@ -247,6 +345,10 @@ p11_retired_count(struct p11_slot *slot, int *n)
 	*n = 0;
 	if (p11_mod.retired_all) {
 		*n = 20;
+		return CKR_OK;
+	}
+	if (slot->retired_n > 0) {
+		*n = slot->retired_n - 1;
 		return CKR_OK;
 	}
 	for (i = 0; i < P11_NDATA; i++)
@@ -260,92 +362,225 @@ p11_retired_count(struct p11_slot *slot, int *n)
 	    piv_key_history_parse(slot->data[i].value, slot->data[i].len,
 	    &on, &off) == 0)
 		*n = on + off;	/* malformed: none */
+	if (slot->data[i].state != P11_CERT_UNKNOWN)
+		slot->retired_n = *n + 1;
 	return CKR_OK;
 }
 
-/* Is index i a retired slot beyond the Key History count, or F9 when
- * attestation objects are off? */
+/* Is index i no candidate: a retired slot beyond the Key History count
+ * (the card gone counts as that), or F9 when attestation objects are
+ * off? */
 static int
-p11_retired_skip(int i, int nretired)
+p11_retired_skip(struct p11_slot *slot, int i)
 {
+	int n = 0;
+
 	if (i == P11_F9_INDEX)
 		return !p11_mod.attest;
-	return p11_key_refs[i] >= 0x82 && p11_key_refs[i] <= 0x95 &&
-	    p11_key_refs[i] - 0x82 >= nretired;
+	if (p11_key_refs[i] < 0x82 || p11_key_refs[i] > 0x95)
+		return 0;
+	if (p11_retired_count(slot, &n) != CKR_OK)
+		return 1;
+	return p11_key_refs[i] - 0x82 >= n;
 }
 
+/*
+ * The caches (keys, certificates, data objects) belong to one card
+ * generation: another program may have changed the card.  No APDU here;
+ * each slot is read when something asks for it (p11_key_probe).
+ */
 CK_RV
 p11_keys_load(struct p11_slot *slot)
 {
-	int ms = P11_OP_MS, r, i, have_md = 1, nretired;
 	uint64_t gen;
 	CK_RV rv;
+	int i;
 
 	gen = p11_mod.be->generation != NULL ?
 	    p11_mod.be->generation(p11_mod.be_ctx, slot->conn) : 0;
-	/* Another program may have changed the card: the caches (keys,
-	 * certificates, data objects) belong to one card generation. */
 	if (slot->keys_loaded && gen == slot->keys_gen)
 		return CKR_OK;
 	p11_keys_clear(slot);
 	slot->keys_gen = gen;
-	if ((rv = p11_retired_count(slot, &nretired)) != CKR_OK)
-		return rv;
-	for (i = 0; i < P11_NKEYS; i++) {
-		struct p11_key *k = &slot->keys[i];
-
-		k->ref = p11_key_refs[i];
-		if (!have_md || p11_retired_skip(i, nretired))
-			continue;
-		r = piv_metadata(slot->card, k->ref, &k->md, &ms);
-		if (r == 0) {
-			k->has_key = 1;
-			k->md_real = 1;
-		} else if (r == PIV_ERR_NOT_FOUND) {
-			piv_metadata_clear(&k->md);
-			k->cert_state = P11_CERT_UNKNOWN;
-		} else if (r == PIV_ERR_NOT_SUPPORTED && i == 0) {
-			have_md = 0;
-		} else {
-			piv_metadata_clear(&k->md);
-			if ((rv = p11_card_rv(slot, r)) == CKR_DEVICE_REMOVED)
-				return rv;
-			/* Unknown to this card (e.g. F9 on a non-YubiKey). */
-		}
-	}
-	if (!have_md) {
-		/* No METADATA: a key is where a certificate is. */
-		for (i = 0; i < P11_NKEYS; i++) {
-			struct p11_key *k = &slot->keys[i];
-			EVP_PKEY *pk;
-
-			if (p11_retired_skip(i, nretired))
-				continue;
-			if ((rv = p11_cert_load(slot, i)) != CKR_OK)
-				return rv;
-			if (k->cert_state != P11_CERT_PRESENT ||
-			    (pk = X509_get0_pubkey(k->cert)) == NULL ||
-			    (k->md.alg = p11_alg_of(pk)) == 0)
-				continue;
-			k->has_key = 1;
-		}
-	}
+	for (i = 0; i < P11_NKEYS; i++)
+		slot->keys[i].ref = p11_key_refs[i];
 	slot->keys_loaded = 1;
+	/* an operation in flight keeps its key: read that one again */
+	for (i = 0; i < P11_MAX_SESSIONS; i++) {
+		static const int kops[] = { P11_OP_SIGN, P11_OP_VERIFY,
+		    P11_OP_DECRYPT, P11_OP_ENCRYPT };
+		struct p11_session *s = slot->sess[i];
+		size_t j;
+
+		for (j = 0; s != NULL && j < UTIL_ARRAY_LEN(kops); j++) {
+			const struct p11_opstate *op = &s->op[kops[j]];
+
+			if (!op->active || op->keyidx < 0 ||
+			    op->keyidx >= P11_NKEYS)
+				continue;
+			if ((rv = p11_key_probe(slot, op->keyidx)) ==
+			    CKR_DEVICE_REMOVED)
+				return rv;
+		}
+	}
 	return CKR_OK;
 }
 
-/* The public key of slot idx, from METADATA or the certificate. */
-static EVP_PKEY *
-p11_pub(struct p11_slot *slot, int idx, int may_read)
+/* Cards without METADATA: a key is where a certificate is. */
+static CK_RV
+p11_key_from_cert(struct p11_slot *slot, int idx)
+{
+	struct p11_key *k = &slot->keys[idx];
+	EVP_PKEY *pk;
+	CK_RV rv;
+
+	if ((rv = p11_cert_load(slot, idx)) != CKR_OK)
+		return rv;
+	if (k->cert_state != P11_CERT_PRESENT || p11_key_cert(k) == NULL ||
+	    (pk = X509_get0_pubkey(k->cert)) == NULL ||
+	    (k->md.alg = p11_alg_of(pk)) == 0)
+		return CKR_OK;
+	k->has_key = 1;
+	return CKR_OK;
+}
+
+CK_RV
+p11_key_probe(struct p11_slot *slot, int idx)
+{
+	struct p11_key *k = &slot->keys[idx];
+	struct piv_metadata md;
+	int ms = P11_OP_MS, r;
+	CK_RV rv;
+
+	if (k->probed || k->md_real)
+		return CKR_OK;
+	if (!slot->md_none) {
+		r = piv_metadata_nokey(slot->card, k->ref, &md, &ms);
+		if (r == PIV_ERR_REMOVED)
+			return p11_card_rv(slot, r);
+		if (r == PIV_ERR_NOT_SUPPORTED && idx < 4) {
+			slot->md_none = 1;	/* not a YubiKey 5.3+ */
+		} else {
+			piv_metadata_clear(&k->md);
+			p11_key_pub_forget(k);
+			k->has_key = 0;
+			k->probed = 1;
+			/* the template is checked (and its encodings made)
+			 * now: a key whose public half is malformed is as
+			 * unknown to this module as an unknown algorithm */
+			if (r == 0 && md.pub_tpl != NULL &&
+			    p11_pubenc_from_tpl(md.alg, md.pub_tpl,
+			    md.pub_tpl_len, &k->enc) != 0) {
+				piv_metadata_clear(&md);
+				r = PIV_ERR_PROTO;
+			}
+			if (r == 0) {
+				k->md = md;	/* takes it over */
+				k->has_key = 1;
+				k->md_real = 1;
+			} else if (r != PIV_ERR_NOT_FOUND &&
+			    (rv = p11_card_rv(slot, r)) == CKR_DEVICE_REMOVED) {
+				return rv;
+			}
+			/* else empty, or unknown to this card (e.g. F9 on
+			 * a non-YubiKey) */
+			return CKR_OK;
+		}
+	}
+	piv_metadata_clear(&k->md);
+	k->has_key = 0;
+	if ((rv = p11_key_from_cert(slot, idx)) != CKR_OK)
+		return rv;
+	k->probed = 1;
+	return CKR_OK;
+}
+
+/* The public key of slot idx as an OpenSSL key (for software verify and
+ * encrypt, PSS): made from METADATA's template on first use, else the
+ * certificate's. */
+EVP_PKEY *
+p11_key_pkey(struct p11_slot *slot, int idx)
 {
 	struct p11_key *k = &slot->keys[idx];
 
-	if (k->md.pub != NULL)
+	if (k->md.pub != NULL || (k->md.pub_tpl != NULL &&
+	    piv_metadata_pub(&k->md) == 0))
 		return k->md.pub;
-	if (may_read && k->cert_state == P11_CERT_UNKNOWN)
+	if (k->md.pub_tpl != NULL)
+		return NULL;	/* the card's template is bad */
+	if (k->cert_state == P11_CERT_UNKNOWN)
 		(void)p11_cert_load(slot, idx);
-	if (k->cert_state == P11_CERT_PRESENT)
+	if (k->cert_state == P11_CERT_PRESENT && p11_key_cert(k) != NULL)
 		return X509_get0_pubkey(k->cert);
+	return NULL;
+}
+
+/* The raw public key of an OpenSSL key (one this module generated or
+ * imported in this process: the card's template is not at hand). */
+static int
+p11_pubenc_from_pkey(uint8_t alg, EVP_PKEY *pk, struct p11_pubenc *out)
+{
+	uint8_t key[512], e[8];
+	size_t n = 0;
+	BIGNUM *bn = NULL, *be = NULL;
+	int r = -1, nl, el;
+
+	memset(out, 0, sizeof(*out));
+	switch (p11_keytype(alg)) {
+	case CKK_EC:
+		if (!EVP_PKEY_get_octet_string_param(pk,
+		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, key, sizeof(key), &n))
+			return -1;
+		return p11_pubenc_build(alg, key, n, NULL, 0, out);
+	case CKK_EC_EDWARDS:
+	case CKK_EC_MONTGOMERY:
+		n = sizeof(key);
+		if (EVP_PKEY_get_raw_public_key(pk, key, &n) != 1)
+			return -1;
+		return p11_pubenc_build(alg, key, n, NULL, 0, out);
+	case CKK_RSA:
+		if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &bn) &&
+		    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &be) &&
+		    (nl = BN_num_bytes(bn)) > 0 && (size_t)nl <= sizeof(key) &&
+		    (el = BN_num_bytes(be)) > 0 && (size_t)el <= sizeof(e) &&
+		    BN_bn2bin(bn, key) == nl && BN_bn2bin(be, e) == el)
+			r = p11_pubenc_build(alg, key, (size_t)nl, e,
+			    (size_t)el, out);
+		BN_free(bn);
+		BN_free(be);
+		return r;
+	}
+	return -1;
+}
+
+/*
+ * The public key's attribute values, built once per key and card
+ * generation from the bytes the card gave: METADATA's template, else the
+ * certificate's SubjectPublicKeyInfo.
+ */
+static const struct p11_pubenc *
+p11_key_enc(struct p11_slot *slot, int idx)
+{
+	struct p11_key *k = &slot->keys[idx];
+
+	if (k->enc.spki != NULL)
+		return &k->enc;
+	if (k->md.pub_tpl != NULL) {
+		if (p11_pubenc_from_tpl(k->md.alg, k->md.pub_tpl,
+		    k->md.pub_tpl_len, &k->enc) == 0)
+			return &k->enc;
+	} else if (k->md.pub != NULL) {
+		if (p11_pubenc_from_pkey(k->md.alg, k->md.pub, &k->enc) == 0)
+			return &k->enc;
+	} else {
+		if (k->cert_state == P11_CERT_UNKNOWN)
+			(void)p11_cert_load(slot, idx);
+		if (k->cert_state == P11_CERT_PRESENT &&
+		    p11_pubenc_from_spki_key(k->md.alg,
+		    k->cert_der + k->certf.key_off, k->certf.key_len,
+		    &k->enc) == 0)
+			return &k->enc;
+	}
 	return NULL;
 }
 
@@ -391,33 +626,11 @@ int
 p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h)
 {
 	size_t idx = P11_INDEX(h);
+	struct p11_key *k;
 
 	if (h >> 16 != 0 || slot->keys_loaded == 0)
 		return 0;
-	switch (P11_KIND(h)) {
-	case P11_OBJ_CERT:
-		if (idx >= P11_NKEYS)
-			return 0;
-		if (slot->keys[idx].cert_state == P11_CERT_PRESENT)
-			return 1;	/* e.g. imported into an empty slot */
-		if (!slot->keys[idx].has_key)
-			return 0;
-		if (p11_cert_load(slot, (int)idx) != CKR_OK)
-			return 0;
-		return slot->keys[idx].cert_state == P11_CERT_PRESENT;
-	case P11_OBJ_PUB:
-		return idx < P11_NKEYS && slot->keys[idx].has_key &&
-		    p11_pub(slot, (int)idx, 1) != NULL;
-	case P11_OBJ_PRIV:
-		/* private objects: for the user; the SO (management key)
-		 * sees them too, so that the handles C_GenerateKeyPair and
-		 * C_CreateObject return are usable (nothing secret is
-		 * readable through them anyway) */
-		return idx < P11_NKEYS && slot->keys[idx].has_key &&
-		    (slot->user_in || slot->so_in);
-	case P11_OBJ_ATTEST:
-		return idx < P11_NKEYS && p11_attests(slot, (int)idx);
-	case P11_OBJ_DATA:
+	if (P11_KIND(h) == P11_OBJ_DATA) {
 		if (idx >= P11_NDATA)
 			return 0;
 		if (p11_data_objs[idx].private_ && !slot->user_in)
@@ -426,6 +639,44 @@ p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h)
 			return 0;
 		return slot->data[idx].state == P11_CERT_PRESENT;
 	}
+	if (idx >= P11_NKEYS)
+		return 0;
+	k = &slot->keys[idx];
+	switch (P11_KIND(h)) {
+	case P11_OBJ_CERT:
+		if (k->cert_state == P11_CERT_PRESENT)
+			return 1;	/* e.g. imported into an empty slot */
+		if (p11_retired_skip(slot, (int)idx) ||
+		    p11_key_probe(slot, (int)idx) != CKR_OK || !k->has_key)
+			return 0;
+		if (p11_cert_load(slot, (int)idx) != CKR_OK)
+			return 0;
+		return k->cert_state == P11_CERT_PRESENT;
+	case P11_OBJ_PUB:
+		if (p11_retired_skip(slot, (int)idx) ||
+		    p11_key_probe(slot, (int)idx) != CKR_OK)
+			return 0;
+		return k->has_key && (p11_key_enc(slot, (int)idx) != NULL ||
+		    p11_key_pkey(slot, (int)idx) != NULL);
+	case P11_OBJ_PRIV:
+		/* private objects: for the user; the SO (management key)
+		 * sees them too, so that the handles C_GenerateKeyPair and
+		 * C_CreateObject return are usable (nothing secret is
+		 * readable through them anyway) */
+		if ((!slot->user_in && !slot->so_in) ||
+		    p11_retired_skip(slot, (int)idx) ||
+		    p11_key_probe(slot, (int)idx) != CKR_OK)
+			return 0;
+		return k->has_key;
+	case P11_OBJ_ATTEST:
+		if (idx == P11_F9_INDEX || !p11_mod.attest ||
+		    p11_retired_skip(slot, (int)idx) ||
+		    p11_key_probe(slot, (int)idx) != CKR_OK ||
+		    !k->has_key ||
+		    p11_key_probe(slot, P11_F9_INDEX) != CKR_OK)
+			return 0;
+		return p11_attests(slot, (int)idx);
+	}
 	return 0;
 }
 
@@ -433,8 +684,7 @@ p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h)
 
 struct p11_val {
 	uint8_t small[32];
-	uint8_t *dyn;		/* OPENSSL_malloc'd or malloc'd */
-	int dyn_ossl;
+	uint8_t *dyn;		/* malloc'd */
 	const void *p;
 	size_t len;
 };
@@ -442,10 +692,7 @@ struct p11_val {
 static void
 p11_val_clear(struct p11_val *v)
 {
-	if (v->dyn_ossl)
-		OPENSSL_free(v->dyn);
-	else
-		free(v->dyn);
+	free(v->dyn);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -485,49 +732,19 @@ p11_val_bytes(struct p11_val *v, const void *p, size_t n)
 	return CKR_OK;
 }
 
+/* A value that outlives the call (a cache of the slot, locked). */
+static CK_RV
+p11_val_ref(struct p11_val *v, const void *p, size_t n)
+{
+	v->p = p;
+	v->len = n;
+	return CKR_OK;
+}
+
 static CK_RV
 p11_val_str(struct p11_val *v, const char *s)
 {
 	return p11_val_bytes(v, s, strlen(s));
-}
-
-/* DER from an i2d function: takes over *der (n < 0 means failure).
- * Call it as  n = i2d_X(x, &der); return p11_val_der(v, &der, n);  so
- * that der is read after i2d set it. */
-static CK_RV
-p11_val_der(struct p11_val *v, unsigned char **derp, int n)
-{
-	unsigned char *der = *derp;
-
-	*derp = NULL;
-	if (n < 0 || der == NULL) {
-		OPENSSL_free(der);
-		return CKR_FUNCTION_FAILED;
-	}
-	v->dyn = der;
-	v->dyn_ossl = 1;
-	v->p = der;
-	v->len = (size_t)n;
-	return CKR_OK;
-}
-
-static CK_RV
-p11_val_bn(struct p11_val *v, EVP_PKEY *pk, const char *name)
-{
-	BIGNUM *bn = NULL;
-	int n;
-
-	if (!EVP_PKEY_get_bn_param(pk, name, &bn))
-		return CKR_FUNCTION_FAILED;
-	n = BN_num_bytes(bn);
-	if ((v->dyn = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
-		BN_free(bn);
-		return CKR_HOST_MEMORY;
-	}
-	v->len = (size_t)BN_bn2bin(bn, v->dyn);
-	v->p = v->dyn;
-	BN_free(bn);
-	return CKR_OK;
 }
 
 static const uint8_t p11_oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
@@ -555,33 +772,21 @@ p11_val_ec_params(struct p11_val *v, uint8_t alg)
 	return CKR_ATTRIBUTE_TYPE_INVALID;
 }
 
-/* CKA_EC_POINT: DER OCTET STRING around the encoded point (as in the
+/* CKA_EC_POINT: a DER OCTET STRING around the encoded point (as in the
  * SubjectPublicKeyInfo: uncompressed for EC, raw for Ed25519/X25519). */
 static CK_RV
-p11_val_ec_point(struct p11_val *v, EVP_PKEY *pk)
+p11_val_ec_point(struct p11_val *v, const struct p11_pubenc *e)
 {
-	X509_PUBKEY *xp = NULL;
-	const unsigned char *pt = NULL;
-	int n = 0;
-	CK_RV rv = CKR_FUNCTION_FAILED;
-
-	if (X509_PUBKEY_set(&xp, pk) != 1 ||
-	    X509_PUBKEY_get0_param(NULL, &pt, &n, NULL, xp) != 1 ||
-	    n <= 0 || n > 127)
-		goto out;
-	if ((v->dyn = malloc((size_t)n + 2)) == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
+	if (e->pt_len > 127)
+		return CKR_FUNCTION_FAILED;	/* 97 at most (P-384) */
+	if ((v->dyn = malloc(e->pt_len + 2)) == NULL)
+		return CKR_HOST_MEMORY;
 	v->dyn[0] = 0x04;
-	v->dyn[1] = (uint8_t)n;
-	memcpy(v->dyn + 2, pt, (size_t)n);
+	v->dyn[1] = (uint8_t)e->pt_len;
+	memcpy(v->dyn + 2, e->spki + e->pt_off, e->pt_len);
 	v->p = v->dyn;
-	v->len = (size_t)n + 2;
-	rv = CKR_OK;
-out:
-	X509_PUBKEY_free(xp);
-	return rv;
+	v->len = e->pt_len + 2;
+	return CKR_OK;
 }
 
 static CK_RV
@@ -606,14 +811,11 @@ p11_attr_common(struct p11_val *v, CK_ATTRIBUTE_TYPE t, CK_OBJECT_CLASS cls,
 	return CKR_ATTRIBUTE_TYPE_INVALID;
 }
 
+/* A certificate's attributes: pieces of its DER. */
 static CK_RV
-p11_attr_cert(struct p11_slot *slot, X509 *x, uint8_t id, int trusted,
-    struct p11_val *v, CK_ATTRIBUTE_TYPE t)
+p11_attr_cert(const uint8_t *der, size_t len, const struct p11_certf *f,
+    uint8_t id, int trusted, struct p11_val *v, CK_ATTRIBUTE_TYPE t)
 {
-	unsigned char *der = NULL;
-	int n;
-
-	(void)slot;
 	switch (t) {
 	case CKA_CERTIFICATE_TYPE:
 		return p11_val_ulong(v, CKC_X_509);
@@ -630,19 +832,34 @@ p11_attr_cert(struct p11_slot *slot, X509 *x, uint8_t id, int trusted,
 	case CKA_HASH_OF_ISSUER_PUBLIC_KEY:
 		return p11_val_bytes(v, "", 0);
 	case CKA_SUBJECT:
-		n = i2d_X509_NAME(X509_get_subject_name(x), &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, der + f->subject_off, f->subject_len);
 	case CKA_ISSUER:
-		n = i2d_X509_NAME(X509_get_issuer_name(x), &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, der + f->issuer_off, f->issuer_len);
 	case CKA_SERIAL_NUMBER:
-		n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, der + f->serial_off, f->serial_len);
 	case CKA_VALUE:
-		n = i2d_X509(x, &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, der, len);
 	}
 	return CKR_ATTRIBUTE_TYPE_INVALID;
+}
+
+/* The same for a decoded certificate (attestations). */
+static CK_RV
+p11_attr_x509(X509 *x, uint8_t id, struct p11_val *v, CK_ATTRIBUTE_TYPE t)
+{
+	unsigned char *der = NULL;
+	struct p11_certf f;
+	int n = i2d_X509(x, &der);
+	CK_RV rv;
+
+	if (n <= 0 || der == NULL)
+		rv = CKR_FUNCTION_FAILED;
+	else if (p11_cert_fields(der, (size_t)n, &f) != 0)
+		rv = CKR_FUNCTION_FAILED;
+	else
+		rv = p11_attr_cert(der, (size_t)n, &f, id, 0, v, t);
+	OPENSSL_free(der);
+	return rv;
 }
 
 static CK_RV
@@ -654,9 +871,7 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 	int generated = k->md_real && k->md.origin == PIV_ORIGIN_GENERATED;
 	int rsa = kt == CKK_RSA;
 	uint8_t id = p11_key_id(idx), b;
-	unsigned char *der = NULL;
-	EVP_PKEY *pk;
-	int n;
+	const struct p11_pubenc *e;
 
 	switch (t) {
 	case CKA_KEY_TYPE:
@@ -683,13 +898,12 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 			(void)p11_cert_load(slot, idx);
 		if (k->cert_state != P11_CERT_PRESENT)
 			return p11_val_bytes(v, "", 0);
-		n = i2d_X509_NAME(X509_get_subject_name(k->cert), &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_bytes(v, k->cert_der + k->certf.subject_off,
+		    k->certf.subject_len);
 	case CKA_PUBLIC_KEY_INFO:
-		if ((pk = p11_pub(slot, idx, 1)) == NULL)
+		if ((e = p11_key_enc(slot, idx)) == NULL)
 			return p11_val_bytes(v, "", 0);
-		n = i2d_PUBKEY(pk, &der);
-		return p11_val_der(v, &der, n);
+		return p11_val_ref(v, e->spki, e->spki_len);
 	case CKA_USBPIV_SLOT:
 		return p11_val_bytes(v, &k->ref, 1);
 	case CKA_USBPIV_PIN_POLICY:
@@ -743,22 +957,23 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 		case CKA_TRUSTED:
 			return p11_val_bool(v, 0);
 		case CKA_EC_POINT:
-			if (rsa || (pk = p11_pub(slot, idx, 1)) == NULL)
+			if (rsa || (e = p11_key_enc(slot, idx)) == NULL)
 				break;
-			return p11_val_ec_point(v, pk);
+			return p11_val_ec_point(v, e);
 		}
 	}
 	switch (t) {
 	case CKA_MODULUS:
 	case CKA_PUBLIC_EXPONENT:
-		if (!rsa || (pk = p11_pub(slot, idx, 1)) == NULL)
+		if (!rsa || (e = p11_key_enc(slot, idx)) == NULL)
 			break;
-		return p11_val_bn(v, pk, t == CKA_MODULUS ?
-		    OSSL_PKEY_PARAM_RSA_N : OSSL_PKEY_PARAM_RSA_E);
+		if (t == CKA_MODULUS)
+			return p11_val_ref(v, e->spki + e->pt_off, e->pt_len);
+		return p11_val_ref(v, e->spki + e->e_off, e->e_len);
 	case CKA_MODULUS_BITS:
-		if (!rsa || priv || (pk = p11_pub(slot, idx, 1)) == NULL)
+		if (!rsa || priv || (e = p11_key_enc(slot, idx)) == NULL)
 			break;
-		return p11_val_ulong(v, (CK_ULONG)EVP_PKEY_get_bits(pk));
+		return p11_val_ulong(v, e->bits);
 	case CKA_EC_PARAMS:
 		if (rsa)
 			break;
@@ -804,7 +1019,8 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 		if ((rv = p11_attr_common(v, t, CKO_CERTIFICATE, 0, label)) !=
 		    CKR_ATTRIBUTE_TYPE_INVALID)
 			return rv;
-		return p11_attr_cert(slot, k->cert, p11_key_id(idx), 0, v, t);
+		return p11_attr_cert(k->cert_der, k->cert_der_len, &k->certf,
+		    p11_key_id(idx), 0, v, t);
 	case P11_OBJ_ATTEST:
 		snprintf(label, sizeof(label),
 		    "X.509 Certificate for PIV Attestation %02x", k->ref);
@@ -826,7 +1042,7 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 				return p11_card_rv(slot, r);
 			}
 		}
-		return p11_attr_cert(slot, k->attest, p11_key_id(idx), 0, v, t);
+		return p11_attr_x509(k->attest, p11_key_id(idx), v, t);
 	case P11_OBJ_PUB:
 		snprintf(label, sizeof(label), "Public key for %s", nm);
 		if ((rv = p11_attr_common(v, t, CKO_PUBLIC_KEY, 0, label)) !=

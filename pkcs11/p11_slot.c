@@ -362,7 +362,8 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	if ((rv = p11_token_check(slot)) != CKR_OK ||
 	    (rv = p11_token_load_info(slot)) != CKR_OK)
 		goto out;
-	p11_token_pin_info(slot);
+	/* The PIN flags from the answers to our own VERIFYs only: asking
+	 * the card here costs a VERIFY before nearly every C_Login. */
 	if (!slot->token_present) {
 		rv = CKR_DEVICE_REMOVED;
 		goto out;

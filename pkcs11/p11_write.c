@@ -121,6 +121,7 @@ p11_key_set(struct p11_key *k, uint8_t alg, uint8_t pin, uint8_t touch,
     uint8_t origin, EVP_PKEY *pub)
 {
 	piv_metadata_clear(&k->md);
+	p11_key_pub_forget(k);
 	k->md.alg = alg;
 	k->md.pin_policy = pin;
 	k->md.touch_policy = touch;
@@ -292,10 +293,11 @@ p11_create_cert(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 		return r == PIV_ERR_AUTH_REQUIRED ? CKR_USER_NOT_LOGGED_IN :
 		    p11_card_rv(slot, r);
 	}
-	X509_free(slot->keys[idx].cert);
-	slot->keys[idx].cert = x;
-	slot->keys[idx].cert_state = P11_CERT_PRESENT;
+	/* the card has it now, whatever the cache can keep */
+	rv = p11_key_cert_set(&slot->keys[idx], x);
 	p11_history_note(slot, idx);
+	if (rv != CKR_OK)
+		return rv;
 	*h = P11_HANDLE(P11_OBJ_CERT, idx);
 	return CKR_OK;
 }
@@ -548,16 +550,16 @@ C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 	switch (P11_KIND(hObject)) {
 	case P11_OBJ_CERT:
 		if ((r = piv_delete_cert(slot->card, k->ref, &ms)) == 0) {
-			X509_free(k->cert);
-			k->cert = NULL;
-			k->cert_state = P11_CERT_ABSENT;
+			(void)p11_key_cert_set(k, NULL);
 		}
 		break;
 	case P11_OBJ_PRIV:
 		if ((r = piv_delete_key(slot->card, k->ref, &ms)) == 0) {
 			piv_metadata_clear(&k->md);
+			p11_key_pub_forget(k);
 			k->has_key = 0;
 			k->md_real = 0;
+			k->probed = 1;
 		}
 		break;
 	default:

@@ -93,6 +93,18 @@ check_bytes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
 	assert_memory_equal(buf, want, len);
 }
 
+/* CKA_PUBLIC_KEY_INFO of o is OpenSSL's encoding of pk. */
+static void
+check_spki(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, EVP_PKEY *pk)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(pk, &der);
+
+	assert_true(n > 0);
+	check_bytes(h, o, CKA_PUBLIC_KEY_INFO, der, (size_t)n);
+	OPENSSL_free(der);
+}
+
 static CK_ULONG
 get_ulong(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
 {
@@ -137,6 +149,7 @@ test_ec_attributes(void **state)
 	wrapped[1] = (uint8_t)n;
 	memcpy(wrapped + 2, pt, n);
 	check_bytes(h, o, CKA_EC_POINT, wrapped, n + 2);
+	check_spki(h, o, pub_9a);
 	check_bytes(h, o, CKA_LABEL, "Public key for PIV Authentication", 33);
 	assert_true(get_bool(h, o, CKA_VERIFY));
 	assert_false(get_bool(h, o, CKA_ENCRYPT));
@@ -146,6 +159,7 @@ test_ec_attributes(void **state)
 
 	o = tb_find1(h, CKO_PUBLIC_KEY, 6);	/* 83 = retired 2 */
 	check_bytes(h, o, CKA_EC_PARAMS, p384, sizeof(p384));
+	check_spki(h, o, pub_83);
 	check_bytes(h, o, CKA_LABEL, "Public key for Retired Key 2", 28);
 
 	o = tb_find1(h, CKO_PUBLIC_KEY, 4);	/* 9e: Ed25519 */
@@ -156,10 +170,12 @@ test_ec_attributes(void **state)
 	wrapped[1] = 32;
 	memcpy(wrapped + 2, pt, 32);
 	check_bytes(h, o, CKA_EC_POINT, wrapped, 34);
+	check_spki(h, o, pub_9e);
 
 	o = tb_find1(h, CKO_PUBLIC_KEY, 5);	/* 82: X25519 */
 	assert_int_equal(get_ulong(h, o, CKA_KEY_TYPE), CKK_EC_MONTGOMERY);
 	check_bytes(h, o, CKA_EC_PARAMS, "\x06\x03\x2b\x65\x6e", 5);
+	check_spki(h, o, pub_82);
 	assert_false(get_bool(h, o, CKA_VERIFY));
 }
 
@@ -181,6 +197,7 @@ test_rsa_and_private(void **state)
 	BN_free(n);
 	check_bytes(h, o, CKA_MODULUS, mod, (size_t)len);
 	check_bytes(h, o, CKA_PUBLIC_EXPONENT, "\x01\x00\x01", 3);
+	check_spki(h, o, pub_9c);
 	assert_true(get_bool(h, o, CKA_ENCRYPT));
 
 	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
@@ -457,11 +474,11 @@ test_apdu_counts(void **state)
 		assert_non_null(card);
 		list_like_ssh(h);
 		a1 = piv_apdu_count(card);
-		/* SELECT, GET VERSION, GET SERIAL, VERIFY (PIN status), Key
-		 * History, METADATA 9A 9C 9D 9E, the two certificates */
-		assert_int_equal(a1, 11);
-		/* all of it again: from the caches, and the PIN status is
-		 * fresh (same generation, within P11_PIN_INFO_MS) */
+		/* SELECT, GET VERSION, GET SERIAL, Key History, METADATA 9A
+		 * 9C 9D 9E (public keys first), the two certificates (not
+		 * looked for in the empty 9D 9E); no PIN status */
+		assert_int_equal(a1, 10);
+		/* all of it again: from the caches */
 		list_like_ssh(h);
 		assert_int_equal(piv_apdu_count(card), a1);
 		/* login + one signature: VERIFY, GENERAL AUTHENTICATE */
@@ -476,19 +493,18 @@ test_apdu_counts(void **state)
 		/* the login told us the PIN state: no VERIFY for the flags */
 		assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
 		assert_int_equal(piv_apdu_count(card), a2);
-		/* another program reset the card: the generation moved, so
-		 * SELECT again and ask the PIN status again, once */
+		/* another program reset the card: the token info (version,
+		 * serial) cannot change with it, so no APDU */
 		tb_other_process_reset(0);
 		assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
-		assert_int_equal(piv_apdu_count(card), a2 + 2);
-		assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
-		assert_int_equal(piv_apdu_count(card), a2 + 2);
-		/* and the caches belong to the old generation: Key History,
-		 * 4 METADATA, 2 certificates again, and one VERIFY without
-		 * data: is our login still there?  It is not, and nobody
-		 * changed or refused a PIN: one VERIFY with the kept PIN */
+		assert_int_equal(piv_apdu_count(card), a2);
+		/* but the caches belong to the old generation: SELECT, Key
+		 * History, 4 METADATA, 2 certificates again, and one VERIFY
+		 * without data: is our login still there?  It is not, and
+		 * nobody changed or refused a PIN: one VERIFY with the kept
+		 * PIN */
 		list_like_ssh(h);
-		assert_int_equal(piv_apdu_count(card), a2 + 2 + 8 + 1);
+		assert_int_equal(piv_apdu_count(card), a2 + 9 + 1);
 		assert_true(count_class(h, CKO_PRIVATE_KEY) > 0);
 		/* C_Logout clears the card's PIN state: VERIFY P1=FF */
 		assert_int_equal(C_Logout(h), CKR_OK);
@@ -511,6 +527,61 @@ test_apdu_counts(void **state)
 	EVP_PKEY_free(pub[1]);
 	X509_free(x[0]);
 	X509_free(x[1]);
+	tb_teardown();
+}
+
+/*
+ * METADATA only for the slots a search can match: a template with CKA_ID
+ * names one slot, and no Key History is read for it; an unrestricted
+ * search then reads what it must, once.
+ */
+static void
+test_lazy_by_id(void **state)
+{
+	CK_SESSION_HANDLE h;
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_BYTE sig[128] = { 0 };
+	CK_ULONG sl = sizeof(sig);
+	CK_OBJECT_HANDLE o;
+	EVP_PKEY *pub[3];
+	piv_card_t *card;
+	uint64_t a;
+
+	(void)state;
+	unsetenv("USBPIV_ATTEST");
+	tb_setup(1);
+	pub[0] = tb_genkey(0, 0x9a, PIV_ALG_ECCP256, 0);
+	pub[1] = tb_genkey(0, 0x9c, PIV_ALG_RSA2048, 0);
+	pub[2] = tb_genkey(0, 0x82, PIV_ALG_ECCP256, 0);
+	h = tb_open(0);
+	card = p11_mod.slots[0].card;
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	/* SELECT, VERIFY: one VERIFY, no PIN status before it */
+	assert_int_equal(piv_apdu_count(card), 2);
+	o = tb_find1(h, CKO_PRIVATE_KEY, 1);
+	/* METADATA 9A alone */
+	assert_int_equal(piv_apdu_count(card), 3);
+	assert_int_equal(C_SignInit(h, &m, o), CKR_OK);
+	assert_int_equal(C_Sign(h, sig, 32, sig, &sl), CKR_OK);
+	assert_int_equal(piv_apdu_count(card), 4);
+	/* the public key of the same slot: known already */
+	(void)tb_find1(h, CKO_PUBLIC_KEY, 1);
+	assert_int_equal(piv_apdu_count(card), 4);
+	/* a retired slot by CKA_ID: Key History (is 82 a candidate?) and
+	 * METADATA 82 */
+	(void)tb_find1(h, CKO_PRIVATE_KEY, 5);
+	a = piv_apdu_count(card);
+	assert_int_equal(a, 6);
+	/* all private keys: METADATA 9C 9D 9E only */
+	assert_int_equal(count_class(h, CKO_PRIVATE_KEY), 3);
+	assert_int_equal(piv_apdu_count(card), a + 3);
+	assert_int_equal(count_class(h, CKO_PRIVATE_KEY), 3);
+	assert_int_equal(count_class(h, CKO_PUBLIC_KEY), 3);
+	assert_int_equal(piv_apdu_count(card), a + 3);
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+	EVP_PKEY_free(pub[0]);
+	EVP_PKEY_free(pub[1]);
+	EVP_PKEY_free(pub[2]);
 	tb_teardown();
 }
 
@@ -593,6 +664,262 @@ test_key_history_parse(void **state)
 	assert_int_equal(on + off, 0);
 }
 
+/*
+ * The public-key encoders against OpenSSL's own encoding, byte for byte:
+ * SubjectPublicKeyInfo (i2d_PUBKEY), CKA_EC_POINT (a DER OCTET STRING of
+ * the point), CKA_MODULUS / CKA_PUBLIC_EXPONENT (BN_bn2bin), from a
+ * METADATA-style template and from an SPKI's key bits; and what they
+ * must refuse.
+ */
+static size_t
+put_tlv(uint8_t *out, uint8_t tag, const uint8_t *v, size_t n)
+{
+	size_t k;
+
+	out[0] = tag;
+	k = piv_tlv_put_len(out + 1, 4, n);
+	assert_true(k > 0);
+	memcpy(out + 1 + k, v, n);
+	return 1 + k + n;
+}
+
+static void
+check_pubenc(EVP_PKEY *pk, uint8_t alg)
+{
+	uint8_t key[600], e[16], tpl[700], *der = NULL, *osder = NULL;
+	size_t klen = sizeof(key), elen = 0, tlen = 0, cut;
+	struct p11_pubenc enc, enc2;
+	ASN1_OCTET_STRING *os;
+	const unsigned char *bits = NULL, *q;
+	X509_PUBKEY *xp;
+	BIGNUM *bn = NULL;
+	int dl, ol, bl = 0, rsa = EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA;
+
+	if (rsa) {
+		assert_true(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N,
+		    &bn));
+		klen = (size_t)BN_bn2bin(bn, key);
+		BN_free(bn);
+		bn = NULL;
+		assert_true(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E,
+		    &bn));
+		elen = (size_t)BN_bn2bin(bn, e);
+		BN_free(bn);
+		tlen = put_tlv(tpl, 0x81, key, klen);
+		tlen += put_tlv(tpl + tlen, 0x82, e, elen);
+	} else {
+		if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC)
+			assert_true(EVP_PKEY_get_octet_string_param(pk,
+			    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, key,
+			    sizeof(key), &klen));
+		else
+			assert_true(EVP_PKEY_get_raw_public_key(pk, key,
+			    &klen));
+		tlen = put_tlv(tpl, 0x86, key, klen);
+	}
+	dl = i2d_PUBKEY(pk, &der);
+	assert_true(dl > 0);
+
+	/* from the template, as METADATA gives it */
+	assert_int_equal(p11_pubenc_from_tpl(alg, tpl, tlen, &enc), 0);
+	assert_int_equal(enc.spki_len, (size_t)dl);
+	assert_memory_equal(enc.spki, der, (size_t)dl);
+	if (rsa) {
+		assert_int_equal(enc.pt_len, klen);
+		assert_memory_equal(enc.spki + enc.pt_off, key, klen);
+		assert_int_equal(enc.e_len, elen);
+		assert_memory_equal(enc.spki + enc.e_off, e, elen);
+		assert_int_equal(enc.bits, (CK_ULONG)EVP_PKEY_get_bits(pk));
+	} else {
+		/* CKA_EC_POINT is the DER OCTET STRING of these bytes */
+		assert_int_equal(enc.pt_len, klen);
+		assert_memory_equal(enc.spki + enc.pt_off, key, klen);
+		assert_non_null(os = ASN1_OCTET_STRING_new());
+		assert_true(ASN1_OCTET_STRING_set(os, key, (int)klen));
+		ol = i2d_ASN1_OCTET_STRING(os, &osder);
+		assert_int_equal(ol, (int)klen + 2);
+		assert_int_equal(osder[0], 0x04);
+		assert_int_equal(osder[1], klen);
+		ASN1_OCTET_STRING_free(os);
+		OPENSSL_free(osder);
+	}
+
+	/* from a SubjectPublicKeyInfo's key bits, as a certificate has it */
+	q = der;
+	assert_non_null(xp = d2i_X509_PUBKEY(NULL, &q, dl));
+	assert_int_equal(X509_PUBKEY_get0_param(NULL, &bits, &bl, NULL, xp),
+	    1);
+	assert_int_equal(p11_pubenc_from_spki_key(alg, bits, (size_t)bl,
+	    &enc2), 0);
+	assert_int_equal(enc2.spki_len, (size_t)dl);
+	assert_memory_equal(enc2.spki, der, (size_t)dl);
+	p11_pubenc_clear(&enc2);
+	/* every truncation of the key bits is refused */
+	for (cut = 0; cut < (size_t)bl; cut++) {
+		assert_int_equal(p11_pubenc_from_spki_key(alg, bits, cut,
+		    &enc2), -1);
+		assert_null(enc2.spki);
+	}
+	X509_PUBKEY_free(xp);
+	/* every truncation of the template too */
+	for (cut = 0; cut < tlen; cut++) {
+		assert_int_equal(p11_pubenc_from_tpl(alg, tpl, cut, &enc2),
+		    -1);
+		assert_null(enc2.spki);
+	}
+	/* a template of another algorithm's size */
+	assert_int_equal(p11_pubenc_from_tpl(alg == PIV_ALG_ECCP256 ?
+	    PIV_ALG_ECCP384 : PIV_ALG_ECCP256, tpl, tlen, &enc2), -1);
+	p11_pubenc_clear(&enc);
+	p11_pubenc_clear(&enc);		/* twice is harmless */
+	OPENSSL_free(der);
+}
+
+/* i2d of an OpenSSL object equals der[off, off + len). */
+#define SAME_DER(i2d, obj, der, off, len) do {				\
+	unsigned char *_d = NULL;					\
+	int _n = i2d(obj, &_d);						\
+									\
+	assert_int_equal(_n, (int)(len));				\
+	assert_memory_equal(_d, (der) + (off), (size_t)_n);		\
+	OPENSSL_free(_d);						\
+} while (0)
+
+/* The certificate walker finds what OpenSSL encodes, byte for byte. */
+static void
+test_cert_fields(void **state)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	X509 *x;
+	unsigned char *der = NULL;
+	const unsigned char *bits = NULL;
+	struct p11_certf f;
+	size_t cut;
+	int n, bl = 0, v;
+
+	(void)state;
+	assert_non_null(pk);
+	for (v = 2; v >= 0; v -= 2) {	/* v3, then v1 (no [0] version) */
+		x = tb_cert_for(pk, "fields");
+		if (v == 0) {
+			EVP_PKEY *ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+			    "P-256");
+
+			X509_set_version(x, 0);
+			assert_true(X509_sign(x, ca, EVP_sha256()) > 0);
+			EVP_PKEY_free(ca);
+		}
+		n = i2d_X509(x, &der);
+		assert_true(n > 0);
+		assert_int_equal(p11_cert_fields(der, (size_t)n, &f), 0);
+		/* v3: [0] { INTEGER 2 } before the serial; v1: the
+		 * TBSCertificate's header */
+		if (v == 2)
+			assert_memory_equal(der + f.serial_off - 5,
+			    "\xa0\x03\x02\x01\x02", 5);
+		else
+			assert_true((der[f.serial_off - 3] == 0x30 &&
+			    der[f.serial_off - 2] == 0x81) ||
+			    (der[f.serial_off - 4] == 0x30 &&
+			    der[f.serial_off - 3] == 0x82));
+		SAME_DER(i2d_ASN1_INTEGER, X509_get0_serialNumber(x), der,
+		    f.serial_off, f.serial_len);
+		SAME_DER(i2d_X509_NAME, X509_get_issuer_name(x), der,
+		    f.issuer_off, f.issuer_len);
+		SAME_DER(i2d_X509_NAME, X509_get_subject_name(x), der,
+		    f.subject_off, f.subject_len);
+		SAME_DER(i2d_X509_PUBKEY, X509_get_X509_PUBKEY(x), der,
+		    f.spki_off, f.spki_len);
+		assert_int_equal(X509_PUBKEY_get0_param(NULL, &bits, &bl, NULL,
+		    X509_get_X509_PUBKEY(x)), 1);
+		assert_int_equal(f.key_len, (size_t)bl);
+		assert_memory_equal(der + f.key_off, bits, (size_t)bl);
+		/* every truncation, and a byte too many, refused */
+		for (cut = 0; cut < (size_t)n; cut++)
+			assert_int_equal(p11_cert_fields(der, cut, &f), -1);
+		assert_int_equal(p11_cert_fields(der, (size_t)n + 1, &f), -1);
+		OPENSSL_free(der);
+		der = NULL;
+		X509_free(x);
+	}
+	EVP_PKEY_free(pk);
+}
+
+static void
+test_pubenc(void **state)
+{
+	static const struct { const char *type; const char *arg;
+	    uint8_t alg; } k[] = {
+		{ "EC", "P-256", PIV_ALG_ECCP256 },
+		{ "EC", "P-384", PIV_ALG_ECCP384 },
+		{ "RSA", NULL, PIV_ALG_RSA1024 },
+		{ "RSA", NULL, PIV_ALG_RSA2048 },
+		{ "ED25519", NULL, PIV_ALG_ED25519 },
+		{ "X25519", NULL, PIV_ALG_X25519 },
+	};
+	/* 04 || X || Y of the wrong length, no 04, even exponent, short
+	 * modulus, trailing bytes after RSAPublicKey */
+	uint8_t pt[97] = { 0x04 }, n[256], ev[3] = { 1, 0, 2 };
+	uint8_t rsapub[300];
+	struct p11_pubenc enc;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < UTIL_ARRAY_LEN(k); i++) {
+		EVP_PKEY *pk;
+
+		if (k[i].arg != NULL)
+			pk = EVP_PKEY_Q_keygen(NULL, NULL, k[i].type, k[i].arg);
+		else if (strcmp(k[i].type, "RSA") == 0)
+			pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)(
+			    k[i].alg == PIV_ALG_RSA1024 ? 1024 : 2048));
+		else
+			pk = EVP_PKEY_Q_keygen(NULL, NULL, k[i].type);
+		assert_non_null(pk);
+		check_pubenc(pk, k[i].alg);
+		EVP_PKEY_free(pk);
+	}
+	assert_int_equal(p11_pubenc_build(PIV_ALG_ECCP256, pt, 64, NULL, 0,
+	    &enc), -1);
+	pt[0] = 0x02;
+	assert_int_equal(p11_pubenc_build(PIV_ALG_ECCP256, pt, 65, NULL, 0,
+	    &enc), -1);
+	assert_int_equal(p11_pubenc_build(PIV_ALG_ED25519, pt, 33, NULL, 0,
+	    &enc), -1);
+	memset(n, 0xc5, sizeof(n));
+	assert_int_equal(p11_pubenc_build(PIV_ALG_RSA2048, n, sizeof(n), ev,
+	    sizeof(ev), &enc), -1);
+	ev[2] = 1;
+	assert_int_equal(p11_pubenc_build(PIV_ALG_RSA2048, n, sizeof(n), ev,
+	    sizeof(ev), &enc), 0);
+	p11_pubenc_clear(&enc);
+	n[0] = 0x45;	/* top bit clear: a 2047-bit modulus */
+	assert_int_equal(p11_pubenc_build(PIV_ALG_RSA2048, n, sizeof(n), ev,
+	    sizeof(ev), &enc), -1);
+	assert_int_equal(p11_pubenc_build(PIV_ALG_RSA2048, n, sizeof(n), NULL,
+	    0, &enc), -1);
+	assert_int_equal(p11_pubenc_build(0x42, n, sizeof(n), ev, 3, &enc),
+	    -1);
+	/* RSAPublicKey followed by a stray byte */
+	n[0] = 0xc5;
+	rsapub[0] = 0x30; rsapub[1] = 0x82; rsapub[2] = 0x01; rsapub[3] = 0x0a;
+	rsapub[4] = 0x02; rsapub[5] = 0x82; rsapub[6] = 0x01; rsapub[7] = 0x01;
+	rsapub[8] = 0x00;
+	memcpy(rsapub + 9, n, 256);
+	rsapub[265] = 0x02; rsapub[266] = 0x03;
+	memcpy(rsapub + 267, ev, 3);
+	assert_int_equal(p11_pubenc_from_spki_key(PIV_ALG_RSA2048, rsapub, 270,
+	    &enc), 0);
+	p11_pubenc_clear(&enc);
+	rsapub[270] = 0;
+	assert_int_equal(p11_pubenc_from_spki_key(PIV_ALG_RSA2048, rsapub, 271,
+	    &enc), -1);
+	/* an inner length past the outer one */
+	rsapub[3] = 0x09;
+	assert_int_equal(p11_pubenc_from_spki_key(PIV_ALG_RSA2048, rsapub, 269,
+	    &enc), -1);
+}
+
 int
 main(void)
 {
@@ -608,7 +935,10 @@ main(void)
 	const struct CMUnitTest counts[] = {
 		cmocka_unit_test(test_apdu_counts),
 		cmocka_unit_test(test_retired_slots),
+		cmocka_unit_test(test_lazy_by_id),
 		cmocka_unit_test(test_key_history_parse),
+		cmocka_unit_test(test_pubenc),
+		cmocka_unit_test(test_cert_fields),
 	};
 	int r;
 
