@@ -90,6 +90,9 @@ struct rd_usb {
 	struct rd_client *claimed_by;
 	int removed;
 	char *record;			/* the device, as umockdev adds it */
+	/* Transfers completed (any status but a discard), and discarded
+	 * URBs, since the start: `counters` on the control FIFO. */
+	unsigned long n_ctrl, n_bulk_out, n_bulk_in, n_intr, n_discard;
 };
 
 void
@@ -162,6 +165,16 @@ static void
 urb_done(struct rd_client *cl, struct rd_urb *urb, int status,
     const uint8_t *data, size_t n, size_t data_off)
 {
+	if (status == -ENOENT)
+		cl->u->n_discard++;
+	else if (urb->type == USBDEVFS_URB_TYPE_CONTROL)
+		cl->u->n_ctrl++;
+	else if (urb->type == USBDEVFS_URB_TYPE_INTERRUPT)
+		cl->u->n_intr++;
+	else if (urb->ep & 0x80)
+		cl->u->n_bulk_in++;
+	else
+		cl->u->n_bulk_out++;
 	if (n > 0 && urb->buf != NULL)
 		umockdev_ioctl_data_update(urb->buf, data_off, (guint8 *)(uintptr_t)data,
 		    (gint)n);
@@ -676,6 +689,7 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 
 		umockdev_ioctl_client_complete(c, 0, 0);
 		/* Sent: the OUT URB is done before the answer exists. */
+		u->n_bulk_out++;
 		set_int(urb->data, offsetof(struct usbdevfs_urb, status), 0);
 		set_int(urb->data, offsetof(struct usbdevfs_urb,
 		    actual_length), (int)n);
@@ -760,6 +774,7 @@ sync_control(struct rd_usb *u, UMockdevIoctlClient *c, UMockdevIoctlData *arg)
 	setup[5] = (uint8_t)(ct.wIndex >> 8);
 	setup[6] = (uint8_t)ct.wLength;
 	setup[7] = (uint8_t)(ct.wLength >> 8);
+	u->n_ctrl++;
 	r = control(u, setup, buf != NULL && !(ct.bRequestType & 0x80) ?
 	    buf->data : NULL, (ct.bRequestType & 0x80) ? 0 : ct.wLength, out,
 	    MIN(sizeof(out), ct.wLength));
@@ -1026,6 +1041,16 @@ out:
 }
 
 /* ---- setup ---------------------------------------------------------------- */
+
+void
+rd_usb_counters(struct rd_usb *u, char *buf, size_t n)
+{
+	rd_usb_lock(u);
+	snprintf(buf, n, "control=%lu bulk-out=%lu bulk-in=%lu interrupt=%lu "
+	    "discarded=%lu", u->n_ctrl, u->n_bulk_out, u->n_bulk_in,
+	    u->n_intr, u->n_discard);
+	rd_usb_unlock(u);
+}
 
 int
 rd_usb_new(struct rd_usb **up, char *err, size_t errlen)
