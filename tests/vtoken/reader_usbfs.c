@@ -22,7 +22,11 @@
  * response frames: the answer to a command goes to the process that sent
  * it.  libusb polls the node for POLLOUT, which a socket always has, so an
  * empty REAPURBNDELAY is held back for up to PARK_MS (and answered at once
- * when a URB completes) rather than spinning the client.
+ * when a URB completes) rather than spinning the client.  umockdev's
+ * preload library holds a lock per fd for the whole of an ioctl, so while
+ * one thread's reap is held back, another thread's SUBMITURB on the same
+ * handle waits (pcscd: libccid's interrupt-polling thread against its
+ * APDU thread); VTOKEN_PARK_MS (1..100) sets the hold for such trials.
  */
 #define _GNU_SOURCE
 #include "reader.h"
@@ -292,6 +296,21 @@ park_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* PARK_MS, or VTOKEN_PARK_MS from the environment. */
+static guint
+park_ms(void)
+{
+	static guint ms;
+
+	if (ms == 0) {
+		const char *e = getenv("VTOKEN_PARK_MS");
+		long v = e != NULL ? strtol(e, NULL, 10) : 0;
+
+		ms = v >= 1 && v <= 100 ? (guint)v : PARK_MS;
+	}
+	return ms;
+}
+
 static void
 park(struct rd_client *cl, UMockdevIoctlClient *c, int blocking)
 {
@@ -299,7 +318,7 @@ park(struct rd_client *cl, UMockdevIoctlClient *c, int blocking)
 
 	cl->parked = g_object_ref(c);
 	cl->park_blocking = blocking;
-	cl->park_timer = g_timeout_source_new(blocking ? 100 : PARK_MS);
+	cl->park_timer = g_timeout_source_new(blocking ? 100 : park_ms());
 	g_source_set_callback(cl->park_timer, park_timeout, cl, NULL);
 	g_source_attach(cl->park_timer, ctx);
 }
