@@ -77,7 +77,7 @@ VT_PROGS = $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) \
 .SECONDARY:
 
 .PHONY: all deps demo check check-asan check-valgrind tests fuzz fuzz-run \
-	install uninstall clean bench
+	install uninstall clean bench bench-tools
 
 all: $(PROGS)
 
@@ -208,8 +208,19 @@ fuzz-run: fuzz
 	    [ $$rc -eq 0 ] || { tail -n 40 $(FUZZ_BUILD)/$$n.log; exit 1; }; \
 	done
 
-bench: all vtoken
+BENCH_PROGS = $(BUILD)/bench/fair-run $(BUILD)/bench/p11-sign-loop
+
+bench: all vtoken $(BENCH_PROGS)
 	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b" $(BUILD); done; true
+
+# bench/fair.sh's helpers: the job runner and a 100-signature client.
+bench-tools: $(BENCH_PROGS)
+$(BUILD)/bench/fair-run: bench/fair_run.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK)
+$(BUILD)/bench/p11-sign-loop: bench/p11_sign_loop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK) -ldl
 
 # ---- install ---------------------------------------------------------------
 INSTALLED = $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so \

@@ -6,7 +6,7 @@ set -eu
 build="gcc clang make pkg-config libusb-1.0-0-dev libssl-dev zlib1g-dev
 libp11-kit-dev libcmocka-dev openssl"
 test="umockdev libumockdev-dev libglib2.0-dev valgrind libclang-rt-14-dev
-openssh-client openssh-server opensc pcscd vsmartcard-vpcd ykcs11 yubico-piv-tool
+openssh-client openssh-server opensc pcscd libccid vsmartcard-vpcd ykcs11 yubico-piv-tool
 gnutls-bin libnss3-tools libengine-pkcs11-openssl openvpn cryptsetup-bin
 p11-kit udev python3 systemd initramfs-tools dracut-core xxd"
 

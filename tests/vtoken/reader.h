@@ -155,6 +155,9 @@ void rd_usb_hooks(struct rd_usb *u, struct rd_hooks *h);
 int rd_usb_start(struct rd_usb *u, struct rd_dev *d, char *err,
     size_t errlen);
 const char *rd_usb_root(const struct rd_usb *u);
+/* "control=N bulk-out=N bulk-in=N interrupt=N discarded=N": the transfers
+ * completed since the start (a discarded URB is not one). */
+void rd_usb_counters(struct rd_usb *u, char *buf, size_t n);
 /* The lock every rd_dev call runs under (ioctls come on umockdev's
  * thread, injections on the main thread). */
 void rd_usb_lock(struct rd_usb *u);

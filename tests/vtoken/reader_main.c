@@ -49,7 +49,12 @@ static const char usage[] =
 "                                  answer (or before every answer)\n"
 "  swtx N                          t1 reader: N T=1 S(WTX) requests\n"
 "  malform KIND                    the next answer broken: length,\n"
-"                                  length-short, seq, slot, truncated, type\n";
+"                                  length-short, seq, slot, truncated, type\n"
+"On --ctl only:\n"
+"  counters                        acknowledged by \"counters control=N\n"
+"                                  bulk-out=N bulk-in=N interrupt=N\n"
+"                                  discarded=N\": USB transfers completed\n"
+"                                  since the start (also printed at exit)\n";
 
 struct ctl {
 	struct rd_usb *u;
@@ -77,6 +82,13 @@ ctl_line(struct ctl *c, const char *line)
 	char err[256];
 	int r;
 
+	if (strcmp(line, "counters") == 0) {
+		char msg[200];
+
+		rd_usb_counters(c->u, msg, sizeof(msg));
+		ack(c, "counters", msg);
+		return;
+	}
 	rd_usb_lock(c->u);
 	r = rd_dev_inject(c->d, line, err, sizeof(err));
 	rd_usb_unlock(c->u);
@@ -254,6 +266,8 @@ main(int argc, char **argv)
 	fprintf(stderr, "vtoken-reader: %s (%04x:%04x, %s card) at %s\n",
 	    prof.name, prof.vid, prof.pid, card, rd_usb_root(u));
 	g_main_loop_run(loop);
+	rd_usb_counters(u, err, sizeof(err));
+	fprintf(stderr, "vtoken-reader: transfers: %s\n", err);
 	rc = 0;
 	goto out;
 fail:

@@ -22,7 +22,11 @@
  * response frames: the answer to a command goes to the process that sent
  * it.  libusb polls the node for POLLOUT, which a socket always has, so an
  * empty REAPURBNDELAY is held back for up to PARK_MS (and answered at once
- * when a URB completes) rather than spinning the client.
+ * when a URB completes) rather than spinning the client.  umockdev's
+ * preload library holds a lock per fd for the whole of an ioctl, so while
+ * one thread's reap is held back, another thread's SUBMITURB on the same
+ * handle waits (pcscd: libccid's interrupt-polling thread against its
+ * APDU thread); VTOKEN_PARK_MS (1..100) sets the hold for such trials.
  */
 #define _GNU_SOURCE
 #include "reader.h"
@@ -90,6 +94,9 @@ struct rd_usb {
 	struct rd_client *claimed_by;
 	int removed;
 	char *record;			/* the device, as umockdev adds it */
+	/* Transfers completed (any status but a discard), and discarded
+	 * URBs, since the start: `counters` on the control FIFO. */
+	unsigned long n_ctrl, n_bulk_out, n_bulk_in, n_intr, n_discard;
 };
 
 void
@@ -162,6 +169,16 @@ static void
 urb_done(struct rd_client *cl, struct rd_urb *urb, int status,
     const uint8_t *data, size_t n, size_t data_off)
 {
+	if (status == -ENOENT)
+		cl->u->n_discard++;
+	else if (urb->type == USBDEVFS_URB_TYPE_CONTROL)
+		cl->u->n_ctrl++;
+	else if (urb->type == USBDEVFS_URB_TYPE_INTERRUPT)
+		cl->u->n_intr++;
+	else if (urb->ep & 0x80)
+		cl->u->n_bulk_in++;
+	else
+		cl->u->n_bulk_out++;
 	if (n > 0 && urb->buf != NULL)
 		umockdev_ioctl_data_update(urb->buf, data_off, (guint8 *)(uintptr_t)data,
 		    (gint)n);
@@ -279,6 +296,21 @@ park_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* PARK_MS, or VTOKEN_PARK_MS from the environment. */
+static guint
+park_ms(void)
+{
+	static guint ms;
+
+	if (ms == 0) {
+		const char *e = getenv("VTOKEN_PARK_MS");
+		long v = e != NULL ? strtol(e, NULL, 10) : 0;
+
+		ms = v >= 1 && v <= 100 ? (guint)v : PARK_MS;
+	}
+	return ms;
+}
+
 static void
 park(struct rd_client *cl, UMockdevIoctlClient *c, int blocking)
 {
@@ -286,7 +318,7 @@ park(struct rd_client *cl, UMockdevIoctlClient *c, int blocking)
 
 	cl->parked = g_object_ref(c);
 	cl->park_blocking = blocking;
-	cl->park_timer = g_timeout_source_new(blocking ? 100 : PARK_MS);
+	cl->park_timer = g_timeout_source_new(blocking ? 100 : park_ms());
 	g_source_set_callback(cl->park_timer, park_timeout, cl, NULL);
 	g_source_attach(cl->park_timer, ctx);
 }
@@ -676,6 +708,7 @@ submit(struct rd_usb *u, struct rd_client *cl, UMockdevIoctlClient *c,
 
 		umockdev_ioctl_client_complete(c, 0, 0);
 		/* Sent: the OUT URB is done before the answer exists. */
+		u->n_bulk_out++;
 		set_int(urb->data, offsetof(struct usbdevfs_urb, status), 0);
 		set_int(urb->data, offsetof(struct usbdevfs_urb,
 		    actual_length), (int)n);
@@ -760,6 +793,7 @@ sync_control(struct rd_usb *u, UMockdevIoctlClient *c, UMockdevIoctlData *arg)
 	setup[5] = (uint8_t)(ct.wIndex >> 8);
 	setup[6] = (uint8_t)ct.wLength;
 	setup[7] = (uint8_t)(ct.wLength >> 8);
+	u->n_ctrl++;
 	r = control(u, setup, buf != NULL && !(ct.bRequestType & 0x80) ?
 	    buf->data : NULL, (ct.bRequestType & 0x80) ? 0 : ct.wLength, out,
 	    MIN(sizeof(out), ct.wLength));
@@ -1026,6 +1060,16 @@ out:
 }
 
 /* ---- setup ---------------------------------------------------------------- */
+
+void
+rd_usb_counters(struct rd_usb *u, char *buf, size_t n)
+{
+	rd_usb_lock(u);
+	snprintf(buf, n, "control=%lu bulk-out=%lu bulk-in=%lu interrupt=%lu "
+	    "discarded=%lu", u->n_ctrl, u->n_bulk_out, u->n_bulk_in,
+	    u->n_intr, u->n_discard);
+	rd_usb_unlock(u);
+}
 
 int
 rd_usb_new(struct rd_usb **up, char *err, size_t errlen)
