@@ -1006,7 +1006,7 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
     size_t clen, uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct ccid_slot *s;
-	int rc, redact;
+	int rc, redact, tentative = 0;
 
 	if (rlen != NULL)
 		*rlen = 0;
@@ -1027,13 +1027,26 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
 	    r->level == USB_CCID_FEAT_LEVEL_TPDU)
 		s->t1.desync = 1;
 	s->stale = 0;
-	/* first use (or after a change): join the card, or power it up */
-	if (!s->powered && (rc = ccid_connect(r, slot, NULL, ms)) != 0)
+	/*
+	 * First use (or after a change).  At APDU level a card somebody
+	 * powered is used as it is, with no question first: the answer's
+	 * bStatus says whether it was up, and only if it was not is it
+	 * powered up and the APDU sent again.  At TPDU level the protocol
+	 * must be known first (ccid_connect asks).
+	 */
+	if (!s->powered && r->level != USB_CCID_FEAT_LEVEL_TPDU &&
+	    r->level != USB_CCID_FEAT_LEVEL_CHAR) {
+		s->powered = 1;
+		s->gen++;
+		s->reset_sig = reset_events(r, slot);
+		tentative = 1;
+	} else if (!s->powered && (rc = ccid_connect(r, slot, NULL, ms)) != 0)
 		return rc;
 
 	redact = util_apdu_is_secret(capdu, clen);
 	r->redact = redact;
 	util_trace_hex(1, "APDU >", capdu, clen, redact);
+again:
 	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && s->proto == 1) {
 		s->t1.redact = redact;
 		rc = ccid_t1_transceive(&s->t1, capdu, clen, rapdu, cap, rlen,
@@ -1045,6 +1058,13 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
 		rc = xfr_apdu(r, slot, capdu, clen, rapdu, cap, rlen, ms);
 	if (rc == 0 && *rlen < 2)
 		rc = CCID_ERR_PROTO;	/* no status word */
+	if (tentative && rc == CCID_ERR_CARD_INACTIVE) {
+		/* nobody had powered it: do it, and send the APDU again */
+		tentative = 0;
+		util_trace(2, "ccid: slot %zu unpowered: powering it up", slot);
+		if ((rc = ccid_power_on(r, slot, NULL, ms)) == 0)
+			goto again;
+	}
 	/* powered when we sent it, unpowered now: the card was pulled and
 	 * put back, or reset under us; whatever it knew is gone */
 	if (rc == CCID_ERR_CARD_INACTIVE)

@@ -217,20 +217,10 @@ ub_connect(void *ctx, const char *id, piv_card_t **card, void **conn)
 	*conn = NULL;
 	if ((r = ub_open(c, id, &cn)) != 0)
 		return r;
-	/* join a card another process powered (no reset: its login and
-	 * selected application stay); power up only an unpowered one */
-	if ((r = ccid_begin(cn->rd, &ms)) == 0) {
-		r = ccid_connect(cn->rd, cn->slot, NULL, &ms);
-		(void)ccid_end(cn->rd);
-	}
-	if (r != 0) {
-		ub_conn_free(&cn);
-		if (r == CCID_ERR_NO_CARD || r == CCID_ERR_REMOVED)
-			return PIV_ERR_REMOVED;
-		return r == CCID_ERR_LOCKED || r == CCID_ERR_BUSY ?
-		    PIV_ERR_BUSY : r == CCID_ERR_ACCESS ? PIV_ERR_ACCESS :
-		    PIV_ERR_TRANSPORT;
-	}
+	/* The first APDU joins a card another process powered (no reset:
+	 * its login and selected application stay), or powers up an
+	 * unpowered one (ccid_transmit); an empty slot answers
+	 * PIV_ERR_REMOVED. */
 	if ((r = piv_new_ccid(card, cn->rd, cn->slot)) != 0) {
 		ub_conn_free(&cn);
 		return r;

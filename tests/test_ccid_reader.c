@@ -1013,7 +1013,9 @@ test_slot_change(void **state)
 	/* the card changed under a powered session: reported once */
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
 	    sizeof(out), &n, &ms), CCID_ERR_CARD_CHANGED);
-	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
+	/* the next one finds it unpowered (the answer says so), powers it
+	 * up and sends the APDU again */
+	q(d, CCID_RDR_DATA_BLOCK, 0x41, 0xfe, 0, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
@@ -1087,13 +1089,16 @@ test_generation_from_io(void **state)
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
 	    sizeof(out), &n, &ms), CCID_ERR_CARD_CHANGED);
 	sent_hdr(d, 0, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, sizeof(sel));
-	/* the next one powers it up */
-	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
+	/* the next one is sent as it is (no GetSlotStatus first); told the
+	 * card is unpowered, it powers it up and sends the APDU again */
+	q(d, CCID_RDR_DATA_BLOCK, 0x41, 0xfe, 0, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
 	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
 	    sizeof(out), &n, &ms), 0);
+	sent_hdr(d, 1, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, sizeof(sel));
 	sent_hdr(d, 2, CCID_PC_ICC_POWER_ON, 0, 0, 0, 0, 0);
+	sent_hdr(d, 3, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, sizeof(sel));
 	rd_free(&r, d);
 }
 

@@ -704,8 +704,10 @@ usb_open(usb_ctx_t *ctx, const struct usb_dev_info *info, usb_dev_t **devp)
 	}
 	if (!found)
 		goto out;
-	/* We open the node ourselves and lend it to libusb: the same fd
-	 * carries the lock (usb_lock.c), one open per device. */
+	/* The lock is on the node (usb_lock.c): our own open of it carries
+	 * it.  libusb opens the node too, through sysfs, so it learns the
+	 * active configuration there rather than asking the device (a
+	 * wrapped fd would cost a GET_CONFIGURATION control transfer). */
 	w = snprintf(node, sizeof(node), "/dev/bus/usb/%03u/%03u", info->bus,
 	    info->address);
 	if (w < 0 || (size_t)w >= sizeof(node)) {
@@ -719,8 +721,7 @@ usb_open(usb_ctx_t *ctx, const struct usb_dev_info *info, usb_dev_t **devp)
 		util_trace(1, "usb: %s: %s", node, strerror(errno));
 		goto out;
 	}
-	if ((r = map_err(libusb_wrap_sys_device(ctx->lu, (intptr_t)fd,
-	    &h))) != USB_OK)
+	if ((r = map_err(libusb_open(d, &h))) != USB_OK)
 		goto out;
 	if ((r = dev_finish(ctx, h, fd, &fresh, devp)) != USB_OK)
 		goto out;
