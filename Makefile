@@ -135,6 +135,10 @@ $(BUILD)/usbpiv-pkcs11.so: $(P11_OBJ) $(BUILD)/libusbpiv.a pkcs11/pkcs11.map
 	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map $(if $(SAN),,-Wl,-z,defs) \
 	    -o $@ $(P11_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs) -pthread
 
+# `usbpiv uri` loads the installed module when none is next to it.
+$(call obj,tools/cmd_uri.c): ALL_CFLAGS += \
+	-DUSBPIV_PKCS11_MODULE='"$(PKCS11DIR)/usbpiv-pkcs11.so"'
+
 $(BUILD)/usbpiv: $(CLI_OBJ) $(BUILD)/libusbpiv.a
 	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs)
 
