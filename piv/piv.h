@@ -293,6 +293,9 @@ int piv_read_protected_mgm(piv_card_t *p, uint8_t *key, size_t cap,
     size_t *keylen, int *ms);
 int piv_write_protected_mgm(piv_card_t *p, const uint8_t *key, size_t keylen,
     int *ms);
+/* Whether piv_write_protected_mgm can work (admin data parses, the printed
+ * object is readable: PIN verified), writing nothing. */
+int piv_check_protected_mgm(piv_card_t *p, int *ms);
 
 /* Identity: serial from GET SERIAL, else from the CHUID; a stable label. */
 struct piv_identity {

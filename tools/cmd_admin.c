@@ -223,6 +223,7 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 {
 	struct token t;
 	struct secret hex;
+	struct piv_metadata md;
 	uint8_t key[32];
 	char shown[65];
 	size_t len = 0, want;
@@ -241,10 +242,22 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
 	alg = o->mgm_alg;
-	if (alg < 0)	/* AES from firmware 5.4 on, as Yubico's tools */
-		alg = t.has_id && t.id.has_version && (t.id.version[0] > 5 ||
-		    (t.id.version[0] == 5 && t.id.version[1] >= 4)) ?
-		    PIV_ALG_AES192 : PIV_ALG_3DES;
+	if (alg < 0) {
+		/* The algorithm of the key the token has now (METADATA of 9B,
+		 * firmware 5.3+), so a token that takes only 3DES keeps 3DES;
+		 * without metadata, AES-192 from firmware 5.4 on, else 3DES. */
+		memset(&md, 0, sizeof(md));
+		if (piv_metadata(t.piv, PIV_SLOT_MGM, &md, &ms) == 0 &&
+		    (md.alg == PIV_ALG_3DES || md.alg == PIV_ALG_AES128 ||
+		    md.alg == PIV_ALG_AES192 || md.alg == PIV_ALG_AES256))
+			alg = md.alg;
+		else
+			alg = t.has_id && t.id.has_version &&
+			    (t.id.version[0] > 5 || (t.id.version[0] == 5 &&
+			    t.id.version[1] >= 4)) ? PIV_ALG_AES192 :
+			    PIV_ALG_3DES;
+		piv_metadata_clear(&md);
+	}
 	want = mgm_len(alg);
 	ex = EX_USAGE;
 	if (o->generate) {
@@ -272,6 +285,14 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 		goto out;
 	if (o->protect && (ex = cli_verify_pin(&t, o)) != EX_OK)
 		goto out;
+	/* --protect: make sure the key can be stored before changing it. */
+	ms = CLI_OP_MS;
+	if (o->protect && (r = piv_check_protected_mgm(t.piv, &ms)) != 0) {
+		ex = cli_piv_fail("mgm-key set --protect: the token cannot store "
+		    "a PIN-protected key (its admin data or printed-information "
+		    "object); the management key was not changed", r);
+		goto out;
+	}
 	if (!o->protect && cli_mgm_is_protected(&t))
 		cli_warn("the token keeps the old PIN-protected key, which will "
 		    "no longer work: use --protect to replace it too");
@@ -279,6 +300,11 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 	if ((r = piv_set_mgm(t.piv, (uint8_t)alg, key, len, o->touch,
 	    &ms)) != 0) {
 		ex = cli_piv_fail("mgm-key set", r);
+		if (r == PIV_ERR_BAD_DATA)
+			cli_err("the token may not take %s management keys: "
+			    "choose another with --key-alg 3des|aes128|aes192|"
+			    "aes256 (3des works on every YubiKey)",
+			    cli_alg_name(alg));
 		goto out;
 	}
 	if (o->protect) {

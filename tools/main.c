@@ -291,7 +291,9 @@ usage_cmd(FILE *fp, const struct cmd *c)
 		    "slot\n");
 	if (c->allowed & O_MGMALG)
 		fprintf(fp, "  --key-alg ALG          3des aes128 aes192 aes256 "
-		    "(default: aes192 from firmware 5.4, else 3des)\n");
+		    "(default: the current key's, else\n"
+		    "                         aes192 from firmware 5.4, else "
+		    "3des)\n");
 	fprintf(fp, "  --json                 machine-readable output, where "
 	    "the command has one\n");
 	fprintf(fp, "  -h, --help             this help\n");

@@ -25,6 +25,11 @@ if [ -z "${CLI_INNER:-}" ]; then
 			--state "$T/state-old" -- sh "$0"
 		rc=$?
 	fi
+	if [ $rc -eq 0 ]; then
+		CLI_INNER=aes T=$T VTOKEN_FIRMWARE=5.3.0 tests/with-vtoken \
+			--state "$T/state-aes" -- sh "$0"
+		rc=$?
+	fi
 	rm -rf "$T"
 	exit $rc
 fi
@@ -59,7 +64,18 @@ if [ "$CLI_INNER" = old ]; then
 	expect 1 "needs YubiKey firmware 5.7 or later" $U delete-key --slot 9a
 	haskey 9a || fail "the key went away on 5.4.3"
 	echo "ok: move-key and delete-key refused on firmware 5.4.3"
-	echo "cli_parity (5.4.3): 1 passed, 0 failed"
+	echo "cli_parity ($VTOKEN_FIRMWARE): 1 passed, 0 failed"
+	exit 0
+fi
+if [ "$CLI_INNER" = aes ]; then
+	# 5.3: METADATA, but only 3DES management keys
+	expect 1 "choose another with --key-alg" $U mgm-key set --generate --key-alg aes128
+	$U info | grep -q 'Management key: *3DES (factory default' ||
+		fail "the key changed although the token refused"
+	$U mgm-key set --generate > mgm.hex || fail "mgm-key set, default on 5.3"
+	$U info | grep -q 'Management key: *3DES$' || fail "not 3DES on 5.3"
+	echo "ok: 5.3.0 refuses AES (hint at --key-alg); the default stays 3DES"
+	echo "cli_parity ($VTOKEN_FIRMWARE): 1 passed, 0 failed"
 	exit 0
 fi
 printf 'parity\n' > msg
@@ -244,5 +260,25 @@ $U reset --force 2> err || fail "reset --force"
 grep -q 'PIV application reset' err || fail "reset --force message"
 ok "reset: asks (or --force), blocks PIN and PUK itself, factory state"
 
-# ---- before firmware 5.7: move-key / delete-key refused ----
+# ---- mgm-key set: default algorithm from the token, --protect checked first ----
+$U info | grep -q 'Management key: *3DES' || fail "factory key not 3DES"
+USBPIV_PIN=123456 $U mgm-key set --generate > mgm.hex || fail "mgm-key set --generate"
+$U info | grep -q 'Management key: *3DES$' ||
+	fail "the new key's algorithm is not the current key's (3DES, from METADATA)"
+[ "$(tr -d '\n' < mgm.hex | wc -c)" -eq 48 ] || fail "generated 3DES key length"
+export USBPIV_MGM_KEY=$(cat mgm.hex)
+# admin data that cannot take the flag (an 82 field too long to keep):
+# --protect refuses before the change
+{ printf '\200\176\202\174'; head -c 124 /dev/zero; } > badadmin
+$U write-object admindata -i badadmin || fail "write bad admin data"
+expect 1 "management key was not changed" $U mgm-key set --generate --protect
+$U keygen --slot 9e --alg p256 > /dev/null || fail "the key changed although --protect failed"
+: > empty
+$U write-object admindata -i empty || fail "delete admin data"
+$U mgm-key set --generate --protect --key-alg aes256 > /dev/null || fail "mgm-key set --protect"
+unset USBPIV_MGM_KEY
+$U keygen --slot 9e --alg p256 > /dev/null || fail "keygen with the PIN-protected key"
+$U info | grep -q 'AES256, PIN-protected' || fail "not AES256 PIN-protected"
+ok "mgm-key set: default algorithm from METADATA; --protect checks before changing"
+
 echo "cli_parity: $n passed, 0 failed"
