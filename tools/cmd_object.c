@@ -200,7 +200,6 @@ cmd_read_object(const struct globals *g, struct opts *o)
 	FILE *fp;
 	int ex, r, ms = CLI_OP_MS;
 
-	(void)g;
 	if (parse_obj_id(o->args[0], &tag) != 0)
 		return EX_USAGE;
 	if (tag == PIV_OBJ_PRINTED)
