@@ -42,8 +42,9 @@ name_add(X509_NAME *n, const char *type, const char *value)
 	if (X509_NAME_add_entry_by_txt(n, type, MBSTRING_UTF8,
 	    (const unsigned char *)value, -1, -1, 0) != 1) {
 		ERR_clear_error();
-		cli_err("unknown attribute '%s' in the subject (CN O OU C ST L "
-		    "emailAddress serialNumber DC UID, or an OID)", type);
+		cli_err("unknown attribute or bad value in '%s=%s' in the "
+		    "subject (types: CN O OU C ST L emailAddress serialNumber "
+		    "DC UID, or an OID; C takes two letters)", type, value);
 		return -1;
 	}
 	return 0;

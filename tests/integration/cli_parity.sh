@@ -130,10 +130,14 @@ ok "selfsign-cert RSA-2048, P-256, P-384, Ed25519: verify, key = slot's, stored"
 expect 2 "--subject is required" $U selfsign-cert --slot 9a
 expect 2 "not TYPE=VALUE" $U selfsign-cert --slot 9a --subject "CN"
 expect 2 "unknown attribute" $U selfsign-cert --slot 9a --subject "XX=1"
+expect 2 "bad value in 'C=USA'" $U selfsign-cert --slot 9a --subject "CN=x,C=USA"
+$U request-cert --slot 9a --subject 'CN=a\,b,O=x' -o esc.csr || fail "escaped comma"
+[ "$(openssl req -in esc.csr -noout -subject -nameopt RFC2253)" = 'subject=CN=a\,b,O=x' ] ||
+	fail "escaped comma in the DN"
 expect 3 "holds no key" $U selfsign-cert --slot 82 --subject CN=x
 expect 4 "wrong PIN" env USBPIV_PIN=000000 $U selfsign-cert --slot 9a --subject CN=x
 $U pin verify > /dev/null || fail "PIN tries not restored"
-ok "selfsign-cert: usage errors exit 2, empty slot 3, wrong PIN 4"
+ok "selfsign-cert: usage errors exit 2, empty slot 3, wrong PIN 4; escaped DN"
 
 # ---- request-cert ----
 for s in 9a 9c 9d 9e; do
