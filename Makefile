@@ -79,7 +79,13 @@ VT_PROGS = $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) \
 .PHONY: all deps demo check check-asan check-valgrind tests fuzz fuzz-run \
 	install uninstall clean bench bench-tools
 
-all: $(PROGS)
+all: $(PROGS) $(BUILD)/usbpiv.1
+
+# The manual page, from its one source tools/usbpiv.1.md.
+$(BUILD)/usbpiv.1: tools/usbpiv.1.md scripts/md2man.awk
+	@mkdir -p $(dir $@)
+	awk -v version=$(VERSION) -f scripts/md2man.awk tools/usbpiv.1.md > $@.tmp
+	mv $@.tmp $@
 
 # The README's two commands go through here, so a fresh machine gets its
 # packages first; pkg-config runs only in the sub-make, after they exist.
@@ -134,6 +140,10 @@ $(BUILD)/libusbpiv-pkcs11.a: $(P11_OBJ)
 $(BUILD)/usbpiv-pkcs11.so: $(P11_OBJ) $(BUILD)/libusbpiv.a pkcs11/pkcs11.map
 	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map $(if $(SAN),,-Wl,-z,defs) \
 	    -o $@ $(P11_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs) -pthread
+
+# `usbpiv uri` loads the installed module when none is next to it.
+$(call obj,tools/cmd_uri.c): ALL_CFLAGS += \
+	-DUSBPIV_PKCS11_MODULE='"$(PKCS11DIR)/usbpiv-pkcs11.so"'
 
 $(BUILD)/usbpiv: $(CLI_OBJ) $(BUILD)/libusbpiv.a
 	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs)
@@ -226,6 +236,7 @@ $(BUILD)/bench/p11-sign-loop: bench/p11_sign_loop.c
 INSTALLED = $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so \
 	    $(DESTDIR)$(LIBDIR)/libusbpiv.a \
 	    $(DESTDIR)$(BINDIR)/usbpiv \
+	    $(DESTDIR)$(MANDIR)/man1/usbpiv.1 \
 	    $(DESTDIR)$(P11KITDIR)/usbpiv.module \
 	    $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules \
 	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/util/util.h \
@@ -251,6 +262,8 @@ install: all
 	install -m 0755 $(BUILD)/usbpiv-pkcs11.so $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so
 	install -m 0644 $(BUILD)/libusbpiv.a $(DESTDIR)$(LIBDIR)/libusbpiv.a
 	install -m 0755 $(BUILD)/usbpiv $(DESTDIR)$(BINDIR)/usbpiv
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(BUILD)/usbpiv.1 $(DESTDIR)$(MANDIR)/man1/usbpiv.1
 	printf 'module: %s\n' $(PKCS11DIR)/usbpiv-pkcs11.so > $(DESTDIR)$(P11KITDIR)/usbpiv.module
 	$(SUBST) udev/70-usbpiv.rules.in > $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
 	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules

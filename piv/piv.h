@@ -201,6 +201,9 @@ int piv_change_ref(piv_card_t *p, uint8_t which, const char *old,
     size_t oldlen, const char *new_, size_t newlen, int *tries, int *ms);
 int piv_unblock_pin(piv_card_t *p, const char *puk, size_t puklen,
     const char *newpin, size_t newlen, int *tries, int *ms);
+/* Blocks the PIN or the PUK with wrong values until the card says blocked
+ * (for a reset).  0 once blocked. */
+int piv_block_ref(piv_card_t *p, uint8_t which, int *ms);
 
 /* GET DATA: *data (malloc'd, caller frees) is the content of tag 0x53. */
 int piv_get_data(piv_card_t *p, uint32_t obj, uint8_t **data, size_t *len,
@@ -322,6 +325,9 @@ int piv_read_protected_mgm(piv_card_t *p, uint8_t *key, size_t cap,
     size_t *keylen, int *ms);
 int piv_write_protected_mgm(piv_card_t *p, const uint8_t *key, size_t keylen,
     int *ms);
+/* Whether piv_write_protected_mgm can work (admin data parses, the printed
+ * object is readable: PIN verified), writing nothing. */
+int piv_check_protected_mgm(piv_card_t *p, int *ms);
 
 /* Identity: serial from GET SERIAL, else from the CHUID; a stable label. */
 struct piv_identity {

@@ -162,3 +162,35 @@ out:
 	util_wipe(buf, sizeof(buf));
 	return r;
 }
+
+/*
+ * Blocks the PIN (which = PIV_PIN_REF: VERIFY) or the PUK (PIV_PUK_REF:
+ * RESET RETRY COUNTER) by presenting the all-0xFF value, which is no
+ * PIN or PUK (they have at least one character), until the card says
+ * blocked.  At most 256 attempts; a success (the value was right after
+ * all) is PIV_ERR_CONDITIONS.
+ */
+int
+piv_block_ref(piv_card_t *p, uint8_t which, int *ms)
+{
+	uint8_t buf[2 * PIN_MAX];
+	int r, i, tries;
+
+	if (p == NULL || !valid_ref(which))
+		return PIV_ERR_ARG;
+	memset(buf, 0xff, sizeof(buf));
+	for (i = 0; i < 256; i++) {
+		tries = -1;
+		r = which == PIV_PIN_REF ?
+		    pin_cmd(p, 0x20, PIV_PIN_REF, buf, PIN_MAX, &tries, ms) :
+		    pin_cmd(p, 0x2c, PIV_PIN_REF, buf, sizeof(buf), &tries, ms);
+		if (r == PIV_ERR_PIN_BLOCKED ||
+		    (r == PIV_ERR_PIN_WRONG && tries == 0))
+			return 0;
+		if (r == 0)
+			return PIV_ERR_CONDITIONS;
+		if (r != PIV_ERR_PIN_WRONG)
+			return r;
+	}
+	return PIV_ERR_CARD;
+}

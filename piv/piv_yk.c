@@ -437,3 +437,37 @@ wipe:
 	util_wipe(pr, sizeof(pr));
 	return r;
 }
+
+/*
+ * Whether piv_write_protected_mgm can work, without writing: the admin
+ * data (if any) parses and can take the flag, and the printed-information
+ * object is readable (the PIN verified).  0, or why not.
+ */
+int
+piv_check_protected_mgm(piv_card_t *p, int *ms)
+{
+	uint8_t admin[80], *old = NULL, *pr = NULL;
+	size_t oldlen = 0, an = 0, prlen = 0;
+	int r;
+
+	if (p == NULL)
+		return PIV_ERR_ARG;
+	if ((r = piv_enter(p, ms)) != 0)
+		return r;
+	r = piv_get_data(p, PIV_OBJ_ADMIN, &old, &oldlen, ms);
+	if (r == PIV_ERR_NOT_FOUND)
+		r = 0;
+	if (r == 0)
+		r = admin_with_flag(old, oldlen, admin, sizeof(admin), &an);
+	if (r == 0) {
+		r = piv_get_data(p, PIV_OBJ_PRINTED, &pr, &prlen, ms);
+		if (r == PIV_ERR_NOT_FOUND)
+			r = 0;
+	}
+	piv_leave(p);
+	free(old);
+	if (pr != NULL)
+		util_freezero(pr, prlen);
+	util_wipe(admin, sizeof(admin));
+	return r;
+}

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -90,14 +91,76 @@ out0:
 	return ex;
 }
 
+/* `pin verify`: the PIN checked, the tries left reported. */
+static int
+pin_verify(const struct globals *g, const struct opts *o)
+{
+	struct token t;
+	struct secret pin;
+	struct piv_metadata md;
+	int ex, r, tries = -1, verified = 0, ms = CLI_OP_MS;
+
+	if (secret_get(&pin, o->pin_file, "USBPIV_PIN", "PIN", 0) != 0)
+		return EX_USAGE;
+	if ((ex = token_open(g, &t)) != EX_OK) {
+		secret_clear(&pin);
+		return ex;
+	}
+	r = piv_verify(t.piv, PIV_PIN_REF, pin.s, pin.len, &tries, &ms);
+	secret_clear(&pin);
+	if (r == 0) {
+		verified = 1;
+		/* the tries left after a right PIN: all of them */
+		memset(&md, 0, sizeof(md));
+		ms = CLI_OP_MS;
+		if (piv_metadata(t.piv, PIV_PIN_REF, &md, &ms) == 0)
+			tries = md.retries_left;
+		piv_metadata_clear(&md);
+	} else if (r == PIV_ERR_PIN_BLOCKED)
+		tries = 0;
+	else if (r != PIV_ERR_PIN_WRONG && r != PIV_ERR_BAD_DATA) {
+		ex = cli_piv_fail("pin verify", r);
+		goto out;
+	}
+	if (g->json) {
+		printf("{\"verified\": %s, \"tries_left\": ",
+		    verified ? "true" : "false");
+		if (tries >= 0)
+			printf("%d", tries);
+		else
+			printf("null");
+		printf(", \"blocked\": %s}\n", !verified && tries == 0 ?
+		    "true" : "false");
+	}
+	if (verified) {
+		if (!g->json) {
+			if (tries >= 0)
+				printf("PIN verified, %d %s left\n", tries,
+				    tries == 1 ? "try" : "tries");
+			else
+				printf("PIN verified\n");
+		}
+		ex = EX_OK;
+	} else if (r == PIV_ERR_BAD_DATA) {
+		cli_err("PIN rejected: a PIN has 6 to 8 characters");
+		ex = EX_AUTH;
+	} else
+		ex = ref_fail("PIN", r, tries);
+out:
+	token_close(&t);
+	return ex;
+}
+
 int
 cmd_pin(const struct globals *g, struct opts *o)
 {
+	if (strcmp(o->args[0], "verify") == 0)
+		return pin_verify(g, o);
 	if (strcmp(o->args[0], "change") == 0)
 		return change(g, o, 0);
 	if (strcmp(o->args[0], "unblock") == 0)
 		return change(g, o, 1);
-	cli_err("pin: unknown action '%s' (change unblock)", o->args[0]);
+	cli_err("pin: unknown action '%s' (verify change unblock)", o->args[0]);
 	return EX_USAGE;
 }
 
@@ -164,6 +227,7 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 {
 	struct token t;
 	struct secret hex;
+	struct piv_metadata md;
 	uint8_t key[32];
 	char shown[65];
 	size_t len = 0, want;
@@ -182,10 +246,22 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
 	alg = o->mgm_alg;
-	if (alg < 0)	/* AES from firmware 5.4 on, as Yubico's tools */
-		alg = t.has_id && t.id.has_version && (t.id.version[0] > 5 ||
-		    (t.id.version[0] == 5 && t.id.version[1] >= 4)) ?
-		    PIV_ALG_AES192 : PIV_ALG_3DES;
+	if (alg < 0) {
+		/* The algorithm of the key the token has now (METADATA of 9B,
+		 * firmware 5.3+), so a token that takes only 3DES keeps 3DES;
+		 * without metadata, AES-192 from firmware 5.4 on, else 3DES. */
+		memset(&md, 0, sizeof(md));
+		if (piv_metadata(t.piv, PIV_SLOT_MGM, &md, &ms) == 0 &&
+		    (md.alg == PIV_ALG_3DES || md.alg == PIV_ALG_AES128 ||
+		    md.alg == PIV_ALG_AES192 || md.alg == PIV_ALG_AES256))
+			alg = md.alg;
+		else
+			alg = t.has_id && t.id.has_version &&
+			    (t.id.version[0] > 5 || (t.id.version[0] == 5 &&
+			    t.id.version[1] >= 4)) ? PIV_ALG_AES192 :
+			    PIV_ALG_3DES;
+		piv_metadata_clear(&md);
+	}
 	want = mgm_len(alg);
 	ex = EX_USAGE;
 	if (o->generate) {
@@ -213,6 +289,14 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 		goto out;
 	if (o->protect && (ex = cli_verify_pin(&t, o)) != EX_OK)
 		goto out;
+	/* --protect: make sure the key can be stored before changing it. */
+	ms = CLI_OP_MS;
+	if (o->protect && (r = piv_check_protected_mgm(t.piv, &ms)) != 0) {
+		ex = cli_piv_fail("mgm-key set --protect: the token cannot store "
+		    "a PIN-protected key (its admin data or printed-information "
+		    "object); the management key was not changed", r);
+		goto out;
+	}
 	if (!o->protect && cli_mgm_is_protected(&t))
 		cli_warn("the token keeps the old PIN-protected key, which will "
 		    "no longer work: use --protect to replace it too");
@@ -220,6 +304,11 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 	if ((r = piv_set_mgm(t.piv, (uint8_t)alg, key, len, o->touch,
 	    &ms)) != 0) {
 		ex = cli_piv_fail("mgm-key set", r);
+		if (r == PIV_ERR_BAD_DATA)
+			cli_err("the token may not take %s management keys: "
+			    "choose another with --key-alg 3des|aes128|aes192|"
+			    "aes256 (3des works on every YubiKey)",
+			    cli_alg_name(alg));
 		goto out;
 	}
 	if (o->protect) {
@@ -250,29 +339,69 @@ out:
 	return ex;
 }
 
+/* Asks on the terminal; 0 when the user typed "reset". */
+static int
+confirm_reset(void)
+{
+	char line[32];
+	FILE *tty;
+	int ok = 0;
+
+	if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty", "r+")) == NULL) {
+		cli_err("reset deletes every key and certificate on the token; "
+		    "without a terminal to ask on, add --force to do it");
+		return -1;
+	}
+	fprintf(tty, "Reset the PIV application?  This blocks the PIN and the "
+	    "PUK and deletes every\nkey and certificate on the token.  Type "
+	    "\"reset\" to go on: ");
+	fflush(tty);
+	if (fgets(line, sizeof(line), tty) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		ok = strcmp(line, "reset") == 0;
+	}
+	fclose(tty);
+	if (!ok) {
+		cli_err("reset: not confirmed, nothing changed");
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_reset(const struct globals *g, struct opts *o)
 {
 	struct token t;
 	int ex, r, ms = CLI_OP_MS;
 
-	if (!o->force) {
-		cli_err("reset deletes every key and certificate on the token; "
-		    "add --force to do it");
+	if (!o->force && confirm_reset() != 0)
 		return EX_USAGE;
-	}
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
+	/* The card resets only with both blocked: block them, as ykman. */
+	if ((r = piv_block_ref(t.piv, PIV_PIN_REF, &ms)) != 0) {
+		ex = cli_piv_fail(r == PIV_ERR_CONDITIONS ? "reset: blocking "
+		    "the PIN (the card took the blocking value)" :
+		    "reset: blocking the PIN", r);
+		goto out;
+	}
+	ms = CLI_OP_MS;
+	if ((r = piv_block_ref(t.piv, PIV_PUK_REF, &ms)) != 0) {
+		ex = cli_piv_fail("reset: blocking the PUK", r);
+		goto out;
+	}
+	ms = CLI_OP_MS;
 	r = piv_reset(t.piv, &ms);
 	if (r == PIV_ERR_CONDITIONS || r == PIV_ERR_AUTH_REQUIRED) {
-		cli_err("reset refused: the token resets only once both the PIN "
-		    "and the PUK are blocked");
+		cli_err("reset refused although the PIN and the PUK are blocked "
+		    "(%s)", piv_strerror(r));
 		ex = EX_AUTH;
 	} else if (r != 0)
 		ex = cli_piv_fail("reset", r);
 	else
 		fprintf(stderr, "usbpiv: PIV application reset: PIN 123456, PUK "
 		    "12345678, default management key\n");
+out:
 	token_close(&t);
 	return ex;
 }

@@ -101,7 +101,9 @@ static const struct cmd cmds[] = {
 	  "device, from its sysfs descriptors only (no USB transfer, no card\n"
 	  "traffic); exits 1 with no output for any other device.\n" },
 	{ "pin", cmd_pin, O_PINFILE | O_PUKFILE | O_NEWFILE, 1, 1,
-	  "change|unblock [--new-pin-file FILE]",
+	  "verify|change|unblock [--new-pin-file FILE]",
+	  "verify: checks the PIN and reports the tries left (--json: an object\n"
+	  "with \"verified\" and \"tries_left\"; a wrong PIN exits 4).\n"
 	  "change: changes the PIN (old from --pin-file/$USBPIV_PIN/prompt, new\n"
 	  "from --new-pin-file/$USBPIV_NEW_PIN/prompt).  unblock: sets a new PIN\n"
 	  "with the PUK.  PINs are 6 to 8 characters.\n" SECRETS_HELP },
@@ -124,11 +126,65 @@ static const struct cmd cmds[] = {
 	  "--protect stores the new key on the token under the PIN (the\n"
 	  "PIN-protected mode), so later commands only need the PIN.  --touch\n"
 	  "requires a touch to use the key.\n" MGM_HELP },
-	{ "reset", cmd_reset, O_FORCE, 0, 0, "--force",
+	{ "reset", cmd_reset, O_FORCE, 0, 0, "[--force]",
 	  "Resets the PIV application to factory state: deletes all keys and\n"
 	  "certificates, PIN 123456, PUK 12345678, default management key.  The\n"
-	  "token only allows it once both PIN and PUK are blocked; --force is\n"
-	  "required.\n" },
+	  "token resets only once both PIN and PUK are blocked, so reset blocks\n"
+	  "them first (wrong PINs and PUKs until the tries run out).  It asks for\n"
+	  "confirmation on the terminal (type \"reset\"); --force skips the\n"
+	  "question, and is required without a terminal.\n" },
+	{ "selfsign-cert", cmd_selfsign_cert,
+	  O_SLOT | O_SUBJECT | O_DAYS | O_HASH | O_OUT | O_COMPRESS | O_PINFILE |
+	  O_MGMFILE, 0, 0,
+	  "--slot SLOT --subject DN [--valid-days N] [--hash H] [-o FILE]",
+	  "Makes a self-signed X.509 certificate for the key in SLOT, signed by\n"
+	  "the token, and stores it in the slot (and writes it as PEM with -o).\n"
+	  "DN: \"CN=name,O=org\" or \"/CN=name/O=org\".  Valid N days (default\n"
+	  "365) from now.  RSA: PKCS#1 v1.5; HASH sha256 (default; sha384 for\n"
+	  "P-384) sha384 sha512; Ed25519 signs without a hash.\n"
+	  SECRETS_HELP MGM_HELP },
+	{ "request-cert", cmd_request_cert,
+	  O_SLOT | O_SUBJECT | O_HASH | O_OUT | O_FORMAT | O_PINFILE, 0, 0,
+	  "--slot SLOT --subject DN [--hash H] [--format pem|der] [-o FILE]",
+	  "Writes a PKCS#10 certificate request for the key in SLOT, signed by\n"
+	  "the token (verify it with `openssl req -verify`).  DN and HASH as\n"
+	  "for selfsign-cert.\n" SECRETS_HELP },
+	{ "delete-cert", cmd_delete_cert, O_SLOT | O_MGMFILE | O_PINFILE, 0, 0,
+	  "--slot SLOT",
+	  "Deletes the certificate stored for a slot (the key stays).\n"
+	  MGM_HELP },
+	{ "delete-key", cmd_delete_key, O_SLOT | O_MGMFILE | O_PINFILE, 0, 0,
+	  "--slot SLOT",
+	  "Deletes the private key in a slot (YubiKey 5.7 and later; the\n"
+	  "certificate stays: see delete-cert).\n" MGM_HELP },
+	{ "move-key", cmd_move_key, O_MOVE | O_FORCE | O_MGMFILE | O_PINFILE,
+	  0, 0, "--from SLOT --to SLOT [--force]",
+	  "Moves the private key from one slot to another (YubiKey 5.7 and\n"
+	  "later); the certificates stay where they are.  A key already in the\n"
+	  "destination is replaced only with --force.  Slot f9 is neither a\n"
+	  "source nor a destination.\n" MGM_HELP },
+	{ "read-object", cmd_read_object, O_OUT, 1, 1, "ID [-o FILE]",
+	  "Writes the raw content of a PIV data object (inside its 53 tag).\n"
+	  "ID: hex (5fc102, 0x5fc10a, 7e) or a name: chuid ccc discovery\n"
+	  "history printed security facial fingerprints iris bitgt\n"
+	  "adminData attestation.  A missing object exits 3.\n" },
+	{ "write-object", cmd_write_object, O_IN | O_MGMFILE | O_PINFILE, 1, 1,
+	  "ID [-i FILE]",
+	  "Stores raw bytes (the content inside the 53 tag) into a PIV data\n"
+	  "object, replacing it; empty input deletes the object.  IDs as for\n"
+	  "read-object.\n" MGM_HELP },
+	{ "set-chuid", cmd_set_chuid, O_MGMFILE | O_PINFILE, 0, 0, "",
+	  "Writes a new CHUID with a fresh random GUID (as yubico-piv-tool\n"
+	  "does): FASC-N, GUID, expiry 2030-01-01, empty signature.\n"
+	  "Clients that cache by GUID see a new card.\n" MGM_HELP },
+	{ "set-ccc", cmd_set_ccc, O_MGMFILE | O_PINFILE, 0, 0, "",
+	  "Writes a new Card Capability Container with a fresh random card ID\n"
+	  "(as yubico-piv-tool does).\n" MGM_HELP },
+	{ "uri", cmd_uri, O_SLOT, 0, 0, "[--slot SLOT]",
+	  "Prints the pkcs11: URI of the token as usbpiv's PKCS#11 module\n"
+	  "reports it (manufacturer, model, serial, token label), with\n"
+	  "\";id=%NN\" for --slot: the form `systemd-cryptenroll\n"
+	  "--pkcs11-token-uri=` takes and later unlocks with.\n" },
 	{ "apdu", cmd_apdu, 0, 1, 64, "HEX_APDU...",
 	  "Sends raw command APDUs (hex) to the token in order and prints each\n"
 	  "response as hex with its status word.  Nothing is selected first.\n"
@@ -166,6 +222,11 @@ static const struct option long_opts[] = {
 	{ "timeout", required_argument, NULL, 1011 },
 	{ "peer", required_argument, NULL, 1012 },
 	{ "key-alg", required_argument, NULL, 1013 },
+	{ "subject", required_argument, NULL, 1014 },
+	{ "valid-days", required_argument, NULL, 1015 },
+	{ "from", required_argument, NULL, 1016 },
+	{ "to", required_argument, NULL, 1017 },
+	{ "json", no_argument, NULL, 1018 },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -182,7 +243,9 @@ usage_global(FILE *fp)
 	    "                      whose USB path (as `list` shows) is PATH\n"
 	    "  --serial N          use the token with serial number N\n"
 	    "  --json              machine-readable output (list, info, ssh-keys,\n"
-	    "                      apdu; watch prints one JSON object a line)\n"
+	    "                      apdu, pin verify, set-chuid, set-ccc, uri; watch\n"
+	    "                      prints one JSON object a line); also after the\n"
+	    "                      command\n"
 	    "  -v, --verbose       trace APDUs (twice: CCID and USB too); secrets\n"
 	    "                      are redacted (sets USBPIV_DEBUG)\n"
 	    "  -h, --help          this help;  --version  the version\n\n"
@@ -220,9 +283,21 @@ usage_cmd(FILE *fp, const struct cmd *c)
 	if (c->allowed & O_MGMFILE)
 		fprintf(fp, "  --mgm-key-file FILE    the management key in hex (else "
 		    "$USBPIV_MGM_KEY)\n");
+	if (c->allowed & O_SUBJECT)
+		fprintf(fp, "  --subject DN           the subject (and issuer) name\n");
+	if (c->allowed & O_DAYS)
+		fprintf(fp, "  --valid-days N         validity in days (default "
+		    "365)\n");
+	if (c->allowed & O_MOVE)
+		fprintf(fp, "  --from SLOT, --to SLOT the key's slot and its new "
+		    "slot\n");
 	if (c->allowed & O_MGMALG)
 		fprintf(fp, "  --key-alg ALG          3des aes128 aes192 aes256 "
-		    "(default: aes192 from firmware 5.4, else 3des)\n");
+		    "(default: the current key's, else\n"
+		    "                         aes192 from firmware 5.4, else "
+		    "3des)\n");
+	fprintf(fp, "  --json                 machine-readable output, where "
+	    "the command has one\n");
 	fprintf(fp, "  -h, --help             this help\n");
 }
 
@@ -266,6 +341,10 @@ opt_bit(int c)
 	case 1011: return O_TIMEOUT;
 	case 1012: return O_PEER;
 	case 1013: return O_MGMALG;
+	case 1014: return O_SUBJECT;
+	case 1015: return O_DAYS;
+	case 1016:
+	case 1017: return O_MOVE;
 	default: return 0;
 	}
 }
@@ -280,7 +359,8 @@ parse_cmd_opts(const struct cmd *c, int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->slot = o->alg = o->mgm_alg = -1;
-	o->count = o->timeout_s = -1;
+	o->from = o->to = -1;
+	o->count = o->timeout_s = o->valid_days = -1;
 	optind = 0;	/* GNU: full re-initialisation */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "s:a:i:o:f:H:p:h", long_opts,
@@ -288,6 +368,10 @@ parse_cmd_opts(const struct cmd *c, int argc, char **argv, struct opts *o)
 		if (ch == 'h') {
 			usage_cmd(stdout, c);
 			return EX_OK;
+		}
+		if (ch == 1018) {	/* global, accepted here too */
+			o->json = 1;
+			continue;
 		}
 		bit = opt_bit(ch);
 		if (ch == '?' || ch == ':' || bit == 0 || !(c->allowed & bit)) {
@@ -348,6 +432,22 @@ parse_cmd_opts(const struct cmd *c, int argc, char **argv, struct opts *o)
 		case 1008: o->touch = 1; break;
 		case 1009: o->generate = 1; break;
 		case 1012: o->peer = optarg; break;
+		case 1014: o->subject = optarg; break;
+		case 1015:
+			if (parse_long(optarg, 1, 36500, &l) != 0) {
+				cli_err("bad --valid-days '%s' (1 to 36500)", optarg);
+				return EX_USAGE;
+			}
+			o->valid_days = l;
+			break;
+		case 1016:
+		case 1017:
+			if (cli_parse_slot(optarg, ch == 1016 ? &o->from :
+			    &o->to) != 0) {
+				cli_err("bad slot '%s' (9a 9c 9d 9e 82-95)", optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 1010:
 		case 1011:
 			if (parse_long(optarg, 0, INT_MAX / 1000, &l) != 0) {
@@ -434,5 +534,7 @@ main(int argc, char **argv)
 	}
 	if ((r = parse_cmd_opts(c, argc - optind, argv + optind, &o)) >= 0)
 		return r;
+	if (o.json)
+		g.json = 1;
 	return c->fn(&g, &o);
 }

@@ -70,6 +70,9 @@ struct globals {
 #define O_TIMEOUT	(1u << 20)
 #define O_PEER		(1u << 21)
 #define O_MGMALG	(1u << 22)
+#define O_SUBJECT	(1u << 23)	/* --subject DN */
+#define O_DAYS		(1u << 24)	/* --valid-days N */
+#define O_MOVE		(1u << 25)	/* --from SLOT --to SLOT */
 
 struct opts {
 	int slot;		/* -1 unset */
@@ -91,6 +94,10 @@ struct opts {
 	int force, compress, protect, touch, generate;
 	long count;		/* -1 unset */
 	long timeout_s;		/* -1 unset */
+	const char *subject;	/* --subject */
+	long valid_days;	/* -1 unset */
+	int from, to;		/* move-key slots, -1 unset */
+	int json;		/* --json given after the command */
 	char **args;		/* positional arguments after the options */
 	int nargs;
 };
@@ -233,5 +240,17 @@ int cmd_watch(const struct globals *, struct opts *);
 int cmd_enroll(const struct globals *, struct opts *);
 int cmd_unlock(const struct globals *, struct opts *);
 int cmd_udev_info(const struct globals *, struct opts *);
+/* tools/cmd_cert.c */
+int cmd_selfsign_cert(const struct globals *, struct opts *);
+int cmd_request_cert(const struct globals *, struct opts *);
+int cmd_delete_cert(const struct globals *, struct opts *);
+/* tools/cmd_object.c */
+int cmd_delete_key(const struct globals *, struct opts *);
+int cmd_move_key(const struct globals *, struct opts *);
+int cmd_read_object(const struct globals *, struct opts *);
+int cmd_write_object(const struct globals *, struct opts *);
+int cmd_set_chuid(const struct globals *, struct opts *);
+int cmd_set_ccc(const struct globals *, struct opts *);
+int cmd_uri(const struct globals *, struct opts *);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,12 +61,23 @@ backend_builtin(card_backend_t *b, const char *state_path)
 {
 	struct vcard_opts o;
 	vcard_t *c = NULL;
+	const char *fw;
+	unsigned v[3];
 
 	if (b == NULL)
 		return -1;
 	memset(b, 0, sizeof(*b));
 	memset(&o, 0, sizeof(o));
 	o.state_path = state_path;
+	/* VTOKEN_FIRMWARE=5.4.3: the YubiKey firmware the card reports (and
+	 * the commands it has: METADATA from 5.3, MOVE KEY from 5.7). */
+	if ((fw = getenv("VTOKEN_FIRMWARE")) != NULL &&
+	    sscanf(fw, "%u.%u.%u", &v[0], &v[1], &v[2]) == 3 &&
+	    v[0] < 256 && v[1] < 256 && v[2] < 256) {
+		o.version[0] = (uint8_t)v[0];
+		o.version[1] = (uint8_t)v[1];
+		o.version[2] = (uint8_t)v[2];
+	}
 	if (vcard_new(&c, &o) != 0)
 		return -1;
 	b->ops = &builtin_ops;
