@@ -514,7 +514,8 @@ answer:
 static int
 verify_pin(struct agent *a, struct secret *pin, int keep)
 {
-	int r, tries = -1, verified = 0, ms = CLI_OP_MS;
+	struct piv_metadata md;
+	int r, tries = -1, ms = CLI_OP_MS;
 
 	r = piv_verify(a->tok.piv, PIV_PIN_REF, pin->s, pin->len, &tries, &ms);
 	if (r == PIV_ERR_PIN_WRONG) {
@@ -533,10 +534,15 @@ verify_pin(struct agent *a, struct secret *pin, int keep)
 		return r;
 	}
 	if (keep) {
+		/* the full count, to compare with before re-sending: METADATA's
+		 * total (a verified PIN's status has no count); a card without
+		 * METADATA never gets the kept PIN re-sent */
 		ms = CLI_OP_MS;
-		if (piv_pin_status(a->tok.piv, PIV_PIN_REF, &verified, &tries,
-		    &ms) != 0)
-			tries = -1;
+		memset(&md, 0, sizeof(md));
+		tries = -1;
+		if (piv_metadata(a->tok.piv, PIV_PIN_REF, &md, &ms) == 0)
+			tries = md.retries_total;
+		piv_metadata_clear(&md);
 		keep_pin(a, pin, tries);
 	}
 	return 0;
