@@ -175,7 +175,7 @@ $(BUILD)/vtoken-lseek.so: tests/vtoken/shim/vtoken_lseek.c
 P11_TEST_LIB = $(if $(P11_SRC),$(BUILD)/libusbpiv-pkcs11.a)
 # tools/ objects free of CLI state (pure parsers) that tests and fuzz
 # targets may link.
-TOOLS_TEST_OBJ = $(call obj,$(wildcard tools/unlock_parse.c))
+TOOLS_TEST_OBJ = $(call obj,$(wildcard tools/unlock_parse.c tools/agent_proto.c))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $< $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
