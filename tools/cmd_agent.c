@@ -886,7 +886,7 @@ static void
 handle(struct agent *a, const uint8_t *msg, size_t len, struct agent_buf *out)
 {
 	struct agent_req req;
-	int r;
+	int r, attempt;
 
 	r = agent_parse(msg, len, &req);
 	if (r == AGENT_ERR_UNSUPPORTED) {
@@ -901,10 +901,16 @@ handle(struct agent *a, const uint8_t *msg, size_t len, struct agent_buf *out)
 	}
 	switch (req.type) {
 	case AGENTC_REQUEST_IDENTITIES:
-		r = do_identities(a, out);
-		break;
 	case AGENTC_SIGN_REQUEST:
-		r = do_sign(a, &req, out);
+		/* a token found gone was dropped with its PIN: once more, on
+		 * whatever token is there now (a signature asks again) */
+		for (attempt = 0; attempt < 2; attempt++) {
+			agent_buf_free(out);
+			r = req.type == AGENTC_SIGN_REQUEST ?
+			    do_sign(a, &req, out) : do_identities(a, out);
+			if (!is_gone(r))
+				break;
+		}
 		break;
 	case AGENTC_LOCK:
 		r = do_lock(a, &req);

@@ -226,8 +226,13 @@ ssh_token_keys(struct token *t, struct ssh_key_ent **keys, size_t *nkeys)
 	e = getenv("USBPIV_RETIRED");
 	if (e != NULL && strcmp(e, "all") == 0)
 		nretired = 20;
-	else if (piv_key_history(t->piv, &on, &off, &ms) == 0)
+	else if ((r = piv_key_history(t->piv, &on, &off, &ms)) == 0)
 		nretired = on + off;
+	else if (r == PIV_ERR_REMOVED || r == PIV_ERR_TRANSPORT) {
+		/* the card went away (or lost power): say so, list nothing */
+		free(k);
+		return r;
+	}
 	e = getenv("USBPIV_ATTEST");
 	attest = e != NULL && strcmp(e, "1") == 0;
 	for (i = 0; i <= cli_key_slots_n && n < SSH_KEYS_MAX; i++) {

@@ -18,6 +18,11 @@ start_sshd
 # askpass for the agent: counts its calls, answers the PIN
 cat > "$T/askpass" <<'AP'
 #!/bin/sh
+if [ "${SSH_ASKPASS_PROMPT:-}" = confirm ]; then
+	echo "$1" >> "$AGENT_TEST_DIR/confirm.log"
+	[ -e "$AGENT_TEST_DIR/deny" ] && exit 1
+	exit 0
+fi
 echo "$1" >> "$AGENT_TEST_DIR/askpass.count"
 printf '%s\n' "${USBPIV_TEST_PIN:-123456}"
 AP
@@ -41,12 +46,16 @@ USBPIV_PIN=123456 $U keygen --slot 9a --alg p256 >/dev/null || fail "keygen 9a"
 USBPIV_PIN=123456 $U keygen --slot 9c --alg rsa2048 --pin-policy always \
     >/dev/null || fail "keygen 9c"
 USBPIV_PIN=123456 $U keygen --slot 9e --alg ed25519 >/dev/null || fail "keygen 9e"
+USBPIV_PIN=123456 $U keygen --slot 82 --alg p384 --pin-policy never \
+    --touch-policy always >/dev/null || fail "keygen 82"
 $U ssh-keys > "$T/keys" || fail "ssh-keys"
-[ "$(wc -l < "$T/keys")" -eq 3 ] || { cat "$T/keys"; fail "three keys expected"; }
+[ "$(wc -l < "$T/keys")" -eq 4 ] || { cat "$T/keys"; fail "four keys expected"; }
 
 # the agent, in the foreground (so USBPIV_WRAP covers it)
 SSH_ASKPASS=$T/askpass SSH_ASKPASS_REQUIRE=force \
-    $U agent -D -a "$T/ag/sock" > "$T/agent.env" 2> "$T/agent.log" &
+    $U agent -D -a "$T/ag/sock" --confirm 82 \
+    --notify "echo \"\$USBPIV_EVENT \$USBPIV_SLOT \$USBPIV_KEY\" >> $T/notify.log" \
+    > "$T/agent.env" 2> "$T/agent.log" &
 apid=$!
 trap 'kill $apid 2>/dev/null || true' EXIT
 for _i in $(seq 100); do [ -S "$T/ag/sock" ] && break; sleep 0.1; done
@@ -92,6 +101,25 @@ grep -q 'slot 9c' "$T/askpass.count" || fail "the askpass prompt does not name s
 echo "ok: RSA-2048 in 9c (PIN always) signed twice, askpass asked once per signature"
 sign_verify ed25519 '^ssh-ed25519 '
 echo "ok: Ed25519 in 9e signed"
+
+# P-384 in 82, touch policy always, marked --confirm: confirmed through
+# askpass, "touch your token" said and --notify run; no PIN (policy never)
+n0=$(count)
+sign_verify p384 '^ecdsa-sha2-nistp384 '
+[ "$(count)" -eq "$n0" ] || fail "P-384 (PIN never): a PIN was asked"
+[ "$(wc -l < "$T/confirm.log")" -eq 1 ] && grep -q 'slot 82' "$T/confirm.log" ||
+	fail "--confirm 82: no confirmation asked"
+grep -q 'touch your token (slot 82' "$T/agent.log" || fail "no touch notice"
+for _i in $(seq 50); do [ -s "$T/notify.log" ] && break; sleep 0.1; done
+grep -q "^touch 82 $(cut -d' ' -f1,2 "$T/p384.pub")\$" "$T/notify.log" ||
+	{ cat "$T/notify.log"; fail "--notify not run with slot and key"; }
+touch "$T/deny"
+ssh-keygen -Y sign -f "$T/p384.pub" -n file "$T/p384.msg" </dev/null >/dev/null 2>&1 &&
+	fail "signed although the confirmation was denied"
+rm -f "$T/deny"
+[ "$(wc -l < "$T/confirm.log")" -eq 2 ] || fail "no second confirmation"
+grep -q 'slot 9a' "$T/confirm.log" && fail "confirmation asked for 9a"
+echo "ok: P-384 in 82 signed; --confirm asked (a denial refuses); touch notice and --notify"
 
 # another process uses the token (and resets its login): no new prompt
 $U info >/dev/null || fail "usbpiv info while the agent runs"
@@ -152,7 +180,7 @@ for garbage in (b'\xff\x01\x02\x03',                       # unknown type
 # the same connection still works
 s.sendall(struct.pack('>IB', 1, 11))
 a = recv_msg(s)
-if a[0] != 12 or struct.unpack('>I', a[1:5])[0] != 3: raise SystemExit("identities after garbage")
+if a[0] != 12 or struct.unpack('>I', a[1:5])[0] != 4: raise SystemExit("identities after garbage")
 s.close()
 # oversized: failure, then the connection ends
 s = conn()
@@ -191,6 +219,31 @@ n0=$(count)
 sign_verify p256 '^ecdsa-sha2-nistp256 '
 [ "$(count)" -eq "$n0" ] || fail "PIN asked although given with ssh-add -X"
 echo "ok: ssh-add -X gives the PIN (a wrong one refused)"
+
+# the card pulled: signatures fail; put back: the next one asks for the PIN
+inject() {
+	_n=$(cat "$VTOKEN_CTL.ack" 2>/dev/null | wc -l)
+	echo "$1" > "$VTOKEN_CTL"
+	for _i in $(seq 50); do
+		[ "$(cat "$VTOKEN_CTL.ack" 2>/dev/null | wc -l)" -gt "$_n" ] && break
+		sleep 0.1
+	done
+	tail -n 1 "$VTOKEN_CTL.ack" | grep -q '^ok' || fail "inject $1"
+}
+inject remove
+ssh-keygen -Y sign -f "$T/p256.pub" -n file "$T/p256.msg" </dev/null >/dev/null 2>&1 &&
+	fail "signed with the card pulled"
+inject insert
+n0=$(count)
+sign_verify p256 '^ecdsa-sha2-nistp256 '
+[ "$(count)" -eq $((n0 + 1)) ] || fail "no PIN asked after the card came back"
+# pulled and put back between two requests: asked again too
+inject remove
+inject insert
+sign_verify p256 '^ecdsa-sha2-nistp256 '
+[ "$(count)" -eq $((n0 + 2)) ] || { cat "$T/agent.log"; fail "no PIN asked after remove + insert"; }
+grep -q 'PIN forgotten (token removed)' "$T/agent.log" || fail "no log of the removal"
+echo "ok: card removal: signatures fail; after re-insertion the PIN is asked again"
 
 # another uid is refused (the socket opened up for this check)
 chmod 0666 "$T/ag/sock"
