@@ -260,6 +260,33 @@ wait $apid || true
 trap - EXIT
 [ -e "$T/ag/sock" ] && fail "socket left after SIGTERM"
 
+# socket activation (as usbpiv-agent.socket does it): systemd's
+# systemd-socket-activate hands the agent a listening socket in LISTEN_FDS
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+	mkdir -m 0700 "$T/sa"
+	set --
+	for v in UMOCKDEV_DIR LD_PRELOAD VTOKEN_CTL ASAN_OPTIONS UBSAN_OPTIONS \
+	    USBPIV_LOCK_DIR PATH; do
+		eval "[ -n \"\${$v:-}\" ]" && set -- "$@" -E "$v"
+	done
+	# shellcheck disable=SC2086
+	systemd-socket-activate -l "$T/sa/sock" "$@" $U agent -D \
+	    > "$T/sa.out" 2> "$T/sa.log" &
+	sapid=$!
+	trap 'kill $sapid 2>/dev/null || true' EXIT
+	for _i in $(seq 100); do [ -S "$T/sa/sock" ] && break; sleep 0.1; done
+	SSH_AUTH_SOCK=$T/sa/sock ssh-add -L > "$T/agentkeys4" 2>>"$T/sa.log" &&
+	    cmp "$T/keys" "$T/agentkeys4" || { cat "$T/sa.log"; fail "socket-activated agent: keys"; }
+	SSH_AUTH_SOCK=$T/sa/sock sign_verify ed25519 '^ssh-ed25519 '
+	[ -s "$T/sa.out" ] && fail "socket-activated agent printed an environment"
+	kill $sapid
+	wait $sapid || true
+	trap - EXIT
+	echo "ok: socket activation (LISTEN_FDS)"
+else
+	echo "note: no systemd-socket-activate, socket activation not tried"
+fi
+
 # forking mode: private directory, environment for eval, -k stops it
 unset SSH_AUTH_SOCK
 TMPDIR=$T eval "$($U agent)" > /dev/null
