@@ -1,6 +1,7 @@
 /* fuzz/fuzz_agent.c — the SSH agent's message parser (tools/agent_proto.c)
  * on client bytes: the length prefix, then the body as agent_parse reads
- * it; and the ECDSA signature conversion on card bytes.  Traps when an
+ * it; the ECDSA signature conversion on card bytes; and the certificate
+ * parser of -c on file bytes.  Traps when an
  * output breaks its contract: pointers outside the message, lengths over
  * their bounds, fields left set on an error. */
 #include <stddef.h>
@@ -59,6 +60,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (req.key != NULL || req.data != NULL || req.pass != NULL ||
 	    req.keylen || req.datalen || req.passlen || req.flags)
 		__builtin_trap();
+	/* the input as a -c certificate */
+	memset(&out, 0, sizeof(out));
+	r = agent_cert_pubkey(data, size, &out);
+	if (r == 0 && (out.err || out.len < 8 || out.len > size))
+		__builtin_trap();
+	if (r != 0 && out.len != 0)
+		__builtin_trap();
+	agent_buf_free(&out);
 	/* whole messages as answers would carry them back */
 	memset(&out, 0, sizeof(out));
 	agent_msg_begin(&out);

@@ -284,6 +284,67 @@ t_ecdsa(void **state)
 	agent_buf_free(&b);
 }
 
+/* An ssh-ed25519 certificate built field by field (PROTOCOL.certkeys). */
+static size_t
+make_cert(uint8_t *out)
+{
+	static const char type[] = "ssh-ed25519-cert-v01@openssh.com";
+	struct agent_buf b;
+	uint8_t pk[32], nonce[32], z8[8] = { 0 };
+	size_t n;
+
+	memset(pk, 0x42, sizeof(pk));
+	memset(nonce, 0x17, sizeof(nonce));
+	memset(&b, 0, sizeof(b));
+	agent_put_string(&b, type, strlen(type));
+	agent_put_string(&b, nonce, sizeof(nonce));
+	agent_put_string(&b, pk, sizeof(pk));
+	agent_put_bytes(&b, z8, 8);		/* serial */
+	agent_put_u32(&b, 1);			/* user certificate */
+	agent_put_string(&b, "id", 2);
+	agent_put_string(&b, "\0\0\0\4root", 8);
+	agent_put_bytes(&b, z8, 8);
+	agent_put_bytes(&b, z8, 8);
+	agent_put_string(&b, NULL, 0);		/* critical options */
+	agent_put_string(&b, NULL, 0);		/* extensions */
+	agent_put_string(&b, NULL, 0);		/* reserved */
+	agent_put_string(&b, "CAKEY", 5);
+	agent_put_string(&b, "SIGNATURE", 9);
+	assert_false(b.err);
+	memcpy(out, b.p, b.len);
+	n = b.len;
+	agent_buf_free(&b);
+	return n;
+}
+
+static void
+t_cert(void **state)
+{
+	uint8_t cert[512], want[4 + 11 + 4 + 32];
+	struct agent_buf k;
+	size_t n, i;
+
+	(void)state;
+	n = make_cert(cert);
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(agent_cert_pubkey(cert, n, &k), 0);
+	memcpy(want, "\0\0\0\13ssh-ed25519\0\0\0\40", 4 + 11 + 4);
+	memset(want + 19, 0x42, 32);
+	assert_int_equal(k.len, sizeof(want));
+	assert_memory_equal(k.p, want, sizeof(want));
+	agent_buf_free(&k);
+	for (i = 0; i < n; i++) {
+		assert_int_not_equal(agent_cert_pubkey(cert, i, &k), 0);
+		assert_int_equal(k.len, 0);
+	}
+	cert[n] = 0;
+	assert_int_equal(agent_cert_pubkey(cert, n + 1, &k), AGENT_ERR_MALFORMED);
+	/* a plain key is not a certificate */
+	assert_int_equal(agent_cert_pubkey(want, sizeof(want), &k),
+	    AGENT_ERR_UNSUPPORTED);
+	assert_int_equal(k.len, 0);
+}
+
 static void
 t_ct_equal(void **state)
 {
@@ -308,6 +369,7 @@ main(void)
 		cmocka_unit_test(t_mpint_and_msg),
 		cmocka_unit_test(t_pkcs1),
 		cmocka_unit_test(t_ecdsa),
+		cmocka_unit_test(t_cert),
 		cmocka_unit_test(t_ct_equal),
 	};
 

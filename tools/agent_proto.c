@@ -281,6 +281,70 @@ agent_pkcs1_pad(const uint8_t *h, size_t hlen, uint8_t *em, size_t k)
 	return 0;
 }
 
+static int
+type_is(const uint8_t *p, size_t n, const char *want)
+{
+	return n == strlen(want) && memcmp(p, want, n) == 0;
+}
+
+int
+agent_cert_pubkey(const uint8_t *cert, size_t len, struct agent_buf *key)
+{
+	static const char *const types[][2] = {
+		{ "ssh-rsa-cert-v01@openssh.com", "ssh-rsa" },
+		{ "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+		  "ecdsa-sha2-nistp256" },
+		{ "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+		  "ecdsa-sha2-nistp384" },
+		{ "ssh-ed25519-cert-v01@openssh.com", "ssh-ed25519" },
+	};
+	const uint8_t *t, *f1, *f2 = NULL, *skip;
+	size_t tl, l1, l2 = 0, sl, which;
+	uint32_t u;
+	rbuf_t b;
+	int k;
+
+	if (cert == NULL || len == 0 || len > AGENT_KEYBLOB_MAX)
+		return AGENT_ERR_MALFORMED;
+	rbuf_init(&b, cert, len);
+	if (get_string(&b, 64, &t, &tl) != 0)
+		return AGENT_ERR_MALFORMED;
+	for (which = 0; which < 4 && !type_is(t, tl, types[which][0]); which++)
+		;
+	if (which == 4)
+		return AGENT_ERR_UNSUPPORTED;
+	/* nonce, then the key's own fields */
+	if (get_string(&b, AGENT_KEYBLOB_MAX, &skip, &sl) != 0 ||
+	    get_string(&b, AGENT_KEYBLOB_MAX, &f1, &l1) != 0)
+		return AGENT_ERR_MALFORMED;
+	if (which != 3 && get_string(&b, AGENT_KEYBLOB_MAX, &f2, &l2) != 0)
+		return AGENT_ERR_MALFORMED;
+	if (which == 3 && l1 != 32)
+		return AGENT_ERR_MALFORMED;
+	/* serial (uint64), type (uint32), key id, principals, valid after
+	 * and before (uint64 each), critical options, extensions, reserved,
+	 * signature key, signature: all there, nothing after */
+	if (rbuf_skip(&b, 8) != 0 || rbuf_be32(&b, &u) != 0 ||
+	    (u != 1 && u != 2))
+		return AGENT_ERR_MALFORMED;
+	for (k = 0; k < 2; k++)
+		if (get_string(&b, AGENT_KEYBLOB_MAX, &skip, &sl) != 0)
+			return AGENT_ERR_MALFORMED;
+	if (rbuf_skip(&b, 16) != 0)
+		return AGENT_ERR_MALFORMED;
+	for (k = 0; k < 5; k++)
+		if (get_string(&b, AGENT_KEYBLOB_MAX, &skip, &sl) != 0 ||
+		    (k >= 3 && sl == 0))
+			return AGENT_ERR_MALFORMED;
+	if (b.err || b.left != 0)
+		return AGENT_ERR_MALFORMED;
+	agent_put_string(key, types[which][1], strlen(types[which][1]));
+	agent_put_string(key, f1, l1);
+	if (which != 3)
+		agent_put_string(key, f2, l2);
+	return key->err ? AGENT_ERR_MALFORMED : 0;
+}
+
 int
 agent_ct_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {

@@ -87,6 +87,12 @@ int agent_ecdsa_sig(const uint8_t *der, size_t derlen, size_t fieldlen,
  * (hlen 20/32/48/64 picks the DigestInfo) into em of k bytes. */
 int agent_pkcs1_pad(const uint8_t *h, size_t hlen, uint8_t *em, size_t k);
 
+/* An OpenSSH certificate (PROTOCOL.certkeys) of an ssh-rsa, ecdsa-sha2-
+ * nistp256/384 or ssh-ed25519 key: checks its whole structure and writes
+ * the plain public-key blob it certifies to key.  0 or
+ * AGENT_ERR_MALFORMED / AGENT_ERR_UNSUPPORTED (another key type). */
+int agent_cert_pubkey(const uint8_t *cert, size_t len, struct agent_buf *key);
+
 /* Constant-time equality of two byte strings (lengths compared too). */
 int agent_ct_equal(const uint8_t *a, size_t alen, const uint8_t *b,
     size_t blen);

@@ -68,8 +68,19 @@ struct client {
 	size_t msglen, got;
 };
 
+/* -c FILE: an OpenSSH certificate offered beside its key. */
+#define AGENT_CERTS	8
+struct agent_cert {
+	uint8_t *blob;
+	size_t len;
+	struct agent_buf key;	/* the plain key blob it certifies */
+	char comment[128];
+};
+
 struct agent {
 	struct globals g;
+	struct agent_cert certs[AGENT_CERTS];
+	size_t ncerts;
 	struct token tok;
 	int tok_open;
 	struct agent_secrets *sec;
@@ -476,8 +487,9 @@ static int
 do_identities(struct agent *a, struct agent_buf *out)
 {
 	struct ssh_key_ent *keys = NULL;
+	const struct agent_cert *c;
 	uint8_t *blob;
-	size_t n = 0, i, bl, cnt = 0;
+	size_t n = 0, i, j, bl, cnt = 0;
 	int r;
 
 	if (a->sec->locked)
@@ -497,8 +509,16 @@ answer:
 			continue;
 		agent_put_string(out, blob, bl);
 		agent_put_string(out, keys[i].comment, strlen(keys[i].comment));
-		free(blob);
 		cnt++;
+		for (j = 0; j < a->ncerts; j++) {
+			c = &a->certs[j];
+			if (c->key.len != bl || memcmp(c->key.p, blob, bl) != 0)
+				continue;
+			agent_put_string(out, c->blob, c->len);
+			agent_put_string(out, c->comment, strlen(c->comment));
+			cnt++;
+		}
+		free(blob);
 	}
 	ssh_keys_free(keys, n);
 	if (!out->err && out->len >= 9) {
@@ -687,8 +707,9 @@ do_sign(struct agent *a, const struct agent_req *req, struct agent_buf *out)
 	struct agent_buf sig;
 	struct secret pin;
 	char prompt[96];
+	const uint8_t *want;
 	uint8_t *blob;
-	size_t n = 0, i, bl;
+	size_t n = 0, i, bl, wantlen;
 	int r, pol = PIV_PINPOLICY_DEFAULT, touch = PIV_TOUCHPOLICY_DEFAULT;
 	int asked = 0, verified = 0, tries = -1, ms;
 
@@ -703,10 +724,19 @@ do_sign(struct agent *a, const struct agent_req *req, struct agent_buf *out)
 		return r;
 	if ((r = list_keys(a, &keys, &n)) != 0)
 		goto out;
+	/* a certificate given with -c signs with the key it certifies */
+	want = req->key;
+	wantlen = req->keylen;
+	for (i = 0; i < a->ncerts; i++)
+		if (a->certs[i].len == req->keylen &&
+		    memcmp(a->certs[i].blob, req->key, req->keylen) == 0) {
+			want = a->certs[i].key.p;
+			wantlen = a->certs[i].key.len;
+		}
 	for (i = 0; i < n && k == NULL; i++) {
 		if (ssh_pubkey_blob(keys[i].pub, &blob, &bl, NULL) != 0)
 			continue;
-		if (bl == req->keylen && memcmp(blob, req->key, bl) == 0)
+		if (bl == wantlen && memcmp(blob, want, bl) == 0)
 			k = &keys[i];
 		free(blob);
 	}
@@ -1059,6 +1089,64 @@ client_accept(struct agent *a)
 	close(fd);
 }
 
+/* -c FILE: "TYPE-cert-v01@openssh.com BASE64 [COMMENT]", as ssh-keygen -s
+ * writes it. */
+static int
+load_cert(struct agent *a, const char *path)
+{
+	struct agent_cert *c;
+	uint8_t *buf = NULL;
+	char *line = NULL, *b64, *cm, *sp;
+	size_t len = 0, n, pad;
+	int dl, r = -1;
+
+	if (a->ncerts == AGENT_CERTS) {
+		cli_err("agent: at most %d certificates", AGENT_CERTS);
+		return -1;
+	}
+	c = &a->certs[a->ncerts];
+	memset(c, 0, sizeof(*c));
+	if (cli_read_file(path, 16384, &buf, &len) != 0)
+		return -1;
+	if ((line = malloc(len + 1)) == NULL)
+		goto out;
+	memcpy(line, buf, len);
+	line[len] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if ((sp = strchr(line, ' ')) == NULL)
+		goto bad;
+	b64 = sp + 1;
+	cm = strchr(b64, ' ');
+	if (cm != NULL)
+		*cm++ = '\0';
+	n = strlen(b64);
+	if (n == 0 || n % 4 != 0 || n > 16000)
+		goto bad;
+	pad = (b64[n - 1] == '=') + (b64[n - 2] == '=');
+	if ((c->blob = malloc(n / 4 * 3)) == NULL)
+		goto bad;
+	dl = EVP_DecodeBlock(c->blob, (const unsigned char *)b64, (int)n);
+	if (dl < 0 || (size_t)dl != n / 4 * 3 || (size_t)dl < pad)
+		goto bad;
+	c->len = (size_t)dl - pad;
+	if (agent_cert_pubkey(c->blob, c->len, &c->key) != 0)
+		goto bad;
+	snprintf(c->comment, sizeof(c->comment), "%s", cm != NULL ? cm : path);
+	a->ncerts++;
+	r = 0;
+	goto out;
+bad:
+	cli_err("agent: %s: not an OpenSSH certificate of an RSA, ECDSA or "
+	    "Ed25519 key", path);
+	free(c->blob);
+	agent_buf_free(&c->key);
+	memset(c, 0, sizeof(*c));
+out:
+	free(line);
+	free(buf);
+	return r;
+}
+
 /* ---- the socket and the process -------------------------------------------- */
 
 static int
@@ -1172,6 +1260,11 @@ agent_cleanup(struct agent *a)
 	if (a->sec != NULL)
 		forget_pin(a, NULL);
 	secrets_free(a);
+	for (i = 0; i < a->ncerts; i++) {
+		free(a->certs[i].blob);
+		agent_buf_free(&a->certs[i].key);
+	}
+	a->ncerts = 0;
 }
 
 static int
@@ -1281,8 +1374,8 @@ static void
 agent_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: usbpiv [global options] agent [-D] [-a SOCKET] [-t LIFE]\n"
-	    "           [--notify CMD] [--confirm SLOT]...\n"
+	    "usage: usbpiv [global options] agent [-D] [-a SOCKET] [-c CERT.pub]\n"
+	    "           [-t LIFE] [--notify CMD] [--confirm SLOT]...\n"
 	    "       usbpiv agent -k\n\n"
 	    "An SSH agent for the token's keys (9a 9c 9d 9e and the retired\n"
 	    "slots): `ssh-add -L` lists them as `usbpiv ssh-keys` does.  Prints\n"
@@ -1290,6 +1383,7 @@ agent_usage(FILE *fp)
 	    "Options:\n"
 	    "  -a SOCKET        bind SOCKET (default: a new private directory\n"
 	    "                   in $TMPDIR); mode 0600, same uid or root only\n"
+	    "  -c CERT.pub      offer this OpenSSH certificate beside its key\n"
 	    "  -D               stay in the foreground (PIN prompts on its tty)\n"
 	    "  -t LIFE          forget a kept PIN after LIFE (seconds, or 10m, 1h)\n"
 	    "  -k               stop the agent named by $SSH_AGENT_PID\n"
@@ -1328,14 +1422,21 @@ cmd_agent_main(const struct globals *g, int argc, char **argv)
 		a.cl[i].fd = -1;
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "a:Dt:kh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "a:c:Dt:kh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'a': sock = optarg; break;
+		case 'c':
+			if (load_cert(&a, optarg) != 0) {
+				agent_cleanup(&a);
+				return EX_USAGE;
+			}
+			break;
 		case 'D': fg = 1; break;
 		case 'k': kill_it = 1; break;
 		case 't':
 			if (parse_life(optarg, &a.life_s) != 0) {
 				cli_err("agent: bad lifetime '%s'", optarg);
+				agent_cleanup(&a);
 				return EX_USAGE;
 			}
 			break;
@@ -1343,35 +1444,40 @@ cmd_agent_main(const struct globals *g, int argc, char **argv)
 		case 2:
 			if (cli_parse_slot(optarg, &slot) != 0) {
 				cli_err("agent: bad slot '%s'", optarg);
+				agent_cleanup(&a);
 				return EX_USAGE;
 			}
 			a.confirm[slot & 0xff] = 1;
 			break;
 		case 'h':
+			agent_cleanup(&a);
 			agent_usage(stdout);
 			return EX_OK;
 		default:
 			cli_err("agent: unknown or incomplete option %s",
 			    argv[optind - 1]);
+			agent_cleanup(&a);
 			agent_usage(stderr);
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || kill_it) {
+		agent_cleanup(&a);
+		if (kill_it && optind == argc)
+			return agent_kill();
 		cli_err("agent: unexpected argument '%s'", argv[optind]);
 		return EX_USAGE;
 	}
-	if (kill_it)
-		return agent_kill();
 
 	/* no core dumps, no ptrace by the same uid: the PIN is in here */
 	(void)prctl(PR_SET_DUMPABLE, 0);
 	if (secrets_new(&a) != 0) {
 		cli_err("agent: cannot allocate memory for the PIN");
+		agent_cleanup(&a);
 		return EX_ERR;
 	}
 	if ((inh = inherited_socket(&a)) < 0) {
-		secrets_free(&a);
+		agent_cleanup(&a);
 		return EX_USAGE;
 	}
 	if (inh)

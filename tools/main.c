@@ -189,7 +189,7 @@ usage_global(FILE *fp)
 	    "Commands (each has --help):\n");
 	for (i = 0; i < UTIL_ARRAY_LEN(cmds); i++)
 		fprintf(fp, "  %-14s %s\n", cmds[i].name, cmds[i].synopsis);
-	fprintf(fp, "  %-14s %s\n", "agent", "[-D] [-a SOCKET] [-t LIFE] "
+	fprintf(fp, "  %-14s %s\n", "agent", "[-D] [-a SOCKET] [-c CERT] [-t LIFE] "
 	    "[--notify CMD] [--confirm SLOT] | -k");
 	fprintf(fp,
 	    "\nExit codes: 0 ok, 1 error, 2 usage, 3 no token / not found,\n"

@@ -287,14 +287,32 @@ else
 	echo "note: no systemd-socket-activate, socket activation not tried"
 fi
 
-# forking mode: private directory, environment for eval, -k stops it
+# forking mode: private directory, environment for eval, -k stops it; an
+# OpenSSH certificate of the Ed25519 key (-c) offered beside it, and sshd
+# accepting it through a cert-authority line
+ssh-keygen -q -t ed25519 -N '' -f "$T/ca" >/dev/null
+grep '^ssh-ed25519 ' "$T/keys" > "$T/edkey.pub"
+ssh-keygen -q -s "$T/ca" -I usbpiv-agent-test -n root "$T/edkey.pub" 2>/dev/null ||
+	fail "cannot certify the Ed25519 key"
 unset SSH_AUTH_SOCK
-TMPDIR=$T eval "$($U agent)" > /dev/null
+TMPDIR=$T eval "$($U agent -c "$T/edkey-cert.pub")" > /dev/null
 [ -S "$SSH_AUTH_SOCK" ] || fail "agent: no socket $SSH_AUTH_SOCK"
 d=$(dirname "$SSH_AUTH_SOCK")
 [ "$(stat -c %a "$d")" = 700 ] || fail "socket directory not 0700"
 [ "$(stat -c %a "$SSH_AUTH_SOCK")" = 600 ] || fail "socket not 0600"
-ssh-add -L > "$T/agentkeys3" && cmp "$T/keys" "$T/agentkeys3" || fail "forked agent: keys"
+ssh-add -L > "$T/agentkeys3" || fail "forked agent: ssh-add -L"
+grep -v -- '-cert-v01@openssh.com ' "$T/agentkeys3" | cmp "$T/keys" - ||
+	fail "forked agent: keys"
+grep -q "^$(cut -d' ' -f1,2 "$T/edkey-cert.pub") " "$T/agentkeys3" ||
+	fail "the certificate is not offered"
+printf 'cert-authority %s\n' "$(cat "$T/ca.pub")" > "$T/authorized_keys"
+# shellcheck disable=SC2086
+ssh $SSH_OPTS root@127.0.0.1 echo hello-cert </dev/null > "$T/ssh.out" 2>"$T/ssh.err" ||
+	{ cat "$T/ssh.err"; tail -5 "$T/sshd/log"; fail "ssh with the certificate"; }
+grep -q hello-cert "$T/ssh.out" || fail "ssh (certificate): no output"
+grep -q 'Accepted publickey for root .* ED25519-CERT' "$T/sshd/log" ||
+	fail "sshd did not take the certificate"
+echo "ok: -c: the certificate is offered and ssh logs in with it"
 eval "$($U agent -k)" > /dev/null || fail "agent -k"
 for _i in $(seq 50); do [ -e "$d" ] || break; sleep 0.1; done
 [ -e "$d" ] && fail "agent -k: directory $d left"
