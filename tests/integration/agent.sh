@@ -295,7 +295,7 @@ grep '^ssh-ed25519 ' "$T/keys" > "$T/edkey.pub"
 ssh-keygen -q -s "$T/ca" -I usbpiv-agent-test -n root "$T/edkey.pub" 2>/dev/null ||
 	fail "cannot certify the Ed25519 key"
 unset SSH_AUTH_SOCK
-TMPDIR=$T eval "$($U agent -c "$T/edkey-cert.pub")" > /dev/null
+TMPDIR=$T eval "$($U agent -t 1 -c "$T/edkey-cert.pub" 2>"$T/fork.log")" > /dev/null
 [ -S "$SSH_AUTH_SOCK" ] || fail "agent: no socket $SSH_AUTH_SOCK"
 d=$(dirname "$SSH_AUTH_SOCK")
 [ "$(stat -c %a "$d")" = 700 ] || fail "socket directory not 0700"
@@ -313,6 +313,16 @@ grep -q hello-cert "$T/ssh.out" || fail "ssh (certificate): no output"
 grep -q 'Accepted publickey for root .* ED25519-CERT' "$T/sshd/log" ||
 	fail "sshd did not take the certificate"
 echo "ok: -c: the certificate is offered and ssh logs in with it"
+# -t 1: a PIN given with ssh-add -X is forgotten a second later
+SSH_ASKPASS=$T/pinpass SSH_ASKPASS_REQUIRE=force ssh-add -X </dev/null >/dev/null 2>&1 ||
+	{ cat "$T/fork.log"; fail "forked agent: ssh-add -X"; }
+for _i in $(seq 50); do
+	grep -q 'PIN forgotten (lifetime (-t) over)' "$T/fork.log" && break
+	sleep 0.1
+done
+grep -q 'PIN forgotten (lifetime (-t) over)' "$T/fork.log" ||
+	{ cat "$T/fork.log"; fail "-t 1: the PIN was not forgotten"; }
+echo "ok: -t: the kept PIN is forgotten when its lifetime is over"
 eval "$($U agent -k)" > /dev/null || fail "agent -k"
 for _i in $(seq 50); do [ -e "$d" ] || break; sleep 0.1; done
 [ -e "$d" ] && fail "agent -k: directory $d left"
