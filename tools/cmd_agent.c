@@ -376,11 +376,13 @@ askpass_prog(void)
 	return NULL;
 }
 
-/* The PIN: SSH_ASKPASS, else the agent's terminal. */
+/* The PIN: SSH_ASKPASS, else plymouth, the agent's terminal or
+ * systemd-ask-password. */
 static int
 ask_pin(const char *prompt, struct secret *pin)
 {
 	const char *ap = askpass_prog();
+	struct opts o;
 	char *argv[3];
 
 	if (ap != NULL) {
@@ -393,7 +395,10 @@ ask_pin(const char *prompt, struct secret *pin)
 		}
 		return 0;
 	}
-	if (secret_get(pin, NULL, NULL, prompt, 0) != 0) {
+	/* plymouth, the terminal, systemd-ask-password: as `unlock` asks
+	 * (never $USBPIV_PIN: the agent unset it at start) */
+	memset(&o, 0, sizeof(o));
+	if (unlock_pin(&o, prompt, pin) != 0) {
 		alog("no way to ask for the PIN: set SSH_ASKPASS, run the "
 		    "agent on a terminal (-D), or give it with `ssh-add -X`");
 		return -1;
@@ -1391,8 +1396,9 @@ agent_usage(FILE *fp)
 	    "                   with USBPIV_SLOT, USBPIV_KEY, USBPIV_EVENT=touch\n"
 	    "  --confirm SLOT   ask through SSH_ASKPASS before each use of SLOT\n"
 	    "  -h, --help       this help\n"
-	    "PIN: SSH_ASKPASS (SSH_ASKPASS_REQUIRE honoured), else the agent's\n"
-	    "terminal; or `ssh-add -X` gives it once (kept in locked memory).\n"
+	    "PIN: SSH_ASKPASS (SSH_ASKPASS_REQUIRE honoured), else plymouth, the\n"
+	    "agent's terminal or systemd-ask-password; or `ssh-add -X` gives it\n"
+	    "once (kept in locked memory).  USBPIV_PIN is ignored.\n"
 	    "`ssh-add -x` locks the agent and forgets the PIN; `ssh-add -X` with\n"
 	    "the lock passphrase unlocks it.\n");
 }
@@ -1469,6 +1475,12 @@ cmd_agent_main(const struct globals *g, int argc, char **argv)
 		return EX_USAGE;
 	}
 
+	/* a PIN from the environment would be sent again and again, right
+	 * or wrong: the agent asks, or takes ssh-add -X */
+	if (getenv("USBPIV_PIN") != NULL) {
+		alog("USBPIV_PIN is ignored (use SSH_ASKPASS or ssh-add -X)");
+		unsetenv("USBPIV_PIN");
+	}
 	/* no core dumps, no ptrace by the same uid: the PIN is in here */
 	(void)prctl(PR_SET_DUMPABLE, 0);
 	if (secrets_new(&a) != 0) {

@@ -152,6 +152,10 @@ int cli_verify_with(struct token *t, struct secret *pin);
  * when the card says it is still the default (or cannot say).
  */
 int cli_auth_mgm(struct token *t, const struct opts *o);
+/* The PIN as `unlock` asks for it (tools/cmd_enroll.c): --pin-file /
+ * $USBPIV_PIN, else plymouth when it runs, else the terminal, else
+ * systemd-ask-password. */
+int unlock_pin(const struct opts *o, const char *prompt, struct secret *pin);
 /* Does the admin data say the management key is stored under the PIN? */
 int cli_mgm_is_protected(struct token *t);
 

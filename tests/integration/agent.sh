@@ -260,6 +260,24 @@ wait $apid || true
 trap - EXIT
 [ -e "$T/ag/sock" ] && fail "socket left after SIGTERM"
 
+# no SSH_ASKPASS (SSH_ASKPASS_REQUIRE=never) and no terminal (setsid): the
+# PIN comes from systemd-ask-password, as in an initramfs (a stand-in here)
+mkdir -p "$T/bin"
+printf '#!/bin/sh\necho "$*" >> "%s/sap.log"\necho 123456\n' "$T" > "$T/bin/systemd-ask-password"
+chmod +x "$T/bin/systemd-ask-password"
+SSH_ASKPASS_REQUIRE=never PATH=$T/bin:$PATH USBPIV_PIN=654321 setsid $U agent -D \
+    -a "$T/ag/sock2" > "$T/sap.env" 2> "$T/sap.agent.log" < /dev/null &
+for _i in $(seq 100); do [ -S "$T/ag/sock2" ] && break; sleep 0.1; done
+sapid=$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$T/sap.env")
+[ -n "$sapid" ] || { cat "$T/sap.agent.log"; fail "agent (setsid) did not start"; }
+n0=$(count)
+SSH_AUTH_SOCK=$T/ag/sock2 sign_verify rsa '^ssh-rsa '
+grep -q 'slot 9c' "$T/sap.log" || fail "systemd-ask-password not asked"
+[ "$(count)" -eq "$n0" ] || fail "askpass asked with SSH_ASKPASS_REQUIRE=never"
+grep -q 'USBPIV_PIN is ignored' "$T/sap.agent.log" || fail "USBPIV_PIN taken by the agent"
+kill "$sapid"
+echo "ok: no askpass, no terminal: systemd-ask-password; USBPIV_PIN ignored"
+
 # socket activation (as usbpiv-agent.socket does it): systemd's
 # systemd-socket-activate hands the agent a listening socket in LISTEN_FDS
 if command -v systemd-socket-activate >/dev/null 2>&1; then
