@@ -25,6 +25,7 @@ P11KITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/p11-kit/modules,/etc/pkcs1
 PKCS11DIR ?= $(LIBDIR)/pkcs11
 HOOKDIR ?= $(PREFIX)/lib/usbpiv
 SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/system,/etc/systemd/system)
+SYSTEMDUSERUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/user,/etc/systemd/user)
 INITRAMFSTOOLSDIR ?= /usr/share/initramfs-tools
 DRACUTMODDIR ?= /usr/lib/dracut/modules.d
 DESTDIR	?=
@@ -185,7 +186,7 @@ $(BUILD)/vtoken-lseek.so: tests/vtoken/shim/vtoken_lseek.c
 P11_TEST_LIB = $(if $(P11_SRC),$(BUILD)/libusbpiv-pkcs11.a)
 # tools/ objects free of CLI state (pure parsers) that tests and fuzz
 # targets may link.
-TOOLS_TEST_OBJ = $(call obj,$(wildcard tools/unlock_parse.c))
+TOOLS_TEST_OBJ = $(call obj,$(wildcard tools/unlock_parse.c tools/agent_proto.c))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $< $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
@@ -246,6 +247,8 @@ INSTALLED = $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so \
 	    $(DESTDIR)$(HOOKDIR)/usbpiv-hook \
 	    $(DESTDIR)$(HOOKDIR)/usbpiv-keyscript \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/usbpiv-token@.service \
+	    $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.socket \
+	    $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.service \
 	    $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv \
 	    $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/module-setup.sh \
 	    $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/usbpiv-keyscript
@@ -274,6 +277,10 @@ install: all
 	    $(DESTDIR)$(HOOKDIR)/usbpiv-keyscript
 	$(SUBST) 'udev/usbpiv-token@.service' > '$(DESTDIR)$(SYSTEMDUNITDIR)/usbpiv-token@.service'
 	chmod 0644 '$(DESTDIR)$(SYSTEMDUNITDIR)/usbpiv-token@.service'
+	install -d $(DESTDIR)$(SYSTEMDUSERUNITDIR)
+	install -m 0644 systemd/usbpiv-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.socket
+	$(SUBST) systemd/usbpiv-agent.service > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.service
 	$(SUBST) initramfs/initramfs-tools/hooks/usbpiv > $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv
 	chmod 0755 $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv
 	install -m 0755 initramfs/dracut/91usbpiv/module-setup.sh \

@@ -527,7 +527,7 @@ in_path(const char *name)
  * The PIN: --pin-file / $USBPIV_PIN; else plymouth when it runs; else the
  * terminal; else systemd-ask-password.
  */
-static int
+int
 unlock_pin(const struct opts *o, const char *prompt, struct secret *pin)
 {
 	char *ping[] = { (char *)(uintptr_t)"plymouth", (char *)(uintptr_t)"--ping", NULL };

@@ -269,108 +269,54 @@ cmd_export_pubkey(const struct globals *g, struct opts *o)
 	return ex;
 }
 
-/*
- * OpenSSH 9.2's ssh-keygen -D lists the module's public-key objects first,
- * commented with their CKA_LABEL ("Public key for <slot name>"), then the
- * keys of certificates not already listed.  Our module shows a public-key
- * object for every key, in slot order 9a 9c 9d 9e 82..95 f9, so that is
- * the whole list; we print the same lines from the token directly (from
- * METADATA where the card has it, else from the certificate).
- */
-#define SSH_MAX_LINES	64
-
-struct ssh_out {
-	FILE *fp;
-	int json;
-	char *lines[SSH_MAX_LINES];
-	size_t n;
-};
-
-/* Prints one key unless already printed; takes ownership of line. */
+/* The list and its order: ssh_token_keys (tools/sshkey.c). */
 static void
-ssh_emit(struct ssh_out *so, char *line, int slot, const char *comment)
+ssh_print(FILE *fp, int json, const struct ssh_key_ent *k, size_t i)
 {
-	size_t i;
-
-	for (i = 0; i < so->n; i++)
-		if (strcmp(so->lines[i], line) == 0) {
-			free(line);
-			return;
-		}
-	if (so->n == SSH_MAX_LINES) {
-		free(line);
-		return;
-	}
-	if (so->json) {
-		fprintf(so->fp, "%s\n  {\"slot\": \"%02x\", \"key\": ",
-		    so->n ? "," : "", slot);
-		json_str(so->fp, line);
-		fprintf(so->fp, ", \"comment\": ");
-		json_str(so->fp, comment);
-		fprintf(so->fp, "}");
+	if (json) {
+		fprintf(fp, "%s\n  {\"slot\": \"%02x\", \"key\": ",
+		    i ? "," : "", k->slot);
+		json_str(fp, k->line);
+		fprintf(fp, ", \"comment\": ");
+		json_str(fp, k->comment);
+		fprintf(fp, "}");
 	} else
-		fprintf(so->fp, "%s%s%s\n", line, *comment ? " " : "", comment);
-	so->lines[so->n++] = line;
+		fprintf(fp, "%s%s%s\n", k->line, k->comment[0] ? " " : "",
+		    k->comment);
 }
 
 int
 cmd_ssh_keys(const struct globals *g, struct opts *o)
 {
 	struct token t;
-	struct ssh_out so;
-	EVP_PKEY *pub;
-	char *line;
-	const char *e;
-	size_t i;
-	uint8_t on = 0, off = 0;
-	int ex, r, alg, slot, nretired = 0, attest, ms = CLI_OP_MS;
+	struct ssh_key_ent *keys = NULL;
+	FILE *fp;
+	size_t i, n = 0;
+	int ex, r;
 
 	if ((ex = token_open(g, &t)) != EX_OK)
 		return ex;
-	memset(&so, 0, sizeof(so));
-	so.json = g->json;
-	if ((so.fp = cli_open_out(o->out, 0)) == NULL) {
+	if ((r = ssh_token_keys(&t, &keys, &n)) != 0) {
+		token_close(&t);
+		return cli_piv_fail("ssh-keys", r);
+	}
+	if ((fp = cli_open_out(o->out, 0)) == NULL) {
+		ssh_keys_free(keys, n);
 		token_close(&t);
 		return EX_ERR;
 	}
 	if (g->json)
-		fprintf(so.fp, "[");
-	/* The same keys as the PKCS#11 module lists (README, "PKCS#11
-	 * module"): retired slots as the Key History counts them (all with
-	 * USBPIV_RETIRED=all), F9 only with USBPIV_ATTEST=1. */
-	e = getenv("USBPIV_RETIRED");
-	if (e != NULL && strcmp(e, "all") == 0)
-		nretired = 20;
-	else if (piv_key_history(t.piv, &on, &off, &ms) == 0)
-		nretired = on + off;
-	e = getenv("USBPIV_ATTEST");
-	attest = e != NULL && strcmp(e, "1") == 0;
-	for (i = 0; i <= cli_key_slots_n; i++) {
-		slot = i < cli_key_slots_n ? cli_key_slots[i] : PIV_SLOT_ATTEST;
-		if ((slot == PIV_SLOT_ATTEST && !attest) ||
-		    (slot >= 0x82 && slot <= 0x95 && slot - 0x82 >= nretired))
-			continue;
-		pub = NULL;
-		if ((r = cli_slot_pubkey(&t, slot, &pub, &alg)) != 0) {
-			if (r != PIV_ERR_NOT_FOUND && r != PIV_ERR_NOT_SUPPORTED)
-				cli_warn("slot %02x: %s", slot, piv_strerror(r));
-			continue;
-		}
-		/* OpenSSH refuses RSA keys under 1024 bits */
-		if (!(EVP_PKEY_is_a(pub, "RSA") && EVP_PKEY_get_bits(pub) < 1024) &&
-		    ssh_pubkey_line(pub, &line) == 0)
-			ssh_emit(&so, line, slot, ssh_slot_comment(slot));
-		EVP_PKEY_free(pub);
-	}
+		fprintf(fp, "[");
+	for (i = 0; i < n; i++)
+		ssh_print(fp, g->json, &keys[i], i);
 	if (g->json)
-		fprintf(so.fp, "%s]\n", so.n ? "\n" : "");
-	ex = cli_close_out(so.fp, o->out) == 0 ? EX_OK : EX_ERR;
-	if (ex == EX_OK && so.n == 0 && !g->json) {
+		fprintf(fp, "%s]\n", n ? "\n" : "");
+	ex = cli_close_out(fp, o->out) == 0 ? EX_OK : EX_ERR;
+	if (ex == EX_OK && n == 0 && !g->json) {
 		cli_err("no SSH-capable keys on the token");
 		ex = EX_NOTFOUND;
 	}
-	for (i = 0; i < so.n; i++)
-		free(so.lines[i]);
+	ssh_keys_free(keys, n);
 	token_close(&t);
 	return ex;
 }

@@ -252,6 +252,8 @@ usage_global(FILE *fp)
 	    "Commands (each has --help):\n");
 	for (i = 0; i < UTIL_ARRAY_LEN(cmds); i++)
 		fprintf(fp, "  %-14s %s\n", cmds[i].name, cmds[i].synopsis);
+	fprintf(fp, "  %-14s %s\n", "agent", "[-D] [-a SOCKET] [-c CERT] [-t LIFE] "
+	    "[--notify CMD] [--confirm SLOT] | -k");
 	fprintf(fp,
 	    "\nExit codes: 0 ok, 1 error, 2 usage, 3 no token / not found,\n"
 	    "4 PIN/PUK wrong or blocked or management key rejected, 5 token busy,\n"
@@ -523,6 +525,8 @@ main(int argc, char **argv)
 	for (i = 0; i < UTIL_ARRAY_LEN(cmds); i++)
 		if (strcmp(cmds[i].name, argv[optind]) == 0)
 			c = &cmds[i];
+	if (c == NULL && strcmp(argv[optind], "agent") == 0)
+		return cmd_agent_main(&g, argc - optind, argv + optind);
 	if (c == NULL) {
 		cli_err("unknown command '%s' (see usbpiv --help)", argv[optind]);
 		return EX_USAGE;

@@ -79,18 +79,20 @@ blob_mpint(struct blob *b, const BIGNUM *bn)
 }
 
 int
-ssh_pubkey_line(const EVP_PKEY *pk, char **line)
+ssh_pubkey_blob(const EVP_PKEY *pk, uint8_t **blob, size_t *bloblen,
+    const char **typename)
 {
 	struct blob b;
 	BIGNUM *n = NULL, *e = NULL;
 	uint8_t raw[32], *pt = NULL;
 	size_t rawlen = sizeof(raw), ptlen;
 	const char *type = NULL, *curve = NULL;
-	char *out = NULL;
-	size_t tl, b64len;
 	int alg, r = -1;
 
-	*line = NULL;
+	*blob = NULL;
+	*bloblen = 0;
+	if (typename != NULL)
+		*typename = NULL;
 	memset(&b, 0, sizeof(b));
 	if (cli_alg_of_pkey(pk, &alg) != 0)
 		return -1;
@@ -138,13 +140,39 @@ ssh_pubkey_line(const EVP_PKEY *pk, char **line)
 	}
 	if (b.err)
 		goto out;
+	*blob = b.p;
+	*bloblen = b.len;
+	b.p = NULL;
+	if (typename != NULL)
+		*typename = type;
+	r = 0;
+out:
+	free(b.p);
+	OPENSSL_free(pt);
+	BN_free(n);
+	BN_free(e);
+	return r;
+}
+
+int
+ssh_pubkey_line(const EVP_PKEY *pk, char **line)
+{
+	uint8_t *blob = NULL;
+	size_t bloblen, tl, b64len;
+	const char *type;
+	char *out = NULL;
+	int r = -1;
+
+	*line = NULL;
+	if (ssh_pubkey_blob(pk, &blob, &bloblen, &type) != 0)
+		return -1;
 	tl = strlen(type);
-	b64len = 4 * ((b.len + 2) / 3);
+	b64len = 4 * ((bloblen + 2) / 3);
 	if ((out = malloc(tl + 1 + b64len + 1)) == NULL)
 		goto out;
 	memcpy(out, type, tl);
 	out[tl] = ' ';
-	if (EVP_EncodeBlock((unsigned char *)out + tl + 1, b.p, (int)b.len) !=
+	if (EVP_EncodeBlock((unsigned char *)out + tl + 1, blob, (int)bloblen) !=
 	    (int)b64len)
 		goto out;
 	*line = out;
@@ -152,11 +180,100 @@ ssh_pubkey_line(const EVP_PKEY *pk, char **line)
 	r = 0;
 out:
 	free(out);
-	free(b.p);
-	OPENSSL_free(pt);
-	BN_free(n);
-	BN_free(e);
+	free(blob);
 	return r;
+}
+
+void
+ssh_keys_free(struct ssh_key_ent *keys, size_t n)
+{
+	size_t i;
+
+	if (keys == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		EVP_PKEY_free(keys[i].pub);
+		free(keys[i].line);
+	}
+	free(keys);
+}
+
+/*
+ * OpenSSH 9.2's ssh-keygen -D lists the module's public-key objects first,
+ * commented with their CKA_LABEL ("Public key for <slot name>"), then the
+ * keys of certificates not already listed.  Our module shows a public-key
+ * object for every key, in slot order 9a 9c 9d 9e 82..95 f9, so that is
+ * the whole list; the same keys come here from the token directly (from
+ * METADATA where the card has it, else from the certificate).  The
+ * retired slots as the Key History counts them (all with
+ * USBPIV_RETIRED=all), F9 only with USBPIV_ATTEST=1.
+ */
+int
+ssh_token_keys(struct token *t, struct ssh_key_ent **keys, size_t *nkeys)
+{
+	struct ssh_key_ent *k;
+	EVP_PKEY *pub;
+	char *line;
+	const char *e;
+	size_t i, j, n = 0;
+	uint8_t on = 0, off = 0;
+	int r, alg, slot, nretired = 0, attest, dup, ms = CLI_OP_MS;
+
+	*keys = NULL;
+	*nkeys = 0;
+	if ((k = calloc(SSH_KEYS_MAX, sizeof(*k))) == NULL)
+		return PIV_ERR_NOMEM;
+	e = getenv("USBPIV_RETIRED");
+	if (e != NULL && strcmp(e, "all") == 0)
+		nretired = 20;
+	else if ((r = piv_key_history(t->piv, &on, &off, &ms)) == 0)
+		nretired = on + off;
+	else if (r == PIV_ERR_REMOVED || r == PIV_ERR_TRANSPORT) {
+		/* the card went away (or lost power): say so, list nothing */
+		free(k);
+		return r;
+	}
+	e = getenv("USBPIV_ATTEST");
+	attest = e != NULL && strcmp(e, "1") == 0;
+	for (i = 0; i <= cli_key_slots_n && n < SSH_KEYS_MAX; i++) {
+		slot = i < cli_key_slots_n ? cli_key_slots[i] : PIV_SLOT_ATTEST;
+		if ((slot == PIV_SLOT_ATTEST && !attest) ||
+		    (slot >= 0x82 && slot <= 0x95 && slot - 0x82 >= nretired))
+			continue;
+		pub = NULL;
+		if ((r = cli_slot_pubkey(t, slot, &pub, &alg)) != 0) {
+			if (r == PIV_ERR_REMOVED || r == PIV_ERR_TRANSPORT) {
+				ssh_keys_free(k, n);
+				return r;
+			}
+			if (r != PIV_ERR_NOT_FOUND && r != PIV_ERR_NOT_SUPPORTED)
+				cli_warn("slot %02x: %s", slot, piv_strerror(r));
+			continue;
+		}
+		/* OpenSSH refuses RSA keys under 1024 bits */
+		if ((EVP_PKEY_is_a(pub, "RSA") && EVP_PKEY_get_bits(pub) < 1024) ||
+		    ssh_pubkey_line(pub, &line) != 0) {
+			EVP_PKEY_free(pub);
+			continue;
+		}
+		for (j = 0, dup = 0; j < n && !dup; j++)
+			dup = strcmp(k[j].line, line) == 0;
+		if (dup) {
+			free(line);
+			EVP_PKEY_free(pub);
+			continue;
+		}
+		k[n].slot = slot;
+		k[n].alg = alg;
+		k[n].pub = pub;
+		k[n].line = line;
+		snprintf(k[n].comment, sizeof(k[n].comment), "%s",
+		    ssh_slot_comment(slot));
+		n++;
+	}
+	*keys = k;
+	*nkeys = n;
+	return 0;
 }
 
 const char *

@@ -159,6 +159,10 @@ int cli_verify_with(struct token *t, struct secret *pin);
  * when the card says it is still the default (or cannot say).
  */
 int cli_auth_mgm(struct token *t, const struct opts *o);
+/* The PIN as `unlock` asks for it (tools/cmd_enroll.c): --pin-file /
+ * $USBPIV_PIN, else plymouth when it runs, else the terminal, else
+ * systemd-ask-password. */
+int unlock_pin(const struct opts *o, const char *prompt, struct secret *pin);
 /* Does the admin data say the management key is stored under the PIN? */
 int cli_mgm_is_protected(struct token *t);
 
@@ -214,6 +218,23 @@ const char *cli_time_line(const ASN1_TIME *t, char *buf, size_t cap);
 int ssh_pubkey_line(const EVP_PKEY *pk, char **line);
 /* The label ssh-keygen -D shows for a slot (the PKCS#11 module's). */
 const char *ssh_slot_comment(int slot);
+/* The key blob (RFC 4253 §6.6) of the line above; *blob malloc'd;
+ * *typename (may be NULL) the static key type name. */
+int ssh_pubkey_blob(const EVP_PKEY *pk, uint8_t **blob, size_t *bloblen,
+    const char **typename);
+/* The token's SSH-capable keys, in the order and with the comments
+ * `usbpiv ssh-keys` prints them (duplicates dropped).  *keys malloc'd
+ * (ssh_keys_free); a PIV_ERR_* when the token failed as a whole. */
+#define SSH_KEYS_MAX	64
+struct ssh_key_ent {
+	int slot;
+	int alg;
+	EVP_PKEY *pub;
+	char *line;		/* "TYPE BASE64", no comment */
+	char comment[48];
+};
+int ssh_token_keys(struct token *t, struct ssh_key_ent **keys, size_t *n);
+void ssh_keys_free(struct ssh_key_ent *keys, size_t n);
 
 /* JSON (tools/util_cli.c): writes a quoted, escaped string. */
 void json_str(FILE *fp, const char *s);
@@ -252,5 +273,7 @@ int cmd_write_object(const struct globals *, struct opts *);
 int cmd_set_chuid(const struct globals *, struct opts *);
 int cmd_set_ccc(const struct globals *, struct opts *);
 int cmd_uri(const struct globals *, struct opts *);
+/* `agent` parses its own options (ssh-agent's): argv[0] is "agent". */
+int cmd_agent_main(const struct globals *g, int argc, char **argv);
 
 #endif

@@ -97,7 +97,25 @@ if ! chroot "$r" "$ld" --list /usr/lib/pkcs11/usbpiv-pkcs11.so > "$T/ldd" 2>&1 |
 fi
 ok "usbpiv runs in a chroot of the image (also as the rule's /usr/local/bin/usbpiv); the module's libraries are there"
 
+# The SSH agent is in it (`usbpiv agent`); USBPIV_AGENT=1 adds dbclient.
+chroot "$r" /usr/bin/usbpiv agent --help > "$T/agent.help" 2>&1 &&
+	grep -q 'SSH agent' "$T/agent.help" ||
+	{ cat "$T/agent.help"; fail "usbpiv agent does not run inside the image"; }
+grep -Eq '(^|/)dbclient$' "$T/with.lst" && fail "dbclient without USBPIV_AGENT=1"
+agent_bytes=
+if command -v dbclient >/dev/null 2>&1; then
+	USBPIV_AGENT=1 mk agent "base udev-rules usbpiv" ||
+		{ cat "$T/agent.log"; fail "dracut, USBPIV_AGENT=1"; }
+	grep -Eq '^usr/(s?bin|local/bin)/dbclient$' "$T/agent.lst" ||
+		fail "USBPIV_AGENT=1: no dbclient in the image"
+	chroot "$T/agent" dbclient -V > "$T/db.ver" 2>&1 ||
+		{ cat "$T/db.ver"; fail "dbclient does not run inside the image"; }
+	agent_bytes=$(( $(wc -c < "$T/agent.img") - $(wc -c < "$T/with.img") ))
+fi
+ok "usbpiv agent runs in the image; USBPIV_AGENT=1 adds a dbclient that runs"
+
 b=$(wc -c < "$T/base.img") w=$(wc -c < "$T/with.img")
 fb=$(wc -l < "$T/base.lst") fw=$(wc -l < "$T/with.lst")
 echo "dracut: without usbpiv $b bytes ($fb entries), with usbpiv $w bytes ($fw entries): the module adds $((w - b)) bytes (gzip), $((fw - fb)) entries"
+[ -n "$agent_bytes" ] && echo "dracut: USBPIV_AGENT=1 (dbclient) adds $agent_bytes bytes (gzip)"
 echo "boot_dracut: $n checks ok"

@@ -72,10 +72,28 @@ chroot "$r" /usr/bin/usbpiv --version > "$T/ver" 2>&1 ||
 	chroot "$r" /usr/bin/usbpiv --help > "$T/ver" 2>&1 ||
 	{ cat "$T/ver"; fail "usbpiv does not run inside the image (missing library?)"; }
 ok "usbpiv runs in a chroot of the unpacked image"
+# The SSH agent is in it: `usbpiv agent`.
+chroot "$r" /usr/bin/usbpiv agent --help > "$T/agent.help" 2>&1 ||
+	{ cat "$T/agent.help"; fail "usbpiv agent does not run inside the image"; }
+grep -q 'SSH agent' "$T/agent.help" || fail "usbpiv agent --help in the image"
+ok "usbpiv agent runs inside the image"
+# USBPIV_AGENT=1 adds dropbear's dbclient, for a boot script to log in with
+# the agent's keys.
+agent_bytes=
+if command -v dbclient >/dev/null 2>&1; then
+	USBPIV_AGENT=1 mkinitramfs -d "$T/with" -o "$T/agent.img" "$ver" \
+	    > "$T/agent.log" 2>&1 || { cat "$T/agent.log"; fail "mkinitramfs, USBPIV_AGENT=1"; }
+	lsinitramfs "$T/agent.img" | grep -q '^usr/bin/dbclient$' ||
+		fail "USBPIV_AGENT=1: no dbclient in the image"
+	grep -q '^usr/bin/dbclient$' "$T/with.lst" && fail "dbclient without USBPIV_AGENT=1"
+	agent_bytes=$(( $(wc -c < "$T/agent.img") - $(wc -c < "$T/with.img") ))
+	ok "USBPIV_AGENT=1 puts dbclient into the image"
+fi
 
 b=$(wc -c < "$T/base.img") w=$(wc -c < "$T/with.img")
 fb=$(wc -l < "$T/base.lst") fw=$(wc -l < "$T/with.lst")
 echo "initramfs: without hook $b bytes ($fb entries), with hook $w bytes ($fw entries): the hook adds $((w - b)) bytes (gzip), $((fw - fb)) entries"
+[ -n "$agent_bytes" ] && echo "initramfs: USBPIV_AGENT=1 (dbclient) adds $agent_bytes bytes (gzip); the agent itself is part of the usbpiv binary"
 
 bash -n initramfs/dracut/91usbpiv/module-setup.sh || fail "dracut module-setup.sh syntax"
 sh -n initramfs/initramfs-tools/scripts/usbpiv-keyscript || fail "keyscript syntax"

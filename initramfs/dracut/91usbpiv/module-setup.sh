@@ -78,5 +78,18 @@ install() {
 			[[ -f $f ]] && inst_simple "$f"
 		done
 	fi
+	# The SSH agent is `usbpiv agent`, in the CLI.  USBPIV_AGENT=1 (in
+	# the environment, or a line of /etc/usbpiv/initramfs.conf) also
+	# brings dropbear's dbclient, the client a boot script runs with it.
+	local agent=${USBPIV_AGENT:-}
+	[[ -n $agent ]] || agent=$(sed -n 's/^USBPIV_AGENT=//p' \
+	    /etc/usbpiv/initramfs.conf 2> /dev/null | tail -n 1)
+	if [[ $agent == 1 ]]; then
+		if find_binary dbclient > /dev/null 2>&1; then
+			inst_multiple dbclient || return 1
+		else
+			dwarn "usbpiv: USBPIV_AGENT=1 but no dbclient (dropbear-bin) to add"
+		fi
+	fi
 	return 0
 }
