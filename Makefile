@@ -21,6 +21,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
+TMPFILESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/tmpfiles.d,/etc/tmpfiles.d)
 P11KITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/p11-kit/modules,/etc/pkcs11/modules)
 PKCS11DIR ?= $(LIBDIR)/pkcs11
 HOOKDIR ?= $(PREFIX)/lib/usbpiv
@@ -240,6 +241,7 @@ INSTALLED = $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so \
 	    $(DESTDIR)$(MANDIR)/man1/usbpiv.1 \
 	    $(DESTDIR)$(P11KITDIR)/usbpiv.module \
 	    $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules \
+	    $(DESTDIR)$(TMPFILESDIR)/usbpiv.conf \
 	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/util/util.h \
 	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/usb/usb.h \
 	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/ccid/ccid.h \
@@ -270,6 +272,11 @@ install: all
 	printf 'module: %s\n' $(PKCS11DIR)/usbpiv-pkcs11.so > $(DESTDIR)$(P11KITDIR)/usbpiv.module
 	$(SUBST) udev/70-usbpiv.rules.in > $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
 	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
+	install -d $(DESTDIR)$(TMPFILESDIR)
+	install -m 0644 udev/usbpiv-tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/usbpiv.conf
+	@# the shared state directory now, as tmpfiles.d makes it at boot
+	@if [ -z "$(DESTDIR)" ] && [ -d /run ] && [ ! -e /run/usbpiv ]; then \
+	    install -d -m 1777 /run/usbpiv; fi
 	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
 	    $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks $(DESTDIR)$(DRACUTMODDIR)/91usbpiv
 	install -m 0755 udev/usbpiv-hook $(DESTDIR)$(HOOKDIR)/usbpiv-hook

@@ -94,8 +94,12 @@ lock_file_of(int fd)
 	if (lfd < 0 && vtoken_peer(fd, &sa)) {
 		snprintf(path, sizeof(path), "%s.ofdlock", sa.sun_path);
 		lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-		if (lfd >= 0)
+		if (lfd >= 0) {
+			/* every user of the node meets on it, as on a real
+			 * node (the umask would keep them apart) */
+			(void)fchmod(lfd, 0666);
 			lockfd[fd] = lfd + 1;
+		}
 	}
 	pthread_mutex_unlock(&lock_mu);
 	return lfd;
