@@ -95,13 +95,11 @@ held_by_other(int fd, off_t at)
 	struct flock fl;
 
 	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
+	fl.l_type = F_WRLCK;	/* conflicts with any lock */
 	fl.l_whence = SEEK_SET;
 	fl.l_start = at;
 	fl.l_len = 1;
-	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
-		return 0;
-	return fl.l_type != F_UNLCK;
+	return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
 static int

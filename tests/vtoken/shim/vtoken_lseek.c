@@ -114,19 +114,27 @@ ofd_cmd(int cmd)
 int fcntl(int, int, ...);
 int fcntl64(int, int, ...);
 
+/* The lock commands on an emulated node go to its lock file. */
+static int
+fcntl_common(int fd, int cmd, void *arg)
+{
+	int lfd;
+
+	if (ofd_cmd(cmd) && (lfd = lock_file_of(fd)) >= 0)
+		return real_fcntl(lfd, cmd, arg);
+	return real_fcntl(fd, cmd, arg);
+}
+
 int
 fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
 	void *arg;
-	int lfd;
 
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (ofd_cmd(cmd) && (lfd = lock_file_of(fd)) >= 0)
-		return real_fcntl(lfd, cmd, arg);
-	return real_fcntl(fd, cmd, arg);
+	return fcntl_common(fd, cmd, arg);
 }
 
 int
@@ -134,14 +142,11 @@ fcntl64(int fd, int cmd, ...)
 {
 	va_list ap;
 	void *arg;
-	int lfd;
 
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (ofd_cmd(cmd) && (lfd = lock_file_of(fd)) >= 0)
-		return real_fcntl(lfd, cmd, arg);
-	return real_fcntl(fd, cmd, arg);
+	return fcntl_common(fd, cmd, arg);
 }
 
 int close(int);
