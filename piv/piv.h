@@ -159,6 +159,29 @@ void piv_free(piv_card_t **p);
 struct ccid_reader;
 int piv_new_ccid(piv_card_t **p, struct ccid_reader *r, size_t slot);
 
+/*
+ * The one way up the stack (piv/piv_reader.c): a reader opened once, and
+ * PIV handles on its slots.  piv_reader_card joins a card another process
+ * powered (never resetting it) or powers up an unpowered one: with probe
+ * it asks the reader first (PIV_ERR_REMOVED for an empty slot), without
+ * it nothing is sent until the first APDU, which tells.  Lower layers'
+ * errors arrive as PIV_ERR_BUSY (another program holds the reader),
+ * PIV_ERR_ACCESS (no permission on the device node), PIV_ERR_REMOVED
+ * (gone, or no card), PIV_ERR_TRANSPORT; the trace has the detail.
+ */
+typedef struct piv_reader piv_reader_t;
+struct usb_ctx;
+struct usb_dev_info;
+int piv_reader_open(struct usb_ctx *ctx, const struct usb_dev_info *info,
+    piv_reader_t **pr);
+void piv_reader_close(piv_reader_t **pr);
+size_t piv_reader_slots(const piv_reader_t *pr);
+/* The CCID reader under it, for raw APDUs and slot events. */
+struct ccid_reader *piv_reader_ccid(piv_reader_t *pr);
+int piv_reader_removed(const piv_reader_t *pr);
+int piv_reader_card(piv_reader_t *pr, size_t slot, int probe, int *ms,
+    piv_card_t **card);
+
 /* Transaction bracket around several calls (each call brackets itself if
  * the caller did not). */
 int piv_begin(piv_card_t *p, int *ms);

@@ -25,8 +25,8 @@ struct ub_ctx {
 };
 
 struct ub_conn {
-	usb_dev_t *dev;
-	ccid_reader_t *rd;
+	piv_reader_t *pr;
+	ccid_reader_t *rd;	/* piv_reader_ccid(pr) */
 	size_t slot;
 };
 
@@ -135,8 +135,7 @@ ub_conn_free(struct ub_conn **cp)
 
 	if (cn == NULL)
 		return;
-	ccid_reader_free(&cn->rd);
-	usb_close(&cn->dev);
+	piv_reader_close(&cn->pr);
 	free(cn);
 	*cp = NULL;
 }
@@ -155,17 +154,16 @@ ub_open(struct ub_ctx *c, const char *id, struct ub_conn **out)
 	if ((cn = calloc(1, sizeof(*cn))) == NULL)
 		return PIV_ERR_NOMEM;
 	cn->slot = slot;
-	if ((r = usb_open(c->usb, d, &cn->dev)) != 0) {
+	if ((r = piv_reader_open(c->usb, d, &cn->pr)) != 0) {
 		ub_conn_free(&cn);
-		util_trace(1, "pkcs11: %s: %s", id, usb_strerror(r));
 		/* gone since the list was made, or not a device we can
 		 * open: no token there, unless we may not or someone holds
 		 * it (the slot description then says so) */
-		return r == USB_ERR_ACCESS ? PIV_ERR_ACCESS :
-		    r == USB_ERR_BUSY ? PIV_ERR_BUSY : PIV_ERR_REMOVED;
+		return r == PIV_ERR_ACCESS || r == PIV_ERR_BUSY ? r :
+		    PIV_ERR_REMOVED;
 	}
-	if (ccid_reader_open_usb(&cn->rd, cn->dev) != 0 ||
-	    slot >= ccid_slot_count(cn->rd)) {
+	cn->rd = piv_reader_ccid(cn->pr);
+	if (slot >= piv_reader_slots(cn->pr)) {
 		ub_conn_free(&cn);
 		return PIV_ERR_TRANSPORT;
 	}
@@ -188,7 +186,7 @@ ub_card_state(struct ub_conn *cn, int max_age_ms)
 	uint64_t age;
 	int state, ms = UB_ASK_LOCK_MS, r;
 
-	if (usb_dev_removed(cn->dev))
+	if (piv_reader_removed(cn->pr))
 		return 0;
 	if (ccid_slot_cached(cn->rd, cn->slot, &state, &age) == 0 &&
 	    (max_age_ms < 0 || age <= (uint64_t)max_age_ms))
@@ -221,7 +219,7 @@ ub_connect(void *ctx, const char *id, piv_card_t **card, void **conn)
 	 * its login and selected application stay), or powers up an
 	 * unpowered one (ccid_transmit); an empty slot answers
 	 * PIV_ERR_REMOVED. */
-	if ((r = piv_new_ccid(card, cn->rd, cn->slot)) != 0) {
+	if ((r = piv_reader_card(cn->pr, cn->slot, 0, &ms, card)) != 0) {
 		ub_conn_free(&cn);
 		return r;
 	}

@@ -79,8 +79,7 @@ static void
 list_one(usb_ctx_t *ctx, const struct usb_dev_info *info, int json,
     int *first)
 {
-	usb_dev_t *dev = NULL;
-	ccid_reader_t *rdr = NULL;
+	piv_reader_t *pr = NULL;
 	piv_card_t *piv = NULL;
 	struct piv_identity id;
 	char name[300];
@@ -90,31 +89,22 @@ list_one(usb_ctx_t *ctx, const struct usb_dev_info *info, int json,
 
 	memset(&id, 0, sizeof(id));
 	token_reader_name(info, name, sizeof(name));
-	if ((r = usb_open(ctx, info, &dev)) != 0) {
-		status = busy_or(r == USB_ERR_BUSY || r == USB_ERR_LOCKED,
-		    r == USB_ERR_ACCESS ? "permission denied (udev rule "
-		    "70-usbpiv.rules missing?)" : usb_strerror(r));
+	if ((r = piv_reader_open(ctx, info, &pr)) != 0) {
+		status = busy_or(r == PIV_ERR_BUSY, r == PIV_ERR_ACCESS ?
+		    "permission denied (udev rule 70-usbpiv.rules missing?)" :
+		    piv_strerror(r));
 		list_line(info, name, 0, 1, 0, &id, 0, status, json, first);
 		return;
 	}
-	if ((r = ccid_reader_open_usb(&rdr, dev)) != 0) {
-		status = busy_or(r == CCID_ERR_BUSY || r == CCID_ERR_LOCKED,
-		    ccid_strerror(r));
-		list_line(info, name, 0, 1, 0, &id, 0, status, json, first);
-		usb_close(&dev);
-		return;
-	}
-	nslots = ccid_slot_count(rdr);
+	nslots = piv_reader_slots(pr);
 	for (s = 0; s < nslots && s < 16; s++) {
 		status = "";
 		card = has_id = 0;
 		memset(&id, 0, sizeof(id));
-		if ((r = token_power_on(rdr, s)) != 0)
-			status = r == CCID_ERR_NO_CARD ? "no card" :
-			    busy_or(r == CCID_ERR_BUSY || r == CCID_ERR_LOCKED,
-			    ccid_strerror(r));
-		else if ((r = piv_new_ccid(&piv, rdr, s)) != 0)
-			status = piv_strerror(r);
+		ms = CLI_LOCK_MS;
+		if ((r = piv_reader_card(pr, s, 1, &ms, &piv)) != 0)
+			status = r == PIV_ERR_REMOVED ? "no card" :
+			    busy_or(r == PIV_ERR_BUSY, piv_strerror(r));
 		else {
 			card = 1;
 			ms = CLI_OP_MS;
@@ -130,8 +120,7 @@ list_one(usb_ctx_t *ctx, const struct usb_dev_info *info, int json,
 		list_line(info, name, s, nslots, card, &id, has_id, status,
 		    json, first);
 	}
-	ccid_reader_free(&rdr);
-	usb_close(&dev);
+	piv_reader_close(&pr);
 }
 
 int

@@ -87,8 +87,8 @@ out:
 
 struct watched {
 	struct usb_dev_info info;
-	usb_dev_t *dev;
-	ccid_reader_t *rdr;
+	piv_reader_t *pr;
+	ccid_reader_t *rdr;	/* piv_reader_ccid(pr) */
 	int no_intr;		/* reader cannot report card changes */
 	int seen;
 	int gone;		/* unplugged: report, then forget */
@@ -119,8 +119,8 @@ event(const struct globals *g, const char *what, const struct watched *w,
 static void
 watched_close(struct watched *w)
 {
-	ccid_reader_free(&w->rdr);
-	usb_close(&w->dev);
+	w->rdr = NULL;
+	piv_reader_close(&w->pr);
 }
 
 /* Re-enumerates; reports readers that came and went.  Returns events. */
@@ -151,9 +151,10 @@ rescan(const struct globals *g, usb_ctx_t *ctx, struct watched *w,
 		memset(&w[*nw], 0, sizeof(w[*nw]));
 		w[*nw].info = list[i];
 		w[*nw].seen = 1;
-		if (usb_open(ctx, &list[i], &w[*nw].dev) != 0 ||
-		    ccid_reader_open_usb(&w[*nw].rdr, w[*nw].dev) != 0)
+		if (piv_reader_open(ctx, &list[i], &w[*nw].pr) != 0)
 			w[*nw].no_intr = 1;
+		else
+			w[*nw].rdr = piv_reader_ccid(w[*nw].pr);
 		event(g, initial ? "present" : "added", &w[*nw], -1);
 		if (!initial)
 			ev++;
@@ -185,7 +186,7 @@ slot_changes(const struct globals *g, struct watched *w)
 	if (w->rdr == NULL || w->no_intr)
 		return 0;
 	if ((r = ccid_begin(w->rdr, &ms)) != 0) {
-		if (r == CCID_ERR_REMOVED || usb_dev_removed(w->dev)) {
+		if (r == CCID_ERR_REMOVED || piv_reader_removed(w->pr)) {
 			w->gone = 1;	/* unplugged */
 			return 1;
 		}
@@ -197,7 +198,7 @@ slot_changes(const struct globals *g, struct watched *w)
 		ccid_end(w->rdr);
 		if (r == CCID_ERR_UNSUPPORTED || r == CCID_ERR_ARG)
 			w->no_intr = 1;
-		if (r == CCID_ERR_REMOVED || usb_dev_removed(w->dev)) {
+		if (r == CCID_ERR_REMOVED || piv_reader_removed(w->pr)) {
 			/* Unplugged before the hot-plug scan noticed. */
 			w->gone = 1;
 			return 1;

@@ -1,7 +1,7 @@
 /*
  * tools/token.c — finding and opening a token for the CLI:
- * usb_ctx_new -> usb_enumerate -> usb_open -> ccid_reader_open_usb ->
- * per slot ccid_connect -> piv_new_ccid, filtered by --reader / --serial,
+ * usb_ctx_new -> usb_enumerate -> piv_reader_open -> per slot
+ * piv_reader_card (join, else power up), filtered by --reader / --serial,
  * with messages that say what to do about busy or forbidden devices.
  */
 #include "usbpiv.h"
@@ -54,61 +54,24 @@ token_reader_matches(const char *want, const struct usb_dev_info *i)
 	return contains(name, want);
 }
 
-/* A message for a failure to open a device; returns the exit code. */
+/* A message for a failure to open a reader or join its card (a
+ * PIV_ERR_* from piv_reader_*); returns the exit code. */
 static int
-usb_fail(const struct usb_dev_info *i, int r)
+open_fail(const struct usb_dev_info *i, int r)
 {
 	switch (r) {
-	case USB_ERR_BUSY:
-	case USB_ERR_LOCKED:
+	case PIV_ERR_BUSY:
 		cli_err("%s: " BUSY_HINT, i->path);
 		break;
-	case USB_ERR_ACCESS:
+	case PIV_ERR_ACCESS:
 		cli_err("%s: permission denied on /dev/bus/usb/%03u/%03u (install "
 		    "udev/70-usbpiv.rules and replug, or run as root)", i->path,
 		    i->bus, i->address);
 		break;
 	default:
-		cli_err("%s: %s", i->path, usb_strerror(r));
-		break;
+		return cli_piv_fail(i->path, r);
 	}
-	return cli_exit_for_usb(r);
-}
-
-static int
-ccid_fail(const struct usb_dev_info *i, int r)
-{
-	switch (r) {
-	case CCID_ERR_BUSY:
-	case CCID_ERR_LOCKED:
-		cli_err("%s: " BUSY_HINT, i->path);
-		break;
-	case CCID_ERR_ACCESS:
-		cli_err("%s: permission denied (install udev/70-usbpiv.rules "
-		    "and replug, or run as root)", i->path);
-		break;
-	default:
-		cli_err("%s: %s", i->path, ccid_strerror(r));
-		break;
-	}
-	return cli_exit_for_ccid(r);
-}
-
-/* Joins the card in a slot (powering it up only if nobody has: a card in
- * use by another process keeps its login), inside its own transaction
- * (the lock and the claim are not re-entrant: the PIV layer takes them
- * again after this). */
-int
-token_power_on(ccid_reader_t *rdr, size_t slot)
-{
-	int r, ms = CLI_LOCK_MS;
-
-	if ((r = ccid_begin(rdr, &ms)) != 0)
-		return r;
-	ms = CLI_OP_MS;
-	r = ccid_connect(rdr, slot, NULL, &ms);
-	ccid_end(rdr);
-	return r;
+	return cli_exit_for_piv(r);
 }
 
 void
@@ -127,8 +90,8 @@ token_close(struct token *t)
 		piv_end(t->piv);
 	t->in_tx = 0;
 	piv_free(&t->piv);
-	ccid_reader_free(&t->rdr);
-	usb_close(&t->dev);
+	t->rdr = NULL;
+	piv_reader_close(&t->pr);
 	usb_ctx_free(&t->ctx);
 }
 
@@ -157,28 +120,26 @@ token_find(const struct globals *g, struct token *t, int raw)
 		if (!token_reader_matches(g->reader, &list[i]))
 			continue;
 		seen++;
-		if ((r = usb_open(t->ctx, &list[i], &t->dev)) != 0) {
-			ex = usb_fail(&list[i], r);
+		if ((r = piv_reader_open(t->ctx, &list[i], &t->pr)) != 0) {
+			ex = open_fail(&list[i], r);
 			continue;
 		}
-		if ((r = ccid_reader_open_usb(&t->rdr, t->dev)) != 0) {
-			ex = ccid_fail(&list[i], r);
-			usb_close(&t->dev);
-			continue;
-		}
-		for (s = 0; s < ccid_slot_count(t->rdr); s++) {
-			if ((r = token_power_on(t->rdr, s)) != 0) {
-				if (r != CCID_ERR_NO_CARD)
-					ex = ccid_fail(&list[i], r);
+		t->rdr = piv_reader_ccid(t->pr);
+		for (s = 0; s < piv_reader_slots(t->pr); s++) {
+			/* join the card (another program's login stays), or
+			 * power it up; an empty slot is passed over */
+			ms = CLI_LOCK_MS;
+			if ((r = piv_reader_card(t->pr, s, 1, &ms,
+			    &t->piv)) != 0) {
+				if (r != PIV_ERR_REMOVED)
+					ex = open_fail(&list[i], r);
 				continue;
 			}
 			t->slot = s;
 			t->info = list[i];
-			if (raw)
+			if (raw) {
+				piv_free(&t->piv);
 				goto found;
-			if ((r = piv_new_ccid(&t->piv, t->rdr, s)) != 0) {
-				ex = cli_piv_fail(list[i].path, r);
-				continue;
 			}
 			ms = CLI_LOCK_MS;
 			if ((r = piv_begin(t->piv, &ms)) != 0) {
@@ -205,8 +166,8 @@ token_find(const struct globals *g, struct token *t, int raw)
 			t->in_tx = 0;
 			piv_free(&t->piv);
 		}
-		ccid_reader_free(&t->rdr);
-		usb_close(&t->dev);
+		t->rdr = NULL;
+		piv_reader_close(&t->pr);
 	}
 	free(list);
 	if (ex == EX_NOTFOUND) {

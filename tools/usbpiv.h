@@ -114,8 +114,8 @@ struct cmd {
 /* ---- the opened token --------------------------------------------------- */
 struct token {
 	usb_ctx_t *ctx;
-	usb_dev_t *dev;
-	ccid_reader_t *rdr;
+	piv_reader_t *pr;
+	ccid_reader_t *rdr;	/* piv_reader_ccid(pr), for raw APDUs */
 	size_t slot;
 	piv_card_t *piv;
 	int in_tx;		/* piv_begin done */
@@ -132,8 +132,6 @@ int token_open(const struct globals *g, struct token *t);
 /* Opens the reader only (no PIV), for `apdu`. */
 int token_open_raw(const struct globals *g, struct token *t);
 void token_close(struct token *t);
-/* ccid_connect (join, else power up) in its own ccid_begin/ccid_end. */
-int token_power_on(ccid_reader_t *rdr, size_t slot);
 /* "Manufacturer Product" of a reader, or "VID:PID". */
 void token_reader_name(const struct usb_dev_info *i, char *buf, size_t cap);
 int token_reader_matches(const char *want, const struct usb_dev_info *i);
