@@ -422,7 +422,11 @@ cmd_decrypt(const struct globals *g, struct opts *o)
 			goto out;
 		}
 		if (!raw && unpad_pkcs1(out, outlen, &off) != 0) {
-			cli_err("decrypt: decryption error");
+			/* with_pin left ex at EX_OK: a wrong ciphertext must
+			 * not look like an empty plaintext */
+			cli_err("decrypt: decryption error (the input is not "
+			    "PKCS#1 v1.5 ciphertext for this key)");
+			ex = EX_ERR;
 			goto out;
 		}
 	} else if (cli_alg_is_ec(alg) || alg == PIV_ALG_X25519) {

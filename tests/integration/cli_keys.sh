@@ -124,6 +124,15 @@ openssl pkeyutl -encrypt -pubin -inkey rsa.pem -in msg -out ct || fail "encrypt"
 $U decrypt --slot 9d -i ct -o pt || fail "decrypt rsa"
 cmp -s pt msg || fail "RSA decrypt gave other bytes"
 ok "RSA decrypt"
+# a ciphertext for another key: exit 1, a message, no output (issue 10, defect 3)
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.key 2>/dev/null
+openssl pkeyutl -encrypt -inkey other.key -in msg -out ct2 || fail "encrypt (other key)"
+rm -f pt2
+$U decrypt --slot 9d -i ct2 -o pt2 2>err; rc=$?
+[ $rc -eq 1 ] || fail "decrypt of a wrong ciphertext exited $rc, not 1"
+grep -q 'decryption error' err || fail "no 'decryption error' message: $(cat err)"
+[ ! -s pt2 ] || fail "decrypt of a wrong ciphertext wrote output"
+ok "RSA decrypt of a wrong ciphertext: exit 1, nothing written"
 
 # ---- import-key, import-cert, export-cert ----
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out imp.key 2>/dev/null
