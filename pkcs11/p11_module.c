@@ -593,10 +593,15 @@ static CK_FUNCTION_LIST_3_0 p11_list_30 = {
 
 static CK_CHAR p11_iface_name[] = "PKCS 11";
 
-/* 3.0 first: C_GetInterface(NULL, NULL) returns the newest. */
+/*
+ * 3.0 first: C_GetInterface(NULL, NULL) returns the newest.  No
+ * CKF_INTERFACE_FORK_SAFE: that flag promises a forked child keeps its
+ * sessions and login, and it does not (the USB handles are the parent's);
+ * a child gets CKR_CRYPTOKI_NOT_INITIALIZED until its own C_Initialize.
+ */
 static CK_INTERFACE p11_interfaces[] = {
-	{ p11_iface_name, &p11_list_30, CKF_INTERFACE_FORK_SAFE },
-	{ p11_iface_name, &p11_list_240, CKF_INTERFACE_FORK_SAFE },
+	{ p11_iface_name, &p11_list_30, 0 },
+	{ p11_iface_name, &p11_list_240, 0 },
 };
 
 CK_RV

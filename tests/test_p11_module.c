@@ -54,7 +54,9 @@ test_interfaces(void **state)
 	assert_int_equal(C_GetInterfaceList(list, &n), CKR_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal((char *)list[0].pInterfaceName, "PKCS 11");
-	assert_true(list[0].flags & CKF_INTERFACE_FORK_SAFE);
+	/* not fork safe (a child must C_Initialize again): not advertised */
+	assert_false(list[0].flags & CKF_INTERFACE_FORK_SAFE);
+	assert_false(list[1].flags & CKF_INTERFACE_FORK_SAFE);
 
 	assert_int_equal(C_GetInterface(NULL, NULL, NULL, 0),
 	    CKR_ARGUMENTS_BAD);
@@ -70,7 +72,15 @@ test_interfaces(void **state)
 	    0), CKR_OK);
 	assert_int_equal(((CK_VERSION *)it->pFunctionList)->minor, 40);
 	assert_int_equal(C_GetInterface(U("PKCS 11"), &v3, &it,
-	    CKF_INTERFACE_FORK_SAFE), CKR_OK);
+	    0), CKR_OK);
+	assert_false(it->flags & CKF_INTERFACE_FORK_SAFE);
+	/* asking for a fork-safe interface finds none */
+	it = NULL;
+	assert_int_equal(C_GetInterface(U("PKCS 11"), &v3, &it,
+	    CKF_INTERFACE_FORK_SAFE), CKR_ARGUMENTS_BAD);
+	assert_null(it);
+	assert_int_equal(C_GetInterface(NULL, NULL, &it,
+	    CKF_INTERFACE_FORK_SAFE), CKR_ARGUMENTS_BAD);
 	assert_int_equal(C_GetInterface(U("PKCS 11"), &v9, &it,
 	    0), CKR_ARGUMENTS_BAD);
 	assert_null(it);
