@@ -8,16 +8,6 @@
 
 #include <openssl/rand.h>
 
-static int
-check_len(const struct secret *s, const char *what)
-{
-	if (s->len < 6 || s->len > 8) {
-		cli_err("the %s must have 6 to 8 characters", what);
-		return -1;
-	}
-	return 0;
-}
-
 /* The answer to a failed PIN/PUK operation. */
 static int
 ref_fail(const char *what, int r, int tries)
@@ -62,7 +52,8 @@ change(const struct globals *g, const struct opts *o, int which)
 	r = which == 2 ?
 	    secret_get(&nw, o->new_file, "USBPIV_NEW_PUK", "New PUK", 1) :
 	    secret_get(&nw, o->new_file, "USBPIV_NEW_PIN", "New PIN", 1);
-	if (r != 0 || check_len(&nw, which == 2 ? "new PUK" : "new PIN") != 0) {
+	if (r != 0 || cli_ref_check(&old, oldname) != 0 ||
+	    cli_ref_check(&nw, which == 2 ? "new PUK" : "new PIN") != 0) {
 		ex = EX_USAGE;
 		goto out0;
 	}

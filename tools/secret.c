@@ -182,6 +182,25 @@ secret_get(struct secret *sec, const char *file, const char *env,
 }
 
 int
+cli_ref_check(const struct secret *sec, const char *what)
+{
+	/* PIV PINs and PUKs are 6 to 8 bytes (SP 800-73-4 §2.4.3), padded
+	 * with FF on the card: nothing else fits, and a NUL would be sent
+	 * as part of it.  Refused here, before a try is spent. */
+	if (sec->len < 6 || sec->len > 8) {
+		cli_err("the %s must have 6 to 8 characters (it has %zu): "
+		    "nothing sent to the token", what, sec->len);
+		return -1;
+	}
+	if (memchr(sec->s, '\0', sec->len) != NULL) {
+		cli_err("the %s contains a NUL byte: nothing sent to the "
+		    "token", what);
+		return -1;
+	}
+	return 0;
+}
+
+int
 cli_verify_pin(struct token *t, const struct opts *o)
 {
 	struct secret pin;
@@ -198,6 +217,10 @@ cli_verify_with(struct token *t, struct secret *pin)
 {
 	int r, tries = -1, ms = CLI_OP_MS;
 
+	if (cli_ref_check(pin, "PIN") != 0) {
+		secret_clear(pin);
+		return EX_USAGE;
+	}
 	r = piv_verify(t->piv, PIV_PIN_REF, pin->s, pin->len, &tries, &ms);
 	secret_clear(pin);
 	switch (r) {

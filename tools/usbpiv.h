@@ -141,6 +141,9 @@ struct secret {
 int secret_get(struct secret *sec, const char *file, const char *env,
     const char *prompt, int confirm);
 void secret_clear(struct secret *sec);
+/* 0 when sec can be a PIV PIN or PUK (6 to 8 bytes, no NUL), else -1
+ * with a message naming what. */
+int cli_ref_check(const struct secret *sec, const char *what);
 /* Verifies the PIN, with its source from o.  Prints tries left. */
 int cli_verify_pin(struct token *t, const struct opts *o);
 /* VERIFY with a PIN already read (wiped here): an exit code, tries left

@@ -50,6 +50,25 @@ USBPIV_PIN=123456 $U sign --slot 9a -i msg -o s || fail "right PIN"
 $U info | grep -q 'PIN tries left: *3/3' || fail "tries not back to 3 after a right PIN"
 ok "wrong PIN: exit 4 and tries left; right PIN restores them"
 
+# ---- PINs and PUKs the card cannot hold: usage error, nothing sent ----
+printf '12345\n' > short.pin
+printf '123\000456\n' > nul.pin
+printf '123456789\n' > long.pin
+expect 2 "6 to 8" env USBPIV_PIN=12345 $U sign --slot 9a -i msg
+expect 2 "6 to 8" env USBPIV_PIN=123456789 $U sign --slot 9a -i msg
+expect 2 "6 to 8" $U sign --slot 9a --pin-file short.pin -i msg
+expect 2 "6 to 8" $U sign --slot 9a --pin-file long.pin -i msg
+expect 2 "NUL" $U sign --slot 9a --pin-file nul.pin -i msg
+expect 2 "6 to 8" env USBPIV_PIN=12345 USBPIV_NEW_PIN=654321 $U pin change
+expect 2 "NUL" env USBPIV_NEW_PIN=654321 $U pin change --pin-file nul.pin
+expect 2 "6 to 8" env USBPIV_PUK=12345 USBPIV_NEW_PIN=654321 $U pin unblock
+expect 2 "6 to 8" env USBPIV_PUK=123456789 USBPIV_NEW_PUK=11223344 $U puk change
+expect 2 "6 to 8" env USBPIV_PUK=12345678 USBPIV_NEW_PUK=123456789 $U puk change
+$U --json info > info2.json || fail "info --json"
+python3 -c 'import json,sys; d=json.load(open("info2.json")); sys.exit(d["pin"]["tries_left"] != 3 or d["puk"]["tries_left"] != 3)' ||
+	fail "a PIN or PUK the card cannot hold cost a try: $(cat info2.json)"
+ok "PINs/PUKs of 5 or 9 characters or with a NUL: exit 2, PIN and PUK tries unchanged (3/3)"
+
 # ---- change, file, unblock ----
 USBPIV_PIN=123456 USBPIV_NEW_PIN=24681357 $U pin change || fail "pin change"
 expect 4 "wrong PIN" env USBPIV_PIN=123456 $U sign --slot 9a -i msg
