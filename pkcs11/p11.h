@@ -107,6 +107,9 @@ enum p11_op {
 	P11_OP_DECRYPT, P11_OP_ENCRYPT, P11_OP_DIGEST, P11_OP_COUNT
 };
 
+#define P11_MODE_SINGLE	1	/* C_Sign, C_Digest, ... */
+#define P11_MODE_MULTI	2	/* ...Update, ...Final */
+
 struct p11_opstate {
 	CK_MECHANISM_TYPE mech;
 	CK_OBJECT_HANDLE key;
@@ -124,6 +127,7 @@ struct p11_opstate {
 	size_t reslen;
 	int have_res;
 	int active;
+	int mode;		/* 0 undecided, P11_MODE_SINGLE or _MULTI */
 	int ctx_auth;		/* always-authenticate key, context login done */
 };
 

@@ -194,6 +194,24 @@ p11_op_setup(struct p11_slot *slot, struct p11_opstate *op,
 	return CKR_OK;
 }
 
+/*
+ * An operation is either single-part (C_Sign, C_Verify, C_Decrypt,
+ * C_Encrypt, C_Digest, possibly repeated after a size query) or multi-part
+ * (…Update, …Final): mixing them is refused and ends the operation, so a
+ * single-part call never signs what earlier parts accumulated and a Final
+ * never works on the empty input of a single-part size query.
+ */
+static CK_RV
+p11_op_mode(struct p11_opstate *op, int mode)
+{
+	if (op->mode != 0 && op->mode != mode) {
+		p11_op_reset(op);
+		return CKR_OPERATION_ACTIVE;
+	}
+	op->mode = mode;
+	return CKR_OK;
+}
+
 static CK_RV
 p11_op_update(struct p11_opstate *op, const uint8_t *p, size_t n)
 {
@@ -540,6 +558,10 @@ C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_SIGN];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if ((pData == NULL && ulDataLen > 0) || pulSignatureLen == NULL) {
@@ -573,6 +595,10 @@ p11_sigver_update(CK_SESSION_HANDLE hSession, int which, CK_BYTE_PTR pPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[which];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (p11_family(op->mech) == P11_FAM_EDDSA) {
@@ -603,6 +629,10 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_SIGN];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else
@@ -750,6 +780,10 @@ C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_VERIFY];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if ((pData == NULL && ulDataLen > 0) || pSignature == NULL)
@@ -781,6 +815,10 @@ C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_VERIFY];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (pSignature == NULL)
@@ -920,6 +958,10 @@ C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DECRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active) {
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 		goto out;
@@ -954,6 +996,10 @@ C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DECRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (pulPartLen == NULL)
@@ -980,6 +1026,10 @@ C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DECRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else {
@@ -1072,6 +1122,10 @@ C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_ENCRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active) {
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 		goto out;
@@ -1112,6 +1166,10 @@ C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_ENCRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (pulEncryptedPartLen == NULL) {
@@ -1137,6 +1195,10 @@ C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_ENCRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else {
@@ -1227,6 +1289,10 @@ C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DIGEST];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if ((pData == NULL && ulDataLen > 0) || pulDigestLen == NULL) {
@@ -1256,6 +1322,10 @@ C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DIGEST];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if ((pPart == NULL && ulPartLen > 0) ||
@@ -1279,6 +1349,10 @@ C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
 	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DIGEST];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else

@@ -604,6 +604,119 @@ test_digest(void **state)
 	}
 }
 
+/*
+ * Single-part and multi-part calls mixed in one operation are refused
+ * with CKR_OPERATION_ACTIVE and end the operation (issue 10, defect 8b):
+ * a C_Sign after a C_SignUpdate must not sign the accumulated parts, and
+ * a C_SignFinal after a C_Sign size query must not sign empty data.
+ */
+static void
+test_mixed_parts(void **state)
+{
+	CK_SESSION_HANDLE h = open_user();
+	CK_OBJECT_HANDLE k = tb_find1(h, CKO_PRIVATE_KEY, 3);
+	CK_OBJECT_HANDLE pk = tb_find1(h, CKO_PUBLIC_KEY, 3);
+	CK_MECHANISM ms = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	CK_MECHANISM mr = { CKM_RSA_PKCS, NULL, 0 };
+	CK_MECHANISM md = { CKM_SHA256, NULL, 0 };
+	CK_BYTE_PTR d = (CK_BYTE_PTR)(uintptr_t)msg;
+	uint8_t out[512], ct[512];
+	CK_ULONG ol, cl;
+
+	(void)state;
+	/* sign: update then single-part; size query then final */
+	assert_int_equal(C_SignInit(h, &ms, k), CKR_OK);
+	assert_int_equal(C_SignUpdate(h, d, 10), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Sign(h, d, sizeof(msg), out, &ol),
+	    CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_SignUpdate(h, d, 10),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_SignInit(h, &ms, k), CKR_OK);
+	ol = 0;
+	assert_int_equal(C_Sign(h, d, sizeof(msg), NULL, &ol), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_SignFinal(h, out, &ol), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_SignFinal(h, out, &ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_SignInit(h, &ms, k), CKR_OK);
+	ol = 0;
+	assert_int_equal(C_SignFinal(h, NULL, &ol), CKR_OK);
+	assert_int_equal(C_SignUpdate(h, d, 10), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Sign(h, d, sizeof(msg), out, &ol),
+	    CKR_OPERATION_ACTIVE);
+	/* a clean single-part sign still works (and is used below) */
+	assert_int_equal(C_SignInit(h, &ms, k), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Sign(h, d, sizeof(msg), out, &ol), CKR_OK);
+
+	/* verify: update then single-part */
+	assert_int_equal(C_VerifyInit(h, &ms, pk), CKR_OK);
+	assert_int_equal(C_VerifyUpdate(h, d, 10), CKR_OK);
+	assert_int_equal(C_Verify(h, d, sizeof(msg), out, ol),
+	    CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_VerifyFinal(h, out, ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+
+	/* digest */
+	assert_int_equal(C_DigestInit(h, &md), CKR_OK);
+	assert_int_equal(C_DigestUpdate(h, d, 10), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Digest(h, d, sizeof(msg), out, &ol),
+	    CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DigestUpdate(h, d, 10),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_DigestInit(h, &md), CKR_OK);
+	ol = 0;
+	assert_int_equal(C_Digest(h, d, sizeof(msg), NULL, &ol), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_DigestFinal(h, out, &ol), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DigestFinal(h, out, &ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+
+	/* encrypt (software) */
+	assert_int_equal(C_EncryptInit(h, &mr, pk), CKR_OK);
+	assert_int_equal(C_EncryptUpdate(h, d, 10, ct, &cl), CKR_OK);
+	cl = sizeof(ct);
+	assert_int_equal(C_Encrypt(h, d, 20, ct, &cl), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_EncryptUpdate(h, d, 10, ct, &cl),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_EncryptInit(h, &mr, pk), CKR_OK);
+	cl = 0;
+	assert_int_equal(C_Encrypt(h, d, 20, NULL, &cl), CKR_OK);
+	cl = sizeof(ct);
+	assert_int_equal(C_EncryptFinal(h, ct, &cl), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_EncryptFinal(h, ct, &cl),
+	    CKR_OPERATION_NOT_INITIALIZED);
+
+	/* decrypt (card) */
+	assert_int_equal(C_EncryptInit(h, &mr, pk), CKR_OK);
+	cl = sizeof(ct);
+	assert_int_equal(C_Encrypt(h, d, 20, ct, &cl), CKR_OK);
+	assert_int_equal(cl, 256);
+	assert_int_equal(C_DecryptInit(h, &mr, k), CKR_OK);
+	assert_int_equal(C_DecryptUpdate(h, ct, 100, out, &ol), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Decrypt(h, ct, cl, out, &ol),
+	    CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DecryptUpdate(h, ct + 100, 156, out, &ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_DecryptInit(h, &mr, k), CKR_OK);
+	ol = 0;
+	assert_int_equal(C_Decrypt(h, ct, cl, NULL, &ol), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_DecryptFinal(h, out, &ol), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DecryptFinal(h, out, &ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	/* and a clean decrypt still gives the message */
+	assert_int_equal(C_DecryptInit(h, &mr, k), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Decrypt(h, ct, cl, out, &ol), CKR_OK);
+	assert_int_equal(ol, 20);
+	assert_memory_equal(out, msg, 20);
+}
+
 static void
 test_stale_login(void **state)
 {
@@ -936,6 +1049,7 @@ main(void)
 		cmocka_unit_test_teardown(test_decrypt, fini),
 		cmocka_unit_test_teardown(test_ecdh, fini),
 		cmocka_unit_test_teardown(test_digest, fini),
+		cmocka_unit_test_teardown(test_mixed_parts, fini),
 		cmocka_unit_test_teardown(test_stale_login, fini),
 		cmocka_unit_test_teardown(test_pin_cache, fini),
 		cmocka_unit_test_teardown(test_threads, fini),
