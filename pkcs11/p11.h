@@ -248,16 +248,4 @@ void p11_op_reset(struct p11_opstate *op);
 void p11_logout_all(struct p11_slot *slot);
 CK_RV p11_reauth_cached(struct p11_slot *slot);
 
-/* ---- RSA unpadding (p11_unpad.c) ------------------------------------------ */
-/* PKCS#1 v1.5 type 2 in constant time: copies the message to out (cap)
- * and sets *outlen; returns 0 or -1 without branching on the padding. */
-int p11_unpad_pkcs1(const uint8_t *em, size_t emlen, uint8_t *out,
-    size_t cap, size_t *outlen);
-/* EME-OAEP decoding, constant time; -2 when cap is too small. */
-int p11_unpad_oaep(const uint8_t *em, size_t k, const EVP_MD *md,
-    const EVP_MD *mgf, const uint8_t *label, size_t llen, uint8_t *out,
-    size_t cap, size_t *outlen);
-int p11_mgf1_xor(uint8_t *mask, size_t len, const uint8_t *seed,
-    size_t seedlen, const EVP_MD *md);
-
 #endif

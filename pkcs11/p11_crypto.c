@@ -290,54 +290,24 @@ p11_digestinfo(const EVP_MD *md, const uint8_t **pre, size_t *prelen)
 	return CKR_MECHANISM_INVALID;
 }
 
-/* EMSA-PSS encoding (RFC 8017 9.1.1) of the hash mhash. */
+/* EMSA-PSS encoding (RFC 8017 9.1.1) of the hash mhash into em (emlen
+ * bytes, the modulus size): util_rsa_pss_encode. */
 static CK_RV
 p11_pss_encode(const EVP_MD *md, const EVP_MD *mgf, size_t slen,
     const uint8_t *mhash, size_t hlen, size_t modbits, uint8_t *em,
     size_t emlen)
 {
-	uint8_t salt[512], h[EVP_MAX_MD_SIZE];
-	static const uint8_t zeros[8];
-	unsigned int hl = 0;
-	size_t embits = modbits - 1, dblen, i;
-	EVP_MD_CTX *ctx = NULL;
-	CK_RV rv = CKR_FUNCTION_FAILED;
-
-	if (hlen != (size_t)EVP_MD_get_size(md))
+	switch (util_rsa_pss_encode(md, mgf, slen, mhash, hlen, modbits, em,
+	    emlen)) {
+	case 0:
+		return CKR_OK;
+	case -1:
 		return CKR_DATA_LEN_RANGE;
-	if ((embits + 7) / 8 != emlen && (embits + 7) / 8 + 1 != emlen)
-		return CKR_FUNCTION_FAILED;
-	/* when modbits - 1 is a multiple of 8, EM is one byte shorter */
-	if ((embits + 7) / 8 < emlen) {
-		em[0] = 0;
-		em++;
-		emlen--;
-	}
-	if (slen > sizeof(salt) || emlen < hlen + slen + 2)
+	case -2:
 		return CKR_KEY_SIZE_RANGE;
-	if (slen > 0 && RAND_bytes(salt, (int)slen) != 1)
+	default:
 		return CKR_FUNCTION_FAILED;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestInit_ex(ctx, md, NULL) ||
-	    !EVP_DigestUpdate(ctx, zeros, sizeof(zeros)) ||
-	    !EVP_DigestUpdate(ctx, mhash, hlen) ||
-	    !EVP_DigestUpdate(ctx, salt, slen) ||
-	    !EVP_DigestFinal_ex(ctx, h, &hl))
-		goto out;
-	dblen = emlen - hlen - 1;
-	memset(em, 0, dblen);
-	em[dblen - slen - 1] = 0x01;
-	memcpy(em + dblen - slen, salt, slen);
-	if (p11_mgf1_xor(em, dblen, h, hl, mgf) != 0)
-		goto out;
-	em[0] &= (uint8_t)(0xff >> (8 * emlen - embits));
-	memcpy(em + dblen, h, hl);
-	em[emlen - 1] = 0xbc;
-	rv = CKR_OK;
-out:
-	(void)i;
-	EVP_MD_CTX_free(ctx);
-	return rv;
+	}
 }
 
 /* DER ECDSA-Sig-Value to r||s of 2*fb bytes. */
@@ -921,11 +891,11 @@ p11_decrypt_final(struct p11_slot *slot, struct p11_opstate *op,
 			n = kb;
 			r = 0;
 		} else if (fam == P11_FAM_OAEP)
-			r = p11_unpad_oaep(em, kb, op->md, op->mgf1,
+			r = util_rsa_unpad_oaep(em, kb, op->md, op->mgf1,
 			    op->label_buf, op->label_len, op->res,
 			    sizeof(op->res), &n);
 		else
-			r = p11_unpad_pkcs1(em, kb, op->res, sizeof(op->res),
+			r = util_rsa_unpad_pkcs1(em, kb, op->res, sizeof(op->res),
 			    &n);
 		util_wipe(em, sizeof(em));
 		if (r != 0)

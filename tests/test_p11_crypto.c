@@ -4,7 +4,7 @@
  * decryption (PKCS#1 v1.5, OAEP, raw) and encryption, ECDH, digests;
  * writes (key generation, import, certificates, deletion); the
  * always-authenticate flow; stale login after another program reset the
- * card; the constant-time unpadding.
+ * card.  (The RSA padding itself: tests/test_util_rsapad.c.)
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -1214,63 +1214,6 @@ test_threads(void **state)
 	}
 }
 
-/* The constant-time PKCS#1 v1.5 unpadding, on good and bad blocks. */
-static void
-test_unpad(void **state)
-{
-	uint8_t em[256], out[256];
-	size_t ol = 99, k = sizeof(em), mlen;
-
-	(void)state;
-	for (mlen = 0; mlen <= k - 11; mlen += 49) {
-		em[0] = 0;
-		em[1] = 2;
-		memset(em + 2, 0x5a, k - mlen - 3);
-		em[k - mlen - 1] = 0;
-		memset(em + k - mlen, 0xa5, mlen);
-		if (mlen > 0)
-			em[k - 1] = 0x11;
-		assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol),
-		    0);
-		assert_int_equal(ol, mlen);
-		if (mlen > 0) {
-			assert_int_equal(out[0], mlen == 1 ? 0x11 : 0xa5);
-			assert_int_equal(out[mlen - 1], 0x11);
-		}
-	}
-	/* the longest message: exactly 8 bytes of padding */
-	memset(em + 2, 0x33, 8);
-	em[10] = 0;
-	memset(em + 11, 0x44, k - 11);
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), 0);
-	assert_int_equal(ol, k - 11);
-	/* too small an output: -2, length 0 */
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, 10, &ol), -2);
-	assert_int_equal(ol, 0);
-	/* 7 bytes of padding */
-	em[9] = 0;
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), -1);
-	assert_int_equal(ol, 0);
-	em[9] = 0x33;
-	em[0] = 1;
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), -1);
-	em[0] = 0;
-	em[1] = 1;
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), -1);
-	em[1] = 2;
-	/* no separator at all */
-	memset(em + 2, 0x77, k - 2);
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), -1);
-	/* too short a block */
-	assert_int_equal(p11_unpad_pkcs1(em, 10, out, sizeof(out), &ol), -1);
-	/* OAEP: a random block is (almost surely) invalid */
-	assert_int_equal(RAND_bytes(em, sizeof(em)), 1);
-	em[0] = 0;
-	assert_int_equal(p11_unpad_oaep(em, k, EVP_sha256(), EVP_sha256(),
-	    NULL, 0, out, sizeof(out), &ol), -1);
-	assert_int_equal(ol, 0);
-}
-
 int
 main(void)
 {
@@ -1289,7 +1232,6 @@ main(void)
 		cmocka_unit_test_teardown(test_threads, fini),
 		cmocka_unit_test_teardown(test_writes, fini),
 		cmocka_unit_test_teardown(test_template_refusals, fini),
-		cmocka_unit_test(test_unpad),
 	};
 
 	return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
