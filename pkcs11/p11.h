@@ -197,6 +197,11 @@ extern struct p11_module p11_abandoned;
 
 /* ---- module helpers (p11_module.c) ---------------------------------------- */
 CK_RV p11_check_init(void);
+/* Holds off C_Finalize's teardown while a call uses the module's state:
+ * p11_enter (CKR_OK, or not initialized / being finalized), p11_leave.
+ * p11_slot_get enters and p11_slot_release leaves. */
+CK_RV p11_enter(void);
+void p11_leave(void);
 /* Locks the slot of hSession and finds the session; *slot locked on CKR_OK. */
 CK_RV p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
     struct p11_session **s);

@@ -86,6 +86,38 @@ p11_unlock(void *m)
  */
 static pthread_mutex_t p11_init_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * The gate: every call that uses the module's state (slots, cards, the
+ * backend) holds it for reading from p11_enter to p11_leave; C_Finalize
+ * takes it for writing before it frees anything, so calls in flight
+ * finish first and later ones find the module finalized.  Static, so it
+ * outlives teardown.  glibc's default rwlock prefers readers, so a call
+ * that enters twice (C_GetSlotList, then p11_slot_get) does not deadlock
+ * against a waiting C_Finalize.
+ */
+static pthread_rwlock_t p11_gate = PTHREAD_RWLOCK_INITIALIZER;
+
+CK_RV
+p11_enter(void)
+{
+	CK_RV rv;
+
+	if (pthread_rwlock_rdlock(&p11_gate) != 0)
+		return CKR_CANT_LOCK;
+	if ((rv = p11_check_init()) != CKR_OK ||
+	    __atomic_load_n(&p11_mod.finalizing, __ATOMIC_SEQ_CST)) {
+		pthread_rwlock_unlock(&p11_gate);
+		return rv != CKR_OK ? rv : CKR_CRYPTOKI_NOT_INITIALIZED;
+	}
+	return CKR_OK;
+}
+
+void
+p11_leave(void)
+{
+	pthread_rwlock_unlock(&p11_gate);
+}
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 CK_RV
@@ -149,11 +181,12 @@ p11_slot_get(CK_SLOT_ID id, struct p11_slot **slot)
 	CK_RV rv;
 
 	*slot = NULL;
-	if ((rv = p11_check_init()) != CKR_OK)
+	if ((rv = p11_enter()) != CKR_OK)
 		return rv;
 	p11_lock(p11_mod.lock);
 	if (id >= p11_mod.nslots || !p11_mod.slots[id].used) {
 		p11_unlock(p11_mod.lock);
+		p11_leave();
 		return CKR_SLOT_ID_INVALID;
 	}
 	*slot = &p11_mod.slots[id];
@@ -162,11 +195,14 @@ p11_slot_get(CK_SLOT_ID id, struct p11_slot **slot)
 	return CKR_OK;
 }
 
+/* Ends what p11_slot_get began: the slot's lock, then the gate. */
 void
 p11_slot_release(struct p11_slot *slot)
 {
-	if (slot != NULL)
+	if (slot != NULL) {
 		p11_unlock(slot->lock);
+		p11_leave();
+	}
 }
 
 /* Session handles: (slot index + 1) << 16 | serial. */
@@ -187,7 +223,9 @@ p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
 		return CKR_SESSION_HANDLE_INVALID;
 	id = (h >> 16) - 1;
 	if ((rv = p11_slot_get(id, &sl)) != CKR_OK)
-		return CKR_SESSION_HANDLE_INVALID;
+		/* finalized meanwhile (C_Finalize on another thread) */
+		return rv == CKR_CRYPTOKI_NOT_INITIALIZED ? rv :
+		    CKR_SESSION_HANDLE_INVALID;
 	for (i = 0; i < P11_MAX_SESSIONS; i++)
 		if (sl->sess[i] != NULL && sl->sess[i]->h == h)
 			break;
@@ -326,12 +364,17 @@ C_Finalize(CK_VOID_PTR pReserved)
 		pthread_mutex_unlock(&p11_init_lock);
 		return rv;
 	}
-	/* Wake and wait out C_WaitForSlotEvent callers (bounded). */
+	/* No new call gets in; C_WaitForSlotEvent callers see it within
+	 * one short wait and leave. */
 	__atomic_store_n(&p11_mod.finalizing, 1, __ATOMIC_SEQ_CST);
 	for (i = 0; i < 200 && __atomic_load_n(&p11_mod.waiters,
 	    __ATOMIC_SEQ_CST) > 0; i++)
 		util_sleep_ms(10);
+	/* Calls in flight (a C_Sign on another thread) finish before
+	 * anything is freed. */
+	pthread_rwlock_wrlock(&p11_gate);
 	p11_teardown();
+	pthread_rwlock_unlock(&p11_gate);
 	pthread_mutex_unlock(&p11_init_lock);
 	return CKR_OK;
 }

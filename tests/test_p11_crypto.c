@@ -1188,6 +1188,84 @@ sign_loop(void *arg)
 	return NULL;
 }
 
+struct racer {
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE k;
+	int signed_;		/* signatures made */
+	CK_RV last;		/* the first answer that was not CKR_OK */
+};
+
+static int racers_ready;
+
+static void *
+race_sign(void *arg)
+{
+	struct racer *r = arg;
+	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	uint8_t sig[256];
+	CK_ULONG sl;
+	CK_RV rv;
+
+	for (;;) {
+		sl = sizeof(sig);
+		if ((rv = C_SignInit(r->h, &m, r->k)) != CKR_OK ||
+		    (rv = C_Sign(r->h, (CK_BYTE_PTR)(uintptr_t)msg,
+		    sizeof(msg), sig, &sl)) != CKR_OK)
+			break;
+		if (r->signed_++ == 0)
+			__atomic_add_fetch(&racers_ready, 1, __ATOMIC_SEQ_CST);
+	}
+	r->last = rv;
+	if (r->signed_ == 0)
+		__atomic_add_fetch(&racers_ready, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * C_Finalize while other threads are in C_Sign (issue 10, defect 1): the
+ * calls in flight finish, later ones get CKR_CRYPTOKI_NOT_INITIALIZED, and
+ * nothing is used after it was freed (make check-asan runs this under
+ * ASan, where the old teardown was a heap-use-after-free).
+ */
+static void
+test_finalize_race(void **state)
+{
+	CK_C_INITIALIZE_ARGS a;
+	struct racer r[4];
+	pthread_t t[4];
+	int round, i;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.flags = CKF_OS_LOCKING_OK;
+	for (round = 0; round < 5; round++) {
+		assert_int_equal(C_Initialize(&a), CKR_OK);
+		memset(r, 0, sizeof(r));
+		for (i = 0; i < 4; i++)
+			assert_int_equal(C_OpenSession(0, CKF_SERIAL_SESSION,
+			    NULL, NULL, &r[i].h), CKR_OK);
+		assert_int_equal(C_Login(r[0].h, CKU_USER, U(TB_PIN), 6),
+		    CKR_OK);
+		for (i = 0; i < 4; i++)
+			r[i].k = tb_find1(r[i].h, CKO_PRIVATE_KEY, 3);
+		__atomic_store_n(&racers_ready, 0, __ATOMIC_SEQ_CST);
+		for (i = 0; i < 4; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, race_sign,
+			    &r[i]), 0);
+		/* every thread is signing, then the module goes away */
+		while (__atomic_load_n(&racers_ready, __ATOMIC_SEQ_CST) < 4)
+			util_sleep_ms(1);
+		util_sleep_ms(round);
+		assert_int_equal(C_Finalize(NULL), CKR_OK);
+		for (i = 0; i < 4; i++) {
+			pthread_join(t[i], NULL);
+			assert_true(r[i].signed_ > 0);
+			assert_int_equal(r[i].last,
+			    CKR_CRYPTOKI_NOT_INITIALIZED);
+		}
+	}
+}
+
 /* Sessions used from several threads at once (OS locking). */
 static void
 test_threads(void **state)
@@ -1230,6 +1308,7 @@ main(void)
 		cmocka_unit_test_teardown(test_stale_login, fini),
 		cmocka_unit_test_teardown(test_pin_cache, fini),
 		cmocka_unit_test_teardown(test_threads, fini),
+		cmocka_unit_test_teardown(test_finalize_race, fini),
 		cmocka_unit_test_teardown(test_writes, fini),
 		cmocka_unit_test_teardown(test_template_refusals, fini),
 	};
