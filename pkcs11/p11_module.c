@@ -167,6 +167,7 @@ p11_rv_from_piv(int r)
 	case PIV_ERR_TOUCH_TIMEOUT:
 		return CKR_FUNCTION_REJECTED;
 	case PIV_ERR_BUFFER:
+	case PIV_ERR_NO_SPACE:
 		return CKR_DEVICE_MEMORY;
 	case PIV_ERR_CRYPTO:
 		return CKR_FUNCTION_FAILED;

@@ -151,6 +151,14 @@ openssl x509 -in imp.crt -outform der -out imp.der
 $U import-cert --slot 9a -i imp.der --compress || fail "import-cert der compressed"
 $U export-cert --slot 9a --format der -o 9a.der || fail "export-cert der"
 cmp -s imp.der 9a.der || fail "compressed certificate round trip differs"
+# too large for its object (6A84): the message says to use --compress
+openssl req -x509 -key imp.key -subj /CN=usbpiv-big -days 30 -out big.crt \
+	-addext "nsComment=$(printf '%04000d' 0)" 2>/dev/null || fail "big certificate"
+$U import-cert --slot 82 -i big.crt 2>err; rc=$?
+[ $rc -eq 1 ] || fail "import-cert of an oversized certificate exited $rc"
+grep -q -- '--compress' err || fail "no --compress hint on 6A84: $(cat err)"
+$U import-cert --slot 82 -i big.crt --compress || fail "import-cert --compress (big)"
+ok "6A84 on import-cert hints at --compress, which then works"
 $U info | grep -q 'CN *= *usbpiv-test' || fail "info shows no certificate subject"
 $U ssh-keys > keys2.txt || fail "ssh-keys with certificates"
 grep -q "^$(ssh-keygen -i -m PKCS8 -f imp.pub) Public key for Retired Key 1\$" keys2.txt ||
