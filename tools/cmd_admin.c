@@ -34,37 +34,41 @@ static int
 change(const struct globals *g, const struct opts *o, int which)
 {
 	struct token t;
-	struct secret old, nw;
+	struct secret *old = NULL, *nw = NULL;
 	const char *oldname, *newname;
 	int ex, r = 0, tries = -1, ms = CLI_OP_MS;
 
-	memset(&old, 0, sizeof(old));
-	memset(&nw, 0, sizeof(nw));
 	/* which: 0 pin change, 1 pin unblock, 2 puk change */
 	oldname = which == 0 ? "PIN" : "PUK";
 	newname = which == 2 ? "PUK" : "PIN";
+	if ((old = secret_new()) == NULL || (nw = secret_new()) == NULL) {
+		ex = EX_ERR;
+		goto out0;
+	}
 	if (which == 0)
-		r = secret_get(&old, o->pin_file, "USBPIV_PIN", "PIN", 0);
+		r = secret_get(old, o->pin_file, "USBPIV_PIN", "PIN", 0);
 	else
-		r = secret_get(&old, o->puk_file, "USBPIV_PUK", "PUK", 0);
-	if (r != 0)
-		return EX_USAGE;
+		r = secret_get(old, o->puk_file, "USBPIV_PUK", "PUK", 0);
+	if (r != 0) {
+		ex = EX_USAGE;
+		goto out0;
+	}
 	r = which == 2 ?
-	    secret_get(&nw, o->new_file, "USBPIV_NEW_PUK", "New PUK", 1) :
-	    secret_get(&nw, o->new_file, "USBPIV_NEW_PIN", "New PIN", 1);
-	if (r != 0 || cli_ref_check(&old, oldname) != 0 ||
-	    cli_ref_check(&nw, which == 2 ? "new PUK" : "new PIN") != 0) {
+	    secret_get(nw, o->new_file, "USBPIV_NEW_PUK", "New PUK", 1) :
+	    secret_get(nw, o->new_file, "USBPIV_NEW_PIN", "New PIN", 1);
+	if (r != 0 || cli_ref_check(old, oldname) != 0 ||
+	    cli_ref_check(nw, which == 2 ? "new PUK" : "new PIN") != 0) {
 		ex = EX_USAGE;
 		goto out0;
 	}
 	if ((ex = token_open(g, &t)) != EX_OK)
 		goto out0;
 	if (which == 1)
-		r = piv_unblock_pin(t.piv, old.s, old.len, nw.s, nw.len, &tries,
-		    &ms);
+		r = piv_unblock_pin(t.piv, old->s, old->len, nw->s, nw->len,
+		    &tries, &ms);
 	else
 		r = piv_change_ref(t.piv, which == 0 ? PIV_PIN_REF : PIV_PUK_REF,
-		    old.s, old.len, nw.s, nw.len, &tries, &ms);
+		    old->s, old->len, nw->s, nw->len, &tries, &ms);
 	if (r != 0)
 		ex = ref_fail(oldname, r, tries);
 	else
@@ -72,8 +76,8 @@ change(const struct globals *g, const struct opts *o, int which)
 		    which == 1 ? "unblocked and set" : "changed");
 	token_close(&t);
 out0:
-	secret_clear(&old);
-	secret_clear(&nw);
+	secret_free(&old);
+	secret_free(&nw);
 	return ex;
 }
 
@@ -150,13 +154,12 @@ int
 cmd_mgm_key(const struct globals *g, struct opts *o)
 {
 	struct token t;
-	struct secret hex;
-	uint8_t key[32];
+	struct secret *hex = NULL, *kb = NULL;
+	uint8_t *key;
 	char shown[65];
 	size_t len = 0, want;
 	int ex, r, alg, ms = CLI_OP_MS;
 
-	memset(&hex, 0, sizeof(hex));
 	if (strcmp(o->args[0], "set") != 0) {
 		cli_err("mgm-key: unknown action '%s' (set)", o->args[0]);
 		return EX_USAGE;
@@ -166,8 +169,14 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 		    "each other");
 		return EX_USAGE;
 	}
-	if ((ex = token_open(g, &t)) != EX_OK)
+	/* the new key's bytes live in the vault */
+	if ((kb = secret_new()) == NULL)
+		return EX_ERR;
+	key = (uint8_t *)kb->s;
+	if ((ex = token_open(g, &t)) != EX_OK) {
+		secret_free(&kb);
 		return ex;
+	}
 	alg = o->mgm_alg;
 	if (alg < 0)	/* AES from firmware 5.4 on, as Yubico's tools */
 		alg = t.has_id && t.id.has_version && (t.id.version[0] > 5 ||
@@ -183,11 +192,15 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 		}
 		len = want;
 	} else {
-		if (secret_get(&hex, o->new_file, "USBPIV_NEW_MGM_KEY",
+		if ((hex = secret_new()) == NULL) {
+			ex = EX_ERR;
+			goto out;
+		}
+		if (secret_get(hex, o->new_file, "USBPIV_NEW_MGM_KEY",
 		    "New management key (hex)", 1) != 0)
 			goto out;
-		r = util_unhex(hex.s, key, sizeof(key), &len);
-		secret_clear(&hex);
+		r = util_unhex(hex->s, key, 32, &len);
+		secret_free(&hex);
 		if (r != 0 || len != want) {
 			cli_err("mgm-key set: a %s key is %zu bytes (%zu hex "
 			    "digits)", cli_alg_name(alg), want, 2 * want);
@@ -232,7 +245,8 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 	}
 	ex = EX_OK;
 out:
-	util_wipe(key, sizeof(key));
+	secret_free(&hex);
+	secret_free(&kb);
 	token_close(&t);
 	return ex;
 }

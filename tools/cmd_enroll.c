@@ -488,13 +488,19 @@ unlock_pin(const struct opts *o, const char *prompt, struct secret *pin)
 static int
 unlock_verify(struct token *t, const struct opts *o, const char *prompt)
 {
-	struct secret pin;
+	struct secret *pin;
+	int ex;
 
 	if (t->pin_ok)
 		return EX_OK;
-	if (unlock_pin(o, prompt, &pin) != 0)
-		return EX_USAGE;
-	return cli_verify_with(t, &pin);
+	if ((pin = secret_new()) == NULL)
+		return EX_ERR;
+	if (unlock_pin(o, prompt, pin) != 0)
+		ex = EX_USAGE;
+	else
+		ex = cli_verify_with(t, pin);
+	secret_free(&pin);
+	return ex;
 }
 
 /* Runs the private-key operation, asking for the PIN when the card wants it. */

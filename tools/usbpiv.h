@@ -137,6 +137,11 @@ struct secret {
 	char s[SECRET_MAX + 1];
 	size_t len;
 };
+/* A secret's storage in the vault (locked, not dumped, wiped; see
+ * secret.c), zeroed; NULL (with a message) when there is none.
+ * secret_free wipes it and sets *sp to NULL; NULL is fine. */
+struct secret *secret_new(void);
+void secret_free(struct secret **sp);
 /* PIN: --pin-file, USBPIV_PIN, else a prompt on /dev/tty (echo off). */
 int secret_get(struct secret *sec, const char *file, const char *env,
     const char *prompt, int confirm);

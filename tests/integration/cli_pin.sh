@@ -143,6 +143,44 @@ if command -v script > /dev/null; then
 	openssl dgst -sha256 -verify 9e.pem -signature 9e.sig msg > /dev/null ||
 		fail "verify after the prompt"
 	ok "PIN prompt on the terminal with echo off"
+
+	# While it waits for the PIN, the CLI holds its secrets in a page
+	# that is left out of core dumps (VmFlags dd) and locked (lo);
+	# (the usbfs mappings are dd too, but not writable).
+	if [ -z "${USBPIV_WRAP:-}" ]; then
+		(sleep 3; printf '123456\n') | timeout 120 script -qec \
+		    "$U sign --slot 9e -i msg -o vault.sig" /dev/null > tty2.out 2>&1 &
+		bg=$!
+		sleep 1.5
+		pid=
+		for p in $(pgrep -f 'sign --slot 9e -i msg -o vault.sig'); do
+			[ "$(readlink /proc/$p/exe)" = "$B/usbpiv" ] && pid=$p
+		done
+		[ -n "$pid" ] || fail "the CLI waiting at the prompt not found"
+		flags=$(python3 - "$pid" <<'PY'
+import re, sys
+cur = None
+for line in open("/proc/%s/smaps" % sys.argv[1]):
+    if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+        cur = line
+    elif line.startswith("VmFlags:"):
+        f = line.split(":", 1)[1].split()
+        if "wr" in f and "dd" in f:	# writable, not dumped: the vault
+            print(" ".join(f))
+PY
+)
+		wait $bg || fail "sign after the prompt (vault check): $(cat tty2.out)"
+		echo "vault VmFlags: $flags"
+		case " $flags " in
+		*" dd "*) ;;
+		*) fail "no page of the CLI is kept out of core dumps" ;;
+		esac
+		case " $flags " in
+		*" lo "*) ;;
+		*) [ "$(id -u)" = 0 ] && fail "the secrets' page is not locked" ;;
+		esac
+		ok "secrets held in a page out of core dumps and locked ($flags)"
+	fi
 fi
 
 # ---- no secret in the trace ----
