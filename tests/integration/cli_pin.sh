@@ -148,27 +148,40 @@ if command -v script > /dev/null; then
 	# that is left out of core dumps (VmFlags dd) and locked (lo);
 	# (the usbfs mappings are dd too, but not writable).
 	if [ -z "${USBPIV_WRAP:-}" ]; then
-		(sleep 3; printf '123456\n') | timeout 120 script -qec \
-		    "$U sign --slot 9e -i msg -o vault.sig" /dev/null > tty2.out 2>&1 &
+		# the PIN is typed only once the page has been looked at
+		mkfifo pin.fifo
+		timeout 120 script -qec "$U sign --slot 9e -i msg -o vault.sig" \
+		    /dev/null < pin.fifo > tty2.out 2>&1 &
 		bg=$!
-		sleep 1.5
-		pid=
-		for p in $(pgrep -f 'sign --slot 9e -i msg -o vault.sig'); do
-			[ "$(readlink /proc/$p/exe)" = "$B/usbpiv" ] && pid=$p
-		done
-		[ -n "$pid" ] || fail "the CLI waiting at the prompt not found"
-		flags=$(python3 - "$pid" <<'PY'
-import re, sys
-cur = None
-for line in open("/proc/%s/smaps" % sys.argv[1]):
-    if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
-        cur = line
-    elif line.startswith("VmFlags:"):
-        f = line.split(":", 1)[1].split()
-        if "wr" in f and "dd" in f:	# writable, not dumped: the vault
-            print(" ".join(f))
+		exec 3> pin.fifo
+		flags=
+		for i in $(seq 1 150); do
+			for p in $(pgrep -f 'sign --slot 9e -i msg -o vault.sig'); do
+				[ "$(readlink /proc/$p/exe 2>/dev/null)" = "$B/usbpiv" ] || continue
+				flags=$(python3 - "$p" <<'PY'
+import sys
+try:
+    for line in open("/proc/%s/smaps" % sys.argv[1]):
+        if line.startswith("VmFlags:"):
+            f = line.split(":", 1)[1].split()
+            if "wr" in f and "dd" in f:	# writable, not dumped: the vault
+                print(" ".join(f))
+except OSError:
+    pass
 PY
 )
+			done
+			[ -n "$flags" ] && break
+			sleep 0.2
+		done
+		# type once the prompt is up (TCSAFLUSH drops earlier input)
+		for i in $(seq 1 150); do
+			grep -q 'PIN: ' tty2.out 2>/dev/null && break
+			sleep 0.2
+		done
+		sleep 0.5
+		printf '123456\n' >&3
+		exec 3>&-
 		wait $bg || fail "sign after the prompt (vault check): $(cat tty2.out)"
 		echo "vault VmFlags: $flags"
 		case " $flags " in
