@@ -9,7 +9,9 @@ ccid_strerror(int err)
 	case CCID_ERR_ARG: return "invalid argument";
 	case CCID_ERR_NOMEM: return "out of memory";
 	case CCID_ERR_IO: return "reader I/O failure";
-	case CCID_ERR_TIMEOUT: return "timed out (time budget spent)";
+	case CCID_ERR_TIMEOUT:
+		return "timed out (no answer in time, or the reader sent more "
+		    "time extensions than one command may take)";
 	case CCID_ERR_REMOVED: return "reader removed";
 	case CCID_ERR_BUSY: return "reader in use by another program";
 	case CCID_ERR_ACCESS: return "permission denied on the reader";

@@ -39,6 +39,7 @@ piv_strerror(int err)
 	case PIV_ERR_CRYPTO: return "cryptographic failure on the host";
 	case PIV_ERR_TOUCH_TIMEOUT: return "touch not given in time";
 	case PIV_ERR_ACCESS: return "permission denied";
+	case PIV_ERR_NO_SPACE: return "no room on the card for that much data";
 	default: return "unknown error";
 	}
 }

@@ -46,6 +46,7 @@ enum piv_err {
 	PIV_ERR_CRYPTO = -18,		/* host-side OpenSSL failure */
 	PIV_ERR_TOUCH_TIMEOUT = -19,	/* 6985 after waiting for touch? (YK) */
 	PIV_ERR_ACCESS = -20,		/* device node permission */
+	PIV_ERR_NO_SPACE = -21,		/* 6A84: object too large / no room */
 };
 
 const char *piv_strerror(int err);

@@ -249,6 +249,8 @@ piv_sw_err(uint16_t sw)
 	case 0x6a82:
 	case 0x6a88:
 		return PIV_ERR_NOT_FOUND;
+	case 0x6a84:
+		return PIV_ERR_NO_SPACE;
 	case 0x6d00:
 	case 0x6e00:
 	case 0x6a81:

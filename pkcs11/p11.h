@@ -139,6 +139,9 @@ enum p11_op {
 	P11_OP_DECRYPT, P11_OP_ENCRYPT, P11_OP_DIGEST, P11_OP_COUNT
 };
 
+#define P11_MODE_SINGLE	1	/* C_Sign, C_Digest, ... */
+#define P11_MODE_MULTI	2	/* ...Update, ...Final */
+
 struct p11_opstate {
 	CK_MECHANISM_TYPE mech;
 	CK_OBJECT_HANDLE key;
@@ -156,6 +159,7 @@ struct p11_opstate {
 	size_t reslen;
 	int have_res;
 	int active;
+	int mode;		/* 0 undecided, P11_MODE_SINGLE or _MULTI */
 	int ctx_auth;		/* always-authenticate key, context login done */
 };
 
@@ -229,6 +233,11 @@ extern struct p11_module p11_abandoned;
 
 /* ---- module helpers (p11_module.c) ---------------------------------------- */
 CK_RV p11_check_init(void);
+/* Holds off C_Finalize's teardown while a call uses the module's state:
+ * p11_enter (CKR_OK, or not initialized / being finalized), p11_leave.
+ * p11_slot_get enters and p11_slot_release leaves. */
+CK_RV p11_enter(void);
+void p11_leave(void);
 /* Locks the slot of hSession and finds the session; *slot locked on CKR_OK. */
 CK_RV p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
     struct p11_session **s);
@@ -306,17 +315,5 @@ CK_RV p11_login_check(struct p11_slot *slot);
 void p11_session_free(struct p11_session **s);
 void p11_op_reset(struct p11_opstate *op);
 void p11_logout_all(struct p11_slot *slot);
-
-/* ---- RSA unpadding (p11_unpad.c) ------------------------------------------ */
-/* PKCS#1 v1.5 type 2 in constant time: copies the message to out (cap)
- * and sets *outlen; returns 0 or -1 without branching on the padding. */
-int p11_unpad_pkcs1(const uint8_t *em, size_t emlen, uint8_t *out,
-    size_t cap, size_t *outlen);
-/* EME-OAEP decoding, constant time; -2 when cap is too small. */
-int p11_unpad_oaep(const uint8_t *em, size_t k, const EVP_MD *md,
-    const EVP_MD *mgf, const uint8_t *label, size_t llen, uint8_t *out,
-    size_t cap, size_t *outlen);
-int p11_mgf1_xor(uint8_t *mask, size_t len, const uint8_t *seed,
-    size_t seedlen, const EVP_MD *md);
 
 #endif

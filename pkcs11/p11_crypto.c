@@ -194,6 +194,24 @@ p11_op_setup(struct p11_slot *slot, struct p11_opstate *op,
 	return CKR_OK;
 }
 
+/*
+ * An operation is either single-part (C_Sign, C_Verify, C_Decrypt,
+ * C_Encrypt, C_Digest, possibly repeated after a size query) or multi-part
+ * (…Update, …Final): mixing them is refused and ends the operation, so a
+ * single-part call never signs what earlier parts accumulated and a Final
+ * never works on the empty input of a single-part size query.
+ */
+static CK_RV
+p11_op_mode(struct p11_opstate *op, int mode)
+{
+	if (op->mode != 0 && op->mode != mode) {
+		p11_op_reset(op);
+		return CKR_OPERATION_ACTIVE;
+	}
+	op->mode = mode;
+	return CKR_OK;
+}
+
 static CK_RV
 p11_op_update(struct p11_opstate *op, const uint8_t *p, size_t n)
 {
@@ -272,54 +290,24 @@ p11_digestinfo(const EVP_MD *md, const uint8_t **pre, size_t *prelen)
 	return CKR_MECHANISM_INVALID;
 }
 
-/* EMSA-PSS encoding (RFC 8017 9.1.1) of the hash mhash. */
+/* EMSA-PSS encoding (RFC 8017 9.1.1) of the hash mhash into em (emlen
+ * bytes, the modulus size): util_rsa_pss_encode. */
 static CK_RV
 p11_pss_encode(const EVP_MD *md, const EVP_MD *mgf, size_t slen,
     const uint8_t *mhash, size_t hlen, size_t modbits, uint8_t *em,
     size_t emlen)
 {
-	uint8_t salt[512], h[EVP_MAX_MD_SIZE];
-	static const uint8_t zeros[8];
-	unsigned int hl = 0;
-	size_t embits = modbits - 1, dblen, i;
-	EVP_MD_CTX *ctx = NULL;
-	CK_RV rv = CKR_FUNCTION_FAILED;
-
-	if (hlen != (size_t)EVP_MD_get_size(md))
+	switch (util_rsa_pss_encode(md, mgf, slen, mhash, hlen, modbits, em,
+	    emlen)) {
+	case 0:
+		return CKR_OK;
+	case -1:
 		return CKR_DATA_LEN_RANGE;
-	if ((embits + 7) / 8 != emlen && (embits + 7) / 8 + 1 != emlen)
-		return CKR_FUNCTION_FAILED;
-	/* when modbits - 1 is a multiple of 8, EM is one byte shorter */
-	if ((embits + 7) / 8 < emlen) {
-		em[0] = 0;
-		em++;
-		emlen--;
-	}
-	if (slen > sizeof(salt) || emlen < hlen + slen + 2)
+	case -2:
 		return CKR_KEY_SIZE_RANGE;
-	if (slen > 0 && RAND_bytes(salt, (int)slen) != 1)
+	default:
 		return CKR_FUNCTION_FAILED;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestInit_ex(ctx, md, NULL) ||
-	    !EVP_DigestUpdate(ctx, zeros, sizeof(zeros)) ||
-	    !EVP_DigestUpdate(ctx, mhash, hlen) ||
-	    !EVP_DigestUpdate(ctx, salt, slen) ||
-	    !EVP_DigestFinal_ex(ctx, h, &hl))
-		goto out;
-	dblen = emlen - hlen - 1;
-	memset(em, 0, dblen);
-	em[dblen - slen - 1] = 0x01;
-	memcpy(em + dblen - slen, salt, slen);
-	if (p11_mgf1_xor(em, dblen, h, hl, mgf) != 0)
-		goto out;
-	em[0] &= (uint8_t)(0xff >> (8 * emlen - embits));
-	memcpy(em + dblen, h, hl);
-	em[emlen - 1] = 0xbc;
-	rv = CKR_OK;
-out:
-	(void)i;
-	EVP_MD_CTX_free(ctx);
-	return rv;
+	}
 }
 
 /* DER ECDSA-Sig-Value to r||s of 2*fb bytes. */
@@ -545,6 +533,10 @@ C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_SIGN];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if ((pData == NULL && ulDataLen > 0) || pulSignatureLen == NULL) {
@@ -578,6 +570,10 @@ p11_sigver_update(CK_SESSION_HANDLE hSession, int which, CK_BYTE_PTR pPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[which];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (p11_family(op->mech) == P11_FAM_EDDSA) {
@@ -608,6 +604,10 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_SIGN];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else
@@ -749,6 +749,10 @@ C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_VERIFY];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if ((pData == NULL && ulDataLen > 0) || pSignature == NULL)
@@ -780,6 +784,10 @@ C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_VERIFY];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (pSignature == NULL)
@@ -887,11 +895,11 @@ p11_decrypt_final(struct p11_slot *slot, struct p11_opstate *op,
 			n = kb;
 			r = 0;
 		} else if (fam == P11_FAM_OAEP)
-			r = p11_unpad_oaep(em, kb, op->md, op->mgf1,
+			r = util_rsa_unpad_oaep(em, kb, op->md, op->mgf1,
 			    op->label_buf, op->label_len, op->res,
 			    sizeof(op->res), &n);
 		else
-			r = p11_unpad_pkcs1(em, kb, op->res, sizeof(op->res),
+			r = util_rsa_unpad_pkcs1(em, kb, op->res, sizeof(op->res),
 			    &n);
 		util_wipe(em, sizeof(em));
 		if (r != 0)
@@ -924,6 +932,10 @@ C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DECRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active) {
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 		goto out;
@@ -958,6 +970,10 @@ C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DECRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (pulPartLen == NULL)
@@ -984,6 +1000,10 @@ C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DECRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else {
@@ -1076,6 +1096,10 @@ C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_ENCRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active) {
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 		goto out;
@@ -1116,6 +1140,10 @@ C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_ENCRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (pulEncryptedPartLen == NULL) {
@@ -1141,6 +1169,10 @@ C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
 	if ((rv = p11_crypto_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_ENCRYPT];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else {
@@ -1231,6 +1263,10 @@ C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DIGEST];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_SINGLE)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if ((pData == NULL && ulDataLen > 0) || pulDigestLen == NULL) {
@@ -1260,6 +1296,10 @@ C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DIGEST];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if ((pPart == NULL && ulPartLen > 0) ||
@@ -1283,6 +1323,10 @@ C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
 	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	op = &s->op[P11_OP_DIGEST];
+	if (op->active && (rv = p11_op_mode(op, P11_MODE_MULTI)) != CKR_OK) {
+		p11_slot_release(slot);
+		return rv;
+	}
 	if (!op->active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else

@@ -86,6 +86,38 @@ p11_unlock(void *m)
  */
 static pthread_mutex_t p11_init_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * The gate: every call that uses the module's state (slots, cards, the
+ * backend) holds it for reading from p11_enter to p11_leave; C_Finalize
+ * takes it for writing before it frees anything, so calls in flight
+ * finish first and later ones find the module finalized.  Static, so it
+ * outlives teardown.  glibc's default rwlock prefers readers, so a call
+ * that enters twice (C_GetSlotList, then p11_slot_get) does not deadlock
+ * against a waiting C_Finalize.
+ */
+static pthread_rwlock_t p11_gate = PTHREAD_RWLOCK_INITIALIZER;
+
+CK_RV
+p11_enter(void)
+{
+	CK_RV rv;
+
+	if (pthread_rwlock_rdlock(&p11_gate) != 0)
+		return CKR_CANT_LOCK;
+	if ((rv = p11_check_init()) != CKR_OK ||
+	    __atomic_load_n(&p11_mod.finalizing, __ATOMIC_SEQ_CST)) {
+		pthread_rwlock_unlock(&p11_gate);
+		return rv != CKR_OK ? rv : CKR_CRYPTOKI_NOT_INITIALIZED;
+	}
+	return CKR_OK;
+}
+
+void
+p11_leave(void)
+{
+	pthread_rwlock_unlock(&p11_gate);
+}
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 CK_RV
@@ -135,6 +167,7 @@ p11_rv_from_piv(int r)
 	case PIV_ERR_TOUCH_TIMEOUT:
 		return CKR_FUNCTION_REJECTED;
 	case PIV_ERR_BUFFER:
+	case PIV_ERR_NO_SPACE:
 		return CKR_DEVICE_MEMORY;
 	case PIV_ERR_CRYPTO:
 		return CKR_FUNCTION_FAILED;
@@ -149,11 +182,12 @@ p11_slot_get(CK_SLOT_ID id, struct p11_slot **slot)
 	CK_RV rv;
 
 	*slot = NULL;
-	if ((rv = p11_check_init()) != CKR_OK)
+	if ((rv = p11_enter()) != CKR_OK)
 		return rv;
 	p11_lock(p11_mod.lock);
 	if (id >= p11_mod.nslots || !p11_mod.slots[id].used) {
 		p11_unlock(p11_mod.lock);
+		p11_leave();
 		return CKR_SLOT_ID_INVALID;
 	}
 	*slot = &p11_mod.slots[id];
@@ -162,11 +196,14 @@ p11_slot_get(CK_SLOT_ID id, struct p11_slot **slot)
 	return CKR_OK;
 }
 
+/* Ends what p11_slot_get began: the slot's lock, then the gate. */
 void
 p11_slot_release(struct p11_slot *slot)
 {
-	if (slot != NULL)
+	if (slot != NULL) {
 		p11_unlock(slot->lock);
+		p11_leave();
+	}
 }
 
 /* Session handles: (slot index + 1) << 16 | serial. */
@@ -187,7 +224,9 @@ p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
 		return CKR_SESSION_HANDLE_INVALID;
 	id = (h >> 16) - 1;
 	if ((rv = p11_slot_get(id, &sl)) != CKR_OK)
-		return CKR_SESSION_HANDLE_INVALID;
+		/* finalized meanwhile (C_Finalize on another thread) */
+		return rv == CKR_CRYPTOKI_NOT_INITIALIZED ? rv :
+		    CKR_SESSION_HANDLE_INVALID;
 	for (i = 0; i < P11_MAX_SESSIONS; i++)
 		if (sl->sess[i] != NULL && sl->sess[i]->h == h)
 			break;
@@ -319,12 +358,17 @@ C_Finalize(CK_VOID_PTR pReserved)
 		pthread_mutex_unlock(&p11_init_lock);
 		return rv;
 	}
-	/* Wake and wait out C_WaitForSlotEvent callers (bounded). */
+	/* No new call gets in; C_WaitForSlotEvent callers see it within
+	 * one short wait and leave. */
 	__atomic_store_n(&p11_mod.finalizing, 1, __ATOMIC_SEQ_CST);
 	for (i = 0; i < 200 && __atomic_load_n(&p11_mod.waiters,
 	    __ATOMIC_SEQ_CST) > 0; i++)
 		util_sleep_ms(10);
+	/* Calls in flight (a C_Sign on another thread) finish before
+	 * anything is freed. */
+	pthread_rwlock_wrlock(&p11_gate);
 	p11_teardown();
+	pthread_rwlock_unlock(&p11_gate);
 	pthread_mutex_unlock(&p11_init_lock);
 	return CKR_OK;
 }
@@ -586,10 +630,15 @@ static CK_FUNCTION_LIST_3_0 p11_list_30 = {
 
 static CK_CHAR p11_iface_name[] = "PKCS 11";
 
-/* 3.0 first: C_GetInterface(NULL, NULL) returns the newest. */
+/*
+ * 3.0 first: C_GetInterface(NULL, NULL) returns the newest.  No
+ * CKF_INTERFACE_FORK_SAFE: that flag promises a forked child keeps its
+ * sessions and login, and it does not (the USB handles are the parent's);
+ * a child gets CKR_CRYPTOKI_NOT_INITIALIZED until its own C_Initialize.
+ */
 static CK_INTERFACE p11_interfaces[] = {
-	{ p11_iface_name, &p11_list_30, CKF_INTERFACE_FORK_SAFE },
-	{ p11_iface_name, &p11_list_240, CKF_INTERFACE_FORK_SAFE },
+	{ p11_iface_name, &p11_list_30, 0 },
+	{ p11_iface_name, &p11_list_240, 0 },
 };
 
 CK_RV

@@ -882,8 +882,10 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 	case CKA_END_DATE:
 		return p11_val_bytes(v, "", 0);
 	case CKA_DERIVE:
-		return p11_val_bool(v, priv && (kt == CKK_EC ||
-		    kt == CKK_EC_MONTGOMERY));
+		/* both halves of a key-agreement key pair (what pkcs11-tool
+		 * asks of an EC key pair it generates) */
+		return p11_val_bool(v, kt == CKK_EC ||
+		    kt == CKK_EC_MONTGOMERY);
 	case CKA_LOCAL:
 		return p11_val_bool(v, generated);
 	case CKA_KEY_GEN_MECHANISM:

@@ -338,14 +338,26 @@ C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 	return CKR_OK;
 }
 
-/* PIN VERIFY with the counters kept for C_GetTokenInfo. */
+/* Can the card hold this PIN or PUK?  6 to 8 bytes, no NUL (the card
+ * pads with FF; a NUL would be sent as part of it). */
+static int
+p11_ref_fits(const char *p, size_t len)
+{
+	return len >= 6 && len <= 8 && memchr(p, '\0', len) == NULL;
+}
+
+/*
+ * PIN VERIFY with the counters kept for C_GetTokenInfo.  A PIN the card
+ * cannot hold is not the PIN: CKR_PIN_INCORRECT (C_Login may not return
+ * CKR_PIN_LEN_RANGE), without sending it, so no try is spent.
+ */
 static CK_RV
 p11_verify_pin(struct p11_slot *slot, const char *pin, size_t len)
 {
 	int ms = P11_OP_MS, tries = -1, r;
 
-	if (len < 6 || len > 8)
-		return CKR_PIN_LEN_RANGE;
+	if (!p11_ref_fits(pin, len))
+		return CKR_PIN_INCORRECT;
 	r = piv_verify(slot->card, PIV_PIN_REF, pin, len, &tries, &ms);
 	switch (r) {
 	case 0:
@@ -547,8 +559,12 @@ p11_setpin_piv(struct p11_slot *slot, uint8_t which, const char *old,
 {
 	int ms = P11_OP_MS, tries = -1, r;
 
-	if (oldlen < 6 || oldlen > 8 || newlen < 6 || newlen > 8)
+	if (!p11_ref_fits(old, oldlen))
+		return CKR_PIN_INCORRECT;
+	if (newlen < 6 || newlen > 8)
 		return CKR_PIN_LEN_RANGE;
+	if (!p11_ref_fits(new_, newlen))
+		return CKR_PIN_INVALID;
 	r = piv_change_ref(slot->card, which, old, oldlen, new_, newlen,
 	    &tries, &ms);
 	if (r == PIV_ERR_PIN_WRONG || r == PIV_ERR_PIN_BLOCKED) {
@@ -644,8 +660,12 @@ C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 		size_t puklen = (size_t)(colon - p);
 		size_t newlen = ulPinLen - puklen - 1;
 
-		if (puklen < 6 || puklen > 8 || newlen < 6 || newlen > 8)
+		if (!p11_ref_fits(p, puklen))
+			rv = CKR_PIN_INCORRECT;
+		else if (newlen < 6 || newlen > 8)
 			rv = CKR_PIN_LEN_RANGE;
+		else if (!p11_ref_fits(colon + 1, newlen))
+			rv = CKR_PIN_INVALID;
 		else if ((r = piv_unblock_pin(slot->card, p, puklen,
 		    colon + 1, newlen, &tries, &ms)) == PIV_ERR_PIN_WRONG ||
 		    r == PIV_ERR_PIN_BLOCKED) {

@@ -270,8 +270,12 @@ C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
 	if (pulCount == NULL)
 		return CKR_ARGUMENTS_BAD;
 	/* Rescan on the size query only, so the two calls agree. */
-	if (pSlotList == NULL)
+	if (pSlotList == NULL) {
+		if ((rv = p11_enter()) != CKR_OK)
+			return rv;
 		p11_slots_refresh();
+		p11_leave();
+	}
 	for (i = 0; i < P11_MAX_SLOTS; i++) {
 		struct p11_slot *slot;
 		int keep;
@@ -624,22 +628,26 @@ C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pRsv)
 		return CKR_ARGUMENTS_BAD;
 	__atomic_add_fetch(&p11_mod.waiters, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
-		if (__atomic_load_n(&p11_mod.finalizing, __ATOMIC_SEQ_CST)) {
+		/* each round inside the gate: C_Finalize waits for it, and
+		 * the next one sees the module finalizing */
+		if (p11_enter() != CKR_OK) {
 			rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 			break;
 		}
 		if (p11_event_scan(pSlot)) {
 			rv = CKR_OK;
-			break;
-		}
-		if (flags & CKF_DONT_BLOCK) {
+		} else if (flags & CKF_DONT_BLOCK) {
 			rv = CKR_NO_EVENT;
-			break;
+		} else {
+			/* Short waits so C_Finalize is noticed promptly. */
+			ms = 250;
+			if (p11_mod.be->wait(p11_mod.be_ctx, &ms) < 0)
+				util_sleep_ms(250);
+			p11_leave();
+			continue;
 		}
-		/* Short waits so C_Finalize is noticed promptly. */
-		ms = 250;
-		if (p11_mod.be->wait(p11_mod.be_ctx, &ms) < 0)
-			util_sleep_ms(250);
+		p11_leave();
+		break;
 	}
 	__atomic_sub_fetch(&p11_mod.waiters, 1, __ATOMIC_SEQ_CST);
 	return rv;

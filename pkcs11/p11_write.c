@@ -96,6 +96,210 @@ p11_write_session(CK_SESSION_HANDLE h, struct p11_slot **slot,
 	return rv;
 }
 
+/*
+ * Templates are honoured exactly or refused (PKCS#11 3.0 §4.1.3): every
+ * attribute of a template must be one the object will have, with the
+ * value it will have.  The card only makes token objects, private keys
+ * that are sensitive and never extractable, and nothing modifiable; a
+ * template that asks otherwise creates (and overwrites) nothing.
+ * CKA_LABEL is the one exception, accepted and not stored: PIV has no
+ * place for labels (objects are named after their slot, as in ykcs11 and
+ * OpenSC), and clients such as pkcs11-tool always send one.
+ */
+enum { W_ANY, W_BOOL, W_ULONG, W_EMPTY };
+
+struct p11_want {
+	CK_ATTRIBUTE_TYPE type;
+	int kind;
+	CK_ULONG val;
+};
+
+#define P11_WANT_MAX	48
+
+struct p11_wants {
+	struct p11_want w[P11_WANT_MAX];
+	size_t n;
+};
+
+static void
+p11_want(struct p11_wants *ws, CK_ATTRIBUTE_TYPE type, int kind, CK_ULONG val)
+{
+	if (ws->n < P11_WANT_MAX) {
+		ws->w[ws->n].type = type;
+		ws->w[ws->n].kind = kind;
+		ws->w[ws->n].val = val;
+		ws->n++;
+	}
+}
+
+/* What every object we write has: a token object, not modifiable. */
+static void
+p11_want_common(struct p11_wants *ws, CK_OBJECT_CLASS cls, int priv)
+{
+	p11_want(ws, CKA_CLASS, W_ULONG, cls);
+	p11_want(ws, CKA_TOKEN, W_BOOL, 1);
+	p11_want(ws, CKA_PRIVATE, W_BOOL, (CK_ULONG)priv);
+	p11_want(ws, CKA_MODIFIABLE, W_BOOL, 0);
+	p11_want(ws, CKA_COPYABLE, W_BOOL, 0);
+	p11_want(ws, CKA_DESTROYABLE, W_BOOL, 1);
+	p11_want(ws, CKA_LABEL, W_ANY, 0);
+	p11_want(ws, CKA_ID, W_ANY, 0);		/* p11_target checks it */
+	p11_want(ws, CKA_START_DATE, W_EMPTY, 0);
+	p11_want(ws, CKA_END_DATE, W_EMPTY, 0);
+}
+
+/* A key of type kt: public or private half, generated on the card or
+ * imported. */
+static void
+p11_want_key(struct p11_wants *ws, CK_KEY_TYPE kt, int priv, int generated)
+{
+	int rsa = kt == CKK_RSA;
+
+	p11_want_common(ws, priv ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY, priv);
+	p11_want(ws, CKA_KEY_TYPE, W_ULONG, kt);
+	p11_want(ws, CKA_LOCAL, W_BOOL, (CK_ULONG)generated);
+	p11_want(ws, CKA_EC_PARAMS, W_ANY, 0);	/* checked by the caller */
+	if (priv) {
+		p11_want(ws, CKA_SENSITIVE, W_BOOL, 1);
+		p11_want(ws, CKA_EXTRACTABLE, W_BOOL, 0);
+		p11_want(ws, CKA_ALWAYS_SENSITIVE, W_BOOL, (CK_ULONG)generated);
+		p11_want(ws, CKA_NEVER_EXTRACTABLE, W_BOOL,
+		    (CK_ULONG)generated);
+		p11_want(ws, CKA_SIGN, W_BOOL, kt != CKK_EC_MONTGOMERY);
+		p11_want(ws, CKA_DECRYPT, W_BOOL, (CK_ULONG)rsa);
+		p11_want(ws, CKA_DERIVE, W_BOOL, kt == CKK_EC ||
+		    kt == CKK_EC_MONTGOMERY);
+		p11_want(ws, CKA_SIGN_RECOVER, W_BOOL, 0);
+		p11_want(ws, CKA_UNWRAP, W_BOOL, 0);
+		p11_want(ws, CKA_WRAP_WITH_TRUSTED, W_BOOL, 0);
+		p11_want(ws, CKA_ALWAYS_AUTHENTICATE, W_ANY, 0); /* caller */
+		p11_want(ws, CKA_USBPIV_PIN_POLICY, W_ANY, 0);	/* caller */
+		p11_want(ws, CKA_USBPIV_TOUCH_POLICY, W_ANY, 0);
+	} else {
+		p11_want(ws, CKA_ENCRYPT, W_BOOL, (CK_ULONG)rsa);
+		p11_want(ws, CKA_VERIFY, W_BOOL, kt != CKK_EC_MONTGOMERY);
+		p11_want(ws, CKA_DERIVE, W_BOOL, kt == CKK_EC ||
+		    kt == CKK_EC_MONTGOMERY);
+		p11_want(ws, CKA_VERIFY_RECOVER, W_BOOL, 0);
+		p11_want(ws, CKA_WRAP, W_BOOL, 0);
+		p11_want(ws, CKA_TRUSTED, W_BOOL, 0);
+		if (rsa) {
+			/* checked by the caller */
+			p11_want(ws, CKA_MODULUS_BITS, W_ANY, 0);
+			p11_want(ws, CKA_PUBLIC_EXPONENT, W_ANY, 0);
+		}
+	}
+}
+
+/* CKR_OK when every attribute of t is wanted with the value it has. */
+static CK_RV
+p11_template_check(const CK_ATTRIBUTE *t, CK_ULONG n,
+    const struct p11_wants *ws)
+{
+	CK_ULONG i, u;
+	CK_BBOOL b;
+	size_t j;
+
+	for (i = 0; i < n; i++) {
+		const CK_ATTRIBUTE *a = &t[i];
+		const struct p11_want *w = NULL;
+
+		for (j = 0; j < ws->n; j++)
+			if (ws->w[j].type == a->type) {
+				w = &ws->w[j];
+				break;
+			}
+		if (w == NULL) {
+			util_trace(1, "pkcs11: template: attribute 0x%lx not "
+			    "supported", (unsigned long)a->type);
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+		if (a->pValue == NULL && a->ulValueLen > 0)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		switch (w->kind) {
+		case W_BOOL:
+			if (a->pValue == NULL || a->ulValueLen != sizeof(b))
+				return CKR_ATTRIBUTE_VALUE_INVALID;
+			memcpy(&b, a->pValue, sizeof(b));
+			if ((b != CK_FALSE) != (w->val != 0)) {
+				util_trace(1, "pkcs11: template: attribute "
+				    "0x%lx must be %s", (unsigned long)a->type,
+				    w->val ? "true" : "false");
+				return CKR_TEMPLATE_INCONSISTENT;
+			}
+			break;
+		case W_ULONG:
+			if (a->pValue == NULL || a->ulValueLen != sizeof(u))
+				return CKR_ATTRIBUTE_VALUE_INVALID;
+			memcpy(&u, a->pValue, sizeof(u));
+			if (u != w->val) {
+				util_trace(1, "pkcs11: template: attribute "
+				    "0x%lx must be 0x%lx", (unsigned long)a->type,
+				    (unsigned long)w->val);
+				return CKR_TEMPLATE_INCONSISTENT;
+			}
+			break;
+		case W_EMPTY:
+			if (a->ulValueLen != 0)
+				return CKR_ATTRIBUTE_VALUE_INVALID;
+			break;
+		default:
+			break;
+		}
+	}
+	return CKR_OK;
+}
+
+/* The same attribute in both templates must say the same. */
+static CK_RV
+p11_templates_agree(const CK_ATTRIBUTE *t1, CK_ULONG n1,
+    const CK_ATTRIBUTE *t2, CK_ULONG n2, CK_ATTRIBUTE_TYPE type)
+{
+	const CK_ATTRIBUTE *a = p11_find_attr(t1, n1, type);
+	const CK_ATTRIBUTE *b = p11_find_attr(t2, n2, type);
+
+	if (a == NULL || b == NULL)
+		return CKR_OK;
+	if (a->ulValueLen != b->ulValueLen || (a->ulValueLen > 0 &&
+	    memcmp(a->pValue, b->pValue, a->ulValueLen) != 0))
+		return CKR_TEMPLATE_INCONSISTENT;
+	return CKR_OK;
+}
+
+/*
+ * The PIN policy the key will get: the vendor attribute, else what
+ * CKA_ALWAYS_AUTHENTICATE asks for (ALWAYS, or ONCE where the slot's
+ * default is ALWAYS), else the card's default for the slot (0).
+ */
+static CK_RV
+p11_pin_policy_of(const CK_ATTRIBUTE *t, CK_ULONG n, uint8_t ref,
+    uint8_t *pin)
+{
+	const CK_ATTRIBUTE *a = p11_find_attr(t, n, CKA_ALWAYS_AUTHENTICATE);
+	uint8_t eff;
+	int r;
+	CK_BBOOL b;
+
+	*pin = PIV_PINPOLICY_DEFAULT;
+	if ((r = p11_attr_byte(t, n, CKA_USBPIV_PIN_POLICY, pin)) < 0 ||
+	    *pin > PIV_PINPOLICY_ALWAYS)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if (a == NULL)
+		return CKR_OK;
+	if (a->pValue == NULL || a->ulValueLen != sizeof(b))
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	memcpy(&b, a->pValue, sizeof(b));
+	eff = *pin != PIV_PINPOLICY_DEFAULT ? *pin :
+	    ref == PIV_SLOT_SIGN ? PIV_PINPOLICY_ALWAYS :
+	    ref == PIV_SLOT_CARDAUTH ? PIV_PINPOLICY_NEVER : PIV_PINPOLICY_ONCE;
+	if ((b != CK_FALSE) == (eff == PIV_PINPOLICY_ALWAYS))
+		return CKR_OK;
+	if (*pin != PIV_PINPOLICY_DEFAULT)
+		return CKR_TEMPLATE_INCONSISTENT;
+	*pin = b != CK_FALSE ? PIV_PINPOLICY_ALWAYS : PIV_PINPOLICY_ONCE;
+	return CKR_OK;
+}
+
 static uint8_t
 p11_ec_alg(const CK_ATTRIBUTE *a)
 {
@@ -166,6 +370,76 @@ p11_history_note(struct p11_slot *slot, int idx)
 		    p11_key_refs[idx], r);
 }
 
+/* CKA_EC_PARAMS of an Ed25519 / X25519 key: the OID or the name. */
+static int
+p11_ec_params_25519(const CK_ATTRIBUTE *a, CK_KEY_TYPE kt)
+{
+	static const uint8_t ed_oid[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
+	static const uint8_t x_oid[] = { 0x06, 0x03, 0x2b, 0x65, 0x6e };
+	static const uint8_t ed_name[] = { 0x13, 0x0c, 'e', 'd', 'w', 'a',
+	    'r', 'd', 's', '2', '5', '5', '1', '9' };
+	static const uint8_t x_name[] = { 0x13, 0x0a, 'c', 'u', 'r', 'v',
+	    'e', '2', '5', '5', '1', '9' };
+	const uint8_t *oid = kt == CKK_EC_EDWARDS ? ed_oid : x_oid;
+	const uint8_t *name = kt == CKK_EC_EDWARDS ? ed_name : x_name;
+	size_t nlen = kt == CKK_EC_EDWARDS ? sizeof(ed_name) : sizeof(x_name);
+
+	if (a->pValue == NULL)
+		return 0;
+	return (a->ulValueLen == sizeof(ed_oid) &&
+	    memcmp(a->pValue, oid, sizeof(ed_oid)) == 0) ||
+	    (a->ulValueLen == nlen && memcmp(a->pValue, name, nlen) == 0);
+}
+
+/* Both templates of C_GenerateKeyPair, before anything is sent. */
+static CK_RV
+p11_keypair_templates(CK_MECHANISM_TYPE mech, const CK_ATTRIBUTE *pt,
+    CK_ULONG pn, const CK_ATTRIBUTE *qt, CK_ULONG qn)
+{
+	struct p11_wants wp, wq;
+	const CK_ATTRIBUTE *a;
+	CK_KEY_TYPE kt;
+	CK_RV rv;
+
+	switch (mech) {
+	case CKM_RSA_PKCS_KEY_PAIR_GEN:
+		kt = CKK_RSA;
+		break;
+	case CKM_EC_KEY_PAIR_GEN:
+		kt = CKK_EC;
+		break;
+	case CKM_EC_EDWARDS_KEY_PAIR_GEN:
+		kt = CKK_EC_EDWARDS;
+		break;
+	case CKM_EC_MONTGOMERY_KEY_PAIR_GEN:
+		kt = CKK_EC_MONTGOMERY;
+		break;
+	default:
+		return CKR_MECHANISM_INVALID;
+	}
+	memset(&wp, 0, sizeof(wp));
+	memset(&wq, 0, sizeof(wq));
+	p11_want_key(&wp, kt, 0, 1);
+	p11_want_key(&wq, kt, 1, 1);
+	if ((rv = p11_template_check(pt, pn, &wp)) != CKR_OK ||
+	    (rv = p11_template_check(qt, qn, &wq)) != CKR_OK ||
+	    (rv = p11_templates_agree(pt, pn, qt, qn, CKA_ID)) != CKR_OK ||
+	    (rv = p11_templates_agree(pt, pn, qt, qn, CKA_EC_PARAMS)) !=
+	    CKR_OK)
+		return rv;
+	/* curve parameters: where the key type has them, and right */
+	if ((a = p11_find_attr(qt, qn, CKA_EC_PARAMS)) == NULL)
+		a = p11_find_attr(pt, pn, CKA_EC_PARAMS);
+	if (a != NULL && kt == CKK_RSA)
+		return CKR_TEMPLATE_INCONSISTENT;
+	if (a != NULL && (kt == CKK_EC_EDWARDS || kt == CKK_EC_MONTGOMERY) &&
+	    !p11_ec_params_25519(a, kt))
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if (a != NULL && kt == CKK_EC && p11_ec_alg(a) == 0)
+		return CKR_CURVE_NOT_SUPPORTED;
+	return CKR_OK;
+}
+
 CK_RV
 C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
@@ -182,13 +456,17 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	int idx, ms = P11_OP_MS, r;
 	CK_RV rv;
 
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	p11_slot_release(slot);
 	if (phPublicKey == NULL || phPrivateKey == NULL || pMechanism == NULL ||
-	    (pt == NULL && pn > 0) || (qt == NULL && qn > 0)) {
-		if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
-			return rv;
-		p11_slot_release(slot);
+	    (pt == NULL && pn > 0) || (qt == NULL && qn > 0))
 		return CKR_ARGUMENTS_BAD;
-	}
+	/* the templates first: one the card cannot honour touches nothing
+	 * (and a session object in a read-only session is refused as such) */
+	if ((rv = p11_keypair_templates(pMechanism->mechanism, pt, pn, qt,
+	    qn)) != CKR_OK)
+		return rv;
 	if ((rv = p11_write_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	if ((rv = p11_target(pt, pn, qt, qn, &idx)) != CKR_OK)
@@ -237,9 +515,11 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_KEY_SIZE_RANGE;
 		goto out;
 	}
-	if (p11_attr_byte(qt, qn, CKA_USBPIV_PIN_POLICY, &pin) < 0 ||
-	    p11_attr_byte(qt, qn, CKA_USBPIV_TOUCH_POLICY, &touch) < 0 ||
-	    pin > PIV_PINPOLICY_ALWAYS || touch > PIV_TOUCHPOLICY_CACHED) {
+	if ((rv = p11_pin_policy_of(qt, qn, p11_key_refs[idx], &pin)) !=
+	    CKR_OK)
+		goto out;
+	if (p11_attr_byte(qt, qn, CKA_USBPIV_TOUCH_POLICY, &touch) < 0 ||
+	    touch > PIV_TOUCHPOLICY_CACHED) {
 		rv = CKR_ATTRIBUTE_VALUE_INVALID;
 		goto out;
 	}
@@ -261,6 +541,34 @@ out:
 }
 
 /* ---- C_CreateObject --------------------------------------------------------- */
+
+/* The DER of one of the certificate's names or its serial, compared with
+ * the template's attribute (when there is one). */
+static CK_RV
+p11_cert_attr_is(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+    X509 *x)
+{
+	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
+	unsigned char *der = NULL;
+	int len;
+	CK_RV rv = CKR_OK;
+
+	if (a == NULL)
+		return CKR_OK;
+	if (type == CKA_SUBJECT)
+		len = i2d_X509_NAME(X509_get_subject_name(x), &der);
+	else if (type == CKA_ISSUER)
+		len = i2d_X509_NAME(X509_get_issuer_name(x), &der);
+	else
+		len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der);
+	if (len <= 0)
+		return CKR_HOST_MEMORY;
+	if (a->pValue == NULL || a->ulValueLen != (CK_ULONG)len ||
+	    memcmp(a->pValue, der, (size_t)len) != 0)
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+	OPENSSL_free(der);
+	return rv;
+}
 
 static CK_RV
 p11_create_cert(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
@@ -286,6 +594,12 @@ p11_create_cert(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 	    p != (const unsigned char *)v->pValue + v->ulValueLen) {
 		X509_free(x);
 		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if ((rv = p11_cert_attr_is(t, n, CKA_SUBJECT, x)) != CKR_OK ||
+	    (rv = p11_cert_attr_is(t, n, CKA_ISSUER, x)) != CKR_OK ||
+	    (rv = p11_cert_attr_is(t, n, CKA_SERIAL_NUMBER, x)) != CKR_OK) {
+		X509_free(x);
+		return rv;
 	}
 	if ((r = piv_write_cert(slot->card, p11_key_refs[idx], x, 0, &ms)) !=
 	    0) {
@@ -452,9 +766,10 @@ p11_create_key(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 
 	if ((rv = p11_target(t, n, NULL, 0, &idx)) != CKR_OK)
 		return rv;
-	if (p11_attr_byte(t, n, CKA_USBPIV_PIN_POLICY, &pin) < 0 ||
-	    p11_attr_byte(t, n, CKA_USBPIV_TOUCH_POLICY, &touch) < 0 ||
-	    pin > PIV_PINPOLICY_ALWAYS || touch > PIV_TOUCHPOLICY_CACHED)
+	if ((rv = p11_pin_policy_of(t, n, p11_key_refs[idx], &pin)) != CKR_OK)
+		return rv;
+	if (p11_attr_byte(t, n, CKA_USBPIV_TOUCH_POLICY, &touch) < 0 ||
+	    touch > PIV_TOUCHPOLICY_CACHED)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	if ((rv = p11_template_key(t, n, &k)) != CKR_OK)
 		return rv;
@@ -483,6 +798,53 @@ out:
 	return rv;
 }
 
+/* The template of C_CreateObject, before anything is sent. */
+static CK_RV
+p11_create_template(const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	static const CK_ATTRIBUTE_TYPE material[] = { CKA_VALUE, CKA_MODULUS,
+	    CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
+	    CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT };
+	struct p11_wants w;
+	CK_ULONG cls = 0, kt = 0;
+	size_t i;
+	int r;
+
+	memset(&w, 0, sizeof(w));
+	if ((r = p11_attr_ulong(t, n, CKA_CLASS, &cls)) == 0)
+		return CKR_TEMPLATE_INCOMPLETE;
+	if (r < 0)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	switch (cls) {
+	case CKO_CERTIFICATE:
+		p11_want_common(&w, CKO_CERTIFICATE, 0);
+		p11_want(&w, CKA_CERTIFICATE_TYPE, W_ULONG, CKC_X_509);
+		p11_want(&w, CKA_CERTIFICATE_CATEGORY, W_ULONG, 0);
+		p11_want(&w, CKA_TRUSTED, W_BOOL, 0);
+		p11_want(&w, CKA_VALUE, W_ANY, 0);
+		/* compared with the certificate by p11_create_cert */
+		p11_want(&w, CKA_SUBJECT, W_ANY, 0);
+		p11_want(&w, CKA_ISSUER, W_ANY, 0);
+		p11_want(&w, CKA_SERIAL_NUMBER, W_ANY, 0);
+		p11_want(&w, CKA_URL, W_EMPTY, 0);
+		p11_want(&w, CKA_HASH_OF_SUBJECT_PUBLIC_KEY, W_EMPTY, 0);
+		p11_want(&w, CKA_HASH_OF_ISSUER_PUBLIC_KEY, W_EMPTY, 0);
+		break;
+	case CKO_PRIVATE_KEY:
+		if ((r = p11_attr_ulong(t, n, CKA_KEY_TYPE, &kt)) == 0)
+			return CKR_TEMPLATE_INCOMPLETE;
+		if (r < 0)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		p11_want_key(&w, kt, 1, 0);
+		for (i = 0; i < UTIL_ARRAY_LEN(material); i++)
+			p11_want(&w, material[i], W_ANY, 0);
+		break;
+	default:
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	return p11_template_check(t, n, &w);
+}
+
 CK_RV
 C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
     CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
@@ -492,12 +854,14 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	CK_ULONG cls = 0;
 	CK_RV rv;
 
-	if (pTemplate == NULL || phObject == NULL) {
-		if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
-			return rv;
-		p11_slot_release(slot);
+	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+		return rv;
+	p11_slot_release(slot);
+	if (pTemplate == NULL || phObject == NULL)
 		return CKR_ARGUMENTS_BAD;
-	}
+	/* the template first: one the card cannot honour touches nothing */
+	if ((rv = p11_create_template(pTemplate, ulCount)) != CKR_OK)
+		return rv;
 	if ((rv = p11_write_session(hSession, &slot, &s)) != CKR_OK)
 		return rv;
 	if (p11_attr_ulong(pTemplate, ulCount, CKA_CLASS, &cls) != 1)

@@ -4,7 +4,7 @@
  * decryption (PKCS#1 v1.5, OAEP, raw) and encryption, ECDH, digests;
  * writes (key generation, import, certificates, deletion); the
  * always-authenticate flow; stale login after another program reset the
- * card; the constant-time unpadding.
+ * card.  (The RSA padding itself: tests/test_util_rsapad.c.)
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -604,6 +604,119 @@ test_digest(void **state)
 	}
 }
 
+/*
+ * Single-part and multi-part calls mixed in one operation are refused
+ * with CKR_OPERATION_ACTIVE and end the operation (issue 10, defect 8b):
+ * a C_Sign after a C_SignUpdate must not sign the accumulated parts, and
+ * a C_SignFinal after a C_Sign size query must not sign empty data.
+ */
+static void
+test_mixed_parts(void **state)
+{
+	CK_SESSION_HANDLE h = open_user();
+	CK_OBJECT_HANDLE k = tb_find1(h, CKO_PRIVATE_KEY, 3);
+	CK_OBJECT_HANDLE pk = tb_find1(h, CKO_PUBLIC_KEY, 3);
+	CK_MECHANISM ms = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	CK_MECHANISM mr = { CKM_RSA_PKCS, NULL, 0 };
+	CK_MECHANISM md = { CKM_SHA256, NULL, 0 };
+	CK_BYTE_PTR d = (CK_BYTE_PTR)(uintptr_t)msg;
+	uint8_t out[512], ct[512];
+	CK_ULONG ol, cl;
+
+	(void)state;
+	/* sign: update then single-part; size query then final */
+	assert_int_equal(C_SignInit(h, &ms, k), CKR_OK);
+	assert_int_equal(C_SignUpdate(h, d, 10), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Sign(h, d, sizeof(msg), out, &ol),
+	    CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_SignUpdate(h, d, 10),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_SignInit(h, &ms, k), CKR_OK);
+	ol = 0;
+	assert_int_equal(C_Sign(h, d, sizeof(msg), NULL, &ol), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_SignFinal(h, out, &ol), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_SignFinal(h, out, &ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_SignInit(h, &ms, k), CKR_OK);
+	ol = 0;
+	assert_int_equal(C_SignFinal(h, NULL, &ol), CKR_OK);
+	assert_int_equal(C_SignUpdate(h, d, 10), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Sign(h, d, sizeof(msg), out, &ol),
+	    CKR_OPERATION_ACTIVE);
+	/* a clean single-part sign still works (and is used below) */
+	assert_int_equal(C_SignInit(h, &ms, k), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Sign(h, d, sizeof(msg), out, &ol), CKR_OK);
+
+	/* verify: update then single-part */
+	assert_int_equal(C_VerifyInit(h, &ms, pk), CKR_OK);
+	assert_int_equal(C_VerifyUpdate(h, d, 10), CKR_OK);
+	assert_int_equal(C_Verify(h, d, sizeof(msg), out, ol),
+	    CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_VerifyFinal(h, out, ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+
+	/* digest */
+	assert_int_equal(C_DigestInit(h, &md), CKR_OK);
+	assert_int_equal(C_DigestUpdate(h, d, 10), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Digest(h, d, sizeof(msg), out, &ol),
+	    CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DigestUpdate(h, d, 10),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_DigestInit(h, &md), CKR_OK);
+	ol = 0;
+	assert_int_equal(C_Digest(h, d, sizeof(msg), NULL, &ol), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_DigestFinal(h, out, &ol), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DigestFinal(h, out, &ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+
+	/* encrypt (software) */
+	assert_int_equal(C_EncryptInit(h, &mr, pk), CKR_OK);
+	assert_int_equal(C_EncryptUpdate(h, d, 10, ct, &cl), CKR_OK);
+	cl = sizeof(ct);
+	assert_int_equal(C_Encrypt(h, d, 20, ct, &cl), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_EncryptUpdate(h, d, 10, ct, &cl),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_EncryptInit(h, &mr, pk), CKR_OK);
+	cl = 0;
+	assert_int_equal(C_Encrypt(h, d, 20, NULL, &cl), CKR_OK);
+	cl = sizeof(ct);
+	assert_int_equal(C_EncryptFinal(h, ct, &cl), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_EncryptFinal(h, ct, &cl),
+	    CKR_OPERATION_NOT_INITIALIZED);
+
+	/* decrypt (card) */
+	assert_int_equal(C_EncryptInit(h, &mr, pk), CKR_OK);
+	cl = sizeof(ct);
+	assert_int_equal(C_Encrypt(h, d, 20, ct, &cl), CKR_OK);
+	assert_int_equal(cl, 256);
+	assert_int_equal(C_DecryptInit(h, &mr, k), CKR_OK);
+	assert_int_equal(C_DecryptUpdate(h, ct, 100, out, &ol), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Decrypt(h, ct, cl, out, &ol),
+	    CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DecryptUpdate(h, ct + 100, 156, out, &ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(C_DecryptInit(h, &mr, k), CKR_OK);
+	ol = 0;
+	assert_int_equal(C_Decrypt(h, ct, cl, NULL, &ol), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_DecryptFinal(h, out, &ol), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DecryptFinal(h, out, &ol),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	/* and a clean decrypt still gives the message */
+	assert_int_equal(C_DecryptInit(h, &mr, k), CKR_OK);
+	ol = sizeof(out);
+	assert_int_equal(C_Decrypt(h, ct, cl, out, &ol), CKR_OK);
+	assert_int_equal(ol, 20);
+	assert_memory_equal(out, msg, 20);
+}
+
 static void
 test_stale_login(void **state)
 {
@@ -874,6 +987,240 @@ test_writes(void **state)
 	EVP_PKEY_free(imp);
 }
 
+/* The card's key in slot ref is still want (and a certificate, if
+ * given, still that one), read by another program. */
+static void
+card_unchanged(uint8_t ref, EVP_PKEY *want, X509 *cert)
+{
+	piv_card_t *o = tb_other(0);
+	struct piv_metadata md;
+	X509 *x = NULL;
+	int ms = 30000;
+
+	memset(&md, 0, sizeof(md));
+	assert_int_equal(piv_metadata(o, ref, &md, &ms), 0);
+	assert_non_null(md.pub);
+	assert_int_equal(EVP_PKEY_eq(md.pub, want), 1);
+	piv_metadata_clear(&md);
+	if (cert != NULL) {
+		ms = 30000;
+		assert_int_equal(piv_read_cert(o, ref, &x, &ms), 0);
+		assert_int_equal(X509_cmp(x, cert), 0);
+		X509_free(x);
+	}
+	piv_free(&o);
+}
+
+/*
+ * Templates the card cannot honour exactly create and overwrite nothing
+ * (issue 10, defect 8a): a session object (CKA_TOKEN false), an
+ * extractable or non-sensitive private key, a public key that is private,
+ * an unknown attribute, a certificate whose subject is not its own.
+ */
+static void
+test_template_refusals(void **state)
+{
+	CK_SESSION_HANDLE h = tb_open(CKF_RW_SESSION), ro = 0;
+	CK_MECHANISM gm = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM rm = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+	    0x3d, 0x03, 0x01, 0x07 };
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ULONG bits = 2048;
+	uint8_t id1 = 1, id2 = 2, one = 1;
+	CK_OBJECT_CLASS cc = CKO_CERTIFICATE, pkc = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE kt = CKK_EC;
+	CK_OBJECT_HANDLE hp = 0, hk = 0, hc = 0;
+	CK_ATTRIBUTE pub_ok[] = {
+		{ CKA_EC_PARAMS, (CK_VOID_PTR)(uintptr_t)p256, sizeof(p256) },
+		{ CKA_ID, &id1, 1 },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE pub_rsa[] = {
+		{ CKA_MODULUS_BITS, &bits, sizeof(bits) },
+		{ CKA_ID, &id1, 1 },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+	};
+	struct {
+		CK_ATTRIBUTE a;
+		int pub;	/* goes into the public template */
+		CK_RV want;
+	} bad[] = {
+		{ { CKA_TOKEN, &no, sizeof(no) }, 0, CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_TOKEN, &no, sizeof(no) }, 1, CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_EXTRACTABLE, &yes, sizeof(yes) }, 0,
+		    CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_SENSITIVE, &no, sizeof(no) }, 0,
+		    CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_PRIVATE, &no, sizeof(no) }, 0,
+		    CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_PRIVATE, &yes, sizeof(yes) }, 1,
+		    CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_MODIFIABLE, &yes, sizeof(yes) }, 0,
+		    CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_DECRYPT, &yes, sizeof(yes) }, 0,
+		    CKR_TEMPLATE_INCONSISTENT },	/* an EC key */
+		{ { CKA_SIGN, &no, sizeof(no) }, 0, CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_WRAP, &yes, sizeof(yes) }, 1,
+		    CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_TOKEN, &one, 1 + 7 }, 0, CKR_ATTRIBUTE_VALUE_INVALID },
+		{ { CKA_ID, &id2, 1 }, 0, CKR_TEMPLATE_INCONSISTENT },
+		{ { CKA_VALUE_LEN, &bits, sizeof(bits) }, 0,
+		    CKR_ATTRIBUTE_TYPE_INVALID },
+		{ { CKA_ALWAYS_AUTHENTICATE, &yes, sizeof(yes) }, 1,
+		    CKR_ATTRIBUTE_TYPE_INVALID },
+	};
+	CK_ATTRIBUTE pt[8], qt[2];
+	CK_ATTRIBUTE ct[5];
+	EVP_PKEY *k9c = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = tb_cert_for(pub_9c, "nine-c"), *y = tb_cert_for(k9c, "other");
+	unsigned char *der = NULL, *dery = NULL, *subj = NULL;
+	int dl, dly, sl;
+	size_t i;
+
+	(void)state;
+	dl = i2d_X509(x, &der);
+	dly = i2d_X509(y, &dery);
+	ct[0].type = CKA_CLASS; ct[0].pValue = &cc; ct[0].ulValueLen =
+	    sizeof(cc);
+	ct[1].type = CKA_VALUE; ct[1].pValue = der; ct[1].ulValueLen =
+	    (CK_ULONG)dl;
+	ct[2].type = CKA_ID; ct[2].pValue = &id2; ct[2].ulValueLen = 1;
+	ct[3].type = CKA_TOKEN; ct[3].pValue = &yes; ct[3].ulValueLen =
+	    sizeof(yes);
+	/* a read-only session: a session object gets the template's
+	 * answer, a token object CKR_SESSION_READ_ONLY */
+	assert_int_equal(C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL,
+	    &ro), CKR_OK);
+	pt[0] = pub_ok[0];
+	pt[1] = pub_ok[1];
+	pt[2].type = CKA_TOKEN; pt[2].pValue = &no; pt[2].ulValueLen =
+	    sizeof(no);
+	assert_int_equal(C_GenerateKeyPair(ro, &gm, pt, 3, NULL, 0, &hp, &hk),
+	    CKR_TEMPLATE_INCONSISTENT);
+	assert_int_equal(C_CreateObject(ro, ct, 4, &hc),
+	    CKR_SESSION_READ_ONLY);
+	assert_int_equal(C_CloseSession(ro), CKR_OK);
+	assert_int_equal(C_Login(h, CKU_SO, U(TB_MGM_HEX), 48), CKR_OK);
+	/* a certificate in 9C to be kept */
+	assert_int_equal(C_CreateObject(h, ct, 4, &hc), CKR_OK);
+	card_unchanged(0x9a, pub_9a, NULL);
+	card_unchanged(0x9c, pub_9c, x);
+
+	/* key generation into 9A with one attribute it cannot honour */
+	for (i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
+		CK_ULONG pn = 4, qn = 0;
+
+		memcpy(pt, pub_ok, sizeof(pub_ok));
+		if (bad[i].pub)
+			pt[pn++] = bad[i].a;
+		else
+			qt[qn++] = bad[i].a;
+		hp = hk = 0;
+		assert_int_equal(C_GenerateKeyPair(h, &gm, pt, pn, qt, qn,
+		    &hp, &hk), bad[i].want);
+		assert_int_equal(hp, 0);
+		assert_int_equal(hk, 0);
+	}
+	/* RSA: an EC curve, an exponent the card does not use */
+	memcpy(pt, pub_rsa, sizeof(pub_rsa));
+	pt[3].type = CKA_EC_PARAMS;
+	pt[3].pValue = (CK_VOID_PTR)(uintptr_t)p256;
+	pt[3].ulValueLen = sizeof(p256);
+	assert_int_equal(C_GenerateKeyPair(h, &rm, pt, 4, NULL, 0, &hp, &hk),
+	    CKR_TEMPLATE_INCONSISTENT);
+	pt[3].type = CKA_PUBLIC_EXPONENT;
+	pt[3].pValue = (CK_VOID_PTR)(uintptr_t)"\x03";
+	pt[3].ulValueLen = 1;
+	assert_int_equal(C_GenerateKeyPair(h, &rm, pt, 4, NULL, 0, &hp, &hk),
+	    CKR_ATTRIBUTE_VALUE_INVALID);
+	card_unchanged(0x9a, pub_9a, NULL);
+
+	/* certificates: a session object, a subject not its own */
+	ct[1].pValue = dery;
+	ct[1].ulValueLen = (CK_ULONG)dly;
+	ct[3].pValue = &no;
+	assert_int_equal(C_CreateObject(h, ct, 4, &hc),
+	    CKR_TEMPLATE_INCONSISTENT);
+	ct[3].pValue = &yes;
+	sl = i2d_X509_NAME(X509_get_subject_name(x), &subj);
+	ct[4].type = CKA_SUBJECT; ct[4].pValue = subj; ct[4].ulValueLen =
+	    (CK_ULONG)sl;
+	assert_int_equal(C_CreateObject(h, ct, 5, &hc),
+	    CKR_ATTRIBUTE_VALUE_INVALID);
+	ct[4].type = CKA_TRUSTED; ct[4].pValue = &yes; ct[4].ulValueLen =
+	    sizeof(yes);
+	assert_int_equal(C_CreateObject(h, ct, 5, &hc),
+	    CKR_TEMPLATE_INCONSISTENT);
+	/* private-key import: extractable, not sensitive, session object */
+	{
+		CK_ATTRIBUTE it[] = {
+			{ CKA_CLASS, &pkc, sizeof(pkc) },
+			{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+			{ CKA_ID, &id2, 1 },
+			{ CKA_EC_PARAMS, (CK_VOID_PTR)(uintptr_t)p256,
+			    sizeof(p256) },
+			{ CKA_VALUE, (CK_VOID_PTR)(uintptr_t)"0123456789"
+			    "0123456789012345678901", 32 },
+			{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
+		};
+
+		assert_int_equal(C_CreateObject(h, it, 6, &hk),
+		    CKR_TEMPLATE_INCONSISTENT);
+		it[5].type = CKA_SENSITIVE;
+		it[5].pValue = &no;
+		assert_int_equal(C_CreateObject(h, it, 6, &hk),
+		    CKR_TEMPLATE_INCONSISTENT);
+		it[5].type = CKA_TOKEN;
+		assert_int_equal(C_CreateObject(h, it, 6, &hk),
+		    CKR_TEMPLATE_INCONSISTENT);
+		it[5].type = CKA_LOCAL;	/* an imported key is not local */
+		it[5].pValue = &yes;
+		assert_int_equal(C_CreateObject(h, it, 6, &hk),
+		    CKR_TEMPLATE_INCONSISTENT);
+	}
+	card_unchanged(0x9c, pub_9c, x);
+	card_unchanged(0x9a, pub_9a, NULL);
+	/* and the module still shows the old certificate of 9C */
+	{
+		CK_ATTRIBUTE v = { CKA_VALUE, NULL, 0 };
+		uint8_t buf[4096];
+
+		hc = tb_find1(h, CKO_CERTIFICATE, 2);
+		v.pValue = buf;
+		v.ulValueLen = sizeof(buf);
+		assert_int_equal(C_GetAttributeValue(h, hc, &v, 1), CKR_OK);
+		assert_int_equal(v.ulValueLen, (CK_ULONG)dl);
+		assert_memory_equal(buf, der, (size_t)dl);
+	}
+	/* an honest template still works: ALWAYS_AUTHENTICATE honoured */
+	pt[0] = pub_ok[0];
+	pt[1] = pub_ok[1];
+	qt[0].type = CKA_ALWAYS_AUTHENTICATE;
+	qt[0].pValue = &yes;
+	qt[0].ulValueLen = sizeof(yes);
+	qt[1].type = CKA_SENSITIVE;
+	qt[1].pValue = &yes;
+	qt[1].ulValueLen = sizeof(yes);
+	pt[1].pValue = &(uint8_t){ 5 };	/* slot 82 */
+	assert_int_equal(C_GenerateKeyPair(h, &gm, pt, 2, qt, 2, &hp, &hk),
+	    CKR_OK);
+	{
+		CK_BBOOL b = 9;
+		CK_ATTRIBUTE a = { CKA_ALWAYS_AUTHENTICATE, &b, sizeof(b) };
+
+		assert_int_equal(C_GetAttributeValue(h, hk, &a, 1), CKR_OK);
+		assert_int_equal(b, CK_TRUE);
+	}
+	OPENSSL_free(der);
+	OPENSSL_free(dery);
+	OPENSSL_free(subj);
+	X509_free(x);
+	X509_free(y);
+	EVP_PKEY_free(k9c);
+}
+
 struct worker {
 	CK_SESSION_HANDLE h;
 	int ok;
@@ -911,6 +1258,84 @@ sign_loop(void *arg)
 	return NULL;
 }
 
+struct racer {
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE k;
+	int signed_;		/* signatures made */
+	CK_RV last;		/* the first answer that was not CKR_OK */
+};
+
+static int racers_ready;
+
+static void *
+race_sign(void *arg)
+{
+	struct racer *r = arg;
+	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	uint8_t sig[256];
+	CK_ULONG sl;
+	CK_RV rv;
+
+	for (;;) {
+		sl = sizeof(sig);
+		if ((rv = C_SignInit(r->h, &m, r->k)) != CKR_OK ||
+		    (rv = C_Sign(r->h, (CK_BYTE_PTR)(uintptr_t)msg,
+		    sizeof(msg), sig, &sl)) != CKR_OK)
+			break;
+		if (r->signed_++ == 0)
+			__atomic_add_fetch(&racers_ready, 1, __ATOMIC_SEQ_CST);
+	}
+	r->last = rv;
+	if (r->signed_ == 0)
+		__atomic_add_fetch(&racers_ready, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * C_Finalize while other threads are in C_Sign (issue 10, defect 1): the
+ * calls in flight finish, later ones get CKR_CRYPTOKI_NOT_INITIALIZED, and
+ * nothing is used after it was freed (make check-asan runs this under
+ * ASan, where the old teardown was a heap-use-after-free).
+ */
+static void
+test_finalize_race(void **state)
+{
+	CK_C_INITIALIZE_ARGS a;
+	struct racer r[4];
+	pthread_t t[4];
+	int round, i;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.flags = CKF_OS_LOCKING_OK;
+	for (round = 0; round < 5; round++) {
+		assert_int_equal(C_Initialize(&a), CKR_OK);
+		memset(r, 0, sizeof(r));
+		for (i = 0; i < 4; i++)
+			assert_int_equal(C_OpenSession(0, CKF_SERIAL_SESSION,
+			    NULL, NULL, &r[i].h), CKR_OK);
+		assert_int_equal(C_Login(r[0].h, CKU_USER, U(TB_PIN), 6),
+		    CKR_OK);
+		for (i = 0; i < 4; i++)
+			r[i].k = tb_find1(r[i].h, CKO_PRIVATE_KEY, 3);
+		__atomic_store_n(&racers_ready, 0, __ATOMIC_SEQ_CST);
+		for (i = 0; i < 4; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, race_sign,
+			    &r[i]), 0);
+		/* every thread is signing, then the module goes away */
+		while (__atomic_load_n(&racers_ready, __ATOMIC_SEQ_CST) < 4)
+			util_sleep_ms(1);
+		util_sleep_ms(round);
+		assert_int_equal(C_Finalize(NULL), CKR_OK);
+		for (i = 0; i < 4; i++) {
+			pthread_join(t[i], NULL);
+			assert_true(r[i].signed_ > 0);
+			assert_int_equal(r[i].last,
+			    CKR_CRYPTOKI_NOT_INITIALIZED);
+		}
+	}
+}
+
 /* Sessions used from several threads at once (OS locking). */
 static void
 test_threads(void **state)
@@ -937,63 +1362,6 @@ test_threads(void **state)
 	}
 }
 
-/* The constant-time PKCS#1 v1.5 unpadding, on good and bad blocks. */
-static void
-test_unpad(void **state)
-{
-	uint8_t em[256], out[256];
-	size_t ol = 99, k = sizeof(em), mlen;
-
-	(void)state;
-	for (mlen = 0; mlen <= k - 11; mlen += 49) {
-		em[0] = 0;
-		em[1] = 2;
-		memset(em + 2, 0x5a, k - mlen - 3);
-		em[k - mlen - 1] = 0;
-		memset(em + k - mlen, 0xa5, mlen);
-		if (mlen > 0)
-			em[k - 1] = 0x11;
-		assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol),
-		    0);
-		assert_int_equal(ol, mlen);
-		if (mlen > 0) {
-			assert_int_equal(out[0], mlen == 1 ? 0x11 : 0xa5);
-			assert_int_equal(out[mlen - 1], 0x11);
-		}
-	}
-	/* the longest message: exactly 8 bytes of padding */
-	memset(em + 2, 0x33, 8);
-	em[10] = 0;
-	memset(em + 11, 0x44, k - 11);
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), 0);
-	assert_int_equal(ol, k - 11);
-	/* too small an output: -2, length 0 */
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, 10, &ol), -2);
-	assert_int_equal(ol, 0);
-	/* 7 bytes of padding */
-	em[9] = 0;
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), -1);
-	assert_int_equal(ol, 0);
-	em[9] = 0x33;
-	em[0] = 1;
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), -1);
-	em[0] = 0;
-	em[1] = 1;
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), -1);
-	em[1] = 2;
-	/* no separator at all */
-	memset(em + 2, 0x77, k - 2);
-	assert_int_equal(p11_unpad_pkcs1(em, k, out, sizeof(out), &ol), -1);
-	/* too short a block */
-	assert_int_equal(p11_unpad_pkcs1(em, 10, out, sizeof(out), &ol), -1);
-	/* OAEP: a random block is (almost surely) invalid */
-	assert_int_equal(RAND_bytes(em, sizeof(em)), 1);
-	em[0] = 0;
-	assert_int_equal(p11_unpad_oaep(em, k, EVP_sha256(), EVP_sha256(),
-	    NULL, 0, out, sizeof(out), &ol), -1);
-	assert_int_equal(ol, 0);
-}
-
 int
 main(void)
 {
@@ -1006,11 +1374,13 @@ main(void)
 		cmocka_unit_test_teardown(test_decrypt, fini),
 		cmocka_unit_test_teardown(test_ecdh, fini),
 		cmocka_unit_test_teardown(test_digest, fini),
+		cmocka_unit_test_teardown(test_mixed_parts, fini),
 		cmocka_unit_test_teardown(test_stale_login, fini),
 		cmocka_unit_test_teardown(test_relogin, fini),
 		cmocka_unit_test_teardown(test_threads, fini),
+		cmocka_unit_test_teardown(test_finalize_race, fini),
 		cmocka_unit_test_teardown(test_writes, fini),
-		cmocka_unit_test(test_unpad),
+		cmocka_unit_test_teardown(test_template_refusals, fini),
 	};
 
 	return cmocka_run_group_tests(tests, setup_keys, teardown_keys);

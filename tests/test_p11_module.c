@@ -54,7 +54,9 @@ test_interfaces(void **state)
 	assert_int_equal(C_GetInterfaceList(list, &n), CKR_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal((char *)list[0].pInterfaceName, "PKCS 11");
-	assert_true(list[0].flags & CKF_INTERFACE_FORK_SAFE);
+	/* not fork safe (a child must C_Initialize again): not advertised */
+	assert_false(list[0].flags & CKF_INTERFACE_FORK_SAFE);
+	assert_false(list[1].flags & CKF_INTERFACE_FORK_SAFE);
 
 	assert_int_equal(C_GetInterface(NULL, NULL, NULL, 0),
 	    CKR_ARGUMENTS_BAD);
@@ -70,7 +72,15 @@ test_interfaces(void **state)
 	    0), CKR_OK);
 	assert_int_equal(((CK_VERSION *)it->pFunctionList)->minor, 40);
 	assert_int_equal(C_GetInterface(U("PKCS 11"), &v3, &it,
-	    CKF_INTERFACE_FORK_SAFE), CKR_OK);
+	    0), CKR_OK);
+	assert_false(it->flags & CKF_INTERFACE_FORK_SAFE);
+	/* asking for a fork-safe interface finds none */
+	it = NULL;
+	assert_int_equal(C_GetInterface(U("PKCS 11"), &v3, &it,
+	    CKF_INTERFACE_FORK_SAFE), CKR_ARGUMENTS_BAD);
+	assert_null(it);
+	assert_int_equal(C_GetInterface(NULL, NULL, &it,
+	    CKF_INTERFACE_FORK_SAFE), CKR_ARGUMENTS_BAD);
 	assert_int_equal(C_GetInterface(U("PKCS 11"), &v9, &it,
 	    0), CKR_ARGUMENTS_BAD);
 	assert_null(it);
@@ -320,8 +330,8 @@ test_pin_counters(void **state)
 	assert_true(token_flags() & CKF_USER_PIN_LOCKED);
 	assert_int_equal(C_Login(h, CKU_USER, good, 6), CKR_PIN_LOCKED);
 	/* lengths and empty PINs are refused before the card */
-	assert_int_equal(C_Login(h, CKU_USER, good, 0), CKR_PIN_LEN_RANGE);
-	assert_int_equal(C_Login(h, CKU_USER, good, 5), CKR_PIN_LEN_RANGE);
+	assert_int_equal(C_Login(h, CKU_USER, good, 0), CKR_PIN_INCORRECT);
+	assert_int_equal(C_Login(h, CKU_USER, good, 5), CKR_PIN_INCORRECT);
 	assert_int_equal(C_Login(h, CKU_USER, NULL, 0), CKR_ARGUMENTS_BAD);
 	assert_int_equal(C_Login(h, 77, good, 6), CKR_USER_TYPE_INVALID);
 	/* SO (management key) unblocks with the PUK via C_InitPIN */
@@ -363,6 +373,50 @@ test_pin_counters(void **state)
 	    CKR_PIN_INCORRECT);
 	assert_int_equal(C_Login(h, CKU_SO,
 	    U("0102030405060708010203040506070801020304050607FF"), 48), CKR_OK);
+}
+
+/* C_Login with a PIN the card cannot hold: CKR_PIN_INCORRECT, nothing
+ * sent (a card that would vanish at the next APDU is still there), no
+ * try spent (issue 10, defect 8c). */
+static void
+test_pin_local_refusal(void **state)
+{
+	CK_SESSION_HANDLE h = tb_open(CKF_RW_SESSION);
+	static const struct {
+		const char *pin;
+		CK_ULONG len;
+	} bad[] = {
+		{ "12345", 5 }, { "123456789", 9 }, { "", 0 },
+		{ "1234567890123456", 16 }, { "123\0" "56", 6 },
+		{ "12345\0", 6 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
+		tb_cards[0].fail_next = 1;
+		assert_int_equal(C_Login(h, CKU_USER, U(bad[i].pin),
+		    bad[i].len), CKR_PIN_INCORRECT);
+		assert_int_equal(tb_cards[0].fail_next, 1);
+		tb_cards[0].fail_next = 0;
+	}
+	/* still three tries: no COUNT_LOW, and the PIN works */
+	assert_false(token_flags() & (CKF_USER_PIN_COUNT_LOW |
+	    CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED));
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	/* C_SetPIN: an old PIN that cannot be is incorrect, a new one out
+	 * of range is CKR_PIN_LEN_RANGE, with a NUL CKR_PIN_INVALID */
+	tb_cards[0].fail_next = 1;
+	assert_int_equal(C_SetPIN(h, U("12345"), 5, U("222222"), 6),
+	    CKR_PIN_INCORRECT);
+	assert_int_equal(C_SetPIN(h, U(TB_PIN), 6, U("22222"), 5),
+	    CKR_PIN_LEN_RANGE);
+	assert_int_equal(C_SetPIN(h, U(TB_PIN), 6, U("222\0" "22"), 6),
+	    CKR_PIN_INVALID);
+	assert_int_equal(tb_cards[0].fail_next, 1);
+	tb_cards[0].fail_next = 0;
+	assert_int_equal(C_Logout(h), CKR_OK);
+	assert_false(token_flags() & CKF_USER_PIN_COUNT_LOW);
 }
 
 static void
@@ -653,6 +707,8 @@ main(void)
 		    teardown1),
 		cmocka_unit_test_setup_teardown(test_pin_counters, setup1,
 		    teardown1),
+		cmocka_unit_test_setup_teardown(test_pin_local_refusal,
+		    setup1, teardown1),
 		cmocka_unit_test_setup_teardown(test_sessions, setup1,
 		    teardown1),
 		cmocka_unit_test_setup_teardown(test_arg_checks, setup1,

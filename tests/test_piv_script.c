@@ -238,7 +238,7 @@ test_status_words(void **state)
 		{ "6D00", PIV_ERR_NOT_SUPPORTED }, { "6E00", PIV_ERR_NOT_SUPPORTED },
 		{ "6A81", PIV_ERR_NOT_SUPPORTED }, { "6F00", PIV_ERR_CARD },
 		{ "6581", PIV_ERR_CARD }, { "63C1", PIV_ERR_PIN_WRONG },
-		{ "6A84", PIV_ERR_CARD },
+		{ "6A84", PIV_ERR_NO_SPACE },
 	};
 	struct fix *f = *state;
 	uint8_t *d = (uint8_t *)1;

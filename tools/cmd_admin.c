@@ -9,16 +9,6 @@
 
 #include <openssl/rand.h>
 
-static int
-check_len(const struct secret *s, const char *what)
-{
-	if (s->len < 6 || s->len > 8) {
-		cli_err("the %s must have 6 to 8 characters", what);
-		return -1;
-	}
-	return 0;
-}
-
 /* The answer to a failed PIN/PUK operation. */
 static int
 ref_fail(const char *what, int r, int tries)
@@ -45,36 +35,41 @@ static int
 change(const struct globals *g, const struct opts *o, int which)
 {
 	struct token t;
-	struct secret old, nw;
+	struct secret *old = NULL, *nw = NULL;
 	const char *oldname, *newname;
 	int ex, r = 0, tries = -1, ms = CLI_OP_MS;
 
-	memset(&old, 0, sizeof(old));
-	memset(&nw, 0, sizeof(nw));
 	/* which: 0 pin change, 1 pin unblock, 2 puk change */
 	oldname = which == 0 ? "PIN" : "PUK";
 	newname = which == 2 ? "PUK" : "PIN";
+	if ((old = secret_new()) == NULL || (nw = secret_new()) == NULL) {
+		ex = EX_ERR;
+		goto out0;
+	}
 	if (which == 0)
-		r = secret_get(&old, o->pin_file, "USBPIV_PIN", "PIN", 0);
+		r = secret_get(old, o->pin_file, "USBPIV_PIN", "PIN", 0);
 	else
-		r = secret_get(&old, o->puk_file, "USBPIV_PUK", "PUK", 0);
-	if (r != 0)
-		return EX_USAGE;
+		r = secret_get(old, o->puk_file, "USBPIV_PUK", "PUK", 0);
+	if (r != 0) {
+		ex = EX_USAGE;
+		goto out0;
+	}
 	r = which == 2 ?
-	    secret_get(&nw, o->new_file, "USBPIV_NEW_PUK", "New PUK", 1) :
-	    secret_get(&nw, o->new_file, "USBPIV_NEW_PIN", "New PIN", 1);
-	if (r != 0 || check_len(&nw, which == 2 ? "new PUK" : "new PIN") != 0) {
+	    secret_get(nw, o->new_file, "USBPIV_NEW_PUK", "New PUK", 1) :
+	    secret_get(nw, o->new_file, "USBPIV_NEW_PIN", "New PIN", 1);
+	if (r != 0 || cli_ref_check(old, oldname) != 0 ||
+	    cli_ref_check(nw, which == 2 ? "new PUK" : "new PIN") != 0) {
 		ex = EX_USAGE;
 		goto out0;
 	}
 	if ((ex = token_open(g, &t)) != EX_OK)
 		goto out0;
 	if (which == 1)
-		r = piv_unblock_pin(t.piv, old.s, old.len, nw.s, nw.len, &tries,
-		    &ms);
+		r = piv_unblock_pin(t.piv, old->s, old->len, nw->s, nw->len,
+		    &tries, &ms);
 	else
 		r = piv_change_ref(t.piv, which == 0 ? PIV_PIN_REF : PIV_PUK_REF,
-		    old.s, old.len, nw.s, nw.len, &tries, &ms);
+		    old->s, old->len, nw->s, nw->len, &tries, &ms);
 	if (r != 0)
 		ex = ref_fail(oldname, r, tries);
 	else {
@@ -86,8 +81,8 @@ change(const struct globals *g, const struct opts *o, int which)
 	}
 	token_close(&t);
 out0:
-	secret_clear(&old);
-	secret_clear(&nw);
+	secret_free(&old);
+	secret_free(&nw);
 	return ex;
 }
 
@@ -96,20 +91,27 @@ static int
 pin_verify(const struct globals *g, const struct opts *o)
 {
 	struct token t;
-	struct secret pin;
+	struct secret *pin;
 	struct piv_metadata md;
 	int ex, r, tries = -1, verified = 0, ms = CLI_OP_MS;
 
-	if (secret_get(&pin, o->pin_file, "USBPIV_PIN", "PIN", 0) != 0)
+	if ((pin = secret_new()) == NULL)
+		return EX_ERR;
+	/* a PIN the card cannot hold is refused here, costing no try */
+	if (secret_get(pin, o->pin_file, "USBPIV_PIN", "PIN", 0) != 0 ||
+	    cli_ref_check(pin, "PIN") != 0) {
+		secret_free(&pin);
 		return EX_USAGE;
+	}
 	if ((ex = token_open(g, &t)) != EX_OK) {
-		secret_clear(&pin);
+		secret_free(&pin);
 		return ex;
 	}
-	r = piv_verify(t.piv, PIV_PIN_REF, pin.s, pin.len, &tries, &ms);
-	secret_clear(&pin);
+	r = piv_verify(t.piv, PIV_PIN_REF, pin->s, pin->len, &tries, &ms);
+	secret_free(&pin);
 	if (r == 0) {
 		verified = 1;
+		t.pin_ok = 1;	/* logged out again at token_close */
 		/* the tries left after a right PIN: all of them */
 		memset(&md, 0, sizeof(md));
 		ms = CLI_OP_MS;
@@ -226,14 +228,13 @@ int
 cmd_mgm_key(const struct globals *g, struct opts *o)
 {
 	struct token t;
-	struct secret hex;
+	struct secret *hex = NULL, *kb = NULL;
 	struct piv_metadata md;
-	uint8_t key[32];
+	uint8_t *key;
 	char shown[65];
 	size_t len = 0, want;
 	int ex, r, alg, ms = CLI_OP_MS;
 
-	memset(&hex, 0, sizeof(hex));
 	if (strcmp(o->args[0], "set") != 0) {
 		cli_err("mgm-key: unknown action '%s' (set)", o->args[0]);
 		return EX_USAGE;
@@ -243,8 +244,14 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 		    "each other");
 		return EX_USAGE;
 	}
-	if ((ex = token_open(g, &t)) != EX_OK)
+	/* the new key's bytes live in the vault */
+	if ((kb = secret_new()) == NULL)
+		return EX_ERR;
+	key = (uint8_t *)kb->s;
+	if ((ex = token_open(g, &t)) != EX_OK) {
+		secret_free(&kb);
 		return ex;
+	}
 	alg = o->mgm_alg;
 	if (alg < 0) {
 		/* The algorithm of the key the token has now (METADATA of 9B,
@@ -272,11 +279,15 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 		}
 		len = want;
 	} else {
-		if (secret_get(&hex, o->new_file, "USBPIV_NEW_MGM_KEY",
+		if ((hex = secret_new()) == NULL) {
+			ex = EX_ERR;
+			goto out;
+		}
+		if (secret_get(hex, o->new_file, "USBPIV_NEW_MGM_KEY",
 		    "New management key (hex)", 1) != 0)
 			goto out;
-		r = util_unhex(hex.s, key, sizeof(key), &len);
-		secret_clear(&hex);
+		r = util_unhex(hex->s, key, 32, &len);
+		secret_free(&hex);
 		if (r != 0 || len != want) {
 			cli_err("mgm-key set: a %s key is %zu bytes (%zu hex "
 			    "digits)", cli_alg_name(alg), want, 2 * want);
@@ -334,7 +345,8 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 	}
 	ex = EX_OK;
 out:
-	util_wipe(key, sizeof(key));
+	secret_free(&hex);
+	secret_free(&kb);
 	token_close(&t);
 	return ex;
 }

@@ -1525,7 +1525,8 @@ cmd_agent_main(const struct globals *g, int argc, char **argv)
 			if (fd > 2)
 				close(fd);
 		}
-		(void)chdir("/");
+		if (chdir("/") != 0)
+			cli_warn("agent: cannot change to /");
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

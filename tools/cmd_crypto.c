@@ -61,81 +61,6 @@ out:
 	return r;
 }
 
-/* MGF1 (RFC 8017 B.2.1): XORs mask(seed) into out. */
-static int
-mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t slen, uint8_t *out,
-    size_t olen)
-{
-	uint8_t c[4], h[EVP_MAX_MD_SIZE];
-	unsigned int hl;
-	size_t off = 0, i;
-	uint32_t cnt;
-	EVP_MD_CTX *ctx;
-	int r = -1;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	for (cnt = 0; off < olen; cnt++) {
-		c[0] = (uint8_t)(cnt >> 24);
-		c[1] = (uint8_t)(cnt >> 16);
-		c[2] = (uint8_t)(cnt >> 8);
-		c[3] = (uint8_t)cnt;
-		if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
-		    EVP_DigestUpdate(ctx, seed, slen) != 1 ||
-		    EVP_DigestUpdate(ctx, c, 4) != 1 ||
-		    EVP_DigestFinal_ex(ctx, h, &hl) != 1)
-			goto out;
-		for (i = 0; i < hl && off < olen; i++)
-			out[off++] ^= h[i];
-	}
-	r = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	return r;
-}
-
-/* EMSA-PSS-ENCODE (RFC 8017 §9.1.1), salt length = hash length, MGF1
- * with the same hash; em is k bytes (modulus size), modBits = 8k. */
-static int
-pad_pss(const EVP_MD *md, const uint8_t *mh, size_t hlen, uint8_t *em,
-    size_t k)
-{
-	static const uint8_t zero8[8];
-	uint8_t salt[EVP_MAX_MD_SIZE], *db, *hp;
-	size_t emlen = k, dblen;
-	unsigned int hl;
-	EVP_MD_CTX *ctx = NULL;
-	int r = -1;
-
-	/* emBits = 8k - 1: the top bit of em[0] is cleared below. */
-	if (emlen < 2 * hlen + 2)
-		return -1;
-	if (RAND_bytes(salt, (int)hlen) != 1)
-		return -1;
-	dblen = emlen - hlen - 1;
-	db = em;
-	hp = em + dblen;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, zero8, 8) != 1 ||
-	    EVP_DigestUpdate(ctx, mh, hlen) != 1 ||
-	    EVP_DigestUpdate(ctx, salt, hlen) != 1 ||
-	    EVP_DigestFinal_ex(ctx, hp, &hl) != 1 || hl != hlen)
-		goto out;
-	memset(db, 0, dblen);
-	db[dblen - hlen - 1] = 0x01;
-	memcpy(db + dblen - hlen, salt, hlen);
-	if (mgf1_xor(md, hp, hlen, db, dblen) != 0)
-		goto out;
-	db[0] &= 0x7f;
-	em[emlen - 1] = 0xbc;
-	r = 0;
-out:
-	util_wipe(salt, sizeof(salt));
-	EVP_MD_CTX_free(ctx);
-	return r;
-}
-
 /* A token may answer ECDSA as DER (PIV) or as raw r||s: give DER. */
 static int
 ecdsa_to_der(const uint8_t *sig, size_t len, size_t fb, uint8_t **der,
@@ -259,7 +184,9 @@ cmd_sign(const struct globals *g, struct opts *o)
 	}
 	if (cli_alg_is_rsa(alg)) {
 		k = (size_t)rsa_bytes(alg);
-		if ((pss ? pad_pss(md, h, hlen, blk, k) :
+		/* PSS: salt of the hash's length, MGF1 with that hash */
+		if ((pss ? util_rsa_pss_encode(md, md, hlen, h, hlen, 8 * k,
+		    blk, k) :
 		    pad_pkcs1(md, h, hlen, blk, k)) != 0) {
 			cli_err("sign: cannot pad for a %zu-byte modulus", k);
 			goto out;
@@ -320,22 +247,6 @@ out:
 	return ex;
 }
 
-/* Removes EME-PKCS1-v1_5 padding: 00 02 PS(>= 8 nonzero) 00 M. */
-static int
-unpad_pkcs1(const uint8_t *em, size_t k, size_t *off)
-{
-	size_t i;
-
-	if (k < 11 || em[0] != 0x00 || em[1] != 0x02)
-		return -1;
-	for (i = 2; i < k && em[i] != 0x00; i++)
-		;
-	if (i >= k || i < 10)
-		return -1;
-	*off = i + 1;
-	return 0;
-}
-
 /* The public point the token wants for ECDH. */
 static int
 peer_point(const EVP_PKEY *peer, int alg, uint8_t *pt, size_t cap,
@@ -372,7 +283,8 @@ cmd_decrypt(const struct globals *g, struct opts *o)
 	struct token t;
 	EVP_PKEY *pub = NULL, *peer = NULL;
 	uint8_t *in = NULL, blk[RSA_MAX_BYTES], out[RSA_MAX_BYTES], pt[160];
-	size_t inlen = 0, outlen = 0, k, off = 0, ptlen;
+	uint8_t plain[RSA_MAX_BYTES];
+	size_t inlen = 0, outlen = 0, k, ptlen, plainlen = 0;
 	int ex, r, alg, raw = 0, pass, ms;
 	FILE *fp;
 
@@ -421,9 +333,20 @@ cmd_decrypt(const struct globals *g, struct opts *o)
 			ex = cli_piv_fail("decrypt", r);
 			goto out;
 		}
-		if (!raw && unpad_pkcs1(out, outlen, &off) != 0) {
-			cli_err("decrypt: decryption error");
+		/* constant time (util_rsapad.c): the padding check of a
+		 * secret block must not leak through timing */
+		if (!raw && util_rsa_unpad_pkcs1(out, outlen, plain,
+		    sizeof(plain), &plainlen) != 0) {
+			/* with_pin left ex at EX_OK: a wrong ciphertext must
+			 * not look like an empty plaintext */
+			cli_err("decrypt: decryption error (the input is not "
+			    "PKCS#1 v1.5 ciphertext for this key)");
+			ex = EX_ERR;
 			goto out;
+		}
+		if (!raw) {
+			memcpy(out, plain, plainlen);
+			outlen = plainlen;
 		}
 	} else if (cli_alg_is_ec(alg) || alg == PIV_ALG_X25519) {
 		if (peer == NULL) {
@@ -457,10 +380,11 @@ cmd_decrypt(const struct globals *g, struct opts *o)
 	}
 	if ((fp = cli_open_out(o->out, 1)) == NULL)
 		goto out;
-	fwrite(out + off, 1, outlen - off, fp);
+	fwrite(out, 1, outlen, fp);
 	ex = cli_close_out(fp, o->out) == 0 ? EX_OK : EX_ERR;
 out:
 	util_wipe(out, sizeof(out));
+	util_wipe(plain, sizeof(plain));
 	EVP_PKEY_free(pub);
 	token_close(&t);
 out0:

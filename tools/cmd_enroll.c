@@ -96,98 +96,21 @@ write_pass(const uint8_t *key, size_t n)
 	return EX_OK;
 }
 
-/* MGF1 with SHA-256: mask ^= MGF1(seed). */
+/* EME-OAEP (SHA-256, empty label) and EME-PKCS1-v1_5 decoding of the raw
+ * RSA output: the constant-time decoders of util/util_rsapad.c. */
 static int
-mgf1_xor(uint8_t *mask, size_t mlen, const uint8_t *seed, size_t slen)
+oaep_decode(const uint8_t *em, size_t k, uint8_t *out, size_t cap,
+    size_t *outlen)
 {
-	EVP_MD_CTX *c;
-	uint8_t h[32], ctr[4];
-	size_t done = 0, i, n;
-	uint32_t k;
-	int r = -1;
-
-	if ((c = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	for (k = 0; done < mlen; k++) {
-		ctr[0] = (uint8_t)(k >> 24);
-		ctr[1] = (uint8_t)(k >> 16);
-		ctr[2] = (uint8_t)(k >> 8);
-		ctr[3] = (uint8_t)k;
-		if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
-		    EVP_DigestUpdate(c, seed, slen) != 1 ||
-		    EVP_DigestUpdate(c, ctr, 4) != 1 ||
-		    EVP_DigestFinal_ex(c, h, NULL) != 1)
-			goto out;
-		n = mlen - done < 32 ? mlen - done : 32;
-		for (i = 0; i < n; i++)
-			mask[done + i] ^= h[i];
-		done += n;
-	}
-	r = 0;
-out:
-	util_wipe(h, sizeof(h));
-	EVP_MD_CTX_free(c);
-	return r;
+	return util_rsa_unpad_oaep(em, k, EVP_sha256(), EVP_sha256(), NULL, 0,
+	    out, cap, outlen);
 }
 
-/*
- * EME-OAEP decoding (RFC 8017 7.1.2, SHA-256, empty label) of the raw RSA
- * output em (k bytes).  Checks are accumulated without early exit.
- */
-static int
-oaep_decode(uint8_t *em, size_t k, uint8_t *out, size_t cap, size_t *outlen)
-{
-	static const uint8_t lhash[32] = {	/* SHA-256("") */
-		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb,
-		0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4,
-		0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52,
-		0xb8, 0x55,
-	};
-	uint8_t *seed = em + 1, *db = em + 33, bad = 0, found = 0;
-	size_t dblen, i, idx = 0;
-
-	*outlen = 0;
-	if (k < 2 * 32 + 2)
-		return -1;
-	dblen = k - 33;
-	if (mgf1_xor(seed, 32, db, dblen) != 0 ||
-	    mgf1_xor(db, dblen, seed, 32) != 0)
-		return -1;
-	bad |= em[0];
-	for (i = 0; i < 32; i++)
-		bad |= db[i] ^ lhash[i];
-	for (i = 32; i < dblen; i++) {
-		/* first 01 after the zero padding */
-		if (!found && db[i] == 0x01) {
-			found = 1;
-			idx = i + 1;
-		} else if (!found && db[i] != 0x00)
-			bad |= 1;
-	}
-	if (bad || !found || dblen - idx > cap)
-		return -1;
-	memcpy(out, db + idx, dblen - idx);
-	*outlen = dblen - idx;
-	return 0;
-}
-
-/* EME-PKCS1-v1_5 (type 2) decoding. */
 static int
 pkcs1_decode(const uint8_t *em, size_t k, uint8_t *out, size_t cap,
     size_t *outlen)
 {
-	size_t i;
-
-	*outlen = 0;
-	if (k < 11 || em[0] != 0x00 || em[1] != 0x02)
-		return -1;
-	for (i = 2; i < k && em[i] != 0x00; i++)
-		;
-	if (i >= k || i < 10 || k - i - 1 > cap)
-		return -1;
-	memcpy(out, em + i + 1, k - i - 1);
-	*outlen = k - i - 1;
-	return 0;
+	return util_rsa_unpad_pkcs1(em, k, out, cap, outlen);
 }
 
 static int
@@ -565,13 +488,19 @@ unlock_pin(const struct opts *o, const char *prompt, struct secret *pin)
 static int
 unlock_verify(struct token *t, const struct opts *o, const char *prompt)
 {
-	struct secret pin;
+	struct secret *pin;
+	int ex;
 
 	if (t->pin_ok)
 		return EX_OK;
-	if (unlock_pin(o, prompt, &pin) != 0)
-		return EX_USAGE;
-	return cli_verify_with(t, &pin);
+	if ((pin = secret_new()) == NULL)
+		return EX_ERR;
+	if (unlock_pin(o, prompt, pin) != 0)
+		ex = EX_USAGE;
+	else
+		ex = cli_verify_with(t, pin);
+	secret_free(&pin);
+	return ex;
 }
 
 /* Runs the private-key operation, asking for the PIN when the card wants it. */

@@ -207,7 +207,11 @@ cmd_import_cert(const struct globals *g, struct opts *o)
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
 		goto out;
 	if ((r = piv_write_cert(t.piv, (uint8_t)o->slot, cert, o->compress,
-	    &ms)) != 0)
+	    &ms)) == PIV_ERR_NO_SPACE && !o->compress) {
+		cli_err("import-cert: the certificate is too large for the "
+		    "token's object (6A84): try again with --compress");
+		ex = EX_ERR;
+	} else if (r != 0)
 		ex = cli_piv_fail("import-cert", r);
 	else
 		history_note(&t, o->slot);

@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -32,6 +34,110 @@ tty_restore_sig(int sig)
 		tcsetattr(tty_fd, TCSAFLUSH, &tty_old);
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/*
+ * The vault: every struct secret the CLI uses (PIN, PUK, management key,
+ * as typed and as bytes) lives in one page of its own, mlock'ed (never
+ * written to swap), MADV_DONTDUMP (left out of core dumps) and
+ * MADV_WIPEONFORK (a plymouth or systemd-ask-password child gets zeros).
+ * From the first secret until exit the process is also not dumpable
+ * (PR_SET_DUMPABLE 0: no core, no ptrace by other users), which covers
+ * the short-lived copies on the stack and inside OpenSSL.  At exit the
+ * page is wiped, whatever path got there.
+ */
+#define VAULT_SLOTS	32
+
+static struct secret *vault;
+static size_t vault_size;
+static unsigned char vault_used[VAULT_SLOTS];
+
+static void
+vault_close(void)
+{
+	if (vault == NULL)
+		return;
+	util_wipe(vault, vault_size);
+	munlock(vault, vault_size);
+	munmap(vault, vault_size);
+	vault = NULL;
+	memset(vault_used, 0, sizeof(vault_used));
+	/* nothing secret is left: dumpable again, so that exit-time
+	 * tools (LeakSanitizer's ptrace) work for unprivileged users */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
+static int
+vault_open(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (vault != NULL)
+		return 0;
+	if (pg <= 0)
+		pg = 4096;
+	vault_size = (VAULT_SLOTS * sizeof(struct secret) + (size_t)pg - 1) &
+	    ~((size_t)pg - 1);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		cli_err("cannot make the process non-dumpable: %s",
+		    strerror(errno));
+		return -1;
+	}
+	p = mmap(NULL, vault_size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		cli_err("cannot map memory for secrets: %s", strerror(errno));
+		return -1;
+	}
+	if (madvise(p, vault_size, MADV_DONTDUMP) != 0) {
+		cli_err("cannot keep secrets out of core dumps: %s",
+		    strerror(errno));
+		munmap(p, vault_size);
+		return -1;
+	}
+#ifdef MADV_WIPEONFORK
+	(void)madvise(p, vault_size, MADV_WIPEONFORK);	/* Linux >= 4.14 */
+#endif
+	/* RLIMIT_MEMLOCK may be 0 (some containers): then unlocked, but
+	 * still out of dumps and wiped */
+	if (mlock(p, vault_size) != 0)
+		util_trace(1, "usbpiv: secrets not locked in memory: %s",
+		    strerror(errno));
+	vault = p;
+	atexit(vault_close);
+	return 0;
+}
+
+struct secret *
+secret_new(void)
+{
+	size_t i;
+
+	if (vault_open() != 0)
+		return NULL;
+	for (i = 0; i < VAULT_SLOTS; i++)
+		if (!vault_used[i]) {
+			vault_used[i] = 1;
+			memset(&vault[i], 0, sizeof(vault[i]));
+			return &vault[i];
+		}
+	cli_err("too many secrets held at once");
+	return NULL;
+}
+
+void
+secret_free(struct secret **sp)
+{
+	size_t i;
+
+	if (*sp == NULL)
+		return;
+	secret_clear(*sp);
+	i = (size_t)(*sp - vault);
+	if (vault != NULL && i < VAULT_SLOTS)
+		vault_used[i] = 0;
+	*sp = NULL;
 }
 
 void
@@ -144,7 +250,7 @@ int
 secret_get(struct secret *sec, const char *file, const char *env,
     const char *prompt, int confirm)
 {
-	struct secret again;
+	struct secret *again = NULL;
 	const char *e;
 	size_t n;
 	int r;
@@ -162,14 +268,16 @@ secret_get(struct secret *sec, const char *file, const char *env,
 		r = 0;
 	} else {
 		if ((r = secret_prompt(sec, prompt)) == 0 && confirm) {
-			memset(&again, 0, sizeof(again));
-			if ((r = secret_prompt(&again, "Repeat to confirm")) == 0 &&
-			    (again.len != sec->len ||
-			    memcmp(again.s, sec->s, sec->len) != 0)) {
+			if ((again = secret_new()) == NULL)
+				r = -1;
+			else if ((r = secret_prompt(again,
+			    "Repeat to confirm")) == 0 &&
+			    (again->len != sec->len ||
+			    memcmp(again->s, sec->s, sec->len) != 0)) {
 				cli_err("the two entries differ");
 				r = -1;
 			}
-			secret_clear(&again);
+			secret_free(&again);
 		}
 	}
 	if (r == 0 && sec->len == 0) {
@@ -182,15 +290,40 @@ secret_get(struct secret *sec, const char *file, const char *env,
 }
 
 int
+cli_ref_check(const struct secret *sec, const char *what)
+{
+	/* PIV PINs and PUKs are 6 to 8 bytes (SP 800-73-4 §2.4.3), padded
+	 * with FF on the card: nothing else fits, and a NUL would be sent
+	 * as part of it.  Refused here, before a try is spent. */
+	if (sec->len < 6 || sec->len > 8) {
+		cli_err("the %s must have 6 to 8 characters (it has %zu): "
+		    "nothing sent to the token", what, sec->len);
+		return -1;
+	}
+	if (memchr(sec->s, '\0', sec->len) != NULL) {
+		cli_err("the %s contains a NUL byte: nothing sent to the "
+		    "token", what);
+		return -1;
+	}
+	return 0;
+}
+
+int
 cli_verify_pin(struct token *t, const struct opts *o)
 {
-	struct secret pin;
+	struct secret *pin;
+	int ex;
 
 	if (t->pin_ok)
 		return EX_OK;
-	if (secret_get(&pin, o->pin_file, "USBPIV_PIN", "PIN", 0) != 0)
-		return EX_USAGE;
-	return cli_verify_with(t, &pin);
+	if ((pin = secret_new()) == NULL)
+		return EX_ERR;
+	if (secret_get(pin, o->pin_file, "USBPIV_PIN", "PIN", 0) != 0)
+		ex = EX_USAGE;
+	else
+		ex = cli_verify_with(t, pin);
+	secret_free(&pin);
+	return ex;
 }
 
 int
@@ -198,6 +331,10 @@ cli_verify_with(struct token *t, struct secret *pin)
 {
 	int r, tries = -1, ms = CLI_OP_MS;
 
+	if (cli_ref_check(pin, "PIN") != 0) {
+		secret_clear(pin);
+		return EX_USAGE;
+	}
 	r = piv_verify(t->piv, PIV_PIN_REF, pin->s, pin->len, &tries, &ms);
 	secret_clear(pin);
 	switch (r) {
@@ -282,17 +419,17 @@ mgm_auth(struct token *t, int alg, const uint8_t *key, size_t len,
 	return cli_piv_fail(what, r);
 }
 
-int
-cli_auth_mgm(struct token *t, const struct opts *o)
+/* cli_auth_mgm with key, a KEY_CAP-byte buffer in the vault. */
+#define KEY_CAP	32
+
+static int
+auth_mgm(struct token *t, const struct opts *o, uint8_t *key)
 {
-	struct secret hex;
+	struct secret *hex;
 	struct piv_metadata md;
-	uint8_t key[32];
 	size_t len = 0;
 	int ms = CLI_OP_MS, r, ex, md_ok, md_alg, md_default, alg;
 
-	if (t->mgm_ok)
-		return EX_OK;
 	memset(&md, 0, sizeof(md));
 	r = piv_metadata(t->piv, PIV_SLOT_MGM, &md, &ms);
 	md_ok = r == 0;
@@ -304,21 +441,22 @@ cli_auth_mgm(struct token *t, const struct opts *o)
 
 	/* 1. Given explicitly. */
 	if (o->mgm_file != NULL || getenv("USBPIV_MGM_KEY") != NULL) {
-		if (secret_get(&hex, o->mgm_file, "USBPIV_MGM_KEY",
-		    "management key", 0) != 0)
+		if ((hex = secret_new()) == NULL)
+			return EX_ERR;
+		if (secret_get(hex, o->mgm_file, "USBPIV_MGM_KEY",
+		    "management key", 0) != 0) {
+			secret_free(&hex);
 			return EX_USAGE;
-		r = util_unhex(hex.s, key, sizeof(key), &len);
-		secret_clear(&hex);
+		}
+		r = util_unhex(hex->s, key, KEY_CAP, &len);
+		secret_free(&hex);
 		if (r != 0) {
 			cli_err("the management key must be 16, 24 or 32 bytes "
 			    "in hex");
-			util_wipe(key, sizeof(key));
 			return EX_USAGE;
 		}
 		alg = md_ok ? md_alg : alg_for_len(len);
-		ex = mgm_auth(t, alg, key, len, "management key");
-		util_wipe(key, sizeof(key));
-		return ex;
+		return mgm_auth(t, alg, key, len, "management key");
 	}
 
 	/* 2. PIN-protected: stored on the token, readable after the PIN. */
@@ -326,15 +464,12 @@ cli_auth_mgm(struct token *t, const struct opts *o)
 		if ((ex = cli_verify_pin(t, o)) != EX_OK)
 			return ex;
 		ms = CLI_OP_MS;
-		r = piv_read_protected_mgm(t->piv, key, sizeof(key), &len, &ms);
-		if (r != 0) {
-			util_wipe(key, sizeof(key));
+		r = piv_read_protected_mgm(t->piv, key, KEY_CAP, &len, &ms);
+		if (r != 0)
 			return cli_piv_fail("PIN-protected management key", r);
-		}
 		alg = md_ok ? md_alg : alg_for_len(len);
-		ex = mgm_auth(t, alg, key, len, "PIN-protected management key");
-		util_wipe(key, sizeof(key));
-		return ex;
+		return mgm_auth(t, alg, key, len,
+		    "PIN-protected management key");
 	}
 
 	/* 3. The factory default, if the token says it still has it (or
@@ -350,5 +485,21 @@ cli_auth_mgm(struct token *t, const struct opts *o)
 	if (ex == EX_AUTH && !md_ok)
 		cli_err("give the management key with --mgm-key-file FILE or "
 		    "$USBPIV_MGM_KEY");
+	return ex;
+}
+
+int
+cli_auth_mgm(struct token *t, const struct opts *o)
+{
+	struct secret *kb;
+	int ex;
+
+	if (t->mgm_ok)
+		return EX_OK;
+	/* the key's bytes live in the vault too; wiped on every path */
+	if ((kb = secret_new()) == NULL)
+		return EX_ERR;
+	ex = auth_mgm(t, o, (uint8_t *)kb->s);
+	secret_free(&kb);
 	return ex;
 }

@@ -142,10 +142,18 @@ struct secret {
 	char s[SECRET_MAX + 1];
 	size_t len;
 };
+/* A secret's storage in the vault (locked, not dumped, wiped; see
+ * secret.c), zeroed; NULL (with a message) when there is none.
+ * secret_free wipes it and sets *sp to NULL; NULL is fine. */
+struct secret *secret_new(void);
+void secret_free(struct secret **sp);
 /* PIN: --pin-file, USBPIV_PIN, else a prompt on /dev/tty (echo off). */
 int secret_get(struct secret *sec, const char *file, const char *env,
     const char *prompt, int confirm);
 void secret_clear(struct secret *sec);
+/* 0 when sec can be a PIV PIN or PUK (6 to 8 bytes, no NUL), else -1
+ * with a message naming what. */
+int cli_ref_check(const struct secret *sec, const char *what);
 /* Verifies the PIN, with its source from o.  Prints tries left. */
 int cli_verify_pin(struct token *t, const struct opts *o);
 /* VERIFY with a PIN already read (wiped here): an exit code, tries left

@@ -84,4 +84,31 @@ void util_secmem_free(void *p, size_t n);
 
 #define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* ---- RSA padding (util_rsapad.c) -----------------------------------------
+ * RFC 8017, the one copy the module and the CLI share.  md and mgf are
+ * OpenSSL EVP_MDs.  The decoders are constant time in em (the raw RSA
+ * output, a secret): they return 0 (message in out[0..*outlen)), -1 (bad
+ * padding or arguments) or -2 (cap too small) without branching on it;
+ * out[0..min(cap, k)) is written in every case.
+ */
+#define UTIL_RSA_MAX	512	/* bytes: RSA-4096 */
+struct evp_md_st;
+/* mask[0..len) ^= MGF1(seed). 0 or -1. */
+int util_mgf1_xor(uint8_t *mask, size_t len, const uint8_t *seed,
+    size_t seedlen, const struct evp_md_st *md);
+/* EME-PKCS1-v1_5 (type 2) decoding of the k-byte block em. */
+int util_rsa_unpad_pkcs1(const uint8_t *em, size_t k, uint8_t *out,
+    size_t cap, size_t *outlen);
+/* EME-OAEP decoding of the k-byte block em, label (llen bytes) or NULL. */
+int util_rsa_unpad_oaep(const uint8_t *em, size_t k,
+    const struct evp_md_st *md, const struct evp_md_st *mgf,
+    const uint8_t *label, size_t llen, uint8_t *out, size_t cap,
+    size_t *outlen);
+/* EMSA-PSS encoding of the hash mh (hlen bytes) with slen random salt
+ * bytes into em, k bytes (the modulus size) for a modbits-bit key.  0; -1
+ * hlen is not md's size; -2 the key is too small; -3 other failure. */
+int util_rsa_pss_encode(const struct evp_md_st *md,
+    const struct evp_md_st *mgf, size_t slen, const uint8_t *mh,
+    size_t hlen, size_t modbits, uint8_t *em, size_t k);
+
 #endif

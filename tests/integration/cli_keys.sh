@@ -124,6 +124,15 @@ openssl pkeyutl -encrypt -pubin -inkey rsa.pem -in msg -out ct || fail "encrypt"
 $U decrypt --slot 9d -i ct -o pt || fail "decrypt rsa"
 cmp -s pt msg || fail "RSA decrypt gave other bytes"
 ok "RSA decrypt"
+# a ciphertext for another key: exit 1, a message, no output (issue 10, defect 3)
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.key 2>/dev/null
+openssl pkeyutl -encrypt -inkey other.key -in msg -out ct2 || fail "encrypt (other key)"
+rm -f pt2
+$U decrypt --slot 9d -i ct2 -o pt2 2>err; rc=$?
+[ $rc -eq 1 ] || fail "decrypt of a wrong ciphertext exited $rc, not 1"
+grep -q 'decryption error' err || fail "no 'decryption error' message: $(cat err)"
+[ ! -s pt2 ] || fail "decrypt of a wrong ciphertext wrote output"
+ok "RSA decrypt of a wrong ciphertext: exit 1, nothing written"
 
 # ---- import-key, import-cert, export-cert ----
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out imp.key 2>/dev/null
@@ -142,6 +151,14 @@ openssl x509 -in imp.crt -outform der -out imp.der
 $U import-cert --slot 9a -i imp.der --compress || fail "import-cert der compressed"
 $U export-cert --slot 9a --format der -o 9a.der || fail "export-cert der"
 cmp -s imp.der 9a.der || fail "compressed certificate round trip differs"
+# too large for its object (6A84): the message says to use --compress
+openssl req -x509 -key imp.key -subj /CN=usbpiv-big -days 30 -out big.crt \
+	-addext "nsComment=$(printf '%04000d' 0)" 2>/dev/null || fail "big certificate"
+$U import-cert --slot 82 -i big.crt 2>err; rc=$?
+[ $rc -eq 1 ] || fail "import-cert of an oversized certificate exited $rc"
+grep -q -- '--compress' err || fail "no --compress hint on 6A84: $(cat err)"
+$U import-cert --slot 82 -i big.crt --compress || fail "import-cert --compress (big)"
+ok "6A84 on import-cert hints at --compress, which then works"
 $U info | grep -q 'CN *= *usbpiv-test' || fail "info shows no certificate subject"
 $U ssh-keys > keys2.txt || fail "ssh-keys with certificates"
 grep -q "^$(ssh-keygen -i -m PKCS8 -f imp.pub) Public key for Retired Key 1\$" keys2.txt ||

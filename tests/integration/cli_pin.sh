@@ -50,6 +50,25 @@ USBPIV_PIN=123456 $U sign --slot 9a -i msg -o s || fail "right PIN"
 $U info | grep -q 'PIN tries left: *3/3' || fail "tries not back to 3 after a right PIN"
 ok "wrong PIN: exit 4 and tries left; right PIN restores them"
 
+# ---- PINs and PUKs the card cannot hold: usage error, nothing sent ----
+printf '12345\n' > short.pin
+printf '123\000456\n' > nul.pin
+printf '123456789\n' > long.pin
+expect 2 "6 to 8" env USBPIV_PIN=12345 $U sign --slot 9a -i msg
+expect 2 "6 to 8" env USBPIV_PIN=123456789 $U sign --slot 9a -i msg
+expect 2 "6 to 8" $U sign --slot 9a --pin-file short.pin -i msg
+expect 2 "6 to 8" $U sign --slot 9a --pin-file long.pin -i msg
+expect 2 "NUL" $U sign --slot 9a --pin-file nul.pin -i msg
+expect 2 "6 to 8" env USBPIV_PIN=12345 USBPIV_NEW_PIN=654321 $U pin change
+expect 2 "NUL" env USBPIV_NEW_PIN=654321 $U pin change --pin-file nul.pin
+expect 2 "6 to 8" env USBPIV_PUK=12345 USBPIV_NEW_PIN=654321 $U pin unblock
+expect 2 "6 to 8" env USBPIV_PUK=123456789 USBPIV_NEW_PUK=11223344 $U puk change
+expect 2 "6 to 8" env USBPIV_PUK=12345678 USBPIV_NEW_PUK=123456789 $U puk change
+$U --json info > info2.json || fail "info --json"
+python3 -c 'import json,sys; d=json.load(open("info2.json")); sys.exit(d["pin"]["tries_left"] != 3 or d["puk"]["tries_left"] != 3)' ||
+	fail "a PIN or PUK the card cannot hold cost a try: $(cat info2.json)"
+ok "PINs/PUKs of 5 or 9 characters or with a NUL: exit 2, PIN and PUK tries unchanged (3/3)"
+
 # ---- change, file, unblock ----
 USBPIV_PIN=123456 USBPIV_NEW_PIN=24681357 $U pin change || fail "pin change"
 expect 4 "wrong PIN" env USBPIV_PIN=123456 $U sign --slot 9a -i msg
@@ -123,6 +142,60 @@ if command -v script > /dev/null; then
 	openssl dgst -sha256 -verify 9e.pem -signature 9e.sig msg > /dev/null ||
 		fail "verify after the prompt"
 	ok "PIN prompt on the terminal with echo off"
+
+	# While it waits for the PIN, the CLI holds its secrets in a page
+	# that is left out of core dumps (VmFlags dd), locked (lo) and
+	# zeroed in a forked child (wf).
+	if [ -z "${USBPIV_WRAP:-}" ]; then
+		# the PIN is typed only once the page has been looked at
+		mkfifo pin.fifo
+		timeout 120 script -qec "$U sign --slot 9e -i msg -o vault.sig" \
+		    /dev/null < pin.fifo > tty2.out 2>&1 &
+		bg=$!
+		exec 3> pin.fifo
+		flags=
+		for i in $(seq 1 150); do
+			for p in $(pgrep -f 'sign --slot 9e -i msg -o vault.sig'); do
+				[ "$(readlink /proc/$p/exe 2>/dev/null)" = "$B/usbpiv" ] || continue
+				flags=$(python3 - "$p" <<'PY'
+import sys
+try:
+    for line in open("/proc/%s/smaps" % sys.argv[1]):
+        if line.startswith("VmFlags:"):
+            f = line.split(":", 1)[1].split()
+            # writable, not dumped, zeroed in a child: the vault
+            if "wr" in f and "dd" in f and "wf" in f:
+                print(" ".join(f))
+except OSError:
+    pass
+PY
+)
+			done
+			[ -n "$flags" ] && break
+			sleep 0.2
+		done
+		# type once the prompt is up (TCSAFLUSH drops earlier input)
+		for i in $(seq 1 150); do
+			grep -q 'PIN: ' tty2.out 2>/dev/null && break
+			sleep 0.2
+		done
+		sleep 0.5
+		printf '123456\n' >&3
+		exec 3>&-
+		wait $bg || fail "sign after the prompt (vault check): $(cat tty2.out)"
+		echo "vault VmFlags: $flags"
+		case " $flags " in
+		*" dd "*) ;;
+		*) fail "no page of the CLI is kept out of core dumps" ;;
+		esac
+		case " $flags " in
+		*" lo "*) ;;
+		*) # ASan makes mlock a no-op
+		   [ "$(id -u)" = 0 ] && [ "${USBPIV_TEST_MODE:-}" != asan ] &&
+			fail "the secrets' page is not locked" ;;
+		esac
+		ok "secrets held in a page out of core dumps and locked ($flags)"
+	fi
 fi
 
 # ---- no secret in the trace ----

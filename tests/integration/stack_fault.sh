@@ -39,6 +39,13 @@ for line in "wtx 1000" "malform length" "malform length-short" \
 	*) want="malformed or unexpected CCID message" ;;
 	esac
 	grep -q "$want" "$T/err" || fail "$line: no '$want' message"
+	# capped time extensions: not blamed on the time budget
+	case $line in
+	wtx*) grep -q "time extensions" "$T/err" ||
+		fail "$line: the message does not name the time extensions"
+	      grep -q "budget spent" "$T/err" &&
+		fail "$line: says the time budget was spent" ;;
+	esac
 	echo "   exit $rc in ${dt}s"
 
 	echo "== $line: PKCS#11 module"
