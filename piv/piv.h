@@ -182,6 +182,9 @@ struct ccid_reader *piv_reader_ccid(piv_reader_t *pr);
 int piv_reader_removed(const piv_reader_t *pr);
 int piv_reader_card(piv_reader_t *pr, size_t slot, int probe, int *ms,
     piv_card_t **card);
+/* The reader's own words on the last failed piv_reader_card, or NULL: the
+ * detail a PIV_ERR_* folds away, for the message the user sees. */
+const char *piv_reader_why(const piv_reader_t *pr);
 
 /* Transaction bracket around several calls (each call brackets itself if
  * the caller did not). */

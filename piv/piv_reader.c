@@ -17,6 +17,7 @@
 struct piv_reader {
 	usb_dev_t *dev;
 	ccid_reader_t *rd;
+	const char *why;	/* the lower layer's word on the last failure */
 };
 
 static int
@@ -145,12 +146,21 @@ piv_reader_card(piv_reader_t *pr, size_t slot, int probe, int *ms,
 	if (probe) {
 		/* in its own transaction: the lock and the claim are not
 		 * re-entrant, and the PIV layer takes them per call */
-		if ((r = ccid_begin(pr->rd, ms)) != 0)
+		pr->why = NULL;
+		if ((r = ccid_begin(pr->rd, ms)) == 0) {
+			r = ccid_connect(pr->rd, slot, NULL, ms);
+			(void)ccid_end(pr->rd);
+		}
+		if (r != 0) {
+			pr->why = ccid_strerror(r);
 			return from_ccid(r);
-		r = ccid_connect(pr->rd, slot, NULL, ms);
-		(void)ccid_end(pr->rd);
-		if (r != 0)
-			return from_ccid(r);
+		}
 	}
 	return piv_new_ccid(card, pr->rd, slot);
+}
+
+const char *
+piv_reader_why(const piv_reader_t *pr)
+{
+	return pr != NULL ? pr->why : NULL;
 }

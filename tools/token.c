@@ -57,7 +57,7 @@ token_reader_matches(const char *want, const struct usb_dev_info *i)
 /* A message for a failure to open a reader or join its card (a
  * PIV_ERR_* from piv_reader_*); returns the exit code. */
 static int
-open_fail(const struct usb_dev_info *i, int r)
+open_fail(const struct usb_dev_info *i, int r, const char *why)
 {
 	switch (r) {
 	case PIV_ERR_BUSY:
@@ -69,7 +69,10 @@ open_fail(const struct usb_dev_info *i, int r)
 		    i->bus, i->address);
 		break;
 	default:
-		return cli_piv_fail(i->path, r);
+		if (why == NULL)
+			return cli_piv_fail(i->path, r);
+		cli_err("%s: %s", i->path, why);
+		break;
 	}
 	return cli_exit_for_piv(r);
 }
@@ -121,7 +124,7 @@ token_find(const struct globals *g, struct token *t, int raw)
 			continue;
 		seen++;
 		if ((r = piv_reader_open(t->ctx, &list[i], &t->pr)) != 0) {
-			ex = open_fail(&list[i], r);
+			ex = open_fail(&list[i], r, NULL);
 			continue;
 		}
 		t->rdr = piv_reader_ccid(t->pr);
@@ -132,7 +135,8 @@ token_find(const struct globals *g, struct token *t, int raw)
 			if ((r = piv_reader_card(t->pr, s, 1, &ms,
 			    &t->piv)) != 0) {
 				if (r != PIV_ERR_REMOVED)
-					ex = open_fail(&list[i], r);
+					ex = open_fail(&list[i], r,
+					    piv_reader_why(t->pr));
 				continue;
 			}
 			t->slot = s;
