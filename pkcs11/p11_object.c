@@ -646,8 +646,11 @@ p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h)
 	case P11_OBJ_CERT:
 		if (k->cert_state == P11_CERT_PRESENT)
 			return 1;	/* e.g. imported into an empty slot */
+		/* a certificate without a key in its slot is still one
+		 * (F9's is the attestation key's, listed with it) */
 		if (p11_retired_skip(slot, (int)idx) ||
-		    p11_key_probe(slot, (int)idx) != CKR_OK || !k->has_key)
+		    p11_key_probe(slot, (int)idx) != CKR_OK ||
+		    (idx == P11_F9_INDEX && !k->has_key))
 			return 0;
 		if (p11_cert_load(slot, (int)idx) != CKR_OK)
 			return 0;
@@ -881,9 +884,9 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 	case CKA_START_DATE:
 	case CKA_END_DATE:
 		return p11_val_bytes(v, "", 0);
-	case CKA_DERIVE:
-		return p11_val_bool(v, priv && (kt == CKK_EC ||
-		    kt == CKK_EC_MONTGOMERY));
+	case CKA_DERIVE:	/* both halves, as PKCS#11 §2.3.3 has it */
+		return p11_val_bool(v, kt == CKK_EC ||
+		    kt == CKK_EC_MONTGOMERY);
 	case CKA_LOCAL:
 		return p11_val_bool(v, generated);
 	case CKA_KEY_GEN_MECHANISM:
