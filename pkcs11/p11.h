@@ -220,13 +220,17 @@ struct p11_module {
 	void *be_ctx;
 	struct p11_slot slots[P11_MAX_SLOTS];
 	size_t nslots;
-	int id_style;		/* 0 ykcs11, 1 opensc */
+	int id_style;		/* CKA_IDs: 0 ykcs11, 1 opensc */
+	int compat;		/* names (USBPIV_COMPAT): P11_COMPAT_* */
 	int relogin;		/* keep the PIN to log in again (USBPIV_RELOGIN) */
 	int retired_all;	/* USBPIV_RETIRED=all: probe 82..95 */
 	int attest;		/* USBPIV_ATTEST=1: F9 and attestations */
 	int finalizing;
 	int waiters;		/* threads in C_WaitForSlotEvent */
 };
+
+/* Whose names the token and its objects carry (USBPIV_COMPAT). */
+enum { P11_COMPAT_USBPIV = 0, P11_COMPAT_YKCS11, P11_COMPAT_OPENSC };
 
 extern struct p11_module p11_mod;
 extern struct p11_module p11_abandoned;
@@ -287,6 +291,12 @@ EVP_PKEY *p11_key_pkey(struct p11_slot *slot, int idx);
 X509 *p11_key_cert(struct p11_key *k);
 /* The certificate now in the slot (NULL: none); takes x over. */
 CK_RV p11_key_cert_set(struct p11_key *k, X509 *x);
+/* USBPIV_COMPAT=opensc token info as OpenSC's PIV emulation makes it:
+ * the CN of the first certificate (9A 9C 9D 9E, retired) else "PIV_II";
+ * the serial from the CHUID (FASC-N, or a non-zero GUID with an agency
+ * code 9999 FASC-N), hex, its last 16 digits, else "00000000". */
+CK_RV p11_opensc_label(struct p11_slot *slot, char *buf, size_t cap);
+CK_RV p11_opensc_serial(struct p11_slot *slot, char *buf, size_t cap);
 
 /* ---- public-key encodings (p11_pubenc.c): 0 or -1 ---------------------- */
 /* key: EC point 04||X||Y, Ed25519/X25519 raw key, or RSA modulus (leading

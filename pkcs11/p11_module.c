@@ -252,9 +252,18 @@ p11_env(void)
 {
 	const char *e;
 
-	p11_mod.id_style = 0;
+	/* USBPIV_COMPAT=ykcs11|opensc: that module's names; USBPIV_ID_STYLE
+	 * (the CKA_IDs alone) stays as an alias */
+	p11_mod.compat = P11_COMPAT_USBPIV;
+	if ((e = getenv("USBPIV_COMPAT")) != NULL && strcmp(e, "ykcs11") == 0)
+		p11_mod.compat = P11_COMPAT_YKCS11;
+	else if (e != NULL && strcmp(e, "opensc") == 0)
+		p11_mod.compat = P11_COMPAT_OPENSC;
+	p11_mod.id_style = p11_mod.compat == P11_COMPAT_OPENSC;
 	if ((e = getenv("USBPIV_ID_STYLE")) != NULL && strcmp(e, "opensc") == 0)
 		p11_mod.id_style = 1;
+	else if (e != NULL && strcmp(e, "ykcs11") == 0)
+		p11_mod.id_style = 0;
 	p11_mod.retired_all = (e = getenv("USBPIV_RETIRED")) != NULL &&
 	    strcmp(e, "all") == 0;
 	p11_mod.attest = (e = getenv("USBPIV_ATTEST")) != NULL &&

@@ -12,11 +12,18 @@
  *
  * CKA_ID: 9A 01, 9C 02, 9D 03, 9E 04, then the retired slots 82..95 and
  * F9.  Default (ykcs11 style): 05..18 and 19, contiguous.  With
- * USBPIV_ID_STYLE=opensc the retired slots read as OpenSC numbers them,
- * the decimal digits as hex digits: 05..09, 10..24 (and F9 25).
+ * USBPIV_COMPAT=opensc (or USBPIV_ID_STYLE=opensc) the retired slots read
+ * as OpenSC numbers them, the decimal digits as hex digits: 05..09,
+ * 10..24 (and F9 25).
  *
- * A certificate is looked for only in slots that hold a key (a certificate
- * without its private key is of no use through PKCS#11).
+ * CKA_LABEL: ykcs11's ("X.509 Certificate for PIV Authentication",
+ * "Public key for ...", "Private key for ...", "... Retired Key 1"), which
+ * are also the default; USBPIV_COMPAT=opensc gives OpenSC's PIV
+ * emulation's ("Certificate for PIV Authentication", "PIV AUTH pubkey",
+ * "PIV AUTH key", "Retired Certificate for Key Management 1", "Retired
+ * KEY MAN 1").
+ *
+ * A certificate in a slot without a key is still a certificate object.
  */
 #include <string.h>
 #include <stdio.h>
@@ -82,6 +89,40 @@ p11_key_from_id(const uint8_t *id, size_t len)
 		if (p11_key_id(i) == id[0])
 			return i;
 	return -1;
+}
+
+static const char *p11_slot_name(int idx, char *buf, size_t cap);
+
+/* OpenSC's names (pkcs15-piv.c) of 9A 9C 9D 9E, in its keys' labels. */
+static const char *const p11_osc_keys[4] = { "PIV AUTH", "SIGN", "KEY MAN",
+    "CARD AUTH" };
+
+/* The CKA_LABEL of a certificate (P11_OBJ_CERT), public or private key
+ * of slot index idx under the USBPIV_COMPAT names. */
+static void
+p11_key_label(int kind, int idx, char *buf, size_t cap)
+{
+	char name[48];
+	const char *nm = p11_slot_name(idx, name, sizeof(name));
+	int retired = idx >= 4 && idx != P11_F9_INDEX;
+
+	if (p11_mod.compat == P11_COMPAT_OPENSC && idx != P11_F9_INDEX) {
+		if (kind == P11_OBJ_CERT && retired)
+			snprintf(buf, cap,
+			    "Retired Certificate for Key Management %d",
+			    idx - 3);
+		else if (kind == P11_OBJ_CERT)
+			snprintf(buf, cap, "Certificate for %s", nm);
+		else if (retired)
+			snprintf(buf, cap, "Retired KEY MAN %d", idx - 3);
+		else
+			snprintf(buf, cap, "%s %s", p11_osc_keys[idx],
+			    kind == P11_OBJ_PUB ? "pubkey" : "key");
+		return;
+	}
+	snprintf(buf, cap, "%s for %s", kind == P11_OBJ_CERT ?
+	    "X.509 Certificate" : kind == P11_OBJ_PUB ? "Public key" :
+	    "Private key", nm);
 }
 
 static const char *
@@ -619,6 +660,98 @@ p11_data_load(struct p11_slot *slot, size_t i)
 }
 
 /*
+ * USBPIV_COMPAT=opensc: the token label OpenSC's PIV emulation shows, the
+ * CN of the first certificate in 9A 9C 9D 9E 82.. (its bytes as the
+ * certificate has them), else "PIV_II".  Keys loaded, slot locked.
+ */
+CK_RV
+p11_opensc_label(struct p11_slot *slot, char *buf, size_t cap)
+{
+	int i, pos;
+	CK_RV rv;
+
+	snprintf(buf, cap, "PIV_II");
+	for (i = 0; i < P11_NKEYS; i++) {
+		struct p11_key *k = &slot->keys[i];
+		X509_NAME_ENTRY *e;
+		const ASN1_STRING *cn;
+		X509 *x;
+		size_t n;
+
+		if (i == P11_F9_INDEX || p11_retired_skip(slot, i))
+			continue;
+		if ((rv = p11_cert_load(slot, i)) != CKR_OK)
+			return rv;
+		if (k->cert_state != P11_CERT_PRESENT ||
+		    (x = p11_key_cert(k)) == NULL)
+			continue;
+		pos = X509_NAME_get_index_by_NID(X509_get_subject_name(x),
+		    NID_commonName, -1);
+		if (pos < 0 || (e = X509_NAME_get_entry(
+		    X509_get_subject_name(x), pos)) == NULL ||
+		    (cn = X509_NAME_ENTRY_get_data(e)) == NULL)
+			return CKR_OK;	/* OpenSC stops at the first too */
+		n = (size_t)ASN1_STRING_length(cn);
+		if (n >= cap)
+			n = cap - 1;
+		memcpy(buf, ASN1_STRING_get0_data(cn), n);
+		buf[n] = '\0';
+		return CKR_OK;
+	}
+	return CKR_OK;
+}
+
+/*
+ * USBPIV_COMPAT=opensc: the serial OpenSC's PIV driver takes from the
+ * CHUID: the FASC-N (25 bytes), unless a non-zero GUID is there and the
+ * FASC-N's agency code is 9999 (D4 E7 39 with the next bit set), then
+ * the GUID; lower-case hex, its last 16 digits (as OpenSC's PKCS#11
+ * layer cuts it); "00000000" without a CHUID that has either.
+ */
+CK_RV
+p11_opensc_serial(struct p11_slot *slot, char *buf, size_t cap)
+{
+	struct piv_tlv fascn = { 0, 0, NULL }, guid = { 0, 0, NULL };
+	const struct p11_data *d;
+	const uint8_t *v = NULL;
+	char hex[2 * 25 + 1];
+	size_t i, n = 0, len;
+	int gbits = 0;
+	CK_RV rv;
+
+	snprintf(buf, cap, "00000000");
+	for (i = 0; i < P11_NDATA; i++)
+		if (p11_data_objs[i].tag == PIV_OBJ_CHUID)
+			break;
+	if (i == P11_NDATA || (rv = p11_data_load(slot, i)) != CKR_OK)
+		return i == P11_NDATA ? CKR_OK : rv;
+	d = &slot->data[i];
+	if (d->state != P11_CERT_PRESENT)
+		return CKR_OK;
+	(void)piv_tlv_find(d->value, d->len, 0x30, &fascn);
+	(void)piv_tlv_find(d->value, d->len, 0x34, &guid);
+	if (guid.value != NULL && guid.len == 16)
+		for (i = 0; i < 16; i++)
+			gbits |= guid.value[i];
+	if (fascn.value != NULL && fascn.len == 25 && !(gbits &&
+	    fascn.value[0] == 0xd4 && fascn.value[1] == 0xe7 &&
+	    fascn.value[2] == 0x39 && (fascn.value[3] | 0x7f) == 0xff)) {
+		v = fascn.value;
+		n = 25;
+	} else if (guid.value != NULL && gbits) {
+		v = guid.value;
+		n = 16;
+	}
+	if (v == NULL)
+		return CKR_OK;
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", v[i]);
+	len = 2 * n;
+	snprintf(buf, cap, "%s", hex + (len > 16 ? len - 16 : 0));
+	return CKR_OK;
+}
+
+/*
  * Does object h exist (and may this session see it)?  May read the card
  * (certificate or data object) when that is the only way to know.
  */
@@ -646,8 +779,11 @@ p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h)
 	case P11_OBJ_CERT:
 		if (k->cert_state == P11_CERT_PRESENT)
 			return 1;	/* e.g. imported into an empty slot */
+		/* a certificate without a key in its slot is still one
+		 * (F9's is the attestation key's, listed with it) */
 		if (p11_retired_skip(slot, (int)idx) ||
-		    p11_key_probe(slot, (int)idx) != CKR_OK || !k->has_key)
+		    p11_key_probe(slot, (int)idx) != CKR_OK ||
+		    (idx == P11_F9_INDEX && !k->has_key))
 			return 0;
 		if (p11_cert_load(slot, (int)idx) != CKR_OK)
 			return 0;
@@ -882,8 +1018,8 @@ p11_attr_key(struct p11_slot *slot, int idx, int priv, struct p11_val *v,
 	case CKA_END_DATE:
 		return p11_val_bytes(v, "", 0);
 	case CKA_DERIVE:
-		/* both halves of a key-agreement key pair (what pkcs11-tool
-		 * asks of an EC key pair it generates) */
+		/* both halves of a key-agreement key pair (PKCS#11 §2.3.3;
+		 * what pkcs11-tool asks of an EC key pair it generates) */
 		return p11_val_bool(v, kt == CKK_EC ||
 		    kt == CKK_EC_MONTGOMERY);
 	case CKA_LOCAL:
@@ -990,8 +1126,7 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
     struct p11_val *v)
 {
 	int idx = (int)P11_INDEX(h), kind = P11_KIND(h);
-	char name[48], label[96];
-	const char *nm;
+	char label[96];
 	struct p11_key *k;
 	CK_RV rv;
 	int r, ms = P11_OP_MS;
@@ -1014,10 +1149,9 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 		return CKR_ATTRIBUTE_TYPE_INVALID;
 	}
 	k = &slot->keys[idx];
-	nm = p11_slot_name(idx, name, sizeof(name));
 	switch (kind) {
 	case P11_OBJ_CERT:
-		snprintf(label, sizeof(label), "X.509 Certificate for %s", nm);
+		p11_key_label(kind, idx, label, sizeof(label));
 		if ((rv = p11_attr_common(v, t, CKO_CERTIFICATE, 0, label)) !=
 		    CKR_ATTRIBUTE_TYPE_INVALID)
 			return rv;
@@ -1046,13 +1180,13 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 		}
 		return p11_attr_x509(k->attest, p11_key_id(idx), v, t);
 	case P11_OBJ_PUB:
-		snprintf(label, sizeof(label), "Public key for %s", nm);
+		p11_key_label(kind, idx, label, sizeof(label));
 		if ((rv = p11_attr_common(v, t, CKO_PUBLIC_KEY, 0, label)) !=
 		    CKR_ATTRIBUTE_TYPE_INVALID)
 			return rv;
 		return p11_attr_key(slot, idx, 0, v, t);
 	case P11_OBJ_PRIV:
-		snprintf(label, sizeof(label), "Private key for %s", nm);
+		p11_key_label(kind, idx, label, sizeof(label));
 		if ((rv = p11_attr_common(v, t, CKO_PRIVATE_KEY, 1, label)) !=
 		    CKR_ATTRIBUTE_TYPE_INVALID)
 			return rv;

@@ -475,9 +475,10 @@ test_apdu_counts(void **state)
 		list_like_ssh(h);
 		a1 = piv_apdu_count(card);
 		/* SELECT, GET VERSION, GET SERIAL, Key History, METADATA 9A
-		 * 9C 9D 9E (public keys first), the two certificates (not
-		 * looked for in the empty 9D 9E); no PIN status */
-		assert_int_equal(a1, 10);
+		 * 9C 9D 9E (public keys first), the certificates of 9A 9C 9D
+		 * 9E (a certificate without a key is one too); no PIN
+		 * status */
+		assert_int_equal(a1, 12);
 		/* all of it again: from the caches */
 		list_like_ssh(h);
 		assert_int_equal(piv_apdu_count(card), a1);
@@ -499,12 +500,12 @@ test_apdu_counts(void **state)
 		assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
 		assert_int_equal(piv_apdu_count(card), a2);
 		/* but the caches belong to the old generation: SELECT, Key
-		 * History, 4 METADATA, 2 certificates again, and one VERIFY
+		 * History, 4 METADATA, 4 certificates again, and one VERIFY
 		 * without data: is our login still there?  It is not, and
 		 * nobody changed or refused a PIN: one VERIFY with the kept
 		 * PIN */
 		list_like_ssh(h);
-		assert_int_equal(piv_apdu_count(card), a2 + 9 + 1);
+		assert_int_equal(piv_apdu_count(card), a2 + 11 + 1);
 		assert_true(count_class(h, CKO_PRIVATE_KEY) > 0);
 		/* C_Logout clears the card's PIN state: VERIFY P1=FF */
 		assert_int_equal(C_Logout(h), CKR_OK);
@@ -525,6 +526,138 @@ test_apdu_counts(void **state)
 	}
 	EVP_PKEY_free(pub[0]);
 	EVP_PKEY_free(pub[1]);
+	X509_free(x[0]);
+	X509_free(x[1]);
+	tb_teardown();
+}
+
+/* C_GetTokenInfo's field f (padded) starts with want, then blanks. */
+static void
+check_padded(const CK_UTF8CHAR *f, size_t n, const char *want)
+{
+	size_t l = strlen(want), i;
+
+	assert_true(l <= n);
+	assert_memory_equal(f, want, l);
+	for (i = l; i < n; i++)
+		assert_int_equal(f[i], ' ');
+}
+
+/*
+ * USBPIV_COMPAT: the token info and the labels and CKA_IDs ykcs11 and
+ * OpenSC show for the same card (tests/integration/p11_compat.sh checks
+ * them against the real modules); public EC and X25519 keys may derive
+ * like their private halves; a certificate in a slot without a key is
+ * still a certificate object.
+ */
+static void
+test_compat_names(void **state)
+{
+	/* CHUID: FASC-N with agency code 9999 and a GUID: OpenSC takes the
+	 * GUID, and shows its last 16 hex digits */
+	static const uint8_t chuid[] = { 0x30, 0x19, 0xd4, 0xe7, 0x39, 0xda,
+	    0x73, 0x9c, 0xed, 0x39, 0xce, 0x73, 0x9d, 0x83, 0x68, 0x58, 0x21,
+	    0x08, 0x42, 0x10, 0x84, 0x21, 0xc8, 0x42, 0x10, 0xc3, 0xeb,
+	    0x34, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+	    0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+	    0x35, 0x08, 0x32, 0x30, 0x33, 0x30, 0x30, 0x31, 0x30, 0x31,
+	    0x3e, 0x00, 0xfe, 0x00 };
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE o;
+	CK_TOKEN_INFO ti;
+	EVP_PKEY *pub[3], *lone;
+	X509 *x[2];
+	piv_card_t *p;
+	int ms = 30000;
+
+	(void)state;
+	unsetenv("USBPIV_ATTEST");
+	tb_setup(1);
+	pub[0] = tb_genkey(0, 0x9a, PIV_ALG_ECCP256, 0);
+	pub[1] = tb_genkey(0, 0x9d, PIV_ALG_X25519, 0);
+	pub[2] = tb_genkey(0, 0x82, PIV_ALG_RSA2048, 0);
+	lone = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	x[0] = tb_cert_for(pub[0], "compat auth");
+	x[1] = tb_cert_for(lone, "compat lone");
+	tb_putcert(0, 0x9a, x[0]);
+	tb_putcert(0, 0x9e, x[1]);	/* no key in 9E */
+	p = tb_other(0);
+	assert_int_equal(piv_auth_mgm(p, PIV_ALG_3DES, tb_mgm, sizeof(tb_mgm),
+	    &ms), 0);
+	assert_int_equal(piv_put_data(p, PIV_OBJ_CHUID, chuid, sizeof(chuid),
+	    &ms), 0);
+	piv_free(&p);
+
+	/* default names; the certificate alone in 9E is one, with no key */
+	h = tb_open(0);
+	o = tb_find1(h, CKO_CERTIFICATE, 4);
+	check_bytes(h, o, CKA_LABEL,
+	    "X.509 Certificate for Card Authentication", 41);
+	{
+		CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+		CK_BYTE id = 4;
+		CK_ATTRIBUTE t[2] = { { CKA_CLASS, &cls, sizeof(cls) },
+		    { CKA_ID, &id, 1 } };
+
+		assert_int_equal(tb_count(h, t, 2), 0);
+		assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+		cls = CKO_PRIVATE_KEY;
+		assert_int_equal(tb_count(h, t, 2), 0);
+	}
+	/* public keys that can derive say so, like their private halves */
+	assert_true(get_bool(h, tb_find1(h, CKO_PUBLIC_KEY, 1), CKA_DERIVE));
+	assert_true(get_bool(h, tb_find1(h, CKO_PUBLIC_KEY, 3), CKA_DERIVE));
+	assert_false(get_bool(h, tb_find1(h, CKO_PUBLIC_KEY, 5), CKA_DERIVE));
+	assert_true(get_bool(h, tb_find1(h, CKO_PRIVATE_KEY, 3), CKA_DERIVE));
+	assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
+	check_padded(ti.manufacturerID, sizeof(ti.manufacturerID), "Yubico");
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+
+	/* ykcs11 */
+	setenv("USBPIV_COMPAT", "ykcs11", 1);
+	h = tb_open(0);
+	assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
+	check_padded(ti.manufacturerID, sizeof(ti.manufacturerID),
+	    "Yubico (www.yubico.com)");
+	check_padded(ti.model, sizeof(ti.model), "YubiKey YK5");
+	assert_int_equal(memcmp(ti.label, "YubiKey PIV #", 13), 0);
+	assert_int_equal(ti.hardwareVersion.major, 1);
+	assert_int_equal(ti.ulMaxPinLen, 48);
+	check_bytes(h, tb_find1(h, CKO_PUBLIC_KEY, 5), CKA_LABEL,
+	    "Public key for Retired Key 1", 28);
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+
+	/* OpenSC */
+	setenv("USBPIV_COMPAT", "opensc", 1);
+	h = tb_open(0);
+	assert_int_equal(C_GetTokenInfo(0, &ti), CKR_OK);
+	check_padded(ti.label, sizeof(ti.label), "compat auth");
+	check_padded(ti.manufacturerID, sizeof(ti.manufacturerID), "piv_II");
+	check_padded(ti.model, sizeof(ti.model), "PKCS#15 emulated");
+	check_padded(ti.serialNumber, sizeof(ti.serialNumber),
+	    "8899aabbccddeeff");
+	assert_int_equal(ti.ulMinPinLen, 4);
+	check_bytes(h, tb_find1(h, CKO_CERTIFICATE, 1), CKA_LABEL,
+	    "Certificate for PIV Authentication", 34);
+	check_bytes(h, tb_find1(h, CKO_CERTIFICATE, 4), CKA_LABEL,
+	    "Certificate for Card Authentication", 35);
+	check_bytes(h, tb_find1(h, CKO_PUBLIC_KEY, 1), CKA_LABEL,
+	    "PIV AUTH pubkey", 15);
+	check_bytes(h, tb_find1(h, CKO_PUBLIC_KEY, 3), CKA_LABEL,
+	    "KEY MAN pubkey", 14);
+	check_bytes(h, tb_find1(h, CKO_PUBLIC_KEY, 5), CKA_LABEL,
+	    "Retired KEY MAN 1", 17);
+	assert_int_equal(C_Login(h, CKU_USER, U(TB_PIN), 6), CKR_OK);
+	check_bytes(h, tb_find1(h, CKO_PRIVATE_KEY, 1), CKA_LABEL,
+	    "PIV AUTH key", 12);
+	check_bytes(h, tb_find1(h, CKO_PRIVATE_KEY, 5), CKA_LABEL,
+	    "Retired KEY MAN 1", 17);
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+	unsetenv("USBPIV_COMPAT");
+	EVP_PKEY_free(pub[0]);
+	EVP_PKEY_free(pub[1]);
+	EVP_PKEY_free(pub[2]);
+	EVP_PKEY_free(lone);
 	X509_free(x[0]);
 	X509_free(x[1]);
 	tb_teardown();
@@ -934,6 +1067,7 @@ main(void)
 	};
 	const struct CMUnitTest counts[] = {
 		cmocka_unit_test(test_apdu_counts),
+		cmocka_unit_test(test_compat_names),
 		cmocka_unit_test(test_retired_slots),
 		cmocka_unit_test(test_lazy_by_id),
 		cmocka_unit_test(test_key_history_parse),
