@@ -148,9 +148,25 @@ struct ccid_atr {
 	int edc_crc;		/* first TC for T=1, bit 0 */
 	uint8_t hist[15];
 	size_t hist_len;
+	int has_tc2;
+	uint8_t tc2;		/* T=0 work waiting integer WI */
 	int has_tck;
 	int tck_ok;
+	/* What was wrong and kept (CCID_ATR_FIX_*): real cards send these,
+	 * and the card is usable with the value clamped. */
+	unsigned fixes;
 };
+#define CCID_ATR_FIX_TCK	0x01	/* wrong TCK, ignored */
+#define CCID_ATR_FIX_IFSC	0x02	/* IFSC 00 (now 32) or FF (now 254) */
+#define CCID_ATR_FIX_TRAILING	0x04	/* bytes after the ATR, dropped */
+#define CCID_ATR_FIX_TC2	0x08	/* TC2 00 (RFU), WI 10 kept */
+/*
+ * Refuses (CCID_ERR_BAD_ATR, struct zeroed) what cannot be used safely: a
+ * bad TS, a truncated ATR, more than 33 bytes, a TD chain too long.
+ * Accepts and records in `fixes` what real cards send and libccid keeps:
+ * a wrong TCK, IFSC 00 or FF, trailing bytes (len and raw then hold the
+ * ATR's own length), TC2 00.
+ */
 int ccid_atr_parse(const uint8_t *atr, size_t len, struct ccid_atr *out);
 
 /* ---- reader ------------------------------------------------------------- */
