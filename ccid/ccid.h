@@ -195,6 +195,8 @@ enum ccid_slot_state {
 	CCID_SLOT_INACTIVE = 1,
 	CCID_SLOT_ACTIVE = 0,
 };
+/* At first contact (no answer about the slot yet) a failed GetSlotStatus
+ * is retried after an Abort, CCID_STATUS_TRIES times in all. */
 int ccid_slot_status(ccid_reader_t *r, size_t slot, int *state, int *ms);
 
 /* Powers on (voltage per bVoltageSupport: automatic, else 5, 3, 1.8 V),

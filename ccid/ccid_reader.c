@@ -498,6 +498,15 @@ ccid_abort(ccid_reader_t *r, size_t slot, int *ms)
 
 /* ---- slot status, power ------------------------------------------------ */
 
+/* The card, the reader or the time is gone: no point trying again. */
+static int
+gone(int rc)
+{
+	return rc == CCID_ERR_NO_CARD || rc == CCID_ERR_TIMEOUT ||
+	    rc == CCID_ERR_IO || rc == CCID_ERR_REMOVED;
+}
+
+
 static void
 slot_lost_power(struct ccid_slot *s)
 {
@@ -511,18 +520,32 @@ int
 ccid_slot_status(ccid_reader_t *r, size_t slot, int *state, int *ms)
 {
 	struct ccid_msg m;
-	int rc;
+	int rc, first, tries, ams;
 
 	if (state != NULL)
 		*state = CCID_SLOT_ABSENT;
 	if (r == NULL || slot >= r->nslots || state == NULL || ms == NULL)
 		return CCID_ERR_ARG;
-	rc = ccid_exchange(r, slot, CCID_PC_GET_SLOT_STATUS, 0, 0, 0, NULL, 0,
-	    &m, ms);
-	/* A failed GetSlotStatus still reports the ICC status. */
-	if (rc != 0 && rc != CCID_ERR_NO_CARD && rc != CCID_ERR_CARD_INACTIVE &&
-	    rc != CCID_ERR_CARD_MUTE)
-		return rc;
+	/* First contact (no answer about the slot yet): a reader left
+	 * mid-command by a killed program may fail it; Abort and ask
+	 * again, a few times.  Later failures are the caller's. */
+	first = r->slots[slot].icc < 0;
+	for (tries = 0; ; tries++) {
+		rc = ccid_exchange(r, slot, CCID_PC_GET_SLOT_STATUS, 0, 0, 0,
+		    NULL, 0, &m, ms);
+		/* A failed GetSlotStatus still reports the ICC status. */
+		if (rc == 0 || rc == CCID_ERR_NO_CARD ||
+		    rc == CCID_ERR_CARD_INACTIVE || rc == CCID_ERR_CARD_MUTE)
+			break;
+		if (!first || tries + 1 >= CCID_STATUS_TRIES || gone(rc) ||
+		    rc == CCID_ERR_ACCESS || rc == CCID_ERR_BUSY ||
+		    rc == CCID_ERR_ARG || rc == CCID_ERR_UNSUPPORTED)
+			return rc;
+		util_trace(1, "ccid: first GetSlotStatus failed (%s): abort "
+		    "and retry", ccid_strerror(rc));
+		ams = *ms < CCID_ABORT_MS ? *ms : CCID_ABORT_MS;
+		(void)ccid_abort_seq(r, slot, &ams);
+	}
 	if ((m.bStatus & CCID_ICC_MASK) == 3)
 		return CCID_ERR_PROTO;
 	*state = m.bStatus & CCID_ICC_MASK;
@@ -696,13 +719,6 @@ choose_rate(const ccid_reader_t *r, uint8_t ta1)
 }
 
 #define NEGOTIATE_PPS_FAILED	1	/* power cycle, then without PPS */
-
-static int
-gone(int rc)
-{
-	return rc == CCID_ERR_NO_CARD || rc == CCID_ERR_TIMEOUT ||
-	    rc == CCID_ERR_IO || rc == CCID_ERR_REMOVED;
-}
 
 /*
  * Protocol and rate.  The reader's dwFeatures decide who does what:
@@ -966,7 +982,7 @@ int
 ccid_connect(ccid_reader_t *r, size_t slot, int *joined, int *ms)
 {
 	struct ccid_slot *s;
-	int rc, state, tries, ams;
+	int rc, state;
 
 	if (joined != NULL)
 		*joined = 0;
@@ -980,20 +996,7 @@ ccid_connect(ccid_reader_t *r, size_t slot, int *joined, int *ms)
 	check_io_generation(r);
 	if (s->powered && !s->changed && !s->stale)
 		return 0;
-	/* first contact: a reader left mid-command (a killed program) may
-	 * fail the first GetSlotStatus; abort and ask again, a few times */
-	for (tries = 0; ; tries++) {
-		rc = ccid_slot_status(r, slot, &state, ms);
-		if (rc == 0 || tries + 1 >= CCID_STATUS_TRIES || gone(rc) ||
-		    rc == CCID_ERR_ACCESS || rc == CCID_ERR_BUSY ||
-		    rc == CCID_ERR_ARG)
-			break;
-		util_trace(1, "ccid: GetSlotStatus failed (%s): abort and "
-		    "retry", ccid_strerror(rc));
-		ams = *ms < CCID_ABORT_MS ? *ms : CCID_ABORT_MS;
-		(void)ccid_abort_seq(r, slot, &ams);
-	}
-	if (rc != 0)
+	if ((rc = ccid_slot_status(r, slot, &state, ms)) != 0)
 		return rc;
 	if (state == CCID_SLOT_ABSENT)
 		return CCID_ERR_NO_CARD;

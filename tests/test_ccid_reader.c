@@ -1388,6 +1388,12 @@ test_status_retry(void **state)
 	sent_hdr(d, 1, CCID_PC_ABORT, 0, 0, 0, 0, 0);
 	sent_hdr(d, 2, CCID_PC_GET_SLOT_STATUS, 0, 0, 0, 0, 0);
 	sent_hdr(d, 3, CCID_PC_ICC_POWER_ON, 0, 0, 0, 0, 0);
+	/* past first contact a failure is the caller's: no retry */
+	reset_out(d);
+	q(d, CCID_RDR_SLOT_STATUS, 0x40, CCID_BERR_HW_ERROR, 0, NULL, 0);
+	assert_int_equal(ccid_slot_status(r, 0, &i, &ms), CCID_ERR_HW);
+	assert_int_equal(d->nout, 1);
+	assert_int_equal(d->nctl, 1);
 	rd_free(&r, d);
 	/* a reader that keeps failing: the error, after CCID_STATUS_TRIES */
 	r = rd_new(&d, FEAT_AUTO | USB_CCID_FEAT_LEVEL_TPDU);
