@@ -527,8 +527,9 @@ ccid_slot_status(ccid_reader_t *r, size_t slot, int *state, int *ms)
 	if (r == NULL || slot >= r->nslots || state == NULL || ms == NULL)
 		return CCID_ERR_ARG;
 	/* First contact (no answer about the slot yet): a reader left
-	 * mid-command by a killed program may fail it; Abort and ask
-	 * again, a few times.  Later failures are the caller's. */
+	 * mid-command by a killed program may answer it with a failure;
+	 * Abort and ask again, a few times.  Later failures are the
+	 * caller's. */
 	first = r->slots[slot].icc < 0;
 	for (tries = 0; ; tries++) {
 		rc = ccid_exchange(r, slot, CCID_PC_GET_SLOT_STATUS, 0, 0, 0,
@@ -537,9 +538,13 @@ ccid_slot_status(ccid_reader_t *r, size_t slot, int *state, int *ms)
 		if (rc == 0 || rc == CCID_ERR_NO_CARD ||
 		    rc == CCID_ERR_CARD_INACTIVE || rc == CCID_ERR_CARD_MUTE)
 			break;
+		/* retried: an answer that says the command failed (slot
+		 * busy, hardware error, aborted ...); not a malformed frame,
+		 * silence, or the card, reader or caller gone */
 		if (!first || tries + 1 >= CCID_STATUS_TRIES || gone(rc) ||
-		    rc == CCID_ERR_ACCESS || rc == CCID_ERR_BUSY ||
-		    rc == CCID_ERR_ARG || rc == CCID_ERR_UNSUPPORTED)
+		    rc == CCID_ERR_PROTO || rc == CCID_ERR_ACCESS ||
+		    rc == CCID_ERR_BUSY || rc == CCID_ERR_ARG ||
+		    rc == CCID_ERR_UNSUPPORTED || rc == CCID_ERR_NOMEM)
 			return rc;
 		util_trace(1, "ccid: first GetSlotStatus failed (%s): abort "
 		    "and retry", ccid_strerror(rc));

@@ -1395,6 +1395,13 @@ test_status_retry(void **state)
 	assert_int_equal(d->nout, 1);
 	assert_int_equal(d->nctl, 1);
 	rd_free(&r, d);
+	/* a malformed first answer is not retried */
+	r = rd_new(&d, FEAT_AUTO | USB_CCID_FEAT_LEVEL_TPDU);
+	qraw(d, "\x81\x05\x00\x00\x00\x00\x00\x00\x00\x00", 10);
+	assert_int_equal(ccid_connect(r, 0, &joined, &ms), CCID_ERR_PROTO);
+	assert_int_equal(d->nout, 1);
+	assert_int_equal(d->nctl, 0);
+	rd_free(&r, d);
 	/* a reader that keeps failing: the error, after CCID_STATUS_TRIES */
 	r = rd_new(&d, FEAT_AUTO | USB_CCID_FEAT_LEVEL_TPDU);
 	for (i = 0; i < CCID_STATUS_TRIES + 2; i++) {
