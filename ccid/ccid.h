@@ -225,6 +225,9 @@ int ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
     size_t clen, uint8_t *rapdu, size_t cap, size_t *rlen, int *ms);
 /* Does this reader carry extended APDUs (extended APDU level, or TPDU)? */
 int ccid_extended_ok(const ccid_reader_t *r);
+/* The same for the card in a slot now: at TPDU level a card running T=0
+ * (a T=0-only card, or one left in T=0) does not. */
+int ccid_slot_extended_ok(const ccid_reader_t *r, size_t slot);
 
 /* The Abort sequence: class request ABORT, then PC_to_RDR_Abort. */
 int ccid_abort(ccid_reader_t *r, size_t slot, int *ms);

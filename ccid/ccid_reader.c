@@ -161,6 +161,17 @@ ccid_extended_ok(const ccid_reader_t *r)
 	    (r->desc.dwProtocols & 0x2) != 0;
 }
 
+int
+ccid_slot_extended_ok(const ccid_reader_t *r, size_t slot)
+{
+	if (r == NULL || slot >= r->nslots)
+		return 0;
+	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && r->slots[slot].powered &&
+	    r->slots[slot].proto == 0)
+		return 0;
+	return ccid_extended_ok(r);
+}
+
 static uint64_t
 reset_events(ccid_reader_t *r, size_t slot)
 {

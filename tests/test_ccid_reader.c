@@ -850,6 +850,7 @@ test_tpdu_t1(void **state)
 
 	(void)state;
 	assert_true(ccid_extended_ok(r));
+	assert_true(ccid_slot_extended_ok(r, 0));
 	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\xff\x11\x13\xfd", 4);
@@ -955,7 +956,7 @@ test_tpdu_t0(void **state)
 	int ms = 1000;
 
 	(void)state;
-	c.dwProtocols = 0x01;
+	c.dwProtocols = 0x03;	/* T=1 too: the card runs T=0 */
 	r = rd_new_desc(&d, &c);
 	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0_atr, sizeof(t0_atr));
@@ -972,6 +973,11 @@ test_tpdu_t0(void **state)
 	assert_int_equal(ccid_transmit(r, 0, ext, sizeof(ext), out,
 	    sizeof(out), &n, &ms), CCID_ERR_UNSUPPORTED);
 	assert_int_equal(d->nout, 4);
+	/* the reader would carry T=1 chains, but this card runs T=0 */
+	assert_true(ccid_extended_ok(r));
+	assert_false(ccid_slot_extended_ok(r, 0));
+	assert_false(ccid_slot_extended_ok(r, 1));
+	assert_false(ccid_slot_extended_ok(NULL, 0));
 	rd_free(&r, d);
 }
 
