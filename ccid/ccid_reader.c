@@ -822,7 +822,8 @@ negotiate(ccid_reader_t *r, struct ccid_slot *s, int allow_pps, int *ms)
 		}
 		/* the card may be at our PPS's rate, or in a protocol
 		 * the reader never switched to: reset, first protocol */
-		if (allow_pps && (did_pps || t != a->first_protocol))
+		if (allow_pps && r->level == USB_CCID_FEAT_LEVEL_TPDU &&
+		    (did_pps || t != a->first_protocol))
 			return NEGOTIATE_PPS_FAILED;
 		if (rc == CCID_ERR_CMD_UNSUPPORTED || rc == CCID_ERR_BAD_PARAM)
 			rc = 0;		/* the reader keeps its own */

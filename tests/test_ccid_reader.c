@@ -1278,6 +1278,17 @@ test_setparams_unless_auto_pps(void **state)
 	sent_hdr(d, 2, CCID_PC_ICC_POWER_OFF, 0, 0, 0, 0, 0);
 	sent_hdr(d, 4, CCID_PC_SET_PARAMETERS, 0, 0x00, 0, 0, 5);
 	rd_free(&r, d);
+	/* an APDU-level reader refusing SetParameters: no reset, it
+	 * handles the protocol itself */
+	r = rd_new(&d, USB_CCID_FEAT_LEVEL_SHORT_APDU |
+	    USB_CCID_FEAT_AUTO_VOLTAGE);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0t1_atr, sizeof(t0t1_atr));
+	q(d, CCID_RDR_PARAMETERS, 0x40, CCID_BERR_CMD_NOT_SUPPORTED, 0, NULL,
+	    0);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(d->nout, 2);
+	sent_hdr(d, 1, CCID_PC_SET_PARAMETERS, 0, 0x01, 0, 0, 7);
+	rd_free(&r, d);
 }
 
 /* The reader's data-rate table: TA1 stepped down to a rate it lists;
