@@ -148,9 +148,25 @@ struct ccid_atr {
 	int edc_crc;		/* first TC for T=1, bit 0 */
 	uint8_t hist[15];
 	size_t hist_len;
+	int has_tc2;
+	uint8_t tc2;		/* T=0 work waiting integer WI */
 	int has_tck;
 	int tck_ok;
+	/* What was wrong and kept (CCID_ATR_FIX_*): real cards send these,
+	 * and the card is usable with the value clamped. */
+	unsigned fixes;
 };
+#define CCID_ATR_FIX_TCK	0x01	/* wrong TCK, ignored */
+#define CCID_ATR_FIX_IFSC	0x02	/* IFSC 00 (now 32) or FF (now 254) */
+#define CCID_ATR_FIX_TRAILING	0x04	/* bytes after the ATR, dropped */
+#define CCID_ATR_FIX_TC2	0x08	/* TC2 00 (RFU), WI 10 kept */
+/*
+ * Refuses (CCID_ERR_BAD_ATR, struct zeroed) what cannot be used safely: a
+ * bad TS, a truncated ATR, more than 33 bytes, a TD chain too long.
+ * Accepts and records in `fixes` what real cards send and libccid keeps:
+ * a wrong TCK, IFSC 00 or FF, trailing bytes (len and raw then hold the
+ * ATR's own length), TC2 00.
+ */
 int ccid_atr_parse(const uint8_t *atr, size_t len, struct ccid_atr *out);
 
 /* ---- reader ------------------------------------------------------------- */
@@ -179,6 +195,8 @@ enum ccid_slot_state {
 	CCID_SLOT_INACTIVE = 1,
 	CCID_SLOT_ACTIVE = 0,
 };
+/* At first contact (no answer about the slot yet) a failed GetSlotStatus
+ * is retried after an Abort, CCID_STATUS_TRIES times in all. */
 int ccid_slot_status(ccid_reader_t *r, size_t slot, int *state, int *ms);
 
 /* Powers on (voltage per bVoltageSupport: automatic, else 5, 3, 1.8 V),
@@ -207,6 +225,9 @@ int ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
     size_t clen, uint8_t *rapdu, size_t cap, size_t *rlen, int *ms);
 /* Does this reader carry extended APDUs (extended APDU level, or TPDU)? */
 int ccid_extended_ok(const ccid_reader_t *r);
+/* The same for the card in a slot now: at TPDU level a card running T=0
+ * (a T=0-only card, or one left in T=0) does not. */
+int ccid_slot_extended_ok(const ccid_reader_t *r, size_t slot);
 
 /* The Abort sequence: class request ABORT, then PC_to_RDR_Abort. */
 int ccid_abort(ccid_reader_t *r, size_t slot, int *ms);

@@ -4,7 +4,9 @@
  * TS, T0, then interface byte groups TAi TBi TCi TDi as announced by the
  * high nibble of T0 / TDi-1, then the historical bytes (low nibble of T0),
  * then TCK when any protocol other than T=0 is indicated.  The whole ATR
- * is at most 33 bytes, which also bounds the TD chain.
+ * is at most 33 bytes, which also bounds the TD chain.  What real cards
+ * get wrong and can be used anyway (TCK, IFSC 00/FF, trailing bytes) is
+ * kept and noted in `fixes`; the caller says so in the trace.
  */
 #include "ccid_int.h"
 
@@ -57,9 +59,11 @@ ccid_atr_parse(const uint8_t *atr, size_t len, struct ccid_atr *out)
 				out->ta2 = v;
 			} else if (prev_t == 1 && !t1_seen_ta) {
 				t1_seen_ta = 1;
+				/* IFSC 00 and FF are RFU: clamp */
 				if (v == 0x00 || v == 0xff)
-					goto bad;	/* IFSC RFU values */
-				out->ifsc = v;
+					out->fixes |= CCID_ATR_FIX_IFSC;
+				out->ifsc = v == 0x00 ? 32 : v == 0xff ?
+				    CCID_T1_MAX_INF : v;
 			}
 		}
 		if (y & 0x2) {
@@ -77,6 +81,11 @@ ccid_atr_parse(const uint8_t *atr, size_t len, struct ccid_atr *out)
 			if (i == 1) {
 				out->has_tc1 = 1;
 				out->tc1 = v;
+			} else if (i == 2) {
+				out->has_tc2 = 1;
+				out->tc2 = v;	/* WI; 00 is RFU */
+				if (v == 0)
+					out->fixes |= CCID_ATR_FIX_TC2;
 			} else if (i >= 3 && prev_t == 1 && !t1_seen_tc) {
 				t1_seen_tc = 1;
 				out->edc_crc = v & 0x01;
@@ -106,10 +115,21 @@ ccid_atr_parse(const uint8_t *atr, size_t len, struct ccid_atr *out)
 			x ^= atr[k];
 		out->tck_ok = x == 0;
 	}
-	if (b.left != 0)
-		goto bad;	/* trailing bytes */
+	if (b.left != 0) {
+		/* trailing bytes (some readers pass on padding): the ATR
+		 * is what its own bytes say; TCK is computed over those */
+		out->fixes |= CCID_ATR_FIX_TRAILING;
+		len -= b.left;
+		memset(out->raw + len, 0, sizeof(out->raw) - len);
+		out->len = len;
+		if (out->has_tck) {
+			for (x = 0, k = 1; k < len; k++)
+				x ^= atr[k];
+			out->tck_ok = x == 0;
+		}
+	}
 	if (out->has_tck && !out->tck_ok)
-		return CCID_ERR_BAD_ATR;	/* struct left filled for callers */
+		out->fixes |= CCID_ATR_FIX_TCK;
 	return 0;
 bad:
 	memset(out, 0, sizeof(*out));

@@ -30,6 +30,14 @@
  * plays this part).  A reader that answers with a wrong bSeq or bSlot and
  * then nothing would otherwise hold the caller for its whole budget. */
 #define CCID_STALE_MS		5000
+/* Zero-length packets tolerated before the real answer, per exchange
+ * (Gemalto IDBridge K30/K50, Dell SCRK 2.00 on USB 3 ports). */
+#define CCID_MAX_ZLP		4
+/* GetSlotStatus attempts at first contact; between two, Abort (a reader
+ * left mid-command by a killed program). */
+#define CCID_STATUS_TRIES	3
+/* Data rates read with GET_DATA_RATES (the table's length bound). */
+#define CCID_MAX_RATES		64
 /* Budget given to the Abort sequence after a timeout ate the caller's. */
 #define CCID_ABORT_MS		1000
 
@@ -67,7 +75,9 @@
 
 /* Class requests (CCID 1.1 §5.3). */
 #define CCID_REQ_TYPE_IFACE_OUT	0x21
+#define CCID_REQ_TYPE_IFACE_IN	0xa1
 #define CCID_REQ_ABORT		0x01
+#define CCID_REQ_GET_DATA_RATES	0x03
 
 /* ---- frame building (ccid_msg.c) --------------------------------------- */
 /* Writes the 10-byte header and the data into out (cap bytes); sets *len. */

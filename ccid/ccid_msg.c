@@ -243,7 +243,8 @@ ccid_params_from_atr(const struct ccid_atr *atr, int t, uint8_t fidi,
 		p->nad = 0;
 	} else {
 		p->tcck = inverse ? 0x02 : 0x00;
-		p->wi = 10;	/* WI default; TC2 would refine it */
+		/* WI: TC2 when the card gives one (00 is RFU), else 10 */
+		p->wi = atr->has_tc2 && atr->tc2 != 0 ? atr->tc2 : 10;
 	}
 }
 

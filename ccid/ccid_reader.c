@@ -10,10 +10,11 @@
  * never past the *ms budget).  A timeout in the middle of a command sends
  * the Abort sequence so that the reader and our bSeq agree again.
  *
- * Voltage (power on): automatic when dwFeatures says so (or the reader
- * names no voltage), else 5 V, 3 V, 1.8 V among those bVoltageSupport
- * lists, moving on only when the reader answers ICC_CLASS_NOT_SUPPORTED.
- * This is libccid's order; a class A/B card is never given too little.
+ * Voltage (power on): automatic when dwFeatures says so (automatic voltage
+ * or automatic activation), or when the reader names no voltage; else 5 V,
+ * 3 V, 1.8 V among those bVoltageSupport lists, moving on after any
+ * failure but the card, reader or time being gone.  This is libccid's
+ * order; a class A/B card is never given too little.
  */
 #include "ccid_int.h"
 
@@ -55,6 +56,9 @@ struct ccid_reader {
 	int in_abort;
 	int have_aborted;	/* a command was aborted: its frames may */
 	uint8_t aborted_seq;	/* still come, and are drained */
+	int rates_read;		/* GET_DATA_RATES asked (once) */
+	size_t nrates;		/* 0: none known, dwMaxDataRate rules */
+	uint32_t rates[CCID_MAX_RATES];
 };
 
 static int ccid_abort_seq(ccid_reader_t *r, size_t slot, int *ms);
@@ -155,6 +159,17 @@ ccid_extended_ok(const ccid_reader_t *r)
 		return 1;
 	return r->level == USB_CCID_FEAT_LEVEL_TPDU &&
 	    (r->desc.dwProtocols & 0x2) != 0;
+}
+
+int
+ccid_slot_extended_ok(const ccid_reader_t *r, size_t slot)
+{
+	if (r == NULL || slot >= r->nslots)
+		return 0;
+	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && r->slots[slot].powered &&
+	    r->slots[slot].proto == 0)
+		return 0;
+	return ccid_extended_ok(r);
 }
 
 static uint64_t
@@ -291,7 +306,7 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
     struct ccid_msg *m, int *ms)
 {
 	uint8_t want = ccid_msg_reply_type(type);
-	size_t got, stale = 0, ext = 0, drained = 0;
+	size_t got, stale = 0, ext = 0, drained = 0, zlp = 0;
 	uint64_t t0;
 	int rc, sms, *rms;
 
@@ -331,6 +346,13 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 			return rc;
 		if (got > r->maxmsg)
 			return CCID_ERR_PROTO;
+		if (got == 0 && zlp < CCID_MAX_ZLP) {
+			/* a spurious zero-length packet before the answer */
+			zlp++;
+			util_trace(2, "ccid: zero-length packet %zu before the "
+			    "answer to %02X, skipped", zlp, type);
+			continue;
+		}
 		trace_frame(r, "ccid <", r->ibuf, got);
 		if ((rc = ccid_msg_parse(r->ibuf, got,
 		    r->maxmsg - CCID_HDR_LEN, m)) != 0) {
@@ -487,6 +509,15 @@ ccid_abort(ccid_reader_t *r, size_t slot, int *ms)
 
 /* ---- slot status, power ------------------------------------------------ */
 
+/* The card, the reader or the time is gone: no point trying again. */
+static int
+gone(int rc)
+{
+	return rc == CCID_ERR_NO_CARD || rc == CCID_ERR_TIMEOUT ||
+	    rc == CCID_ERR_IO || rc == CCID_ERR_REMOVED;
+}
+
+
 static void
 slot_lost_power(struct ccid_slot *s)
 {
@@ -500,18 +531,37 @@ int
 ccid_slot_status(ccid_reader_t *r, size_t slot, int *state, int *ms)
 {
 	struct ccid_msg m;
-	int rc;
+	int rc, first, tries, ams;
 
 	if (state != NULL)
 		*state = CCID_SLOT_ABSENT;
 	if (r == NULL || slot >= r->nslots || state == NULL || ms == NULL)
 		return CCID_ERR_ARG;
-	rc = ccid_exchange(r, slot, CCID_PC_GET_SLOT_STATUS, 0, 0, 0, NULL, 0,
-	    &m, ms);
-	/* A failed GetSlotStatus still reports the ICC status. */
-	if (rc != 0 && rc != CCID_ERR_NO_CARD && rc != CCID_ERR_CARD_INACTIVE &&
-	    rc != CCID_ERR_CARD_MUTE)
-		return rc;
+	/* First contact (no answer about the slot yet): a reader left
+	 * mid-command by a killed program may answer it with a failure;
+	 * Abort and ask again, a few times.  Later failures are the
+	 * caller's. */
+	first = r->slots[slot].icc < 0;
+	for (tries = 0; ; tries++) {
+		rc = ccid_exchange(r, slot, CCID_PC_GET_SLOT_STATUS, 0, 0, 0,
+		    NULL, 0, &m, ms);
+		/* A failed GetSlotStatus still reports the ICC status. */
+		if (rc == 0 || rc == CCID_ERR_NO_CARD ||
+		    rc == CCID_ERR_CARD_INACTIVE || rc == CCID_ERR_CARD_MUTE)
+			break;
+		/* retried: an answer that says the command failed (slot
+		 * busy, hardware error, aborted ...); not a malformed frame,
+		 * silence, or the card, reader or caller gone */
+		if (!first || tries + 1 >= CCID_STATUS_TRIES || gone(rc) ||
+		    rc == CCID_ERR_PROTO || rc == CCID_ERR_ACCESS ||
+		    rc == CCID_ERR_BUSY || rc == CCID_ERR_ARG ||
+		    rc == CCID_ERR_UNSUPPORTED || rc == CCID_ERR_NOMEM)
+			return rc;
+		util_trace(1, "ccid: first GetSlotStatus failed (%s): abort "
+		    "and retry", ccid_strerror(rc));
+		ams = *ms < CCID_ABORT_MS ? *ms : CCID_ABORT_MS;
+		(void)ccid_abort_seq(r, slot, &ams);
+	}
 	if ((m.bStatus & CCID_ICC_MASK) == 3)
 		return CCID_ERR_PROTO;
 	*state = m.bStatus & CCID_ICC_MASK;
@@ -592,38 +642,118 @@ do_pps(ccid_reader_t *r, size_t slot, int t, uint8_t fidi, int *ms)
 	return CCID_ERR_ICC_PROTOCOL;
 }
 
+/* The reader's data-rate table (GET_DATA_RATES), asked once when
+ * bNumDataRatesSupported says it has one.  A refused or odd answer leaves
+ * it empty: dwMaxDataRate alone then decides. */
+static void
+read_rates(ccid_reader_t *r, int *ms)
+{
+	uint8_t buf[CCID_MAX_RATES * 4];
+	size_t want, got = 0, i;
+	int rc;
+
+	if (r->rates_read)
+		return;
+	r->rates_read = 1;
+	r->nrates = 0;
+	if (r->desc.bNumDataRatesSupported == 0 || r->io.control == NULL)
+		return;
+	want = r->desc.bNumDataRatesSupported;
+	if (want > CCID_MAX_RATES)
+		want = CCID_MAX_RATES;
+	rc = r->io.control(r->h, CCID_REQ_TYPE_IFACE_IN,
+	    CCID_REQ_GET_DATA_RATES, 0, buf, want * 4, &got, ms);
+	if (rc != 0 || got > want * 4 || got < 4 || got % 4 != 0) {
+		util_trace(1, "ccid: GET_DATA_RATES unusable (%s, %zu bytes): "
+		    "using dwMaxDataRate", ccid_strerror(rc), got);
+		return;
+	}
+	for (i = 0; i < got / 4; i++)
+		r->rates[i] = (uint32_t)buf[4 * i] |
+		    (uint32_t)buf[4 * i + 1] << 8 |
+		    (uint32_t)buf[4 * i + 2] << 16 |
+		    (uint32_t)buf[4 * i + 3] << 24;
+	r->nrates = got / 4;
+	util_trace(2, "ccid: %zu data rates, first %u bit/s", r->nrates,
+	    r->rates[0]);
+}
+
+static const uint16_t fi_table[16] = { 372, 372, 558, 744, 1116, 1488, 1860,
+    0, 0, 512, 768, 1024, 1536, 2048, 0, 0 };
+static const uint8_t di_table[16] = { 0, 1, 2, 4, 8, 16, 32, 64, 12, 20, 0,
+    0, 0, 0, 0, 0 };
+
 /* Can the reader run Fi/Di `fidi` at its default clock?  (ISO/IEC
- * 7816-3 Table 7/8: rate = f * D / F.)  Unknown figures: assume yes. */
+ * 7816-3 Table 7/8: rate = f * D / F.)  With a data-rate table the rate
+ * must be in it (within 2 bit/s: readers round); else at most
+ * dwMaxDataRate.  Unknown figures: assume yes. */
 static int
 rate_ok(const ccid_reader_t *r, uint8_t fidi)
 {
-	static const uint16_t F[16] = { 372, 372, 558, 744, 1116, 1488, 1860,
-	    0, 0, 512, 768, 1024, 1536, 2048, 0, 0 };
-	static const uint8_t D[16] = { 0, 1, 2, 4, 8, 16, 32, 64, 12, 20, 0,
-	    0, 0, 0, 0, 0 };
-	uint64_t f = F[fidi >> 4], d = D[fidi & 0x0f], rate;
+	uint64_t f = fi_table[fidi >> 4], d = di_table[fidi & 0x0f], rate;
+	size_t i;
 
 	if (f == 0 || d == 0)
 		return 0;		/* RFU values */
-	if (r->desc.dwDefaultClock == 0 || r->desc.dwMaxDataRate == 0)
+	if (r->desc.dwDefaultClock == 0)
 		return 1;
 	rate = (uint64_t)r->desc.dwDefaultClock * 1000u * d / f;
-	return rate <= r->desc.dwMaxDataRate;
+	if (r->desc.dwMaxDataRate != 0 && rate > r->desc.dwMaxDataRate)
+		return 0;
+	if (r->nrates == 0)
+		return 1;
+	for (i = 0; i < r->nrates; i++)
+		if (rate + 2 >= r->rates[i] && rate <= (uint64_t)r->rates[i] + 2)
+			return 1;
+	return 0;
+}
+
+/* TA1, or the fastest slower Di with the same Fi both sides support, or
+ * the default 11. */
+static uint8_t
+choose_rate(const ccid_reader_t *r, uint8_t ta1)
+{
+	uint8_t best = 0x11, fi = ta1 >> 4, di;
+	unsigned d, bestd = 1, cap = di_table[ta1 & 0x0f];
+
+	if (fi_table[fi] == 0 || cap == 0)
+		return 0x11;
+	if (rate_ok(r, ta1))
+		return ta1;
+	for (di = 1; di < 16; di++) {
+		d = di_table[di];
+		if (d <= 1 || d >= cap || d <= bestd)
+			continue;
+		if (rate_ok(r, (uint8_t)(fi << 4 | di))) {
+			best = (uint8_t)(fi << 4 | di);
+			bestd = d;
+		}
+	}
+	util_trace(1, "ccid: Fi/Di %02X not supported by the reader, using "
+	    "%02X", ta1, best);
+	return best;
 }
 
 #define NEGOTIATE_PPS_FAILED	1	/* power cycle, then without PPS */
 
+/*
+ * Protocol and rate.  The reader's dwFeatures decide who does what:
+ * 0x40 (automatic PPS, the reader's own choice): nothing to send;
+ * 0x80 (automatic PPS from the current parameters): SetParameters with
+ * the protocol and rate wanted, and the reader makes the PPS;
+ * neither, at TPDU level: our PPS, then SetParameters.
+ */
 static int
 negotiate(ccid_reader_t *r, struct ccid_slot *s, int allow_pps, int *ms)
 {
 	const struct ccid_atr *a = &s->atr;
-	uint32_t auto_feat = USB_CCID_FEAT_AUTO_CONF_ATR |
-	    USB_CCID_FEAT_AUTO_PPS_PROP | USB_CCID_FEAT_AUTO_PPS_CUR;
 	struct ccid_params p;
 	struct ccid_msg m;
 	uint8_t buf[8], fidi = 0x11, ifsd;
 	size_t n;
-	int t, rc, specific = a->has_ta2, pps;
+	int t, rc, specific = a->has_ta2, pps, did_pps = 0, tries;
+	int reader_pps = (r->desc.dwFeatures & (USB_CCID_FEAT_AUTO_PPS_PROP |
+	    USB_CCID_FEAT_AUTO_PPS_CUR)) != 0;
 
 	/* Protocol: specific mode imposes it; else T=1 when both sides
 	 * offer it (PPS selects it), else T=0.  Without PPS the card stays
@@ -641,26 +771,27 @@ negotiate(ccid_reader_t *r, struct ccid_slot *s, int allow_pps, int *ms)
 		    "reader", t);
 		return CCID_ERR_ICC_PROTOCOL;
 	}
+	if (r->desc.dwFeatures & USB_CCID_FEAT_AUTO_PPS_PROP) {
+		/* the reader negotiated on its own */
+		s->proto = t;
+		goto t1;
+	}
 	if (a->has_ta1 && (!specific || !(a->ta2 & 0x10)) && allow_pps) {
 		fidi = a->ta1;
-		if (!specific && !rate_ok(r, fidi)) {
-			util_trace(1, "ccid: Fi/Di %02X too fast for the "
-			    "reader, staying at 11", fidi);
-			fidi = 0x11;
+		if (!specific) {
+			read_rates(r, ms);
+			fidi = choose_rate(r, fidi);
 		}
 	} else if (a->has_ta1 && specific && !(a->ta2 & 0x10))
 		fidi = a->ta1;	/* specific mode: TA1 applies as is */
 	/* PPS, when the reader does not do it and it changes anything. */
 	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && !specific && allow_pps &&
-	    !(r->desc.dwFeatures & (USB_CCID_FEAT_AUTO_PPS_PROP |
-	    USB_CCID_FEAT_AUTO_PPS_CUR)) &&
-	    (fidi != 0x11 || t != a->first_protocol)) {
+	    !reader_pps && (fidi != 0x11 || t != a->first_protocol)) {
 		pps = do_pps(r, s->index, t, fidi, ms);
 		if (pps == 1)
 			fidi = 0x11;
 		else if (pps < 0) {
-			if (pps == CCID_ERR_NO_CARD || pps == CCID_ERR_TIMEOUT ||
-			    pps == CCID_ERR_IO || pps == CCID_ERR_REMOVED)
+			if (gone(pps))
 				return pps;
 			/* ISO/IEC 7816-3 §9.3: after a failed PPS the card
 			 * must be reset. */
@@ -668,23 +799,39 @@ negotiate(ccid_reader_t *r, struct ccid_slot *s, int allow_pps, int *ms)
 			    "card", ccid_strerror(pps));
 			return NEGOTIATE_PPS_FAILED;
 		}
+		did_pps = 1;
 	} else if (r->level == USB_CCID_FEAT_LEVEL_TPDU && !specific &&
-	    !(r->desc.dwFeatures & (USB_CCID_FEAT_AUTO_PPS_PROP |
-	    USB_CCID_FEAT_AUTO_PPS_CUR)))
+	    !reader_pps)
 		fidi = 0x11;	/* no PPS: default rate */
 	s->proto = t;
-	if (!(r->desc.dwFeatures & auto_feat)) {
+	/* SetParameters; a reader that makes the PPS itself and refuses
+	 * the rate (or whose PPS fails) is asked again at the default */
+	for (tries = 0; tries < 2; tries++) {
 		ccid_params_from_atr(a, t, fidi, &p);
 		if ((rc = ccid_params_encode(&p, buf, sizeof(buf), &n)) != 0)
 			return rc;
 		rc = ccid_exchange(r, s->index, CCID_PC_SET_PARAMETERS,
 		    (uint8_t)t, 0, 0, buf, n, &m, ms);
+		if (rc == 0 || gone(rc))
+			break;
+		util_trace(1, "ccid: SetParameters T=%d Fi/Di %02X refused "
+		    "(%s)", t, fidi, ccid_strerror(rc));
+		if (fidi != 0x11 && !did_pps) {
+			fidi = 0x11;
+			continue;
+		}
+		/* the card may be at our PPS's rate, or in a protocol
+		 * the reader never switched to: reset, first protocol */
+		if (allow_pps && r->level == USB_CCID_FEAT_LEVEL_TPDU &&
+		    (did_pps || t != a->first_protocol))
+			return NEGOTIATE_PPS_FAILED;
 		if (rc == CCID_ERR_CMD_UNSUPPORTED || rc == CCID_ERR_BAD_PARAM)
-			util_trace(1, "ccid: SetParameters refused (%s)",
-			    ccid_strerror(rc));
-		else if (rc != 0)
-			return rc;
+			rc = 0;		/* the reader keeps its own */
+		break;
 	}
+	if (rc != 0)
+		return rc;
+t1:
 	if (r->level == USB_CCID_FEAT_LEVEL_TPDU && t == 1) {
 		ccid_t1_init(&s->t1, a->ifsc, a->edc_crc, t1_xfer, s);
 		if (!(r->desc.dwFeatures & USB_CCID_FEAT_AUTO_IFSD)) {
@@ -703,6 +850,17 @@ negotiate(ccid_reader_t *r, struct ccid_slot *s, int allow_pps, int *ms)
 	return 0;
 }
 
+/* A power-on failure after which another class is worth trying: not one
+ * that says the card, the reader or the time is gone. */
+static int
+power_retryable(int rc)
+{
+	return rc != 0 && rc != CCID_ERR_NO_CARD && rc != CCID_ERR_TIMEOUT &&
+	    rc != CCID_ERR_IO && rc != CCID_ERR_REMOVED &&
+	    rc != CCID_ERR_ACCESS && rc != CCID_ERR_BUSY &&
+	    rc != CCID_ERR_ARG && rc != CCID_ERR_NOMEM;
+}
+
 /* Activation at the first voltage class the card accepts. */
 static int
 activate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
@@ -712,7 +870,10 @@ activate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
 	size_t nv = 0, i;
 	int rc = CCID_ERR_UNSUPPORTED, off_ms;
 
-	if ((r->desc.dwFeatures & USB_CCID_FEAT_AUTO_VOLTAGE) ||
+	/* automatic voltage selection, or automatic activation on
+	 * insertion (the reader chose the class itself) */
+	if ((r->desc.dwFeatures & (USB_CCID_FEAT_AUTO_VOLTAGE |
+	    USB_CCID_FEAT_AUTO_ACTIVATION)) ||
 	    (r->desc.bVoltageSupport & 0x07) == 0)
 		volts[nv++] = 0;
 	else {
@@ -723,10 +884,10 @@ activate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
 	for (i = 0; i < nv; i++) {
 		rc = ccid_exchange(r, s->index, CCID_PC_ICC_POWER_ON, volts[i],
 		    0, 0, NULL, 0, &m, ms);
-		if (rc != CCID_ERR_ICC_CLASS)
+		if (!power_retryable(rc))
 			break;
-		util_trace(2, "ccid: class refused at bPowerSelect %u",
-		    volts[i]);
+		util_trace(1, "ccid: power on at bPowerSelect %u failed (%s)",
+		    volts[i], ccid_strerror(rc));
 		(void)ccid_exchange(r, s->index, CCID_PC_ICC_POWER_OFF, 0, 0, 0,
 		    NULL, 0, &m, ms);
 	}
@@ -740,6 +901,16 @@ activate(ccid_reader_t *r, struct ccid_slot *s, int *ms)
 		return rc;
 	}
 	util_trace_hex(1, "ATR", s->atr.raw, s->atr.len, 0);
+	if (s->atr.fixes & CCID_ATR_FIX_TCK)
+		util_trace(1, "ccid: ATR with a wrong TCK: kept");
+	if (s->atr.fixes & CCID_ATR_FIX_IFSC)
+		util_trace(1, "ccid: ATR with IFSC 00 or FF (RFU): using %u",
+		    s->atr.ifsc);
+	if (s->atr.fixes & CCID_ATR_FIX_TRAILING)
+		util_trace(1, "ccid: %zu bytes after the ATR: dropped",
+		    m.data_len - s->atr.len);
+	if (s->atr.fixes & CCID_ATR_FIX_TC2)
+		util_trace(1, "ccid: ATR with TC2 00 (RFU): WI 10");
 	return 0;
 }
 

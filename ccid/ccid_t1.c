@@ -97,8 +97,13 @@ ccid_t1_decode(const uint8_t *buf, size_t len, int crc, struct t1_block *b)
 	if (buf == NULL || len < 3 + edc)
 		return CCID_ERR_PROTO;
 	inf = buf[2];
-	if (inf > CCID_T1_MAX_INF || len != 3 + inf + edc)
+	if (inf > CCID_T1_MAX_INF || len < 3 + inf + edc)
 		return CCID_ERR_PROTO;
+	/* TPDU readers that pass on bytes after the block (libccid cuts
+	 * them too): the block is what its LEN says */
+	if (len > 3 + inf + edc)
+		util_trace(2, "t1: %zu bytes after the block, dropped",
+		    len - (3 + inf + edc));
 	if (crc) {
 		c = ccid_t1_crc(buf, 3 + inf);
 		if (buf[3 + inf] != (uint8_t)(c >> 8) ||

@@ -72,6 +72,9 @@ typedef struct piv_io {
 	/* Largest response APDU (data + SW) the transport carries; 0 means
 	 * 65538.  Smaller values make piv ask for smaller chunks (Le). */
 	size_t rx_max;
+	/* May be NULL (then `extended` says): whether extended APDUs can
+	 * travel now (a TPDU reader's card may run T=0). */
+	int (*extended_now)(void *h);
 } piv_io_t;
 
 /* ---- constants ---------------------------------------------------------- */

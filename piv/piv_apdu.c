@@ -128,7 +128,8 @@ piv_transceive(piv_card_t *p, const struct piv_cmd *c, uint8_t *out,
 		return PIV_ERR_ARG;
 	redact = c->secret != 0;
 again:
-	ext = p->io.extended && !p->no_ext && c->len <= 65535 &&
+	ext = (p->io.extended_now != NULL ? p->io.extended_now(p->io_h) :
+	    p->io.extended) && !p->no_ext && c->len <= 65535 &&
 	    (c->len > 255 || (cap > 256 && maxrx > 258));
 	txcap = 4 + 3 + (ext ? c->len : min_sz(c->len, 255)) + 3;
 	if ((tx = malloc(txcap)) == NULL)

@@ -67,6 +67,14 @@ ccid_io_end(void *h)
 	return map_err(ccid_end(c->r));
 }
 
+static int
+ccid_io_extended(void *h)
+{
+	struct piv_ccid *c = h;
+
+	return ccid_slot_extended_ok(c->r, c->slot);
+}
+
 static uint64_t
 ccid_io_generation(void *h)
 {
@@ -106,6 +114,7 @@ piv_new_ccid(piv_card_t **pp, struct ccid_reader *r, size_t slot)
 		.generation = ccid_io_generation,
 		.note_pin = ccid_io_note_pin,
 		.pin_events = ccid_io_pin_events,
+		.extended_now = ccid_io_extended,
 	};
 	struct piv_ccid *c;
 	int e;

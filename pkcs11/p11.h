@@ -22,6 +22,9 @@
 #define P11_NKEYS		25	/* 9a 9c 9d 9e 82..95 f9 */
 #define P11_NDATA		6
 #define P11_OP_MS		30000	/* time budget of one card call */
+/* On-card key generation and signatures that wait for a touch: slow
+ * cards take minutes (libccid gives the eToken Fusion NFC 5). */
+#define P11_SLOW_MS		300000
 #define P11_SIG_MAX		1024
 #define P11_PRESENCE_MS		1000	/* reader's word on presence kept */
 #define P11_PIN_KEPT_MAX	8	/* PIV PINs are 6 to 8 bytes */

@@ -347,6 +347,16 @@ p11_sig_len(struct p11_slot *slot, struct p11_opstate *op)
 	return p11_rsa_bytes(alg);
 }
 
+/* The budget of a private-key operation: a key whose use waits for a
+ * touch gets the slow one. */
+static int
+p11_key_ms(const struct p11_key *k)
+{
+	return k->md.touch_policy == PIV_TOUCHPOLICY_ALWAYS ||
+	    k->md.touch_policy == PIV_TOUCHPOLICY_CACHED ? P11_SLOW_MS :
+	    P11_OP_MS;
+}
+
 /* Private-key signature over the collected input. */
 static CK_RV
 p11_do_sign(struct p11_slot *slot, struct p11_opstate *op, uint8_t *sig,
@@ -400,13 +410,14 @@ p11_do_sign(struct p11_slot *slot, struct p11_opstate *op, uint8_t *sig,
 		inlen = kb;
 		break;
 	}
+	ms = p11_key_ms(k);
 	r = piv_sign(slot->card, k->ref, k->md.alg, in, inlen, out,
 	    sizeof(out), &n, &ms);
 	/* the card forgot the PIN (another program): log in again and
 	 * retry once, if we may */
 	if (r == PIV_ERR_AUTH_REQUIRED && !p11_key_always_auth(k) &&
 	    p11_login_lost(slot) == 0) {
-		ms = P11_OP_MS;
+		ms = p11_key_ms(k);
 		r = piv_sign(slot->card, k->ref, k->md.alg, in, inlen, out,
 		    sizeof(out), &n, &ms);
 	}
@@ -875,11 +886,12 @@ p11_decrypt_final(struct p11_slot *slot, struct p11_opstate *op,
 			return CKR_ENCRYPTED_DATA_LEN_RANGE;
 		if (p11_key_always_auth(k) && !op->ctx_auth)
 			return CKR_USER_NOT_LOGGED_IN;
+		ms = p11_key_ms(k);
 		r = piv_decipher(slot->card, k->ref, k->md.alg, op->buf,
 		    op->len, em, sizeof(em), &n, &ms);
 		if (r == PIV_ERR_AUTH_REQUIRED && !p11_key_always_auth(k) &&
 		    p11_login_lost(slot) == 0) {
-			ms = P11_OP_MS;
+			ms = p11_key_ms(k);
 			r = piv_decipher(slot->card, k->ref, k->md.alg,
 			    op->buf, op->len, em, sizeof(em), &n, &ms);
 		}

@@ -523,6 +523,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_ATTRIBUTE_VALUE_INVALID;
 		goto out;
 	}
+	ms = P11_SLOW_MS;
 	r = piv_generate(slot->card, p11_key_refs[idx], alg, pin, touch, &pub,
 	    &ms);
 	if (r != 0) {

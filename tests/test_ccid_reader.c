@@ -39,6 +39,9 @@ struct dbl {
 	int begins, ends;
 	int read_ms[64];	/* the budget each bulk read was given */
 	size_t nreads;
+	uint8_t ctl_in[256];	/* what an IN class request answers */
+	size_t nctl_in;
+	int ctl_rc;		/* and its result */
 };
 
 static void
@@ -125,13 +128,19 @@ d_control(void *h, uint8_t type, uint8_t req, uint16_t val, uint8_t *data,
 {
 	struct dbl *d = h;
 
-	(void)data; (void)len; (void)ms;
+	(void)ms;
 	*got = 0;
 	assert_true(d->nctl < UTIL_ARRAY_LEN(d->ctl));
 	d->ctl[d->nctl].type = type;
 	d->ctl[d->nctl].req = req;
 	d->ctl[d->nctl].val = val;
 	d->nctl++;
+	if (type & 0x80) {
+		if (d->ctl_rc != 0)
+			return d->ctl_rc;
+		*got = d->nctl_in < len ? d->nctl_in : len;
+		memcpy(data, d->ctl_in, *got);
+	}
 	return 0;
 }
 
@@ -841,6 +850,7 @@ test_tpdu_t1(void **state)
 
 	(void)state;
 	assert_true(ccid_extended_ok(r));
+	assert_true(ccid_slot_extended_ok(r, 0));
 	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\xff\x11\x13\xfd", 4);
@@ -934,7 +944,7 @@ static void
 test_tpdu_t0(void **state)
 {
 	struct usb_ccid_desc c = desc(USB_CCID_FEAT_LEVEL_TPDU |
-	    USB_CCID_FEAT_AUTO_CONF_ATR);
+	    USB_CCID_FEAT_AUTO_CONF_ATR | USB_CCID_FEAT_AUTO_PPS_PROP);
 	struct dbl *d;
 	ccid_reader_t *r;
 	const uint8_t case4[] = { 0x00, 0xa4, 0x04, 0x00, 0x02, 0x3f, 0x00,
@@ -946,7 +956,7 @@ test_tpdu_t0(void **state)
 	int ms = 1000;
 
 	(void)state;
-	c.dwProtocols = 0x01;
+	c.dwProtocols = 0x03;	/* T=1 too: the card runs T=0 */
 	r = rd_new_desc(&d, &c);
 	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0_atr, sizeof(t0_atr));
@@ -963,6 +973,11 @@ test_tpdu_t0(void **state)
 	assert_int_equal(ccid_transmit(r, 0, ext, sizeof(ext), out,
 	    sizeof(out), &n, &ms), CCID_ERR_UNSUPPORTED);
 	assert_int_equal(d->nout, 4);
+	/* the reader would carry T=1 chains, but this card runs T=0 */
+	assert_true(ccid_extended_ok(r));
+	assert_false(ccid_slot_extended_ok(r, 0));
+	assert_false(ccid_slot_extended_ok(r, 1));
+	assert_false(ccid_slot_extended_ok(NULL, 0));
 	rd_free(&r, d);
 }
 
@@ -1202,6 +1217,316 @@ test_trace_redacts_pin(void **state)
 	free(s);
 }
 
+/* ---- what real readers and cards do (issue 14) ------------------------- */
+
+/* SetParameters is skipped only when the reader negotiates on its own
+ * (0x40); with 0x80 it carries the protocol, TA1 and TC2 (WI), and the
+ * reader makes the PPS. */
+static void
+test_setparams_unless_auto_pps(void **state)
+{
+	/* T=0 only, TA1 13, TC2 20 */
+	static const uint8_t wi_atr[] = { 0x3b, 0x90, 0x13, 0x40, 0x20 };
+	/* T=0 first, T=1 offered too */
+	static const uint8_t t0t1_atr[] = { 0x3b, 0x80, 0x80, 0x01, 0x01 };
+	struct dbl *d;
+	ccid_reader_t *r;
+	struct ccid_atr a;
+	int ms = 1000;
+
+	(void)state;
+	r = rd_new(&d, USB_CCID_FEAT_LEVEL_TPDU | USB_CCID_FEAT_AUTO_CONF_ATR |
+	    USB_CCID_FEAT_AUTO_PPS_CUR | USB_CCID_FEAT_AUTO_VOLTAGE |
+	    USB_CCID_FEAT_AUTO_IFSD);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, wi_atr, sizeof(wi_atr));
+	q(d, CCID_RDR_PARAMETERS, 0, 0, 0, "\x13\x00\x00\x20\x00", 5);
+	assert_int_equal(ccid_power_on(r, 0, &a, &ms), 0);
+	assert_true(a.has_tc2);
+	assert_int_equal(d->nout, 2);
+	sent_hdr(d, 1, CCID_PC_SET_PARAMETERS, 0, 0x00, 0, 0, 5);
+	assert_memory_equal(d->out[1].b + 10, "\x13\x00\x00\x20\x00", 5);
+	rd_free(&r, d);
+	/* a T=0-first card on such a reader is switched to T=1 */
+	r = rd_new(&d, USB_CCID_FEAT_LEVEL_TPDU | USB_CCID_FEAT_AUTO_PPS_CUR |
+	    USB_CCID_FEAT_AUTO_VOLTAGE | USB_CCID_FEAT_AUTO_IFSD);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0t1_atr, sizeof(t0t1_atr));
+	q(d, CCID_RDR_PARAMETERS, 0, 0, 1, "\x11\x10\x00\x4d\x00\x20\x00", 7);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(d->nout, 2);
+	sent_hdr(d, 1, CCID_PC_SET_PARAMETERS, 0, 0x01, 0, 0, 7);
+	assert_memory_equal(d->out[1].b + 10, "\x11\x10\x00\x4d\x00\x20\x00",
+	    7);
+	rd_free(&r, d);
+	/* 0x40: the reader did it all; nothing after the power-on */
+	r = rd_new(&d, USB_CCID_FEAT_LEVEL_TPDU | USB_CCID_FEAT_AUTO_PPS_PROP |
+	    USB_CCID_FEAT_AUTO_VOLTAGE | USB_CCID_FEAT_AUTO_IFSD);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, wi_atr, sizeof(wi_atr));
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(d->nout, 1);
+	rd_free(&r, d);
+	/* the reader refuses the card's protocol switch: reset, and the
+	 * card's first protocol at the default rate */
+	r = rd_new(&d, USB_CCID_FEAT_LEVEL_TPDU | USB_CCID_FEAT_AUTO_PPS_CUR |
+	    USB_CCID_FEAT_AUTO_VOLTAGE | USB_CCID_FEAT_AUTO_IFSD);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0t1_atr, sizeof(t0t1_atr));
+	q(d, CCID_RDR_PARAMETERS, 0x40, CCID_BERR_ICC_MUTE, 0, NULL, 0);
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0t1_atr, sizeof(t0t1_atr));
+	q(d, CCID_RDR_PARAMETERS, 0, 0, 0, "\x11\x00\x00\x0a\x00", 5);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(d->nout, 5);
+	sent_hdr(d, 2, CCID_PC_ICC_POWER_OFF, 0, 0, 0, 0, 0);
+	sent_hdr(d, 4, CCID_PC_SET_PARAMETERS, 0, 0x00, 0, 0, 5);
+	rd_free(&r, d);
+	/* an APDU-level reader refusing SetParameters: no reset, it
+	 * handles the protocol itself */
+	r = rd_new(&d, USB_CCID_FEAT_LEVEL_SHORT_APDU |
+	    USB_CCID_FEAT_AUTO_VOLTAGE);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0t1_atr, sizeof(t0t1_atr));
+	q(d, CCID_RDR_PARAMETERS, 0x40, CCID_BERR_CMD_NOT_SUPPORTED, 0, NULL,
+	    0);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(d->nout, 2);
+	sent_hdr(d, 1, CCID_PC_SET_PARAMETERS, 0, 0x01, 0, 0, 7);
+	rd_free(&r, d);
+}
+
+/* The reader's data-rate table: TA1 stepped down to a rate it lists;
+ * a refused rate falls back to the default. */
+static void
+test_data_rates(void **state)
+{
+	struct usb_ccid_desc c = desc(USB_CCID_FEAT_LEVEL_TPDU |
+	    USB_CCID_FEAT_AUTO_IFSD | USB_CCID_FEAT_AUTO_VOLTAGE);
+	struct dbl *d;
+	ccid_reader_t *r;
+	int ms = 1000;
+
+	(void)state;
+	/* 4 MHz; TA1 13 is 43010 bit/s, not listed; 12 is 21505 */
+	c.dwDefaultClock = 4000;
+	c.dwMaxDataRate = 344100;
+	c.bNumDataRatesSupported = 2;
+	r = rd_new_desc(&d, &c);
+	memcpy(d->ctl_in, "\x00\x2a\x00\x00\x01\x54\x00\x00", 8);
+	d->nctl_in = 8;		/* 10752, 21505 */
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\xff\x11\x12\xfc", 4);
+	q(d, CCID_RDR_PARAMETERS, 0, 0, 1, "\x12\x10\x00\x15\x00\xfe\x00", 7);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(d->nctl, 1);
+	assert_int_equal(d->ctl[0].type, CCID_REQ_TYPE_IFACE_IN);
+	assert_int_equal(d->ctl[0].req, CCID_REQ_GET_DATA_RATES);
+	sent_hdr(d, 1, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 4);
+	assert_memory_equal(d->out[1].b + 10, "\xff\x11\x12\xfc", 4);
+	sent_hdr(d, 2, CCID_PC_SET_PARAMETERS, 0, 1, 0, 0, 7);
+	assert_int_equal(d->out[2].b[10], 0x12);
+	rd_free(&r, d);
+	/* a table listing none of TA1's rates: the default, no PPS (the
+	 * card's first protocol is T=1 already) */
+	r = rd_new_desc(&d, &c);
+	memcpy(d->ctl_in, "\x00\x2a\x00\x00", 4);
+	d->nctl_in = 4;
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	q(d, CCID_RDR_PARAMETERS, 0, 0, 1, "\x11\x10\x00\x15\x00\xfe\x00", 7);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(d->nout, 2);
+	assert_int_equal(d->out[1].b[10], 0x11);
+	rd_free(&r, d);
+	/* an odd GET_DATA_RATES answer (3 bytes): dwMaxDataRate decides */
+	r = rd_new_desc(&d, &c);
+	d->nctl_in = 3;
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\xff\x11\x13\xfd", 4);
+	q(d, CCID_RDR_PARAMETERS, 0, 0, 1, "\x13\x10\x00\x15\x00\xfe\x00", 7);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(d->out[2].b[10], 0x13);
+	rd_free(&r, d);
+	/* a reader making the PPS itself refuses TA1: asked again at 11 */
+	c.dwFeatures |= USB_CCID_FEAT_AUTO_PPS_CUR;
+	c.bNumDataRatesSupported = 0;
+	r = rd_new_desc(&d, &c);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	q(d, CCID_RDR_PARAMETERS, 0x40, 10, 1, NULL, 0);	/* bad offset */
+	q(d, CCID_RDR_PARAMETERS, 0, 0, 1, "\x11\x10\x00\x15\x00\xfe\x00", 7);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(d->nout, 3);
+	assert_int_equal(d->out[1].b[10], 0x13);
+	sent_hdr(d, 2, CCID_PC_SET_PARAMETERS, 0, 1, 0, 0, 7);
+	assert_int_equal(d->out[2].b[10], 0x11);
+	rd_free(&r, d);
+}
+
+/* Zero-length packets before the answer: up to CCID_MAX_ZLP skipped. */
+static void
+test_zlp_before_reply(void **state)
+{
+	struct dbl *d;
+	ccid_reader_t *r = rd_powered(&d, USB_CCID_FEAT_LEVEL_EXT_APDU);
+	uint8_t out[64];
+	size_t n, i;
+	int ms = 1000;
+
+	(void)state;
+	for (i = 0; i < CCID_MAX_ZLP; i++)
+		qraw(d, NULL, 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	    sizeof(out), &n, &ms), 0);
+	assert_int_equal(n, 2);
+	/* one more than that: malformed */
+	for (i = 0; i <= CCID_MAX_ZLP; i++)
+		qraw(d, NULL, 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
+	rd_free(&r, d);
+}
+
+/* A failed first GetSlotStatus: Abort, ask again (bounded). */
+static void
+test_status_retry(void **state)
+{
+	struct dbl *d;
+	ccid_reader_t *r = rd_new(&d, FEAT_AUTO | USB_CCID_FEAT_LEVEL_TPDU |
+	    USB_CCID_FEAT_AUTO_IFSD);
+	int ms = 1000, joined = -1, i;
+
+	(void)state;
+	q(d, CCID_RDR_SLOT_STATUS, 0x41, CCID_BERR_HW_ERROR, 0, NULL, 0);
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* Abort */
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	assert_int_equal(ccid_connect(r, 0, &joined, &ms), 0);
+	assert_int_equal(joined, 0);
+	assert_int_equal(d->nctl, 1);
+	assert_int_equal(d->ctl[0].req, CCID_REQ_ABORT);
+	sent_hdr(d, 0, CCID_PC_GET_SLOT_STATUS, 0, 0, 0, 0, 0);
+	sent_hdr(d, 1, CCID_PC_ABORT, 0, 0, 0, 0, 0);
+	sent_hdr(d, 2, CCID_PC_GET_SLOT_STATUS, 0, 0, 0, 0, 0);
+	sent_hdr(d, 3, CCID_PC_ICC_POWER_ON, 0, 0, 0, 0, 0);
+	/* past first contact a failure is the caller's: no retry */
+	reset_out(d);
+	q(d, CCID_RDR_SLOT_STATUS, 0x40, CCID_BERR_HW_ERROR, 0, NULL, 0);
+	assert_int_equal(ccid_slot_status(r, 0, &i, &ms), CCID_ERR_HW);
+	assert_int_equal(d->nout, 1);
+	assert_int_equal(d->nctl, 1);
+	rd_free(&r, d);
+	/* a malformed first answer is not retried */
+	r = rd_new(&d, FEAT_AUTO | USB_CCID_FEAT_LEVEL_TPDU);
+	qraw(d, "\x81\x05\x00\x00\x00\x00\x00\x00\x00\x00", 10);
+	assert_int_equal(ccid_connect(r, 0, &joined, &ms), CCID_ERR_PROTO);
+	assert_int_equal(d->nout, 1);
+	assert_int_equal(d->nctl, 0);
+	rd_free(&r, d);
+	/* a reader that keeps failing: the error, after CCID_STATUS_TRIES */
+	r = rd_new(&d, FEAT_AUTO | USB_CCID_FEAT_LEVEL_TPDU);
+	for (i = 0; i < CCID_STATUS_TRIES + 2; i++) {
+		q(d, CCID_RDR_SLOT_STATUS, 0x41, CCID_BERR_HW_ERROR, 0, NULL, 0);
+		q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);
+	}
+	assert_int_equal(ccid_connect(r, 0, &joined, &ms), CCID_ERR_HW);
+	assert_int_equal(d->nctl, CCID_STATUS_TRIES - 1);
+	assert_int_equal(d->nout, 2 * CCID_STATUS_TRIES - 1);
+	rd_free(&r, d);
+}
+
+/* ATRs real cards send: kept, clamped; garbage still refused. */
+static void
+test_atr_kept(void **state)
+{
+	struct dbl *d;
+	ccid_reader_t *r = rd_new(&d, FEAT_AUTO | USB_CCID_FEAT_LEVEL_TPDU |
+	    USB_CCID_FEAT_AUTO_IFSD);
+	uint8_t bad[sizeof(yk_atr) + 3];
+	struct ccid_atr a;
+	int ms = 1000;
+
+	(void)state;
+	memcpy(bad, yk_atr, sizeof(yk_atr));
+	bad[sizeof(yk_atr) - 1] ^= 0x01;		/* wrong TCK */
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, bad, sizeof(yk_atr));
+	assert_int_equal(ccid_power_on(r, 0, &a, &ms), 0);
+	assert_int_equal(a.fixes, CCID_ATR_FIX_TCK);
+	assert_int_equal(d->nout, 1);
+	memcpy(bad, yk_atr, sizeof(yk_atr));
+	memcpy(bad + sizeof(yk_atr), "\x00\x00\x00", 3);	/* trailing */
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, bad, sizeof(bad));
+	assert_int_equal(ccid_power_on(r, 0, &a, &ms), 0);
+	assert_int_equal(a.fixes, CCID_ATR_FIX_TRAILING);
+	assert_int_equal(a.len, sizeof(yk_atr));
+	/* IFSC FF: T=1 blocks of at most 254 */
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x3b\x80\x81\x11\xff\xef", 6);
+	assert_int_equal(ccid_power_on(r, 0, &a, &ms), 0);
+	assert_int_equal(a.ifsc, 254);
+	/* a bad TS: refused, powered off */
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x3c\x00", 2);
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);
+	assert_int_equal(ccid_power_on(r, 0, &a, &ms), CCID_ERR_BAD_ATR);
+	assert_int_equal(d->out[d->nout - 1].b[0], CCID_PC_ICC_POWER_OFF);
+	rd_free(&r, d);
+}
+
+/* A T=1 block with bytes after it (TPDU readers): cut to its LEN. */
+static void
+test_t1_trailing(void **state)
+{
+	struct dbl *d;
+	ccid_reader_t *r = rd_new(&d, FEAT_AUTO | USB_CCID_FEAT_LEVEL_TPDU |
+	    USB_CCID_FEAT_AUTO_IFSD);
+	uint8_t b[CCID_T1_MAX_BLOCK + 4], out[64];
+	size_t len, n;
+	int ms = 1000;
+
+	(void)state;
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	assert_int_equal(ccid_t1_encode(0, 0x00,
+	    (const uint8_t *)"\x61\x02\x90\x00", 4, 0, b, sizeof(b), &len),
+	    0);
+	memcpy(b + len, "\x00\xff\x00", 3);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, b, len + 3);
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	    sizeof(out), &n, &ms), 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(out, "\x61\x02\x90\x00", 4);
+	rd_free(&r, d);
+}
+
+/* Voltage: the next class after any power-on failure; automatic
+ * activation (0x04) counts as automatic voltage. */
+static void
+test_voltage_any_failure(void **state)
+{
+	struct dbl *d;
+	ccid_reader_t *r = rd_new(&d, USB_CCID_FEAT_LEVEL_SHORT_APDU |
+	    USB_CCID_FEAT_AUTO_PPS_PROP);
+	int ms = 1000;
+
+	(void)state;
+	q(d, CCID_RDR_DATA_BLOCK, 0x41, CCID_BERR_ICC_MUTE, 0, NULL, 0);
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0x41, CCID_BERR_HW_ERROR, 0, NULL, 0);
+	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0_atr, sizeof(t0_atr));
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	sent_hdr(d, 0, CCID_PC_ICC_POWER_ON, 0, 0x01, 0, 0, 0);
+	sent_hdr(d, 2, CCID_PC_ICC_POWER_ON, 0, 0x02, 0, 0, 0);
+	sent_hdr(d, 4, CCID_PC_ICC_POWER_ON, 0, 0x03, 0, 0, 0);
+	assert_int_equal(d->nout, 5);
+	/* no card: no other class tried */
+	q(d, CCID_RDR_DATA_BLOCK, 0x42, CCID_BERR_ICC_MUTE, 0, NULL, 0);
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), CCID_ERR_NO_CARD);
+	assert_int_equal(d->nout, 6);
+	rd_free(&r, d);
+	r = rd_new(&d, USB_CCID_FEAT_LEVEL_SHORT_APDU |
+	    USB_CCID_FEAT_AUTO_PPS_PROP | USB_CCID_FEAT_AUTO_ACTIVATION);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0_atr, sizeof(t0_atr));
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	sent_hdr(d, 0, CCID_PC_ICC_POWER_ON, 0, 0x00, 0, 0, 0);
+	rd_free(&r, d);
+}
+
 int
 main(void)
 {
@@ -1228,6 +1553,13 @@ main(void)
 		cmocka_unit_test(test_multi_slot),
 		cmocka_unit_test(test_generation_from_io),
 		cmocka_unit_test(test_trace_redacts_pin),
+		cmocka_unit_test(test_setparams_unless_auto_pps),
+		cmocka_unit_test(test_data_rates),
+		cmocka_unit_test(test_zlp_before_reply),
+		cmocka_unit_test(test_status_retry),
+		cmocka_unit_test(test_atr_kept),
+		cmocka_unit_test(test_t1_trailing),
+		cmocka_unit_test(test_voltage_any_failure),
 	};
 	int fd, rc;
 

@@ -43,6 +43,8 @@ struct tb_card {
 
 static struct tb_card tb_cards[TB_MAX];
 static size_t tb_ncards;
+/* The largest time budget an APDU with this INS was sent with. */
+static int tb_ins_ms[256];
 static int tb_wait_calls;
 
 static __attribute__((unused)) int
@@ -51,8 +53,9 @@ tb_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
 {
 	struct tb_card *c = h;
 
-	(void)ms;
 	*rlen = 0;
+	if (clen >= 2 && *ms > tb_ins_ms[capdu[1]])
+		tb_ins_ms[capdu[1]] = *ms;
 	if (c->fail_next) {
 		c->fail_next = 0;
 		c->present = 0;

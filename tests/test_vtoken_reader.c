@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "vtoken/reader_ccid.c"
@@ -539,6 +540,116 @@ test_profiles_parse_back(void **state)
 	    sizeof(err)), -1);
 }
 
+/* ---- a TPDU reader without automatic PPS (issue 14) ----------------------- */
+
+/* A T=1 I-block carrying data (NAD 0, LRC). */
+static size_t
+t1_iblock(uint8_t pcb, const uint8_t *inf, size_t n, uint8_t *out)
+{
+	uint8_t x = 0;
+	size_t i;
+
+	out[0] = 0;
+	out[1] = pcb;
+	out[2] = (uint8_t)n;
+	memcpy(out + 3, inf, n);
+	for (i = 0; i < 3 + n; i++)
+		x ^= out[i];
+	out[3 + n] = x;
+	return 4 + n;
+}
+
+static void
+test_strict_pps(void **state)
+{
+	static const char *paths[] = { "../shared/ccid-readers/SCR3310.txt",
+	    "/work/shared/ccid-readers/SCR3310.txt" };
+	static const uint8_t t0_first[] = { 0x3B, 0x90, 0x13, 0x80, 0x01,
+	    0x02 };
+	struct rd_profile p;
+	card_backend_t cards[RD_MAX_SLOTS];
+	struct rd_hooks hooks;
+	struct rd_dev *d = NULL;
+	struct sink s;
+	uint8_t blk[64];
+	char err[256];
+	size_t i, bl;
+
+	(void)state;
+	for (i = 0; i < UTIL_ARRAY_LEN(paths); i++)
+		if (access(paths[i], R_OK) == 0)
+			break;
+	if (i == UTIL_ARRAY_LEN(paths))
+		skip();
+	memset(&s, 0, sizeof(s));
+	memset(cards, 0, sizeof(cards));
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.ctx = &s;
+	assert_int_equal(rd_profile_load(paths[i], &p, err, sizeof(err)), 0);
+	assert_true(p.t1_card);
+	assert_int_equal(p.ccid.dwFeatures & 0xC0, 0x80);
+	memcpy(p.atr, t0_first, sizeof(t0_first));
+	p.atrlen = sizeof(t0_first);
+	assert_int_equal(rd_card_test(&cards[0]), 0);
+	assert_int_equal(rd_dev_new(&d, &p, cards, &hooks), 0);
+	/* power on at 5 V: the ATR verbatim; the card is in T=0 */
+	assert_int_equal(cmd(d, &s, 0x62, 0, 1, 0, NULL, 0), 1);
+	assert_int_equal(s.len[0], 10 + sizeof(t0_first));
+	assert_memory_equal(s.f[0] + 10, t0_first, sizeof(t0_first));
+	cmd(d, &s, 0x6C, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][9], 0);			/* bProtocolNum */
+	/* a T=1 block to the T=0 card: no T=1 block comes back */
+	bl = t1_iblock(0x00, select_piv, sizeof(select_piv), blk);
+	assert_int_equal(cmd(d, &s, 0x6F, 0, 0, 0, blk, bl), 1);
+	assert_int_equal(s.f[0][7], 0x00);
+	assert_int_equal(s.len[0], 12);			/* 2 bytes: garbage */
+	/* a rate the reader cannot run (F 512, D 64 at 4 MHz) */
+	cmd(d, &s, 0x61, 0, 1, 0, (const uint8_t *)"\x97\x10\x00\x45\x00"
+	    "\x20\x00", 7);
+	assert_int_equal(s.f[0][7], 0x40);
+	assert_int_equal(s.f[0][8], 10);
+	/* SetParameters T=1 (0x80: the reader makes the PPS) */
+	cmd(d, &s, 0x61, 0, 1, 0, (const uint8_t *)"\x13\x10\x00\x45\x00"
+	    "\x20\x00", 7);
+	assert_int_equal(s.f[0][7], 0x00);
+	assert_int_equal(cmd(d, &s, 0x6F, 0, 0, 0, blk, bl), 1);
+	assert_int_equal(s.f[0][10], 0x00);		/* NAD */
+	assert_int_equal(s.f[0][11], 0x00);		/* I(0) */
+	/* t1-trailing: 3 bytes after the next I-block, I(1) */
+	assert_int_equal(rd_dev_inject(d, "t1-trailing", err, sizeof(err)),
+	    0);
+	bl = t1_iblock(0x40, select_piv, sizeof(select_piv), blk);
+	cmd(d, &s, 0x6F, 0, 0, 0, blk, bl);
+	assert_int_equal(s.len[0], 10 + 3 + s.f[0][12] + 1 + 3);
+	/* after a reset the card is in T=0 again; our PPS switches it */
+	cmd(d, &s, 0x62, 0, 1, 0, NULL, 0);
+	assert_int_equal(cmd(d, &s, 0x6F, 0, 0, 0,
+	    (const uint8_t *)"\xff\x11\x13\xfd", 4), 1);
+	assert_int_equal(s.len[0], 14);
+	assert_memory_equal(s.f[0] + 10, "\xff\x11\x13\xfd", 4);
+	bl = t1_iblock(0x00, select_piv, sizeof(select_piv), blk);
+	cmd(d, &s, 0x6F, 0, 0, 0, blk, bl);
+	assert_int_equal(s.f[0][11], 0x00);		/* I(0) */
+	/* a PPS for a protocol the ATR does not offer: mute */
+	cmd(d, &s, 0x62, 0, 1, 0, NULL, 0);
+	cmd(d, &s, 0x6F, 0, 0, 0, (const uint8_t *)"\xff\x12\xed", 3);
+	assert_int_equal(s.f[0][8], 0xFE);
+	/* zlp 2 and statusfail 1 */
+	assert_int_equal(rd_dev_inject(d, "zlp 2", err, sizeof(err)), 0);
+	assert_int_equal(rd_dev_inject(d, "statusfail 1", err, sizeof(err)),
+	    0);
+	assert_int_equal(cmd(d, &s, 0x65, 0, 0, 0, NULL, 0), 3);
+	assert_int_equal(s.len[0], 0);
+	assert_int_equal(s.len[1], 0);
+	assert_int_equal(s.f[2][7] & 0xC0, 0x40);
+	assert_int_equal(s.f[2][8], 0xFB);
+	assert_int_equal(cmd(d, &s, 0x65, 0, 0, 0, NULL, 0), 1);
+	assert_int_equal(s.f[0][7] & 0xC0, 0);
+	assert_int_not_equal(rd_dev_inject(d, "statusfail x", err,
+	    sizeof(err)), 0);
+	rd_dev_free(&d);
+}
+
 int
 main(void)
 {
@@ -552,6 +663,7 @@ main(void)
 		cmocka_unit_test(test_t1_chain_is_bounded),
 		cmocka_unit_test(test_atr_ifsc),
 		cmocka_unit_test(test_profiles_parse_back),
+		cmocka_unit_test(test_strict_pps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

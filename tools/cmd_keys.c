@@ -138,6 +138,7 @@ cmd_keygen(const struct globals *g, struct opts *o)
 	if (o->alg == PIV_ALG_RSA4096 || o->alg == PIV_ALG_RSA3072)
 		fprintf(stderr, "usbpiv: generating an %s key can take a "
 		    "minute...\n", cli_alg_name(o->alg));
+	ms = CLI_SLOW_MS;
 	r = piv_generate(t.piv, (uint8_t)o->slot, (uint8_t)o->alg,
 	    (uint8_t)o->pin_policy, (uint8_t)o->touch_policy, &pub, &ms);
 	if (r != 0) {

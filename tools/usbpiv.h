@@ -31,6 +31,9 @@ enum cli_exit {
 
 /* Default time budget of one card operation (RSA 4096 keygen is slow). */
 #define CLI_OP_MS	120000
+/* On-card key generation: slow cards take minutes (libccid gives the
+ * eToken Fusion NFC 5). */
+#define CLI_SLOW_MS	300000
 /* How long to wait for another program to let go of the token. */
 #define CLI_LOCK_MS	10000
 

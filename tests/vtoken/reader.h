@@ -43,6 +43,8 @@ struct rd_profile {
 	struct usb_ccid_desc ccid;
 	int has_intr;
 	int t1_card;			/* TPDU level: we are the T=1 card */
+	uint8_t atr[33];		/* --atr: the card's ATR, verbatim */
+	size_t atrlen;			/* 0: the card's own */
 	uint8_t dev[18];		/* built by rd_profile_build */
 	uint8_t cfg[RD_CFG_MAX];
 	size_t cfglen;

@@ -42,7 +42,9 @@ struct rd_slot {
 	int powered;
 	uint8_t atr[40];
 	size_t atrlen;
-	uint8_t proto;			/* 0 or 1 */
+	uint8_t proto;			/* 0 or 1: the reader's */
+	uint8_t card_proto;		/* the card's (T=1 card profiles) */
+	uint32_t card_protos;		/* the T its ATR offers (bits) */
 	uint8_t params[7];
 	size_t plen;
 	uint8_t clock;			/* bClockStatus */
@@ -71,8 +73,23 @@ struct rd_dev {
 	int wtx_next;
 	int wtx_forever;		/* every command gets wtx_forever frames */
 	enum rd_malform malform;
+	int zlp_next;			/* zero-length packets before the
+					 * next answer */
+	int statusfail;			/* GetSlotStatus answers to fail */
+	int t1_trailing;		/* next T=1 I-block gets extra bytes */
 	uint8_t *out;			/* one response frame */
 };
+
+/* A TPDU reader that leaves PPS to the host or makes it on SetParameters
+ * (no 0x40): the card stays in the protocol its ATR offers first, at the
+ * default rate, until a PPS (ours, or the reader's on SetParameters with
+ * 0x80) says otherwise. */
+static int
+strict_pps(const struct rd_dev *d)
+{
+	return d->p.t1_card && !(d->p.ccid.dwFeatures &
+	    USB_CCID_FEAT_AUTO_PPS_PROP);
+}
 
 static int
 level(const struct rd_dev *d)
@@ -218,6 +235,9 @@ emit_frame(struct rd_dev *d, rd_emit_fn emit, void *ctx, uint8_t type,
 	f[9] = specific;
 	if (n > 0)
 		memcpy(f + CCID_HDR_LEN, data, n);
+	/* spurious zero-length packets before a final answer */
+	for (; (status & 0xC0) != ST_TIME_EXT && d->zlp_next > 0; d->zlp_next--)
+		emit(ctx, f, 0);
 	if ((status & 0xC0) != ST_TIME_EXT && d->malform != RD_MAL_NONE) {
 		switch (d->malform) {
 		case RD_MAL_LENGTH_LONG:
@@ -294,7 +314,11 @@ power_on(struct rd_dev *d, struct rd_slot *s)
 	n = s->card.ops->atr(s->card.h, atr, sizeof(atr));
 	if (n == 0 || n > 33)
 		return -1;
-	if (d->p.t1_card) {
+	if (d->p.atrlen > 0) {
+		/* --atr: verbatim (the card side of T=1 keeps IFSC 32) */
+		n = d->p.atrlen;
+		memcpy(s->atr, d->p.atr, n);
+	} else if (d->p.t1_card) {
 		/* We are the T=1 card: our ATR says IFSC 32 so that host
 		 * and card both chain. */
 		n = rd_atr_set_ifsc(atr, n, 32, s->atr, sizeof(s->atr));
@@ -308,6 +332,22 @@ power_on(struct rd_dev *d, struct rd_slot *s)
 	default_params(s);
 	if (d->p.t1_card)
 		s->params[5] = 32;
+	s->card_proto = d->p.t1_card ? 1 : 0;
+	s->card_protos = d->p.t1_card ? 3 : 1;
+	if (strict_pps(d)) {
+		struct ccid_atr a;
+
+		if (ccid_atr_parse(s->atr, s->atrlen, &a) == 0) {
+			s->card_protos = a.protocols;
+			s->card_proto = a.first_protocol == 0 ? 0 : 1;
+		}
+		if (s->card_proto == 0) {
+			/* the reader starts with the card: T=0, Fd/Dd */
+			s->proto = 0;
+			s->plen = 5;
+			memcpy(s->params, "\x11\x00\x00\x0a\x00", 5);
+		}
+	}
 	if (s->t1 != NULL)
 		rd_t1_reset(s->t1);
 	return 0;
@@ -372,21 +412,52 @@ xfr_block(struct rd_dev *d, struct rd_slot *s, const uint8_t *msg,
 	if (!s->present || !s->powered)
 		FAIL(E_ICC_MUTE);
 
-	if (d->p.t1_card) {
-		uint8_t blk[260];
+	if (strict_pps(d) && dlen >= 3 && dlen <= 6 && data[0] == 0xFF &&
+	    wlevel == 0) {
+		/* PPS request (ISO/IEC 7816-3 §9.2): PPSS PPS0 [PPS1..3]
+		 * PCK; the card takes a T its ATR offers and any Fi/Di */
+		uint8_t x = 0, t = data[1] & 0x0F;
+		size_t k, want = 3;
+
+		for (k = 4; k < 7; k++)
+			if (data[1] & (1u << k))
+				want++;
+		for (k = 0; k < dlen; k++)
+			x ^= data[k];
+		if (dlen != want || x != 0 || t > 1 ||
+		    !(s->card_protos & (1u << t)))
+			FAIL(E_ICC_MUTE);	/* the card does not answer */
+		s->card_proto = t;
+		emit_frame(d, emit, ctx, CCID_RDR_DATA_BLOCK, slot, seq, st,
+		    0, 0, data, dlen);
+		return;
+	}
+	if (d->p.t1_card && s->card_proto == 1) {
+		uint8_t blk[264];
 
 		if (dlen == 0 || wlevel != 0)
 			FAIL(dlen == 0 ? E_BAD_DWLENGTH : E_BAD_LEVELPARAM);
-		if (rd_t1_block(s->t1, &s->card, data, dlen, blk, sizeof(blk),
+		if (rd_t1_block(s->t1, &s->card, data, dlen, blk, 260,
 		    &outlen) != 0) {
 			power_off(s);
 			st = icc_status(s);
 			FAIL(E_HW_ERROR);
 		}
+		if (d->t1_trailing && outlen >= 3 && !(blk[1] & 0x80) &&
+		    outlen + 3 <= sizeof(blk)) {
+			/* bytes after the next I-block, as some TPDU
+			 * readers send them */
+			d->t1_trailing = 0;
+			memcpy(blk + outlen, "\x00\xff\x00", 3);
+			outlen += 3;
+		}
 		emit_frame(d, emit, ctx, CCID_RDR_DATA_BLOCK, slot, seq, st,
 		    0, 0, blk, outlen);
 		return;
 	}
+	/* A card in T=0 (its ATR's first protocol, no PPS yet) takes
+	 * whole APDUs, as a T=0-only reader; T=1 blocks sent to it are
+	 * garbage to it, and its answers garbage to a T=1 host. */
 
 	if (level(d) != USB_CCID_FEAT_LEVEL_EXT_APDU) {
 		/* Short APDU level (and our reading of the others). */
@@ -450,6 +521,25 @@ xfr_block(struct rd_dev *d, struct rd_slot *s, const uint8_t *msg,
 		FAIL(E_BAD_LEVELPARAM);
 	}
 #undef FAIL
+}
+
+/* Can the reader run Fi/Di at its default clock (dwMaxDataRate)?  Unknown
+ * figures: yes. */
+static int
+rate_ok(const struct rd_dev *d, uint8_t fidi)
+{
+	static const uint16_t F[16] = { 372, 372, 558, 744, 1116, 1488, 1860,
+	    0, 0, 512, 768, 1024, 1536, 2048, 0, 0 };
+	static const uint8_t D[16] = { 0, 1, 2, 4, 8, 16, 32, 64, 12, 20, 0,
+	    0, 0, 0, 0, 0 };
+	uint64_t f = F[fidi >> 4], dd = D[fidi & 0x0f];
+
+	if (f == 0 || dd == 0)
+		return 0;
+	if (d->p.ccid.dwDefaultClock == 0 || d->p.ccid.dwMaxDataRate == 0)
+		return 1;
+	return (uint64_t)d->p.ccid.dwDefaultClock * 1000u * dd / f <=
+	    d->p.ccid.dwMaxDataRate;
 }
 
 static void
@@ -551,6 +641,13 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 		    s->clock, NULL, 0);
 		break;
 	case CCID_PC_GET_SLOT_STATUS:
+		if (d->statusfail > 0) {
+			d->statusfail--;
+			emit_frame(d, emit, ctx, rtype, slot, seq,
+			    (uint8_t)(ST_FAILED | icc_status(s)), E_HW_ERROR,
+			    0, NULL, 0);
+			break;
+		}
 		emit_frame(d, emit, ctx, rtype, slot, seq, icc_status(s), 0,
 		    s->powered ? s->clock : 0, NULL, 0);
 		break;
@@ -594,6 +691,23 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 			    (uint8_t)(ST_FAILED | icc_status(s)),
 			    E_BAD_DWLENGTH);
 			break;
+		}
+		if (!rate_ok(d, msg[CCID_HDR_LEN])) {
+			/* a rate the reader cannot run: bmFindexDindex */
+			send_params(d, s, emit, ctx, slot, seq,
+			    (uint8_t)(ST_FAILED | icc_status(s)), 10);
+			break;
+		}
+		if (strict_pps(d) && (d->p.ccid.dwFeatures &
+		    USB_CCID_FEAT_AUTO_PPS_CUR) && s->powered) {
+			/* the reader makes the PPS for the new protocol */
+			if (!(s->card_protos & (1u << proto))) {
+				send_params(d, s, emit, ctx, slot, seq,
+				    (uint8_t)(ST_FAILED | icc_status(s)),
+				    E_PROTO_NOT_SUPP);
+				break;
+			}
+			s->card_proto = proto;
 		}
 		s->proto = proto;
 		s->plen = dlen;
@@ -803,6 +917,25 @@ rd_dev_inject(struct rd_dev *d, const char *line, char *err, size_t errlen)
 			rd_t1_inject_wtx(d->slot[i].t1, (int)v);
 		return 0;
 	}
+	if (strcmp(w[0], "zlp") == 0 && (nw == 1 || (nw == 2 &&
+	    parse_long(w[1], 1, 100, &v) == 0))) {
+		d->zlp_next = nw == 1 ? 1 : (int)v;
+		return 0;
+	}
+	if (strcmp(w[0], "statusfail") == 0 && nw == 2 &&
+	    parse_long(w[1], 0, 1000, &v) == 0) {
+		d->statusfail = (int)v;
+		return 0;
+	}
+	if (strcmp(w[0], "t1-trailing") == 0 && nw == 1) {
+		if (!d->p.t1_card) {
+			snprintf(err, errlen, "t1-trailing needs a TPDU (t1) "
+			    "reader");
+			return -1;
+		}
+		d->t1_trailing = 1;
+		return 0;
+	}
 	if (strcmp(w[0], "malform") == 0 && nw == 2) {
 		static const struct { const char *n; enum rd_malform m; } k[] = {
 			{ "length", RD_MAL_LENGTH_LONG },
@@ -824,6 +957,7 @@ rd_dev_inject(struct rd_dev *d, const char *line, char *err, size_t errlen)
 bad:
 	snprintf(err, errlen, "bad injection '%s' (remove [SLOT], insert "
 	    "[SLOT], unplug, replug, unplug-at N, wtx N [forever], wtx off, swtx N, "
+	    "zlp [N], statusfail N, t1-trailing, "
 	    "malform length|length-short|seq|slot|truncated|type)", line);
 	return -1;
 }

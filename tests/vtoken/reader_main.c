@@ -17,11 +17,14 @@
 #include <glib.h>
 #include <glib-unix.h>
 
+#include "../../util/util.h"
+
 #define MAX_INJECT	32
 
 static const char usage[] =
 "usage: vtoken-reader [--reader PROFILE|FILE] [--card test|builtin|vpcd:PORT]\n"
-"                     [--state FILE] [--ready FILE] [--ctl FIFO] [INJECTION...]\n"
+"                     [--state FILE] [--ready FILE] [--ctl FIFO] [--atr HEX]\n"
+"                     [INJECTION...]\n"
 "\n"
 "Creates a umockdev testbed holding one USB CCID reader with a card in it,\n"
 "writes the testbed root directory to --ready FILE (else stdout), and serves\n"
@@ -35,6 +38,8 @@ static const char usage[] =
 "             a vpcd card on 127.0.0.1:PORT (slot N of a two-slot reader\n"
 "             uses PORT+N)\n"
 "  --state    the builtin card's state file (slot N>0 uses FILE.N)\n"
+"  --atr      the card's ATR instead of its own, verbatim (a T=0-first\n"
+"             ATR, a bad TCK, an odd IFSC ...)\n"
 "  --ctl      a FIFO (created if missing) taking one injection per line;\n"
 "             each is acknowledged by a line \"ok ...\" or \"err ...\"\n"
 "             appended to FIFO.ack\n"
@@ -48,6 +53,11 @@ static const char usage[] =
 "  wtx N [forever] | wtx off       N time-extension frames before the next\n"
 "                                  answer (or before every answer)\n"
 "  swtx N                          t1 reader: N T=1 S(WTX) requests\n"
+"  zlp [N]                         N zero-length packets before the next\n"
+"                                  answer (default 1)\n"
+"  statusfail N                    the next N GetSlotStatus fail\n"
+"  t1-trailing                     t1 reader: the next T=1 block has 3\n"
+"                                  bytes after it\n"
 "  malform KIND                    the next answer broken: length,\n"
 "                                  length-short, seq, slot, truncated, type\n"
 "On --ctl only:\n"
@@ -158,7 +168,7 @@ int
 main(int argc, char **argv)
 {
 	const char *reader = "yubikey5", *card = NULL, *state = NULL;
-	const char *ready = NULL, *ctl_path = NULL;
+	const char *ready = NULL, *ctl_path = NULL, *atr = NULL;
 	const char *inject[MAX_INJECT];
 	size_t ninject = 0, i;
 	struct rd_profile prof;
@@ -190,6 +200,7 @@ main(int argc, char **argv)
 		else if (strcmp(o, "--state") == 0) dst = &state;
 		else if (strcmp(o, "--ready") == 0) dst = &ready;
 		else if (strcmp(o, "--ctl") == 0) dst = &ctl_path;
+		else if (strcmp(o, "--atr") == 0) dst = &atr;
 		else if (strcmp(o, "--") == 0) continue;
 		else if (o[0] == '-' && o[1] == '-') {
 			fprintf(stderr, "vtoken-reader: unknown option %s\n%s",
@@ -214,6 +225,11 @@ main(int argc, char **argv)
 
 	if (rd_profile_load(reader, &prof, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vtoken-reader: %s\n", err);
+		return 2;
+	}
+	if (atr != NULL && (util_unhex(atr, prof.atr, sizeof(prof.atr),
+	    &prof.atrlen) != 0 || prof.atrlen < 2)) {
+		fprintf(stderr, "vtoken-reader: --atr: 2 to 33 bytes in hex\n");
 		return 2;
 	}
 	for (i = 0; i <= prof.ccid.bMaxSlotIndex && i < RD_MAX_SLOTS; i++)
