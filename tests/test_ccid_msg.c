@@ -341,8 +341,8 @@ test_atr_malformed(void **state)
 		"3B 80 01",				/* TCK missing */
 		"3B 80 81 11",				/* TA for T=1 truncated */
 		/* TD chain that never ends, past 33 bytes */
-		"3B 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80"
-		    " 80 80 80 80 80 80 80 80 80 80 80 80 80 80",
+		("3B 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80 80"
+		    " 80 80 80 80 80 80 80 80 80 80 80 80 80 80"),
 		/* TD chain beyond 8 groups inside 33 bytes */
 		"3B 80 80 80 80 80 80 80 80 80 80 00",
 	};
