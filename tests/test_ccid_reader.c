@@ -95,7 +95,8 @@ d_read(void *h, uint8_t *buf, size_t cap, size_t *got, int *ms)
 		return f->rc;
 	if (f->n > cap)
 		return CCID_ERR_PROTO;		/* as usb/ OVERFLOW */
-	memcpy(buf, f->b, f->n);
+	if (f->n > 0)			/* a zero-length packet has no bytes */
+		memcpy(buf, f->b, f->n);
 	if (f->autoseq && f->n >= 10 && d->nout > 0) {
 		buf[5] = d->out[d->nout - 1].b[5];
 		buf[6] = d->out[d->nout - 1].b[6];
