@@ -208,7 +208,8 @@ client_pump(struct rd_client *cl)
 		GByteArray *f = g_queue_peek_head(&cl->frames);
 		size_t left = f->len - cl->frame_off;
 		size_t cap = (size_t)urb->len;
-		const uint8_t *p = f->data + cl->frame_off;
+		/* a zero-length packet (the zlp injection) has no data */
+		const uint8_t *p = f->len > 0 ? f->data + cl->frame_off : NULL;
 
 		if (left <= cap) {
 			g_queue_pop_head(&cl->frames);
