@@ -126,18 +126,6 @@ struct sigspec {
 	int param_null;		/* RSA: NULL parameters */
 };
 
-static int
-rsa_bytes(int alg)
-{
-	switch (alg) {
-	case PIV_ALG_RSA1024: return 128;
-	case PIV_ALG_RSA2048: return 256;
-	case PIV_ALG_RSA3072: return 384;
-	case PIV_ALG_RSA4096: return 512;
-	default: return 0;
-	}
-}
-
 /* Chooses hash and signature algorithm for the key; prints on failure. */
 static int
 sigspec_for(const char *cmd, int alg, const char *hash, struct sigspec *ss)
@@ -288,7 +276,7 @@ card_sign(struct token *t, const struct opts *o, const char *cmd, int slot,
 		return EX_ERR;
 	}
 	if (cli_alg_is_rsa(ss->alg)) {
-		k = (size_t)rsa_bytes(ss->alg);
+		k = (size_t)cli_rsa_bytes(ss->alg);
 		if (emsa_pkcs1(ss->md, h, hlen, blk, k) != 0) {
 			cli_err("%s: cannot pad for a %zu-byte modulus", cmd, k);
 			return EX_ERR;
@@ -323,7 +311,7 @@ card_sign(struct token *t, const struct opts *o, const char *cmd, int slot,
 	if (r != 0)
 		return cli_piv_fail(cmd, r);
 	if (cli_alg_is_rsa(ss->alg)) {
-		if (rawlen != (size_t)rsa_bytes(ss->alg) || rawlen > cap) {
+		if (rawlen != (size_t)cli_rsa_bytes(ss->alg) || rawlen > cap) {
 			cli_err("%s: the token's RSA signature has %zu bytes", cmd,
 			    rawlen);
 			return EX_ERR;

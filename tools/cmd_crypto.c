@@ -18,18 +18,6 @@
 #define ED25519_INPUT_MAX	(64u * 1024)	/* the token gets it whole */
 #define RSA_MAX_BYTES	512
 
-static int
-rsa_bytes(int alg)
-{
-	switch (alg) {
-	case PIV_ALG_RSA1024: return 128;
-	case PIV_ALG_RSA2048: return 256;
-	case PIV_ALG_RSA3072: return 384;
-	case PIV_ALG_RSA4096: return 512;
-	default: return 0;
-	}
-}
-
 /* EMSA-PKCS1-v1_5: 00 01 FF.. 00 DigestInfo(hash). */
 static int
 pad_pkcs1(const EVP_MD *md, const uint8_t *h, size_t hlen, uint8_t *em,
@@ -183,7 +171,7 @@ cmd_sign(const struct globals *g, struct opts *o)
 		goto out;
 	}
 	if (cli_alg_is_rsa(alg)) {
-		k = (size_t)rsa_bytes(alg);
+		k = (size_t)cli_rsa_bytes(alg);
 		/* PSS: salt of the hash's length, MGF1 with that hash */
 		if ((pss ? util_rsa_pss_encode(md, md, hlen, h, hlen, 8 * k,
 		    blk, k) :
@@ -317,7 +305,7 @@ cmd_decrypt(const struct globals *g, struct opts *o)
 			ex = EX_USAGE;
 			goto out;
 		}
-		k = (size_t)rsa_bytes(alg);
+		k = (size_t)cli_rsa_bytes(alg);
 		if (inlen > k || inlen == 0) {
 			cli_err("decrypt: input must be at most %zu bytes (one "
 			    "RSA block)", k);

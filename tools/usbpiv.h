@@ -196,6 +196,8 @@ const char *cli_touch_policy_name(int v);
 const char *cli_origin_name(int v);
 int cli_alg_is_rsa(int alg);
 int cli_alg_is_ec(int alg);
+/* Bytes of an RSA key of PIV algorithm alg; 0 for any other. */
+int cli_rsa_bytes(int alg);
 /* Key-slot list in the order info and ssh-keys walk it. */
 extern const uint8_t cli_key_slots[];
 extern const size_t cli_key_slots_n;

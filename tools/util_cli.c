@@ -654,3 +654,15 @@ json_str(FILE *fp, const char *s)
 	}
 	fputc('"', fp);
 }
+
+int
+cli_rsa_bytes(int alg)
+{
+	switch (alg) {
+	case PIV_ALG_RSA1024: return 128;
+	case PIV_ALG_RSA2048: return 256;
+	case PIV_ALG_RSA3072: return 384;
+	case PIV_ALG_RSA4096: return 512;
+	default: return 0;
+	}
+}
