@@ -238,22 +238,33 @@ enum { P11_COMPAT_USBPIV = 0, P11_COMPAT_YKCS11, P11_COMPAT_OPENSC };
 extern struct p11_module p11_mod;
 extern struct p11_module p11_abandoned;
 
-/* ---- module helpers (p11_module.c) ---------------------------------------- */
+/* ---- module (p11_module.c) ------------------------------------------------ */
 CK_RV p11_check_init(void);
+/* The locks p11_mutex_new makes: the application's callbacks in a (as
+ * given to C_Initialize), or pthreads when a is NULL. */
+void p11_mutex_use(const CK_C_INITIALIZE_ARGS *a);
 /* Holds off C_Finalize's teardown while a call uses the module's state:
  * p11_enter (CKR_OK, or not initialized / being finalized), p11_leave.
  * p11_slot_get enters and p11_slot_release leaves. */
 CK_RV p11_enter(void);
 void p11_leave(void);
-/* Locks the slot of hSession and finds the session; *slot locked on CKR_OK. */
-CK_RV p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
-    struct p11_session **s);
+/* C_Finalize: waits for the calls inside (p11_gate_close), frees, opens. */
+void p11_gate_close(void);
+void p11_gate_open(void);
 void p11_slot_release(struct p11_slot *slot);
 CK_RV p11_slot_get(CK_SLOT_ID id, struct p11_slot **slot);
 CK_RV p11_rv_from_piv(int r);
 void p11_padded(CK_UTF8CHAR *dst, size_t n, const char *src);
 
 /* ---- slot / token (p11_slot.c) --------------------------------------------- */
+/* What a slot owns, freed: an operation's state, a session, the derived
+ * keys of a session, the kept PIN, the login, the key and data caches. */
+void p11_op_reset(struct p11_opstate *op);
+void p11_session_free(struct p11_session **s);
+void p11_secrets_free(struct p11_session *s);
+void p11_pin_forget(struct p11_slot *slot);
+void p11_logout_all(struct p11_slot *slot);
+void p11_keys_clear(struct p11_slot *slot);
 void p11_slots_refresh(void);
 /* Records the presence at C_Initialize as already reported. */
 void p11_events_baseline(void);
@@ -276,7 +287,6 @@ CK_RV p11_card_rv(struct p11_slot *slot, int r);
 /* ---- objects (p11_object.c) --------------------------------------------- */
 extern const uint8_t p11_key_refs[P11_NKEYS];
 CK_RV p11_keys_load(struct p11_slot *slot);
-void p11_keys_clear(struct p11_slot *slot);
 int p11_key_index(uint8_t ref);
 uint8_t p11_key_id(int idx);
 int p11_key_from_id(const uint8_t *id, size_t len);
@@ -300,6 +310,9 @@ CK_RV p11_key_cert_set(struct p11_key *k, X509 *x);
  * code 9999 FASC-N), hex, its last 16 digits, else "00000000". */
 CK_RV p11_opensc_label(struct p11_slot *slot, char *buf, size_t cap);
 CK_RV p11_opensc_serial(struct p11_slot *slot, char *buf, size_t cap);
+/* The attributes of a derived session key (P11_OBJ_SECRET handle h). */
+CK_RV p11_secret_attrs(struct p11_session *s, CK_OBJECT_HANDLE h,
+    CK_ATTRIBUTE_PTR t, CK_ULONG n);
 
 /* ---- public-key encodings (p11_pubenc.c): 0 or -1 ---------------------- */
 /* key: EC point 04||X||Y, Ed25519/X25519 raw key, or RSA modulus (leading
@@ -316,17 +329,12 @@ void p11_pubenc_clear(struct p11_pubenc *e);
 /* The fields of a DER certificate (a structural walk, no decoding). */
 int p11_cert_fields(const uint8_t *der, size_t len, struct p11_certf *f);
 
-/* ---- writes, derived session keys (p11_write.c) ------------------------ */
-CK_RV p11_secret_attrs(struct p11_session *s, CK_OBJECT_HANDLE h,
-    CK_ATTRIBUTE_PTR t, CK_ULONG n);
-void p11_secrets_free(struct p11_session *s);
-
 /* ---- sessions / login (p11_session.c) ------------------------------------- */
+/* Locks the slot of hSession and finds the session; *slot locked on CKR_OK. */
+CK_RV p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
+    struct p11_session **s);
 /* Before a private-key operation: re-checks login if the card's state may
  * have changed.  Slot locked. */
 CK_RV p11_login_check(struct p11_slot *slot);
-void p11_session_free(struct p11_session **s);
-void p11_op_reset(struct p11_opstate *op);
-void p11_logout_all(struct p11_slot *slot);
 
 #endif

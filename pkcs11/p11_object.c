@@ -219,30 +219,6 @@ p11_key_pub_forget(struct p11_key *k)
 	p11_pubenc_clear(&k->enc);
 }
 
-void
-p11_keys_clear(struct p11_slot *slot)
-{
-	size_t i;
-
-	for (i = 0; i < P11_NKEYS; i++) {
-		struct p11_key *k = &slot->keys[i];
-
-		piv_metadata_clear(&k->md);
-		p11_pubenc_clear(&k->enc);
-		free(k->cert_der);
-		X509_free(k->cert);
-		X509_free(k->attest);
-		memset(k, 0, sizeof(*k));
-	}
-	for (i = 0; i < P11_NDATA; i++) {
-		util_freezero(slot->data[i].value, slot->data[i].len);
-		memset(&slot->data[i], 0, sizeof(slot->data[i]));
-	}
-	slot->md_none = 0;
-	slot->retired_n = 0;
-	slot->keys_loaded = 0;
-}
-
 X509 *
 p11_key_cert(struct p11_key *k)
 {
@@ -1462,5 +1438,69 @@ C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 		s->op[P11_OP_FIND].active = 0;
 	}
 	p11_slot_release(slot);
+	return rv;
+}
+
+CK_RV
+p11_secret_attrs(struct p11_session *s, CK_OBJECT_HANDLE h,
+    CK_ATTRIBUTE_PTR t, CK_ULONG n)
+{
+	size_t idx = P11_INDEX(h);
+	struct p11_secret *sec;
+	CK_RV rv = CKR_OK;
+	CK_ULONG i;
+
+	if (h >> 16 != 0 || idx >= P11_MAX_SECRETS ||
+	    s->secrets[idx].value == NULL)
+		return CKR_OBJECT_HANDLE_INVALID;
+	sec = &s->secrets[idx];
+	for (i = 0; i < n; i++) {
+		CK_ULONG ul;
+		CK_BBOOL b;
+		const void *p = NULL;
+		size_t len = 0;
+
+		switch (t[i].type) {
+		case CKA_CLASS:
+			ul = CKO_SECRET_KEY;
+			p = &ul; len = sizeof(ul);
+			break;
+		case CKA_KEY_TYPE:
+			ul = sec->kt;
+			p = &ul; len = sizeof(ul);
+			break;
+		case CKA_VALUE_LEN:
+			ul = sec->len;
+			p = &ul; len = sizeof(ul);
+			break;
+		case CKA_VALUE:
+			p = sec->value; len = sec->len;
+			break;
+		case CKA_TOKEN: case CKA_PRIVATE: case CKA_SENSITIVE:
+		case CKA_MODIFIABLE: case CKA_ALWAYS_SENSITIVE:
+		case CKA_NEVER_EXTRACTABLE: case CKA_LOCAL:
+			b = CK_FALSE;
+			p = &b; len = sizeof(b);
+			break;
+		case CKA_EXTRACTABLE: case CKA_DERIVE: case CKA_DESTROYABLE:
+			b = CK_TRUE;
+			p = &b; len = sizeof(b);
+			break;
+		}
+		if (p == NULL) {
+			t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			if (rv == CKR_OK)
+				rv = CKR_ATTRIBUTE_TYPE_INVALID;
+		} else if (t[i].pValue == NULL)
+			t[i].ulValueLen = len;
+		else if (t[i].ulValueLen < len) {
+			t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			if (rv == CKR_OK)
+				rv = CKR_BUFFER_TOO_SMALL;
+		} else {
+			memcpy(t[i].pValue, p, len);
+			t[i].ulValueLen = len;
+		}
+	}
 	return rv;
 }

@@ -38,37 +38,43 @@
 #include "p11.h"
 #include "../util/util.h"
 
-void
-p11_op_reset(struct p11_opstate *op)
+/* Session handles: (slot index + 1) << 16 | serial. */
+CK_RV
+p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
+    struct p11_session **s)
 {
-	EVP_MD_CTX_free(op->mdctx);
-	util_freezero(op->buf, op->len);
-	free(op->label_buf);
-	util_wipe(op, sizeof(*op));
-}
-
-void
-p11_session_free(struct p11_session **sp)
-{
-	struct p11_session *s = *sp;
+	struct p11_slot *sl;
+	CK_SLOT_ID id;
+	CK_RV rv;
 	size_t i;
 
-	if (s == NULL)
-		return;
-	for (i = 0; i < P11_OP_COUNT; i++)
-		p11_op_reset(&s->op[i]);
-	p11_secrets_free(s);
-	free(s->found);
-	free(s);
-	*sp = NULL;
-}
-
-static void
-p11_pin_forget(struct p11_slot *slot)
-{
-	util_secmem_free(slot->pin_kept, P11_PIN_KEPT_MAX);
-	slot->pin_kept = NULL;
-	slot->pin_kept_len = 0;
+	*slot = NULL;
+	*s = NULL;
+	if ((rv = p11_check_init()) != CKR_OK)
+		return rv;
+	if ((h >> 16) == 0 || (h >> 16) > P11_MAX_SLOTS)
+		return CKR_SESSION_HANDLE_INVALID;
+	id = (h >> 16) - 1;
+	if ((rv = p11_slot_get(id, &sl)) != CKR_OK)
+		/* finalized meanwhile (C_Finalize on another thread) */
+		return rv == CKR_CRYPTOKI_NOT_INITIALIZED ? rv :
+		    CKR_SESSION_HANDLE_INVALID;
+	for (i = 0; i < P11_MAX_SESSIONS; i++)
+		if (sl->sess[i] != NULL && sl->sess[i]->h == h)
+			break;
+	if (i == P11_MAX_SESSIONS) {
+		p11_slot_release(sl);
+		return CKR_SESSION_HANDLE_INVALID;
+	}
+	if (sl->sess[i]->epoch != sl->epoch) {
+		/* The token went away under this session: it is gone. */
+		p11_session_free(&sl->sess[i]);
+		p11_slot_release(sl);
+		return CKR_SESSION_HANDLE_INVALID;
+	}
+	*slot = sl;
+	*s = sl->sess[i];
+	return CKR_OK;
 }
 
 /* Keeps the PIN that just verified, with the PIN events it goes with. */
@@ -82,20 +88,6 @@ p11_pin_keep(struct p11_slot *slot, const CK_UTF8CHAR *pin, CK_ULONG len)
 	memcpy(slot->pin_kept, pin, len);
 	slot->pin_kept_len = len;
 	slot->pin_ev = piv_pin_events(slot->card);
-}
-
-void
-p11_logout_all(struct p11_slot *slot)
-{
-	size_t i;
-
-	slot->user_in = slot->so_in = 0;
-	p11_pin_forget(slot);
-	/* Private objects vanish: searches in progress keep handles, which
-	 * then fail with CKR_OBJECT_HANDLE_INVALID. */
-	for (i = 0; i < P11_NDATA; i++)
-		if (slot->data[i].state != P11_CERT_PRESENT)
-			slot->data[i].state = P11_CERT_UNKNOWN;
 }
 
 static uint64_t
