@@ -2,6 +2,18 @@
  * pkcs11/ private header: the module's state, the transport seam and the
  * helpers shared by the C_* files.
  *
+ * The files, in their order: each uses only the lines above its own
+ * (tests/integration/layering.sh checks the objects' symbols against it).
+ *
+ *   p11_pubenc.c p11_backend_usb.c	leaves: DER encodings, the USB backend
+ *   p11_module.c	module state, locks, the gate, slot lookup, errors
+ *   p11_slot.c		readers and tokens; what a slot owns, freed
+ *   p11_session.c	sessions, login
+ *   p11_object.c	keys, certificates, attributes; the call prologue
+ *   p11_mech.c		mechanisms and the state of an operation
+ *   p11_sign.c p11_decrypt.c p11_digest.c p11_derive.c p11_write.c p11_token.c
+ *   p11_api.c		C_Initialize, C_Finalize, the function lists
+ *
  * Locking: one module lock guards initialisation and the slot table;
  * each slot has its own lock, held around everything that touches its
  * token (card I/O, objects, sessions, login state).  Session handles
@@ -310,9 +322,61 @@ CK_RV p11_key_cert_set(struct p11_key *k, X509 *x);
  * code 9999 FASC-N), hex, its last 16 digits, else "00000000". */
 CK_RV p11_opensc_label(struct p11_slot *slot, char *buf, size_t cap);
 CK_RV p11_opensc_serial(struct p11_slot *slot, char *buf, size_t cap);
+/* In a client's template: the attribute of that type (NULL: none); its
+ * value as a CK_ULONG or a byte (1, 0 absent, -1 of another size). */
+const CK_ATTRIBUTE *p11_find_attr(const CK_ATTRIBUTE *t, CK_ULONG n,
+    CK_ATTRIBUTE_TYPE type);
+int p11_attr_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+    CK_ULONG *v);
+int p11_attr_byte(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+    uint8_t *v);
 /* The attributes of a derived session key (P11_OBJ_SECRET handle h). */
 CK_RV p11_secret_attrs(struct p11_session *s, CK_OBJECT_HANDLE h,
     CK_ATTRIBUTE_PTR t, CK_ULONG n);
+
+/* ---- the call prologue (p11_object.c) ------------------------------------ */
+/* What a call needs before its own work; on CKR_OK the slot is locked
+ * until p11_call_end. */
+#define P11_NEED_TOKEN	 0x01	/* token there, login current, keys listed */
+#define P11_NEED_WRITE	 0x02	/* ...and a read-write SO session; a token
+				 * check that fails ends the session */
+#define P11_GONE_REMOVED 0x04	/* a token gone: CKR_DEVICE_REMOVED */
+#define P11_GONE_INVALID 0x08	/* a token gone: CKR_SESSION_HANDLE_INVALID */
+#define P11_CALL_SESSION 0	/* the session alone (digest, random) */
+#define P11_CALL_OBJECT	(P11_NEED_TOKEN | P11_GONE_INVALID)
+#define P11_CALL_OP	(P11_NEED_TOKEN | P11_GONE_REMOVED)
+#define P11_CALL_WRITE	(P11_NEED_TOKEN | P11_NEED_WRITE)
+CK_RV p11_call_begin(CK_SESSION_HANDLE h, int need, struct p11_slot **slot,
+    struct p11_session **s);
+/* The same checks when the session is already held (slot locked). */
+CK_RV p11_call_check(struct p11_slot *slot, struct p11_session *s, int need);
+void p11_call_end(struct p11_slot *slot);
+
+/* ---- mechanisms and operations (p11_mech.c) ------------------------------ */
+enum { P11_FAM_RSA_PKCS, P11_FAM_RSA_X509, P11_FAM_RSA_PSS, P11_FAM_OAEP,
+    P11_FAM_ECDSA, P11_FAM_EDDSA };
+/* The mechanism's family (P11_FAM_*), -1 for one this module lacks. */
+int p11_family(CK_MECHANISM_TYPE m);
+/* The digest of a CKM_SHA* mechanism, NULL for another. */
+const EVP_MD *p11_md_of_hashalg(CK_MECHANISM_TYPE h);
+size_t p11_rsa_bytes(uint8_t alg);
+size_t p11_ec_bytes(uint8_t alg);
+/* C_*Init of P11_OP_SIGN, _VERIFY, _DECRYPT or _ENCRYPT. */
+CK_RV p11_op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m,
+    CK_OBJECT_HANDLE hKey, int which);
+/* The calls after *Init: the operation `which` active, in `mode`
+ * (P11_MODE_*; a mix ends it); slot locked on CKR_OK. */
+CK_RV p11_op_begin(CK_SESSION_HANDLE h, int need, int which, int mode,
+    struct p11_slot **slot, struct p11_opstate **op);
+CK_RV p11_op_mode(struct p11_opstate *op, int mode);
+/* One more part of the input (hashed, or collected up to a bound). */
+CK_RV p11_op_update(struct p11_opstate *op, const uint8_t *p, size_t n);
+/* The input to sign or verify: the digest, or what was collected. */
+CK_RV p11_op_input(struct p11_opstate *op, uint8_t *dig, size_t cap,
+    const uint8_t **in, size_t *inlen);
+size_t p11_sig_len(struct p11_slot *slot, struct p11_opstate *op);
+/* The time budget of a private-key operation with k. */
+int p11_key_ms(const struct p11_key *k);
 
 /* ---- public-key encodings (p11_pubenc.c): 0 or -1 ---------------------- */
 /* key: EC point 04||X||Y, Ed25519/X25519 raw key, or RSA modulus (leading

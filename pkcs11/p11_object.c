@@ -1171,27 +1171,98 @@ p11_attr(struct p11_slot *slot, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
 	return CKR_ATTRIBUTE_TYPE_INVALID;
 }
 
-/* Session lookup + token + objects, for the object calls. */
-static CK_RV
-p11_obj_session(CK_SESSION_HANDLE h, struct p11_slot **slot,
+/* ---- templates given by a client ------------------------------------------ */
+
+const CK_ATTRIBUTE *
+p11_find_attr(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
+{
+	CK_ULONG i;
+
+	for (i = 0; t != NULL && i < n; i++)
+		if (t[i].type == type)
+			return &t[i];
+	return NULL;
+}
+
+int
+p11_attr_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+    CK_ULONG *v)
+{
+	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
+
+	if (a == NULL)
+		return 0;
+	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_ULONG))
+		return -1;
+	memcpy(v, a->pValue, sizeof(*v));
+	return 1;
+}
+
+int
+p11_attr_byte(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+    uint8_t *v)
+{
+	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
+
+	if (a == NULL)
+		return 0;
+	if (a->pValue == NULL || a->ulValueLen != 1)
+		return -1;
+	*v = *(const uint8_t *)a->pValue;
+	return 1;
+}
+
+/* ---- the call prologue ------------------------------------------------------ */
+
+/*
+ * What a session call needs, checked on the locked slot: with
+ * P11_NEED_TOKEN the token there, the login current and the key slots
+ * listed; with P11_NEED_WRITE also a read-write session with the SO
+ * logged in.  A token found gone is reported as the call's flags say.
+ */
+CK_RV
+p11_call_check(struct p11_slot *slot, struct p11_session *s, int need)
+{
+	CK_RV rv;
+
+	if (!(need & (P11_NEED_TOKEN | P11_NEED_WRITE)))
+		return CKR_OK;
+	if ((rv = p11_token_check(slot)) != CKR_OK &&
+	    (need & P11_NEED_WRITE))
+		return CKR_SESSION_HANDLE_INVALID;
+	if (rv == CKR_OK && (rv = p11_login_check(slot)) == CKR_OK)
+		rv = p11_keys_load(slot);
+	if (rv == CKR_TOKEN_NOT_PRESENT && (need & P11_GONE_REMOVED))
+		return CKR_DEVICE_REMOVED;
+	if (rv == CKR_TOKEN_NOT_PRESENT && (need & P11_GONE_INVALID))
+		return CKR_SESSION_HANDLE_INVALID;
+	if (rv != CKR_OK || !(need & P11_NEED_WRITE))
+		return rv;
+	if (!(s->flags & CKF_RW_SESSION))
+		return CKR_SESSION_READ_ONLY;
+	return slot->so_in ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+}
+
+CK_RV
+p11_call_begin(CK_SESSION_HANDLE h, int need, struct p11_slot **slot,
     struct p11_session **s)
 {
 	CK_RV rv;
 
 	if ((rv = p11_session_get(h, slot, s)) != CKR_OK)
 		return rv;
-	if ((rv = p11_token_check(*slot)) != CKR_OK ||
-	    (rv = p11_login_check(*slot)) != CKR_OK ||
-	    (rv = p11_keys_load(*slot)) != CKR_OK) {
-		/* gone before the call: the session is; during it: the
-		 * operation in flight reports the removal */
-		if (rv == CKR_TOKEN_NOT_PRESENT)
-			rv = CKR_SESSION_HANDLE_INVALID;
+	if ((rv = p11_call_check(*slot, *s, need)) != CKR_OK) {
 		p11_slot_release(*slot);
 		*slot = NULL;
 		*s = NULL;
 	}
 	return rv;
+}
+
+void
+p11_call_end(struct p11_slot *slot)
+{
+	p11_slot_release(slot);
 }
 
 CK_RV
@@ -1204,7 +1275,8 @@ C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	CK_RV rv, r1;
 	CK_ULONG i;
 
-	if ((rv = p11_obj_session(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_OBJECT,
+	    &slot, &s)) != CKR_OK)
 		return rv;
 	if (pTemplate == NULL && ulCount > 0) {
 		rv = CKR_ARGUMENTS_BAD;
@@ -1262,7 +1334,8 @@ C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	struct p11_session *s;
 	CK_RV rv;
 
-	if ((rv = p11_obj_session(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_OBJECT,
+	    &slot, &s)) != CKR_OK)
 		return rv;
 	if (pulSize == NULL)
 		rv = CKR_ARGUMENTS_BAD;
@@ -1356,7 +1429,8 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	int kind;
 	CK_RV rv;
 
-	if ((rv = p11_obj_session(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_OBJECT,
+	    &slot, &s)) != CKR_OK)
 		return rv;
 	if (pTemplate == NULL && ulCount > 0) {
 		rv = CKR_ARGUMENTS_BAD;
@@ -1405,7 +1479,8 @@ C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
 	CK_ULONG n = 0;
 	CK_RV rv;
 
-	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_SESSION,
+	    &slot, &s)) != CKR_OK)
 		return rv;
 	if (phObject == NULL || pulObjectCount == NULL)
 		rv = CKR_ARGUMENTS_BAD;
@@ -1427,7 +1502,8 @@ C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 	struct p11_session *s;
 	CK_RV rv;
 
-	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_SESSION,
+	    &slot, &s)) != CKR_OK)
 		return rv;
 	if (!s->op[P11_OP_FIND].active)
 		rv = CKR_OPERATION_NOT_INITIALIZED;

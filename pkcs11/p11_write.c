@@ -1,8 +1,8 @@
 /*
  * Writes (SO = management key logged in, read/write session): key
  * generation into the slot chosen by CKA_ID, certificate and private-key
- * import, deletion; and ECDH derivation into session secret-key objects
- * (visible in the deriving session only).
+ * import, deletion; and the deletion of a derived session key
+ * (p11_derive.c makes them).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,45 +14,6 @@
 #include "p11.h"
 #include "usbpiv-pkcs11.h"
 #include "../util/util.h"
-
-static const CK_ATTRIBUTE *
-p11_find_attr(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
-{
-	CK_ULONG i;
-
-	for (i = 0; t != NULL && i < n; i++)
-		if (t[i].type == type)
-			return &t[i];
-	return NULL;
-}
-
-static int
-p11_attr_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
-    CK_ULONG *v)
-{
-	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
-
-	if (a == NULL)
-		return 0;
-	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_ULONG))
-		return -1;
-	memcpy(v, a->pValue, sizeof(*v));
-	return 1;
-}
-
-static int
-p11_attr_byte(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
-    uint8_t *v)
-{
-	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
-
-	if (a == NULL)
-		return 0;
-	if (a->pValue == NULL || a->ulValueLen != 1)
-		return -1;
-	*v = *(const uint8_t *)a->pValue;
-	return 1;
-}
 
 /* Slot index from CKA_ID in either template. */
 static CK_RV
@@ -69,31 +30,6 @@ p11_target(const CK_ATTRIBUTE *t1, CK_ULONG n1, const CK_ATTRIBUTE *t2,
 	    p11_key_refs[*idx] == PIV_SLOT_ATTEST)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	return CKR_OK;
-}
-
-static CK_RV
-p11_write_session(CK_SESSION_HANDLE h, struct p11_slot **slot,
-    struct p11_session **s)
-{
-	CK_RV rv;
-
-	if ((rv = p11_session_get(h, slot, s)) != CKR_OK)
-		return rv;
-	if ((rv = p11_token_check(*slot)) != CKR_OK)
-		rv = CKR_SESSION_HANDLE_INVALID;
-	else if ((rv = p11_login_check(*slot)) != CKR_OK ||
-	    (rv = p11_keys_load(*slot)) != CKR_OK)
-		;
-	else if (!((*s)->flags & CKF_RW_SESSION))
-		rv = CKR_SESSION_READ_ONLY;
-	else if (!(*slot)->so_in)
-		rv = CKR_USER_NOT_LOGGED_IN;
-	if (rv != CKR_OK) {
-		p11_slot_release(*slot);
-		*slot = NULL;
-		*s = NULL;
-	}
-	return rv;
 }
 
 /*
@@ -456,9 +392,10 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	int idx, ms = P11_OP_MS, r;
 	CK_RV rv;
 
-	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_SESSION,
+	    &slot, &s)) != CKR_OK)
 		return rv;
-	p11_slot_release(slot);
+	p11_call_end(slot);
 	if (phPublicKey == NULL || phPrivateKey == NULL || pMechanism == NULL ||
 	    (pt == NULL && pn > 0) || (qt == NULL && qn > 0))
 		return CKR_ARGUMENTS_BAD;
@@ -467,7 +404,8 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if ((rv = p11_keypair_templates(pMechanism->mechanism, pt, pn, qt,
 	    qn)) != CKR_OK)
 		return rv;
-	if ((rv = p11_write_session(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_WRITE,
+	    &slot, &s)) != CKR_OK)
 		return rv;
 	if ((rv = p11_target(pt, pn, qt, qn, &idx)) != CKR_OK)
 		goto out;
@@ -537,7 +475,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	*phPublicKey = P11_HANDLE(P11_OBJ_PUB, idx);
 	*phPrivateKey = P11_HANDLE(P11_OBJ_PRIV, idx);
 out:
-	p11_slot_release(slot);
+	p11_call_end(slot);
 	return rv;
 }
 
@@ -855,15 +793,17 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	CK_ULONG cls = 0;
 	CK_RV rv;
 
-	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_SESSION,
+	    &slot, &s)) != CKR_OK)
 		return rv;
-	p11_slot_release(slot);
+	p11_call_end(slot);
 	if (pTemplate == NULL || phObject == NULL)
 		return CKR_ARGUMENTS_BAD;
 	/* the template first: one the card cannot honour touches nothing */
 	if ((rv = p11_create_template(pTemplate, ulCount)) != CKR_OK)
 		return rv;
-	if ((rv = p11_write_session(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_WRITE,
+	    &slot, &s)) != CKR_OK)
 		return rv;
 	if (p11_attr_ulong(pTemplate, ulCount, CKA_CLASS, &cls) != 1)
 		rv = CKR_TEMPLATE_INCOMPLETE;
@@ -873,7 +813,7 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 		rv = p11_create_key(slot, pTemplate, ulCount, phObject);
 	else
 		rv = CKR_TEMPLATE_INCONSISTENT;
-	p11_slot_release(slot);
+	p11_call_end(slot);
 	return rv;
 }
 
@@ -887,7 +827,8 @@ C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 	struct p11_key *k;
 	CK_RV rv;
 
-	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
+	if ((rv = p11_call_begin(hSession, P11_CALL_SESSION,
+	    &slot, &s)) != CKR_OK)
 		return rv;
 	if (P11_KIND(hObject) == P11_OBJ_SECRET && hObject >> 16 == 0) {
 		if (idx >= P11_MAX_SECRETS || s->secrets[idx].value == NULL)
@@ -897,11 +838,12 @@ C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 			    s->secrets[idx].len);
 			memset(&s->secrets[idx], 0, sizeof(s->secrets[idx]));
 		}
-		p11_slot_release(slot);
+		p11_call_end(slot);
 		return rv;
 	}
-	p11_slot_release(slot);
-	if ((rv = p11_write_session(hSession, &slot, &s)) != CKR_OK)
+	p11_call_end(slot);
+	if ((rv = p11_call_begin(hSession, P11_CALL_WRITE,
+	    &slot, &s)) != CKR_OK)
 		return rv;
 	if (!p11_object_exists(slot, hObject)) {
 		/* private keys are invisible to the SO: look again */
@@ -935,124 +877,6 @@ C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 		rv = r == PIV_ERR_AUTH_REQUIRED ? CKR_USER_NOT_LOGGED_IN :
 		    p11_card_rv(slot, r);
 out:
-	p11_slot_release(slot);
-	return rv;
-}
-
-/* ---- ECDH ----------------------------------------------------------------- */
-
-CK_RV
-C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
-    CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
-{
-	struct p11_slot *slot;
-	struct p11_session *s;
-	const CK_ECDH1_DERIVE_PARAMS *pp;
-	const uint8_t *peer;
-	size_t peerlen, n = 0, i;
-	uint8_t out[128];
-	CK_ULONG want = 0, kt = CKK_GENERIC_SECRET;
-	int idx = (int)P11_INDEX(hBaseKey), ms = P11_OP_MS, r;
-	struct p11_key *k;
-	CK_RV rv;
-
-	if ((rv = p11_session_get(hSession, &slot, &s)) != CKR_OK)
-		return rv;
-	if (pMechanism == NULL || phKey == NULL ||
-	    (pTemplate == NULL && ulAttributeCount > 0)) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	if ((rv = p11_token_check(slot)) != CKR_OK ||
-	    (rv = p11_login_check(slot)) != CKR_OK ||
-	    (rv = p11_keys_load(slot)) != CKR_OK)
-		goto out;
-	if (pMechanism->mechanism != CKM_ECDH1_DERIVE &&
-	    pMechanism->mechanism != CKM_ECDH1_COFACTOR_DERIVE) {
-		rv = CKR_MECHANISM_INVALID;
-		goto out;
-	}
-	pp = pMechanism->pParameter;
-	if (pp == NULL || pMechanism->ulParameterLen != sizeof(*pp) ||
-	    pp->kdf != CKD_NULL || pp->ulSharedDataLen != 0 ||
-	    pp->pPublicData == NULL || pp->ulPublicDataLen == 0 ||
-	    pp->ulPublicDataLen > 200) {
-		rv = CKR_MECHANISM_PARAM_INVALID;
-		goto out;
-	}
-	if (!slot->user_in) {
-		rv = CKR_USER_NOT_LOGGED_IN;
-		goto out;
-	}
-	if (P11_KIND(hBaseKey) != P11_OBJ_PRIV ||
-	    !p11_object_exists(slot, hBaseKey)) {
-		rv = CKR_KEY_HANDLE_INVALID;
-		goto out;
-	}
-	k = &slot->keys[idx];
-	if (k->md.alg != PIV_ALG_ECCP256 && k->md.alg != PIV_ALG_ECCP384 &&
-	    k->md.alg != PIV_ALG_X25519) {
-		rv = CKR_KEY_TYPE_INCONSISTENT;
-		goto out;
-	}
-	if (pMechanism->mechanism == CKM_ECDH1_COFACTOR_DERIVE &&
-	    k->md.alg == PIV_ALG_X25519) {
-		rv = CKR_MECHANISM_INVALID;
-		goto out;
-	}
-	if (p11_attr_ulong(pTemplate, ulAttributeCount, CKA_VALUE_LEN,
-	    &want) < 0 || p11_attr_ulong(pTemplate, ulAttributeCount,
-	    CKA_KEY_TYPE, &kt) < 0) {
-		rv = CKR_ATTRIBUTE_VALUE_INVALID;
-		goto out;
-	}
-	/* the peer's point, raw or wrapped in a DER OCTET STRING */
-	peer = pp->pPublicData;
-	peerlen = pp->ulPublicDataLen;
-	if (peerlen >= 2 && peer[0] == 0x04 && peer[1] == peerlen - 2 &&
-	    (peerlen - 2 == 32 || (peerlen - 2) % 2 == 1)) {
-		peer += 2;
-		peerlen -= 2;
-	}
-	r = piv_ecdh(slot->card, k->ref, k->md.alg, peer, peerlen, out,
-	    sizeof(out), &n, &ms);
-	if (r == PIV_ERR_AUTH_REQUIRED && !p11_key_always_auth(k) &&
-	    p11_login_lost(slot) == 0) {
-		ms = P11_OP_MS;
-		r = piv_ecdh(slot->card, k->ref, k->md.alg, peer, peerlen,
-		    out, sizeof(out), &n, &ms);
-	}
-	if (r != 0) {
-		rv = r == PIV_ERR_AUTH_REQUIRED ? CKR_USER_NOT_LOGGED_IN :
-		    r == PIV_ERR_BAD_DATA || r == PIV_ERR_ARG ?
-		    CKR_MECHANISM_PARAM_INVALID : p11_card_rv(slot, r);
-		goto out;
-	}
-	if (want > n) {
-		rv = CKR_TEMPLATE_INCONSISTENT;
-		goto out;
-	}
-	if (want == 0)
-		want = n;
-	for (i = 0; i < P11_MAX_SECRETS; i++)
-		if (s->secrets[i].value == NULL)
-			break;
-	if (i == P11_MAX_SECRETS) {
-		rv = CKR_DEVICE_MEMORY;
-		goto out;
-	}
-	if ((s->secrets[i].value = malloc(want)) == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	/* a shorter key takes the leftmost bytes (X9.63: the x-coord) */
-	memcpy(s->secrets[i].value, out, want);
-	s->secrets[i].len = want;
-	s->secrets[i].kt = kt;
-	*phKey = P11_HANDLE(P11_OBJ_SECRET, i);
-out:
-	util_wipe(out, sizeof(out));
-	p11_slot_release(slot);
+	p11_call_end(slot);
 	return rv;
 }
