@@ -289,6 +289,9 @@ void p11_token_removed(struct p11_slot *slot);
 void p11_sessions_purge(struct p11_slot *slot);
 void p11_token_forget(struct p11_slot *slot);
 CK_RV p11_token_load_info(struct p11_slot *slot);
+/* Slot id locked, args_ok (else CKR_ARGUMENTS_BAD), the token there and
+ * its identity read; released on failure. */
+CK_RV p11_token_begin(CK_SLOT_ID id, int args_ok, struct p11_slot **slot);
 /* PIN tries for C_GetTokenInfo's flags: one VERIFY without data, reused
  * for P11_PIN_INFO_MS within the same card generation. */
 #define P11_PIN_INFO_MS	2000
@@ -369,6 +372,15 @@ CK_RV p11_op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m,
 CK_RV p11_op_begin(CK_SESSION_HANDLE h, int need, int which, int mode,
     struct p11_slot **slot, struct p11_opstate **op);
 CK_RV p11_op_mode(struct p11_opstate *op, int mode);
+/* Does a call that ended with rv keep the operation (a size query with
+ * no output buffer, or a short buffer)? */
+int p11_op_kept(CK_RV rv, const CK_BYTE *out);
+/* The last step of an operation: out (NULL: size query) and its length. */
+typedef CK_RV p11_final_fn(struct p11_slot *slot, struct p11_opstate *op,
+    CK_BYTE_PTR out, CK_ULONG_PTR outlen);
+/* C_*Final: fn, then the operation ends unless p11_op_kept. */
+CK_RV p11_op_final(CK_SESSION_HANDLE h, int need, int which,
+    p11_final_fn *fn, CK_BYTE_PTR out, CK_ULONG_PTR outlen);
 /* One more part of the input (hashed, or collected up to a bound). */
 CK_RV p11_op_update(struct p11_opstate *op, const uint8_t *p, size_t n);
 /* The input to sign or verify: the digest, or what was collected. */
@@ -397,6 +409,7 @@ int p11_cert_fields(const uint8_t *der, size_t len, struct p11_certf *f);
 /* Locks the slot of hSession and finds the session; *slot locked on CKR_OK. */
 CK_RV p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
     struct p11_session **s);
+CK_RV p11_session_valid(CK_SESSION_HANDLE h);
 /* Before a private-key operation: re-checks login if the card's state may
  * have changed.  Slot locked. */
 CK_RV p11_login_check(struct p11_slot *slot);

@@ -188,14 +188,9 @@ C_GetInfo(CK_INFO_PTR pInfo)
 static CK_RV
 p11_unsupported_session(CK_SESSION_HANDLE h)
 {
-	struct p11_slot *slot;
-	struct p11_session *s;
-	CK_RV rv;
+	CK_RV rv = p11_session_valid(h);
 
-	if ((rv = p11_session_get(h, &slot, &s)) != CKR_OK)
-		return rv;
-	p11_slot_release(slot);
-	return CKR_FUNCTION_NOT_SUPPORTED;
+	return rv == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED : rv;
 }
 
 #define P11_UNSUPPORTED_S(name, args, sess)		\

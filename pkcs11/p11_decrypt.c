@@ -24,14 +24,6 @@ C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	return p11_op_init(hSession, pMechanism, hKey, P11_OP_ENCRYPT);
 }
 
-/* A size query (no output buffer) or a short buffer keeps the operation;
- * anything else ends it. */
-static int
-p11_op_kept(CK_RV rv, const CK_BYTE *out)
-{
-	return (rv == CKR_OK && out == NULL) || rv == CKR_BUFFER_TOO_SMALL;
-}
-
 /*
  * The plaintext is kept in op->res (wiped) once computed, so that a short
  * buffer does not cost a second card operation (nor a second PIN entry for
@@ -126,23 +118,23 @@ C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
 	return rv;
 }
 
-CK_RV
-C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
+/* C_DecryptUpdate and C_EncryptUpdate: RSA collects the parts and
+ * gives all its output at the end. */
+static CK_RV
+p11_crypt_update(CK_SESSION_HANDLE hSession, int which, CK_BYTE_PTR pPart,
+    CK_ULONG ulPartLen, CK_ULONG_PTR pulOutLen)
 {
 	struct p11_slot *slot;
 	struct p11_opstate *op;
 	CK_RV rv;
 
-	(void)pPart;
-	if ((rv = p11_op_begin(hSession, P11_CALL_OP, P11_OP_DECRYPT,
-	    P11_MODE_MULTI, &slot, &op)) != CKR_OK)
+	if ((rv = p11_op_begin(hSession, P11_CALL_OP, which, P11_MODE_MULTI,
+	    &slot, &op)) != CKR_OK)
 		return rv;
-	if (pulPartLen == NULL)
+	if (pulOutLen == NULL)
 		rv = CKR_ARGUMENTS_BAD;
-	else if ((rv = p11_op_update(op, pEncryptedPart,
-	    ulEncryptedPartLen)) == CKR_OK)
-		*pulPartLen = 0;	/* RSA: all output at the end */
+	else if ((rv = p11_op_update(op, pPart, ulPartLen)) == CKR_OK)
+		*pulOutLen = 0;
 	if (rv != CKR_OK)
 		p11_op_reset(op);
 	p11_call_end(slot);
@@ -150,21 +142,20 @@ C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 }
 
 CK_RV
+C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
+    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
+{
+	(void)pPart;
+	return p11_crypt_update(hSession, P11_OP_DECRYPT, pEncryptedPart,
+	    ulEncryptedPartLen, pulPartLen);
+}
+
+CK_RV
 C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
     CK_ULONG_PTR pulLastPartLen)
 {
-	struct p11_slot *slot;
-	struct p11_opstate *op;
-	CK_RV rv;
-
-	if ((rv = p11_op_begin(hSession, P11_CALL_OP, P11_OP_DECRYPT,
-	    P11_MODE_MULTI, &slot, &op)) != CKR_OK)
-		return rv;
-	rv = p11_decrypt_final(slot, op, pLastPart, pulLastPartLen);
-	if (!p11_op_kept(rv, pLastPart))
-		p11_op_reset(op);
-	p11_call_end(slot);
-	return rv;
+	return p11_op_final(hSession, P11_CALL_OP, P11_OP_DECRYPT,
+	    p11_decrypt_final, pLastPart, pulLastPartLen);
 }
 
 static CK_RV
@@ -273,39 +264,15 @@ C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
     CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
     CK_ULONG_PTR pulEncryptedPartLen)
 {
-	struct p11_slot *slot;
-	struct p11_opstate *op;
-	CK_RV rv;
-
 	(void)pEncryptedPart;
-	if ((rv = p11_op_begin(hSession, P11_CALL_OP, P11_OP_ENCRYPT,
-	    P11_MODE_MULTI, &slot, &op)) != CKR_OK)
-		return rv;
-	if (pulEncryptedPartLen == NULL)
-		rv = CKR_ARGUMENTS_BAD;
-	else if ((rv = p11_op_update(op, pPart, ulPartLen)) == CKR_OK)
-		*pulEncryptedPartLen = 0;
-	if (rv != CKR_OK)
-		p11_op_reset(op);
-	p11_call_end(slot);
-	return rv;
+	return p11_crypt_update(hSession, P11_OP_ENCRYPT, pPart, ulPartLen,
+	    pulEncryptedPartLen);
 }
 
 CK_RV
 C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
     CK_ULONG_PTR pulLastEncryptedPartLen)
 {
-	struct p11_slot *slot;
-	struct p11_opstate *op;
-	CK_RV rv;
-
-	if ((rv = p11_op_begin(hSession, P11_CALL_OP, P11_OP_ENCRYPT,
-	    P11_MODE_MULTI, &slot, &op)) != CKR_OK)
-		return rv;
-	rv = p11_encrypt_final(slot, op, pLastEncryptedPart,
-	    pulLastEncryptedPartLen);
-	if (!p11_op_kept(rv, pLastEncryptedPart))
-		p11_op_reset(op);
-	p11_call_end(slot);
-	return rv;
+	return p11_op_final(hSession, P11_CALL_OP, P11_OP_ENCRYPT,
+	    p11_encrypt_final, pLastEncryptedPart, pulLastEncryptedPartLen);
 }

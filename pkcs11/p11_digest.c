@@ -47,11 +47,13 @@ C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 }
 
 static CK_RV
-p11_digest_final(struct p11_opstate *op, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+p11_digest_final(struct p11_slot *slot, struct p11_opstate *op,
+    CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
 	size_t need = (size_t)EVP_MD_get_size(op->md);
 	unsigned int n = 0;
 
+	(void)slot;
 	if (outlen == NULL) {
 		p11_op_reset(op);
 		return CKR_ARGUMENTS_BAD;
@@ -89,12 +91,12 @@ C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 		rv = CKR_ARGUMENTS_BAD;
 	} else if (pDigest == NULL ||
 	    *pulDigestLen < (CK_ULONG)EVP_MD_get_size(op->md))
-		rv = p11_digest_final(op, pDigest, pulDigestLen);
+		rv = p11_digest_final(slot, op, pDigest, pulDigestLen);
 	else if (!EVP_DigestUpdate(op->mdctx, pData, ulDataLen)) {
 		p11_op_reset(op);
 		rv = CKR_FUNCTION_FAILED;
 	} else
-		rv = p11_digest_final(op, pDigest, pulDigestLen);
+		rv = p11_digest_final(slot, op, pDigest, pulDigestLen);
 	p11_call_end(slot);
 	return rv;
 }
@@ -123,16 +125,8 @@ CK_RV
 C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
     CK_ULONG_PTR pulDigestLen)
 {
-	struct p11_slot *slot;
-	struct p11_opstate *op;
-	CK_RV rv;
-
-	if ((rv = p11_op_begin(hSession, P11_CALL_SESSION, P11_OP_DIGEST,
-	    P11_MODE_MULTI, &slot, &op)) != CKR_OK)
-		return rv;
-	rv = p11_digest_final(op, pDigest, pulDigestLen);
-	p11_call_end(slot);
-	return rv;
+	return p11_op_final(hSession, P11_CALL_SESSION, P11_OP_DIGEST,
+	    p11_digest_final, pDigest, pulDigestLen);
 }
 
 /* ---- random ---------------------------------------------------------------- */
@@ -140,14 +134,10 @@ C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
 CK_RV
 C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
 {
-	struct p11_slot *slot;
-	struct p11_session *s;
 	CK_RV rv;
 
-	if ((rv = p11_call_begin(hSession, P11_CALL_SESSION, &slot,
-	    &s)) != CKR_OK)
+	if ((rv = p11_session_valid(hSession)) != CKR_OK)
 		return rv;
-	p11_call_end(slot);
 	if (pSeed == NULL && ulSeedLen > 0)
 		return CKR_ARGUMENTS_BAD;
 	return CKR_RANDOM_SEED_NOT_SUPPORTED;
@@ -158,14 +148,10 @@ CK_RV
 C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData,
     CK_ULONG ulRandomLen)
 {
-	struct p11_slot *slot;
-	struct p11_session *s;
 	CK_RV rv;
 
-	if ((rv = p11_call_begin(hSession, P11_CALL_SESSION, &slot,
-	    &s)) != CKR_OK)
+	if ((rv = p11_session_valid(hSession)) != CKR_OK)
 		return rv;
-	p11_call_end(slot);
 	if (pRandomData == NULL && ulRandomLen > 0)
 		return CKR_ARGUMENTS_BAD;
 	if (ulRandomLen > 0x7fffffff)

@@ -287,6 +287,33 @@ p11_op_begin(CK_SESSION_HANDLE h, int need, int which, int mode,
 	return rv;
 }
 
+/* A size query (no output buffer) or a short buffer keeps the operation;
+ * anything else ends it. */
+int
+p11_op_kept(CK_RV rv, const CK_BYTE *out)
+{
+	return (rv == CKR_OK && out == NULL) || rv == CKR_BUFFER_TOO_SMALL;
+}
+
+/* C_SignFinal, C_DecryptFinal, C_EncryptFinal, C_DigestFinal. */
+CK_RV
+p11_op_final(CK_SESSION_HANDLE h, int need, int which, p11_final_fn *fn,
+    CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+{
+	struct p11_slot *slot;
+	struct p11_opstate *op;
+	CK_RV rv;
+
+	if ((rv = p11_op_begin(h, need, which, P11_MODE_MULTI, &slot,
+	    &op)) != CKR_OK)
+		return rv;
+	rv = fn(slot, op, out, outlen);
+	if (op->active && !p11_op_kept(rv, out))
+		p11_op_reset(op);
+	p11_call_end(slot);
+	return rv;
+}
+
 CK_RV
 p11_op_update(struct p11_opstate *op, const uint8_t *p, size_t n)
 {

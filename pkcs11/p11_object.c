@@ -1184,32 +1184,33 @@ p11_find_attr(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
 	return NULL;
 }
 
-int
-p11_attr_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
-    CK_ULONG *v)
+/* The value of attribute `type` as an object of size bytes. */
+static int
+p11_attr_sized(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+    void *v, size_t size)
 {
 	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
 
 	if (a == NULL)
 		return 0;
-	if (a->pValue == NULL || a->ulValueLen != sizeof(CK_ULONG))
+	if (a->pValue == NULL || a->ulValueLen != size)
 		return -1;
-	memcpy(v, a->pValue, sizeof(*v));
+	memcpy(v, a->pValue, size);
 	return 1;
+}
+
+int
+p11_attr_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+    CK_ULONG *v)
+{
+	return p11_attr_sized(t, n, type, v, sizeof(*v));
 }
 
 int
 p11_attr_byte(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
     uint8_t *v)
 {
-	const CK_ATTRIBUTE *a = p11_find_attr(t, n, type);
-
-	if (a == NULL)
-		return 0;
-	if (a->pValue == NULL || a->ulValueLen != 1)
-		return -1;
-	*v = *(const uint8_t *)a->pValue;
-	return 1;
+	return p11_attr_sized(t, n, type, v, 1);
 }
 
 /* ---- the call prologue ------------------------------------------------------ */

@@ -199,6 +199,19 @@ p11_login_check(struct p11_slot *slot)
 	return CKR_OK;
 }
 
+/* CKR_OK when h is an open session: the calls that only check it. */
+CK_RV
+p11_session_valid(CK_SESSION_HANDLE h)
+{
+	struct p11_slot *slot;
+	struct p11_session *s;
+	CK_RV rv;
+
+	if ((rv = p11_session_get(h, &slot, &s)) == CKR_OK)
+		p11_slot_release(slot);
+	return rv;
+}
+
 CK_RV
 C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
     CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)

@@ -271,16 +271,8 @@ CK_RV
 C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
     CK_ULONG_PTR pulSignatureLen)
 {
-	struct p11_slot *slot;
-	struct p11_opstate *op;
-	CK_RV rv;
-
-	if ((rv = p11_op_begin(hSession, P11_CALL_OP, P11_OP_SIGN,
-	    P11_MODE_MULTI, &slot, &op)) != CKR_OK)
-		return rv;
-	rv = p11_sign_final(slot, op, pSignature, pulSignatureLen);
-	p11_call_end(slot);
-	return rv;
+	return p11_op_final(hSession, P11_CALL_OP, P11_OP_SIGN, p11_sign_final,
+	    pSignature, pulSignatureLen);
 }
 
 /* ---- verify (software) ------------------------------------------------------- */

@@ -262,6 +262,30 @@ p11_token_load_info(struct p11_slot *slot)
 }
 
 /*
+ * The prologue of the calls about a token (C_GetTokenInfo, the
+ * mechanism calls): the slot locked, its arguments present (args_ok),
+ * the token there and its identity read.  On CKR_OK the slot is locked
+ * until p11_slot_release.
+ */
+CK_RV
+p11_token_begin(CK_SLOT_ID id, int args_ok, struct p11_slot **slot)
+{
+	CK_RV rv;
+
+	if ((rv = p11_slot_get(id, slot)) != CKR_OK)
+		return rv;
+	if (!args_ok)
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = p11_token_check(*slot)) == CKR_OK)
+		rv = p11_token_load_info(*slot);
+	if (rv != CKR_OK) {
+		p11_slot_release(*slot);
+		*slot = NULL;
+	}
+	return rv;
+}
+
+/*
  * PIN tries left, for the CKF_USER_PIN_* flags only.  One VERIFY without
  * data (63Cx: tries, 9000: verified), skipped while an answer of the same
  * card generation is younger than P11_PIN_INFO_MS: clients call
@@ -483,15 +507,8 @@ C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
 	CK_ULONG n = 0, i;
 	CK_RV rv;
 
-	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+	if ((rv = p11_token_begin(slotID, pulCount != NULL, &slot)) != CKR_OK)
 		return rv;
-	if (pulCount == NULL) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	if ((rv = p11_token_check(slot)) != CKR_OK ||
-	    (rv = p11_token_load_info(slot)) != CKR_OK)
-		goto out;
 	for (i = 0; i < UTIL_ARRAY_LEN(p11_mechs); i++) {
 		CK_MECHANISM_TYPE t = p11_mechs[i].type;
 
@@ -506,7 +523,6 @@ C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
 	if (pMechanismList != NULL && *pulCount < n)
 		rv = CKR_BUFFER_TOO_SMALL;
 	*pulCount = n;
-out:
 	p11_slot_release(slot);
 	return rv;
 }
@@ -519,15 +535,8 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 	CK_RV rv;
 	size_t i;
 
-	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+	if ((rv = p11_token_begin(slotID, pInfo != NULL, &slot)) != CKR_OK)
 		return rv;
-	if (pInfo == NULL) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	if ((rv = p11_token_check(slot)) != CKR_OK ||
-	    (rv = p11_token_load_info(slot)) != CKR_OK)
-		goto out;
 	rv = CKR_MECHANISM_INVALID;
 	for (i = 0; i < UTIL_ARRAY_LEN(p11_mechs); i++) {
 		if (p11_mechs[i].type != type)
@@ -543,7 +552,6 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 		rv = CKR_OK;
 		break;
 	}
-out:
 	p11_slot_release(slot);
 	return rv;
 }

@@ -53,15 +53,8 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	char buf[64];
 	CK_RV rv;
 
-	if ((rv = p11_slot_get(slotID, &slot)) != CKR_OK)
+	if ((rv = p11_token_begin(slotID, pInfo != NULL, &slot)) != CKR_OK)
 		return rv;
-	if (pInfo == NULL) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	if ((rv = p11_token_check(slot)) != CKR_OK ||
-	    (rv = p11_token_load_info(slot)) != CKR_OK)
-		goto out;
 	/* The PIN flags from the answers to our own VERIFYs only: asking
 	 * the card here costs a VERIFY before nearly every C_Login. */
 	if (!slot->token_present) {

@@ -392,10 +392,8 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	int idx, ms = P11_OP_MS, r;
 	CK_RV rv;
 
-	if ((rv = p11_call_begin(hSession, P11_CALL_SESSION,
-	    &slot, &s)) != CKR_OK)
+	if ((rv = p11_session_valid(hSession)) != CKR_OK)
 		return rv;
-	p11_call_end(slot);
 	if (phPublicKey == NULL || phPrivateKey == NULL || pMechanism == NULL ||
 	    (pt == NULL && pn > 0) || (qt == NULL && qn > 0))
 		return CKR_ARGUMENTS_BAD;
@@ -793,10 +791,8 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	CK_ULONG cls = 0;
 	CK_RV rv;
 
-	if ((rv = p11_call_begin(hSession, P11_CALL_SESSION,
-	    &slot, &s)) != CKR_OK)
+	if ((rv = p11_session_valid(hSession)) != CKR_OK)
 		return rv;
-	p11_call_end(slot);
 	if (pTemplate == NULL || phObject == NULL)
 		return CKR_ARGUMENTS_BAD;
 	/* the template first: one the card cannot honour touches nothing */
