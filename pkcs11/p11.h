@@ -306,6 +306,8 @@ int p11_key_index(uint8_t ref);
 uint8_t p11_key_id(int idx);
 int p11_key_from_id(const uint8_t *id, size_t len);
 CK_KEY_TYPE p11_keytype(uint8_t alg);
+/* The PIV algorithm of an OpenSSL key, 0 for one PIV does not have. */
+uint8_t p11_alg_of(EVP_PKEY *pk);
 int p11_object_exists(struct p11_slot *slot, CK_OBJECT_HANDLE h);
 CK_RV p11_cert_load(struct p11_slot *slot, int idx);
 int p11_key_always_auth(const struct p11_key *k);
@@ -362,7 +364,6 @@ enum { P11_FAM_RSA_PKCS, P11_FAM_RSA_X509, P11_FAM_RSA_PSS, P11_FAM_OAEP,
 int p11_family(CK_MECHANISM_TYPE m);
 /* The digest of a CKM_SHA* mechanism, NULL for another. */
 const EVP_MD *p11_md_of_hashalg(CK_MECHANISM_TYPE h);
-size_t p11_rsa_bytes(uint8_t alg);
 size_t p11_ec_bytes(uint8_t alg);
 /* C_*Init of P11_OP_SIGN, _VERIFY, _DECRYPT or _ENCRYPT. */
 CK_RV p11_op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m,
@@ -402,6 +403,8 @@ int p11_pubenc_from_tpl(uint8_t alg, const uint8_t *tpl, size_t len,
 int p11_pubenc_from_spki_key(uint8_t alg, const uint8_t *key, size_t len,
     struct p11_pubenc *out);
 void p11_pubenc_clear(struct p11_pubenc *e);
+/* Modulus bytes of an RSA algorithm, 0 if not RSA. */
+size_t p11_rsa_bytes(uint8_t alg);
 /* The fields of a DER certificate (a structural walk, no decoding). */
 int p11_cert_fields(const uint8_t *der, size_t len, struct p11_certf *f);
 

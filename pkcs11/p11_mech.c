@@ -86,18 +86,6 @@ p11_family(CK_MECHANISM_TYPE m)
 }
 
 size_t
-p11_rsa_bytes(uint8_t alg)
-{
-	switch (alg) {
-	case PIV_ALG_RSA1024: return 128;
-	case PIV_ALG_RSA2048: return 256;
-	case PIV_ALG_RSA3072: return 384;
-	case PIV_ALG_RSA4096: return 512;
-	}
-	return 0;
-}
-
-size_t
 p11_ec_bytes(uint8_t alg)
 {
 	return alg == PIV_ALG_ECCP384 ? 48 : 32;

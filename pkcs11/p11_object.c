@@ -157,8 +157,8 @@ p11_keytype(uint8_t alg)
 	}
 }
 
-/* The PIV algorithm of a public key (for cards without METADATA). */
-static uint8_t
+/* The PIV algorithm of a key (cards without METADATA, key import). */
+uint8_t
 p11_alg_of(EVP_PKEY *pk)
 {
 	char name[64];

@@ -72,8 +72,9 @@ der_tlv_size(size_t n)
 	return 1 + der_len_size(n) + n;
 }
 
-static size_t
-p11_rsa_len(uint8_t alg)
+/* Modulus bytes of an RSA algorithm, 0 if not RSA. */
+size_t
+p11_rsa_bytes(uint8_t alg)
 {
 	switch (alg) {
 	case PIV_ALG_RSA1024: return 128;
@@ -100,7 +101,7 @@ p11_pubenc_build(uint8_t alg, const uint8_t *key, size_t keylen,
 {
 	const uint8_t *algid;
 	size_t alen, klen, nint = 0, eint = 0, bits, total;
-	size_t mb = p11_rsa_len(alg);
+	size_t mb = p11_rsa_bytes(alg);
 	uint8_t *p;
 
 	memset(out, 0, sizeof(*out));
@@ -193,7 +194,7 @@ p11_pubenc_from_tpl(uint8_t alg, const uint8_t *tpl, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (tpl == NULL || len == 0)
 		return -1;
-	if (p11_rsa_len(alg) != 0) {
+	if (p11_rsa_bytes(alg) != 0) {
 		if (piv_tlv_find(tpl, len, 0x81, &n) != 0 ||
 		    piv_tlv_find(tpl, len, 0x82, &e) != 0)
 			return -1;
@@ -246,7 +247,7 @@ p11_pubenc_from_spki_key(uint8_t alg, const uint8_t *key, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (key == NULL)
 		return -1;
-	if (p11_rsa_len(alg) == 0)
+	if (p11_rsa_bytes(alg) == 0)
 		return p11_pubenc_build(alg, key, len, NULL, 0, out);
 	/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent
 	 * INTEGER }, and nothing after it */

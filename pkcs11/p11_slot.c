@@ -113,6 +113,21 @@ p11_sessions_purge(struct p11_slot *slot)
 	}
 }
 
+/* The login, the caches and the connection go; the token is absent. */
+static void
+p11_token_drop(struct p11_slot *slot)
+{
+	p11_logout_all(slot);
+	p11_keys_clear(slot);
+	if (slot->conn != NULL || slot->card != NULL)
+		p11_mod.be->disconnect(p11_mod.be_ctx, &slot->conn,
+		    &slot->card);
+	slot->token_present = 0;
+	slot->id_loaded = 0;
+	slot->pin_tries = slot->puk_tries = -1;
+	slot->pin_known = 0;
+}
+
 /* Drops everything known about the token (slot locked). */
 void
 p11_token_forget(struct p11_slot *slot)
@@ -123,16 +138,8 @@ p11_token_forget(struct p11_slot *slot)
 		if (slot->sess[i] != NULL)
 			p11_session_free(&slot->sess[i]);
 	slot->nsess = slot->nrw = 0;
-	p11_logout_all(slot);
-	p11_keys_clear(slot);
-	if (slot->conn != NULL || slot->card != NULL)
-		p11_mod.be->disconnect(p11_mod.be_ctx, &slot->conn,
-		    &slot->card);
-	slot->token_present = 0;
-	slot->id_loaded = 0;
+	p11_token_drop(slot);
 	memset(&slot->id, 0, sizeof(slot->id));
-	slot->pin_tries = slot->puk_tries = -1;
-	slot->pin_known = 0;
 }
 
 /*
@@ -143,15 +150,7 @@ p11_token_forget(struct p11_slot *slot)
 void
 p11_token_removed(struct p11_slot *slot)
 {
-	p11_logout_all(slot);
-	p11_keys_clear(slot);
-	if (slot->conn != NULL || slot->card != NULL)
-		p11_mod.be->disconnect(p11_mod.be_ctx, &slot->conn,
-		    &slot->card);
-	slot->token_present = 0;
-	slot->id_loaded = 0;
-	slot->pin_tries = slot->puk_tries = -1;
-	slot->pin_known = 0;
+	p11_token_drop(slot);
 	slot->epoch++;
 }
 

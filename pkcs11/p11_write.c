@@ -669,29 +669,6 @@ p11_public_of(EVP_PKEY *k)
 	return pub;
 }
 
-static uint8_t
-p11_alg_of_key(EVP_PKEY *k)
-{
-	switch (EVP_PKEY_get_base_id(k)) {
-	case EVP_PKEY_RSA:
-		switch (EVP_PKEY_get_bits(k)) {
-		case 1024: return PIV_ALG_RSA1024;
-		case 2048: return PIV_ALG_RSA2048;
-		case 3072: return PIV_ALG_RSA3072;
-		case 4096: return PIV_ALG_RSA4096;
-		}
-		return 0;
-	case EVP_PKEY_EC:
-		return EVP_PKEY_get_bits(k) == 384 ? PIV_ALG_ECCP384 :
-		    EVP_PKEY_get_bits(k) == 256 ? PIV_ALG_ECCP256 : 0;
-	case EVP_PKEY_ED25519:
-		return PIV_ALG_ED25519;
-	case EVP_PKEY_X25519:
-		return PIV_ALG_X25519;
-	}
-	return 0;
-}
-
 static CK_RV
 p11_create_key(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
     CK_OBJECT_HANDLE *h)
@@ -710,7 +687,7 @@ p11_create_key(struct p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	if ((rv = p11_template_key(t, n, &k)) != CKR_OK)
 		return rv;
-	if ((alg = p11_alg_of_key(k)) == 0) {
+	if ((alg = p11_alg_of(k)) == 0) {
 		rv = CKR_KEY_SIZE_RANGE;
 		goto out;
 	}
