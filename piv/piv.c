@@ -120,8 +120,8 @@ piv_cache_check(piv_card_t *p)
 static int
 select_app(piv_card_t *p, int *ms)
 {
-	struct piv_cmd c = { 0x00, 0xa4, 0x04, 0x00, piv_aid, sizeof(piv_aid),
-	    0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_SELECT, .p1 = 0x04,
+	    .data = piv_aid, .len = sizeof(piv_aid) };
 	uint8_t buf[PIV_APT_MAX];
 	size_t n = 0;
 	uint16_t sw;

@@ -19,41 +19,46 @@ min_sz(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-/* Encodes one APDU into buf; le 0 = no Le field. */
-static size_t
-encode(uint8_t *buf, uint8_t cla, const struct piv_cmd *c, const uint8_t *d,
-    size_t dlen, size_t le, int ext)
+/*
+ * Encodes one APDU into buf (cap bytes): short (Lc and Le of one byte) or
+ * extended (three, or two for Le after Lc); le 0 = no Le field.  *n is
+ * its length; PIV_ERR_ARG when it does not fit.
+ */
+static int
+encode(uint8_t *buf, size_t cap, uint8_t cla, const struct piv_cmd *c,
+    const uint8_t *d, size_t dlen, size_t le, int ext, size_t *n)
 {
-	size_t n = 0;
+	wbuf_t b;
 
-	buf[n++] = cla;
-	buf[n++] = c->ins;
-	buf[n++] = c->p1;
-	buf[n++] = c->p2;
+	*n = 0;
+	wbuf_init(&b, buf, cap);
+	wbuf_put_u8(&b, cla);
+	wbuf_put_u8(&b, c->ins);
+	wbuf_put_u8(&b, c->p1);
+	wbuf_put_u8(&b, c->p2);
 	if (!ext) {
 		if (dlen > 0) {
-			buf[n++] = (uint8_t)dlen;
-			memcpy(buf + n, d, dlen);
-			n += dlen;
+			wbuf_put_u8(&b, (uint8_t)dlen);
+			wbuf_put_bytes(&b, d, dlen);
 		}
 		if (le > 0)
-			buf[n++] = (uint8_t)(le >= 256 ? 0 : le);
-		return n;
+			wbuf_put_u8(&b, (uint8_t)(le >= 256 ? 0 : le));
+	} else {
+		if (dlen > 0) {
+			wbuf_put_u8(&b, 0);
+			wbuf_put_be16(&b, (uint16_t)dlen);
+			wbuf_put_bytes(&b, d, dlen);
+		}
+		if (le > 0) {
+			if (dlen == 0)
+				wbuf_put_u8(&b, 0);
+			wbuf_put_be16(&b, (uint16_t)(le >= 65536 ? 0 : le));
+		}
 	}
-	if (dlen > 0) {
-		buf[n++] = 0;
-		buf[n++] = (uint8_t)(dlen >> 8);
-		buf[n++] = (uint8_t)dlen;
-		memcpy(buf + n, d, dlen);
-		n += dlen;
-	}
-	if (le > 0) {
-		if (dlen == 0)
-			buf[n++] = 0;
-		buf[n++] = (uint8_t)(le >= 65536 ? 0 : le >> 8);
-		buf[n++] = (uint8_t)(le >= 65536 ? 0 : le);
-	}
-	return n;
+	if (wbuf_check(&b) != 0)
+		return PIV_ERR_ARG;
+	*n = b.len;
+	return 0;
 }
 
 /* One exchange at the transport; the answer lands in p->rx. */
@@ -105,6 +110,8 @@ int
 piv_transceive(piv_card_t *p, const struct piv_cmd *c, uint8_t *out,
     size_t cap, size_t *outlen, uint16_t *sw, int *ms)
 {
+	static const struct piv_cmd getresp = { .cla = PIV_CLA,
+	    .ins = PIV_INS_GET_RESPONSE };
 	uint8_t *tx = NULL, gr[5];
 	size_t maxrx, le, txcap, off, part, n, rlen = 0, got = 0, count;
 	int defms = DEFAULT_MS, ext, redact, r, tried6c = 0;
@@ -136,8 +143,9 @@ again:
 		return PIV_ERR_NOMEM;
 	if (ext) {
 		le = cap > 0 ? min_sz(min_sz(cap, 65536), maxrx - 2) : 0;
-		n = encode(tx, c->cla, c, c->data, c->len, le, 1);
-		if ((r = xmit(p, tx, n, maxrx, &redact, &rlen, ms)) != 0)
+		if ((r = encode(tx, txcap, c->cla, c, c->data, c->len, le, 1,
+		    &n)) != 0 ||
+		    (r = xmit(p, tx, n, maxrx, &redact, &rlen, ms)) != 0)
 			goto fail;
 		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
 		if (s == 0x6700 && !p->no_ext) {
@@ -156,13 +164,14 @@ again:
 			const uint8_t *d = c->len > 0 ? c->data + off : NULL;
 
 			part = min_sz(c->len - off, 255);
-			if (off + part < c->len) {
-				n = encode(tx, (uint8_t)(c->cla | 0x10), c, d,
-				    part, 0, 0);
-			} else
-				n = encode(tx, c->cla, c, d, part, le, 0);
-			if ((r = xmit(p, tx, n, maxrx, &redact, &rlen,
-			    ms)) != 0)
+			if (off + part < c->len)
+				r = encode(tx, txcap, (uint8_t)(c->cla |
+				    PIV_CLA_CHAIN), c, d, part, 0, 0, &n);
+			else
+				r = encode(tx, txcap, c->cla, c, d, part, le, 0,
+				    &n);
+			if (r != 0 || (r = xmit(p, tx, n, maxrx, &redact,
+			    &rlen, ms)) != 0)
 				goto fail;
 			s = (uint16_t)(p->rx[rlen - 2] << 8 |
 			    p->rx[rlen - 1]);
@@ -201,13 +210,9 @@ again:
 		}
 		le = (s & 0xff) == 0 ? 256 : (s & 0xff);
 		le = min_sz(le, maxrx - 2);
-		gr[0] = 0x00;
-		gr[1] = 0xc0;
-		gr[2] = 0x00;
-		gr[3] = 0x00;
-		gr[4] = (uint8_t)(le & 0xff);
-		if ((r = xmit(p, gr, sizeof(gr), maxrx, &redact, &rlen,
-		    ms)) != 0)
+		if ((r = encode(gr, sizeof(gr), PIV_CLA, &getresp, NULL, 0, le,
+		    0, &n)) != 0 ||
+		    (r = xmit(p, gr, n, maxrx, &redact, &rlen, ms)) != 0)
 			goto fail;
 		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
 		if ((r = append(p, rlen, out, cap, &got)) != 0)

@@ -81,16 +81,30 @@ dyn_auth_get(const uint8_t *rsp, size_t n, uint8_t tag, uint8_t *out,
 	return 0;
 }
 
+/* One GENERAL AUTHENTICATE step with the request built in b. */
+static int
+auth_step(piv_card_t *p, struct piv_cmd *c, const wbuf_t *b, uint8_t *rsp,
+    size_t cap, size_t *n, int *ms)
+{
+	if (wbuf_check(b) != 0)
+		return PIV_ERR_ARG;
+	c->data = b->p;
+	c->len = b->len;
+	return piv_xfer(p, c, rsp, cap, n, ms);
+}
+
 static int
 mgm_auth(piv_card_t *p, uint8_t alg, const uint8_t *key, size_t keylen,
     int mutual, int *ms)
 {
 	const EVP_CIPHER *ciph;
-	struct piv_cmd c = { 0x00, 0x87, 0, PIV_SLOT_MGM, NULL, 0, 1 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_GENERAL_AUTH,
+	    .p2 = PIV_SLOT_MGM, .secret = 1 };
 	uint8_t req[4 + 2 * (2 + BLOCK_MAX)], rsp[64];
 	uint8_t wit[BLOCK_MAX], plain[BLOCK_MAX], chal[BLOCK_MAX],
 	    mine[BLOCK_MAX];
-	size_t kl, bl, n = 0, i;
+	size_t kl, bl, n = 0;
+	wbuf_t b;
 	int r;
 
 	if (p == NULL || key == NULL)
@@ -100,22 +114,20 @@ mgm_auth(piv_card_t *p, uint8_t alg, const uint8_t *key, size_t keylen,
 	if (keylen != kl)
 		return PIV_ERR_ARG;
 	c.p1 = alg;
-	c.data = req;
 	if ((r = piv_enter(p, ms)) != 0)
 		return r;
 	/* step 1: ask the card for a witness (mutual) or challenge (single) */
-	req[0] = 0x7c;
-	req[1] = 0x02;
-	req[2] = mutual ? 0x80 : 0x81;
-	req[3] = 0x00;
-	c.len = 4;
-	if ((r = piv_xfer(p, &c, rsp, sizeof(rsp), &n, ms)) != 0)
+	wbuf_init(&b, req, sizeof(req));
+	wbuf_put_u8(&b, 0x7c);
+	wbuf_put_len(&b, 2);
+	wbuf_put_tlv(&b, mutual ? 0x80 : 0x81, NULL, 0);
+	if ((r = auth_step(p, &c, &b, rsp, sizeof(rsp), &n, ms)) != 0)
 		goto out;
 	if ((r = dyn_auth_get(rsp, n, mutual ? 0x80 : 0x81, wit, bl)) != 0)
 		goto out;
 	/* step 2 */
-	i = 0;
-	req[i++] = 0x7c;
+	wbuf_init(&b, req, sizeof(req));
+	wbuf_put_u8(&b, 0x7c);
 	if (mutual) {
 		if ((r = block(ciph, key, 0, wit, plain, bl)) != 0)
 			goto out;
@@ -123,26 +135,16 @@ mgm_auth(piv_card_t *p, uint8_t alg, const uint8_t *key, size_t keylen,
 			r = PIV_ERR_CRYPTO;
 			goto out;
 		}
-		req[i++] = (uint8_t)(2 * (2 + bl));
-		req[i++] = 0x80;
-		req[i++] = (uint8_t)bl;
-		memcpy(req + i, plain, bl);
-		i += bl;
-		req[i++] = 0x81;
-		req[i++] = (uint8_t)bl;
-		memcpy(req + i, chal, bl);
-		i += bl;
+		wbuf_put_len(&b, 2 * (2 + bl));
+		wbuf_put_tlv(&b, 0x80, plain, bl);
+		wbuf_put_tlv(&b, 0x81, chal, bl);
 	} else {
 		if ((r = block(ciph, key, 1, wit, plain, bl)) != 0)
 			goto out;
-		req[i++] = (uint8_t)(2 + bl);
-		req[i++] = 0x82;
-		req[i++] = (uint8_t)bl;
-		memcpy(req + i, plain, bl);
-		i += bl;
+		wbuf_put_len(&b, 2 + bl);
+		wbuf_put_tlv(&b, 0x82, plain, bl);
 	}
-	c.len = i;
-	if ((r = piv_xfer(p, &c, rsp, sizeof(rsp), &n, ms)) != 0)
+	if ((r = auth_step(p, &c, &b, rsp, sizeof(rsp), &n, ms)) != 0)
 		goto out;
 	if (mutual) {
 		/* the card proves it knows the key too */
@@ -186,9 +188,11 @@ piv_set_mgm(piv_card_t *p, uint8_t alg, const uint8_t *key, size_t keylen,
     int require_touch, int *ms)
 {
 	const EVP_CIPHER *ciph;
-	struct piv_cmd c = { 0x00, 0xff, 0xff, 0xff, NULL, 0, 1 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_YK_SET_MGMKEY,
+	    .p1 = 0xff, .p2 = 0xff, .secret = 1 };
 	uint8_t req[3 + 32];
 	size_t kl, bl;
+	wbuf_t b;
 	int r;
 
 	if (p == NULL || key == NULL)
@@ -197,14 +201,15 @@ piv_set_mgm(piv_card_t *p, uint8_t alg, const uint8_t *key, size_t keylen,
 		return r;
 	if (keylen != kl)
 		return PIV_ERR_ARG;
-	req[0] = alg;
-	req[1] = PIV_SLOT_MGM;
-	req[2] = (uint8_t)kl;
-	memcpy(req + 3, key, kl);
+	wbuf_init(&b, req, sizeof(req));
+	wbuf_put_u8(&b, alg);
+	wbuf_put_tlv(&b, PIV_SLOT_MGM, key, kl);
 	c.p2 = require_touch ? 0xfe : 0xff;
 	c.data = req;
-	c.len = 3 + kl;
-	if ((r = piv_enter(p, ms)) == 0) {
+	c.len = b.len;
+	if (wbuf_check(&b) != 0)
+		r = PIV_ERR_ARG;
+	else if ((r = piv_enter(p, ms)) == 0) {
 		r = piv_xfer(p, &c, NULL, 0, NULL, ms);
 		piv_leave(p);
 	}

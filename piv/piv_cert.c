@@ -151,7 +151,8 @@ piv_build_cert_object(const X509 *cert, int compress, uint8_t **out,
 {
 	uint8_t *der = NULL, *z = NULL, *buf = NULL;
 	const uint8_t *body;
-	size_t bodylen, zlen = 0, n, h, cap;
+	size_t bodylen, zlen = 0, cap;
+	wbuf_t b;
 	int derlen, r;
 
 	if (out != NULL)
@@ -175,21 +176,17 @@ piv_build_cert_object(const X509 *cert, int compress, uint8_t **out,
 		r = PIV_ERR_NOMEM;
 		goto out;
 	}
-	n = 0;
-	if ((h = piv_tlv_put_hdr(buf, cap, 0x70, bodylen)) == 0) {
+	/* 70 certificate, 71 CertInfo (01: gzip), FE error detection */
+	wbuf_init(&b, buf, cap);
+	wbuf_put_tlv(&b, 0x70, body, bodylen);
+	wbuf_put_tlv(&b, 0x71, compress ? "\x01" : "\x00", 1);
+	wbuf_put_tlv(&b, 0xfe, NULL, 0);
+	if (wbuf_check(&b) != 0) {
 		r = PIV_ERR_ARG;
 		goto out;
 	}
-	n += h;
-	memcpy(buf + n, body, bodylen);
-	n += bodylen;
-	buf[n++] = 0x71;
-	buf[n++] = 0x01;
-	buf[n++] = compress ? 0x01 : 0x00;
-	buf[n++] = 0xfe;
-	buf[n++] = 0x00;
 	*out = buf;
-	*outlen = n;
+	*outlen = b.len;
 	buf = NULL;
 	r = 0;
 out:

@@ -23,38 +23,35 @@ valid_obj(uint32_t obj)
 	    (obj >= 0x5fc100 && obj <= 0x5fffff);
 }
 
-/* 5C L tag */
-static size_t
-put_tag_list(uint8_t *out, uint32_t obj)
+/* 5C L tag: the tag list naming one object. */
+static void
+put_tag_list(wbuf_t *b, uint32_t obj)
 {
-	size_t n = 0;
-
-	out[n++] = 0x5c;
-	if (obj > 0xffff) {
-		out[n++] = 3;
-		out[n++] = (uint8_t)(obj >> 16);
-	} else
-		out[n++] = obj > 0xff ? 2 : 1;
-	if (obj > 0xff)
-		out[n++] = (uint8_t)(obj >> 8);
-	out[n++] = (uint8_t)obj;
-	return n;
+	wbuf_put_tag(b, 0x5c);
+	wbuf_put_len(b, obj > 0xffff ? 3 : obj > 0xff ? 2 : 1);
+	wbuf_put_tag(b, obj);
 }
 
 /* GET DATA inside an open operation; *data malloc'd. */
 static int
 get_data(piv_card_t *p, uint32_t obj, uint8_t **data, size_t *len, int *ms)
 {
-	struct piv_cmd c = { 0x00, 0xcb, 0x3f, 0xff, NULL, 0, 0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_GET_DATA,
+	    .p1 = 0x3f, .p2 = 0xff };
 	uint8_t req[5], *buf = NULL, *v = NULL;
 	size_t n = 0;
+	wbuf_t b;
 	struct piv_tlv t;
 	const uint8_t *q;
 	size_t left;
 	int r;
 
+	wbuf_init(&b, req, sizeof(req));
+	put_tag_list(&b, obj);
+	if (wbuf_check(&b) != 0)
+		return PIV_ERR_ARG;
 	c.data = req;
-	c.len = put_tag_list(req, obj);
+	c.len = b.len;
 	c.secret = obj == PIV_OBJ_PRINTED;
 	if ((buf = malloc(PIV_MAX_OBJ)) == NULL)
 		return PIV_ERR_NOMEM;
@@ -107,9 +104,11 @@ int
 piv_put_data(piv_card_t *p, uint32_t obj, const uint8_t *data, size_t len,
     int *ms)
 {
-	struct piv_cmd c = { 0x00, 0xdb, 0x3f, 0xff, NULL, 0, 0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_PUT_DATA,
+	    .p1 = 0x3f, .p2 = 0xff };
 	uint8_t *buf = NULL;
-	size_t cap, n, h;
+	size_t cap;
+	wbuf_t b;
 	int r;
 
 	if (p == NULL || !valid_obj(obj) || (len > 0 && data == NULL) ||
@@ -118,21 +117,17 @@ piv_put_data(piv_card_t *p, uint32_t obj, const uint8_t *data, size_t len,
 	cap = len + 16;
 	if ((buf = malloc(cap)) == NULL)
 		return PIV_ERR_NOMEM;
-	if (self_tagged(obj))
-		n = 0;
-	else
-		n = put_tag_list(buf, obj);
-	if ((h = piv_tlv_put_hdr(buf + n, cap - n,
-	    self_tagged(obj) ? obj : 0x53, len)) == 0) {
+	/* 5C tag 53 L data, or a self-tagged object as it is: tag L data */
+	wbuf_init(&b, buf, cap);
+	if (!self_tagged(obj))
+		put_tag_list(&b, obj);
+	wbuf_put_tlv(&b, self_tagged(obj) ? obj : 0x53, data, len);
+	if (wbuf_check(&b) != 0) {
 		r = PIV_ERR_ARG;
 		goto out;
 	}
-	n += h;
-	if (len > 0)
-		memcpy(buf + n, data, len);
-	n += len;
 	c.data = buf;
-	c.len = n;
+	c.len = b.len;
 	c.secret = obj == PIV_OBJ_PRINTED;
 	if ((r = piv_enter(p, ms)) != 0)
 		goto out;

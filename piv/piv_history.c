@@ -69,7 +69,7 @@ int
 piv_key_history_note(piv_card_t *p, uint8_t slot, int *ms)
 {
 	uint8_t on = 0, off = 0, out[8];
-	size_t n = 0;
+	wbuf_t b;
 	int r;
 
 	if (p == NULL)
@@ -84,13 +84,11 @@ piv_key_history_note(piv_card_t *p, uint8_t slot, int *ms)
 	/* The slots in between count as holding keys with on-card certs:
 	 * the count is all that tells a reader where to look. */
 	on = (uint8_t)(slot - 0x81 - off);
-	out[n++] = 0xc1;
-	out[n++] = 1;
-	out[n++] = on;
-	out[n++] = 0xc2;
-	out[n++] = 1;
-	out[n++] = off;
-	out[n++] = 0xfe;	/* LRC, empty as SP 800-73-4 allows */
-	out[n++] = 0;
-	return piv_put_data(p, PIV_OBJ_KEY_HISTORY, out, n, ms);
+	wbuf_init(&b, out, sizeof(out));
+	wbuf_put_tlv(&b, 0xc1, &on, 1);
+	wbuf_put_tlv(&b, 0xc2, &off, 1);
+	wbuf_put_tlv(&b, 0xfe, NULL, 0);	/* LRC, empty as SP 800-73-4 allows */
+	if (wbuf_check(&b) != 0)
+		return PIV_ERR_ARG;
+	return piv_put_data(p, PIV_OBJ_KEY_HISTORY, out, b.len, ms);
 }

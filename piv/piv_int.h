@@ -36,6 +36,29 @@ struct piv_card {
  * transaction; failures to record are traced, not returned). */
 void piv_note_pin(piv_card_t *p);
 
+/* Instruction bytes: SP 800-73-4 and ISO 7816-4 ... */
+#define PIV_CLA			0x00
+#define PIV_CLA_CHAIN		0x10	/* command chaining: more follows */
+#define PIV_INS_VERIFY		0x20
+#define PIV_INS_CHANGE_REFERENCE 0x24
+#define PIV_INS_RESET_RETRY	0x2c	/* RESET RETRY COUNTER (unblock) */
+#define PIV_INS_GENERATE	0x47	/* GENERATE ASYMMETRIC KEY PAIR */
+#define PIV_INS_GENERAL_AUTH	0x87	/* GENERAL AUTHENTICATE */
+#define PIV_INS_SELECT		0xa4
+#define PIV_INS_GET_RESPONSE	0xc0
+#define PIV_INS_GET_DATA	0xcb
+#define PIV_INS_PUT_DATA	0xdb
+/* ... and the YubiKey PIV extensions. */
+#define PIV_INS_YK_MOVE_KEY	0xf6	/* P1 FF: delete the key in P2 */
+#define PIV_INS_YK_METADATA	0xf7
+#define PIV_INS_YK_GET_SERIAL	0xf8
+#define PIV_INS_YK_ATTEST	0xf9
+#define PIV_INS_YK_SET_RETRIES	0xfa
+#define PIV_INS_YK_RESET	0xfb
+#define PIV_INS_YK_GET_VERSION	0xfd
+#define PIV_INS_YK_IMPORT_KEY	0xfe
+#define PIV_INS_YK_SET_MGMKEY	0xff
+
 /* A command APDU before encoding. */
 struct piv_cmd {
 	uint8_t cla, ins, p1, p2;
@@ -72,7 +95,5 @@ int piv_simple_cmd(piv_card_t *p, uint8_t ins, uint8_t p1, uint8_t p2,
 /* Public-key body (inside 7F49, or METADATA tag 04) -> EVP_PKEY. */
 int piv_pubkey_from_body(uint8_t alg, const uint8_t *buf, size_t len,
     EVP_PKEY **pub);
-/* Writes a TLV header (tag up to 3 bytes); returns bytes or 0. */
-size_t piv_tlv_put_hdr(uint8_t *out, size_t cap, uint32_t tag, size_t len);
 
 #endif

@@ -228,34 +228,31 @@ gen_auth(piv_card_t *p, uint8_t slot, uint8_t alg, uint8_t tag,
     const uint8_t *in, size_t inlen, uint8_t *out, size_t cap,
     size_t *outlen, int *ms)
 {
-	struct piv_cmd c = { 0x00, 0x87, 0, 0, NULL, 0, 0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_GENERAL_AUTH };
 	uint8_t *req = NULL, *rsp = NULL;
-	size_t reqcap, n, h, body, rn = 0;
+	size_t reqcap, n, body, rn = 0;
 	struct piv_tlv t, u;
-	uint8_t tmp[4];
+	wbuf_t b;
 	int r;
 
 	/* 7C L { 82 00  tag L in } */
-	body = 2 + 1 + piv_tlv_put_len(tmp, sizeof(tmp), inlen) + inlen;
+	body = 2 + 1 + wbuf_len_size(inlen) + inlen;
 	reqcap = 1 + 4 + body;
 	if ((req = malloc(reqcap)) == NULL ||
 	    (rsp = malloc(GA_RSP_MAX)) == NULL) {
 		r = PIV_ERR_NOMEM;
 		goto out;
 	}
-	n = 0;
-	req[n++] = 0x7c;
-	if ((h = piv_tlv_put_len(req + n, reqcap - n, body)) == 0) {
+	wbuf_init(&b, req, reqcap);
+	wbuf_put_u8(&b, 0x7c);
+	wbuf_put_len(&b, body);
+	wbuf_put_tlv(&b, 0x82, NULL, 0);
+	wbuf_put_tlv(&b, tag, in, inlen);
+	if (wbuf_check(&b) != 0) {
 		r = PIV_ERR_ARG;
 		goto out;
 	}
-	n += h;
-	req[n++] = 0x82;
-	req[n++] = 0x00;
-	req[n++] = tag;
-	n += piv_tlv_put_len(req + n, reqcap - n, inlen);
-	memcpy(req + n, in, inlen);
-	n += inlen;
+	n = b.len;
 	c.p1 = alg;
 	c.p2 = slot;
 	c.data = req;
@@ -363,31 +360,23 @@ valid_policies(uint8_t pin_policy, uint8_t touch_policy)
 }
 
 /* AA 01 pin  AB 01 touch, each only when not the default */
-static size_t
-put_policies(uint8_t *out, uint8_t pin_policy, uint8_t touch_policy)
+static void
+put_policies(wbuf_t *b, uint8_t pin_policy, uint8_t touch_policy)
 {
-	size_t n = 0;
-
-	if (pin_policy != PIV_PINPOLICY_DEFAULT) {
-		out[n++] = 0xaa;
-		out[n++] = 0x01;
-		out[n++] = pin_policy;
-	}
-	if (touch_policy != PIV_TOUCHPOLICY_DEFAULT) {
-		out[n++] = 0xab;
-		out[n++] = 0x01;
-		out[n++] = touch_policy;
-	}
-	return n;
+	if (pin_policy != PIV_PINPOLICY_DEFAULT)
+		wbuf_put_tlv(b, 0xaa, &pin_policy, 1);
+	if (touch_policy != PIV_TOUCHPOLICY_DEFAULT)
+		wbuf_put_tlv(b, 0xab, &touch_policy, 1);
 }
 
 int
 piv_generate(piv_card_t *p, uint8_t slot, uint8_t alg, uint8_t pin_policy,
     uint8_t touch_policy, EVP_PKEY **pub, int *ms)
 {
-	struct piv_cmd c = { 0x00, 0x47, 0x00, 0, NULL, 0, 0 };
-	uint8_t req[2 + 3 + 6], *rsp = NULL;
-	size_t n, rn = 0;
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_GENERATE };
+	uint8_t req[2 + 3 + 6], *rsp = NULL, *len;
+	size_t rn = 0;
+	wbuf_t b;
 	int r;
 
 	if (pub != NULL)
@@ -396,17 +385,18 @@ piv_generate(piv_card_t *p, uint8_t slot, uint8_t alg, uint8_t pin_policy,
 	    (rsa_bytes(alg) == 0 && ec_bytes(alg) == 0) ||
 	    !valid_policies(pin_policy, touch_policy))
 		return PIV_ERR_ARG;
-	n = 0;
-	req[n++] = 0xac;
-	req[n++] = 0;
-	req[n++] = 0x80;
-	req[n++] = 0x01;
-	req[n++] = alg;
-	n += put_policies(req + n, pin_policy, touch_policy);
-	req[1] = (uint8_t)(n - 2);
+	/* AC L { 80 01 alg, policies }: L once the rest is written */
+	wbuf_init(&b, req, sizeof(req));
+	wbuf_put_u8(&b, 0xac);
+	wbuf_reserve(&b, 1, &len);
+	wbuf_put_tlv(&b, 0x80, &alg, 1);
+	put_policies(&b, pin_policy, touch_policy);
+	if (wbuf_check(&b) != 0)
+		return PIV_ERR_ARG;
+	*len = (uint8_t)(b.len - 2);
 	c.p2 = slot;
 	c.data = req;
-	c.len = n;
+	c.len = b.len;
 	if ((rsp = malloc(GA_RSP_MAX)) == NULL)
 		return PIV_ERR_NOMEM;
 	if ((r = piv_enter(p, ms)) != 0)
@@ -423,27 +413,24 @@ out:
 
 /* Appends tag len BN (left-padded to w bytes). */
 static int
-put_bn(uint8_t *out, size_t cap, size_t *n, uint8_t tag, const BIGNUM *bn,
-    size_t w)
+put_bn(wbuf_t *b, uint8_t tag, const BIGNUM *bn, size_t w)
 {
-	size_t h;
+	uint8_t *v;
 
-	if ((size_t)BN_num_bytes(bn) > w || cap - *n < 4 + w)
+	if ((size_t)BN_num_bytes(bn) > w)
 		return PIV_ERR_ARG;
-	out[(*n)++] = tag;
-	if ((h = piv_tlv_put_len(out + *n, cap - *n, w)) == 0)
+	wbuf_put_tag(b, tag);
+	wbuf_put_len(b, w);
+	if (wbuf_reserve(b, w, &v) != 0)
 		return PIV_ERR_ARG;
-	*n += h;
-	if (BN_bn2binpad(bn, out + *n, (int)w) != (int)w)
+	if (BN_bn2binpad(bn, v, (int)w) != (int)w)
 		return PIV_ERR_CRYPTO;
-	*n += w;
 	return 0;
 }
 
 /* Private key -> IMPORT KEY body; *alg chosen from the key. */
 static int
-import_body(const EVP_PKEY *key, uint8_t *out, size_t cap, size_t *n,
-    uint8_t *alg)
+import_body(const EVP_PKEY *key, wbuf_t *b, uint8_t *alg)
 {
 	static const char *const rsa_names[5] = {
 		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
@@ -453,9 +440,9 @@ import_body(const EVP_PKEY *key, uint8_t *out, size_t cap, size_t *n,
 	BIGNUM *bn = NULL;
 	char group[32];
 	size_t i, w, rawlen;
+	uint8_t *v;
 	int r = PIV_ERR_ARG, bits;
 
-	*n = 0;
 	bits = EVP_PKEY_get_bits(key);
 	if (EVP_PKEY_is_a(key, "RSA")) {
 		switch (bits) {
@@ -471,8 +458,7 @@ import_body(const EVP_PKEY *key, uint8_t *out, size_t cap, size_t *n,
 				r = PIV_ERR_ARG;	/* no CRT parts */
 				goto out;
 			}
-			if ((r = put_bn(out, cap, n, (uint8_t)(i + 1), bn,
-			    w)) != 0)
+			if ((r = put_bn(b, (uint8_t)(i + 1), bn, w)) != 0)
 				goto out;
 			BN_clear_free(bn);
 			bn = NULL;
@@ -491,30 +477,21 @@ import_body(const EVP_PKEY *key, uint8_t *out, size_t cap, size_t *n,
 		if (!EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY,
 		    &bn))
 			return PIV_ERR_ARG;
-		r = put_bn(out, cap, n, 0x06, bn, ec_bytes(*alg));
+		r = put_bn(b, 0x06, bn, ec_bytes(*alg));
 	} else if (EVP_PKEY_is_a(key, "ED25519") ||
 	    EVP_PKEY_is_a(key, "X25519")) {
 		*alg = EVP_PKEY_is_a(key, "ED25519") ? PIV_ALG_ED25519 :
 		    PIV_ALG_X25519;
-		if (cap < 2 + 32)
-			return PIV_ERR_ARG;
-		out[0] = *alg == PIV_ALG_ED25519 ? 0x07 : 0x08;
-		out[1] = 32;
 		rawlen = 32;
-		if (!EVP_PKEY_get_raw_private_key(key, out + 2, &rawlen) ||
-		    rawlen != 32) {
-			util_wipe(out, cap);
-			return PIV_ERR_ARG;
-		}
-		*n = 2 + 32;
-		r = 0;
+		wbuf_put_tag(b, *alg == PIV_ALG_ED25519 ? 0x07 : 0x08);
+		wbuf_put_len(b, rawlen);
+		if (wbuf_reserve(b, rawlen, &v) == 0 &&
+		    EVP_PKEY_get_raw_private_key(key, v, &rawlen) &&
+		    rawlen == 32)
+			r = 0;
 	}
 out:
 	BN_clear_free(bn);
-	if (r != 0) {
-		util_wipe(out, cap);
-		*n = 0;
-	}
 	return r;
 }
 
@@ -522,9 +499,11 @@ int
 piv_import_key(piv_card_t *p, uint8_t slot, const EVP_PKEY *key,
     uint8_t pin_policy, uint8_t touch_policy, int *ms)
 {
-	struct piv_cmd c = { 0x00, 0xfe, 0, 0, NULL, 0, 1 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_YK_IMPORT_KEY,
+	    .secret = 1 };
 	uint8_t *buf = NULL, alg = 0;
-	size_t cap = 5 * (4 + 256) + 8, n = 0;
+	size_t cap = 5 * (4 + 256) + 8;
+	wbuf_t b;
 	int r;
 
 	if (p == NULL || key == NULL || !valid_key_slot(slot) ||
@@ -532,13 +511,18 @@ piv_import_key(piv_card_t *p, uint8_t slot, const EVP_PKEY *key,
 		return PIV_ERR_ARG;
 	if ((buf = malloc(cap)) == NULL)
 		return PIV_ERR_NOMEM;
-	if ((r = import_body(key, buf, cap - 6, &n, &alg)) != 0)
+	wbuf_init(&b, buf, cap);
+	if ((r = import_body(key, &b, &alg)) != 0)
 		goto out;
-	n += put_policies(buf + n, pin_policy, touch_policy);
+	put_policies(&b, pin_policy, touch_policy);
+	if (wbuf_check(&b) != 0) {
+		r = PIV_ERR_ARG;
+		goto out;
+	}
 	c.p1 = alg;
 	c.p2 = slot;
 	c.data = buf;
-	c.len = n;
+	c.len = b.len;
 	if ((r = piv_enter(p, ms)) != 0)
 		goto out;
 	r = piv_xfer(p, &c, NULL, 0, NULL, ms);
@@ -551,7 +535,7 @@ out:
 static int
 simple(piv_card_t *p, uint8_t ins, uint8_t p1, uint8_t p2, int *ms)
 {
-	struct piv_cmd c = { 0x00, ins, p1, p2, NULL, 0, 0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = ins, .p1 = p1, .p2 = p2 };
 	int r;
 
 	if ((r = piv_enter(p, ms)) != 0)
@@ -567,7 +551,7 @@ piv_move_key(piv_card_t *p, uint8_t from, uint8_t to, int *ms)
 	if (p == NULL || !valid_key_slot(from) || !valid_key_slot(to) ||
 	    from == PIV_SLOT_ATTEST || to == PIV_SLOT_ATTEST || from == to)
 		return PIV_ERR_ARG;
-	return simple(p, 0xf6, to, from, ms);
+	return simple(p, PIV_INS_YK_MOVE_KEY, to, from, ms);
 }
 
 int
@@ -575,7 +559,7 @@ piv_delete_key(piv_card_t *p, uint8_t slot, int *ms)
 {
 	if (p == NULL || !valid_key_slot(slot) || slot == PIV_SLOT_ATTEST)
 		return PIV_ERR_ARG;
-	return simple(p, 0xf6, 0xff, slot, ms);
+	return simple(p, PIV_INS_YK_MOVE_KEY, 0xff, slot, ms);
 }
 
 int

@@ -43,7 +43,8 @@ static int
 pin_cmd(piv_card_t *p, uint8_t ins, uint8_t which, const uint8_t *data,
     size_t len, int *tries, int *ms)
 {
-	struct piv_cmd c = { 0x00, ins, 0x00, which, data, len, 1 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = ins, .p2 = which,
+	    .data = data, .len = len, .secret = 1 };
 	size_t n;
 	uint16_t sw;
 	int r;
@@ -56,7 +57,7 @@ pin_cmd(piv_card_t *p, uint8_t ins, uint8_t which, const uint8_t *data,
 	if (r == 0 && which == PIV_PIN_REF && len > 0 &&
 	    (sw != 0x9000 || ins != 0x20))
 		piv_note_pin(p);
-	else if (r == 0 && ins == 0x2c && sw == 0x9000)
+	else if (r == 0 && ins == PIV_INS_RESET_RETRY && sw == 0x9000)
 		piv_note_pin(p);
 	piv_leave(p);
 	if (r != 0)
@@ -69,7 +70,8 @@ pin_cmd(piv_card_t *p, uint8_t ins, uint8_t which, const uint8_t *data,
 int
 piv_logout(piv_card_t *p, uint8_t which, int *ms)
 {
-	struct piv_cmd c = { 0x00, 0x20, 0xff, which, NULL, 0, 0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_VERIFY, .p1 = 0xff,
+	    .p2 = which };
 	size_t n;
 	uint16_t sw;
 	int r;
@@ -96,7 +98,7 @@ piv_verify(piv_card_t *p, uint8_t which, const char *pin, size_t len,
 		return PIV_ERR_ARG;
 	if ((r = pad_pin(buf, pin, len)) != 0)
 		return r;
-	r = pin_cmd(p, 0x20, which, buf, sizeof(buf), tries, ms);
+	r = pin_cmd(p, PIV_INS_VERIFY, which, buf, sizeof(buf), tries, ms);
 	util_wipe(buf, sizeof(buf));
 	return r;
 }
@@ -113,7 +115,7 @@ piv_pin_status(piv_card_t *p, uint8_t which, int *verified, int *tries,
 		*tries = -1;
 	if (p == NULL || verified == NULL || !valid_ref(which))
 		return PIV_ERR_ARG;
-	r = pin_cmd(p, 0x20, which, NULL, 0, &t, ms);
+	r = pin_cmd(p, PIV_INS_VERIFY, which, NULL, 0, &t, ms);
 	if (r == 0)
 		*verified = 1;
 	else if (r == PIV_ERR_PIN_WRONG || r == PIV_ERR_PIN_BLOCKED)
@@ -137,7 +139,8 @@ piv_change_ref(piv_card_t *p, uint8_t which, const char *old, size_t oldlen,
 	if ((r = pad_pin(buf, old, oldlen)) != 0 ||
 	    (r = pad_pin(buf + PIN_MAX, new_, newlen)) != 0)
 		goto out;
-	r = pin_cmd(p, 0x24, which, buf, sizeof(buf), tries, ms);
+	r = pin_cmd(p, PIV_INS_CHANGE_REFERENCE, which, buf, sizeof(buf), tries,
+	    ms);
 out:
 	util_wipe(buf, sizeof(buf));
 	return r;
@@ -157,7 +160,8 @@ piv_unblock_pin(piv_card_t *p, const char *puk, size_t puklen,
 	if ((r = pad_pin(buf, puk, puklen)) != 0 ||
 	    (r = pad_pin(buf + PIN_MAX, newpin, newlen)) != 0)
 		goto out;
-	r = pin_cmd(p, 0x2c, PIV_PIN_REF, buf, sizeof(buf), tries, ms);
+	r = pin_cmd(p, PIV_INS_RESET_RETRY, PIV_PIN_REF, buf, sizeof(buf), tries,
+	    ms);
 out:
 	util_wipe(buf, sizeof(buf));
 	return r;
@@ -181,9 +185,12 @@ piv_block_ref(piv_card_t *p, uint8_t which, int *ms)
 	memset(buf, 0xff, sizeof(buf));
 	for (i = 0; i < 256; i++) {
 		tries = -1;
-		r = which == PIV_PIN_REF ?
-		    pin_cmd(p, 0x20, PIV_PIN_REF, buf, PIN_MAX, &tries, ms) :
-		    pin_cmd(p, 0x2c, PIV_PIN_REF, buf, sizeof(buf), &tries, ms);
+		if (which == PIV_PIN_REF)
+			r = pin_cmd(p, PIV_INS_VERIFY, PIV_PIN_REF, buf, PIN_MAX,
+			    &tries, ms);
+		else
+			r = pin_cmd(p, PIV_INS_RESET_RETRY, PIV_PIN_REF, buf,
+			    sizeof(buf), &tries, ms);
 		if (r == PIV_ERR_PIN_BLOCKED ||
 		    (r == PIV_ERR_PIN_WRONG && tries == 0))
 			return 0;

@@ -79,44 +79,8 @@ piv_tlv_find(const uint8_t *buf, size_t len, uint32_t tag,
 size_t
 piv_tlv_put_len(uint8_t *out, size_t cap, size_t len)
 {
-	size_t n, i;
+	wbuf_t b;
 
-	if (len < 0x80)
-		n = 1;
-	else if (len <= 0xff)
-		n = 2;
-	else if (len <= 0xffff)
-		n = 3;
-	else if (len <= 0xffffff)
-		n = 4;
-	else
-		return 0;
-	if (out == NULL || cap < n)
-		return 0;
-	if (n == 1) {
-		out[0] = (uint8_t)len;
-		return 1;
-	}
-	out[0] = (uint8_t)(0x80 | (n - 1));
-	for (i = 1; i < n; i++)
-		out[i] = (uint8_t)(len >> (8 * (n - 1 - i)));
-	return n;
-}
-
-size_t
-piv_tlv_put_hdr(uint8_t *out, size_t cap, uint32_t tag, size_t len)
-{
-	size_t tn, ln;
-
-	tn = tag > 0xffff ? 3 : tag > 0xff ? 2 : 1;
-	if (out == NULL || cap < tn)
-		return 0;
-	if (tn == 3)
-		*out++ = (uint8_t)(tag >> 16);
-	if (tn >= 2)
-		*out++ = (uint8_t)(tag >> 8);
-	*out++ = (uint8_t)tag;
-	if ((ln = piv_tlv_put_len(out, cap - tn, len)) == 0)
-		return 0;
-	return tn + ln;
+	wbuf_init(&b, out, cap);
+	return wbuf_put_len(&b, len) == 0 ? b.len : 0;
 }

@@ -18,7 +18,7 @@
 int
 piv_get_version(piv_card_t *p, uint8_t ver[3], int *ms)
 {
-	struct piv_cmd c = { 0x00, 0xfd, 0x00, 0x00, NULL, 0, 0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_YK_GET_VERSION };
 	uint8_t buf[8];
 	size_t n = 0;
 	int r;
@@ -49,7 +49,7 @@ out:
 int
 piv_get_serial(piv_card_t *p, uint32_t *serial, int *ms)
 {
-	struct piv_cmd c = { 0x00, 0xf8, 0x00, 0x00, NULL, 0, 0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_YK_GET_SERIAL };
 	uint8_t buf[8];
 	size_t n = 0;
 	int r;
@@ -224,7 +224,7 @@ static int
 metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md, int want_pub,
     int *ms)
 {
-	struct piv_cmd c = { 0x00, 0xf7, 0x00, 0, NULL, 0, 0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_YK_METADATA };
 	uint8_t *buf = NULL;
 	size_t n = 0, cap = 1024;
 	int r;
@@ -256,7 +256,7 @@ out:
 int
 piv_attest(piv_card_t *p, uint8_t slot, X509 **cert, int *ms)
 {
-	struct piv_cmd c = { 0x00, 0xf9, 0, 0x00, NULL, 0, 0 };
+	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_YK_ATTEST };
 	uint8_t *buf = NULL;
 	const uint8_t *q;
 	size_t n = 0;
@@ -295,7 +295,8 @@ piv_set_pin_retries(piv_card_t *p, uint8_t pin_tries, uint8_t puk_tries,
 	if ((r = piv_enter(p, ms)) != 0)
 		return r;
 	/* resets the PIN to its default */
-	if ((r = piv_simple_cmd(p, 0xfa, pin_tries, puk_tries, ms)) == 0)
+	if ((r = piv_simple_cmd(p, PIV_INS_YK_SET_RETRIES, pin_tries, puk_tries,
+	    ms)) == 0)
 		piv_note_pin(p);
 	piv_leave(p);
 	return r;
@@ -310,7 +311,7 @@ piv_reset(piv_card_t *p, int *ms)
 		return PIV_ERR_ARG;
 	if ((r = piv_enter(p, ms)) != 0)
 		return r;
-	if ((r = piv_simple_cmd(p, 0xfb, 0x00, 0x00, ms)) == 0) {
+	if ((r = piv_simple_cmd(p, PIV_INS_YK_RESET, 0x00, 0x00, ms)) == 0) {
 		p->has_serial = 0;	/* nothing else survives either */
 		p->has_ver = 0;
 		piv_note_pin(p);
@@ -368,11 +369,14 @@ admin_with_flag(const uint8_t *old, size_t oldlen, uint8_t *out, size_t cap,
 {
 	struct piv_tlv t, f;
 	const uint8_t *q;
-	size_t left, inner = 0;
+	size_t left;
 	uint8_t flags = 0, body[64];
+	wbuf_t kept, b;
 	int r;
 
 	*n = 0;
+	/* at most 64 bytes of 82/83 are kept, each shorter than 128 */
+	wbuf_init(&kept, body, sizeof(body) - 3);
 	if (old != NULL && oldlen > 0 &&
 	    piv_tlv_find(old, oldlen, 0x80, &t) == 0) {
 		if (piv_tlv_find(t.value, t.len, 0x81, &f) == 0 && f.len == 1)
@@ -384,23 +388,21 @@ admin_with_flag(const uint8_t *old, size_t oldlen, uint8_t *out, size_t cap,
 				return r;
 			if (f.tag != 0x82 && f.tag != 0x83)
 				continue;
-			if (f.len > 0x7f || 2 + f.len > sizeof(body) - 3 - inner)
+			if (f.len > 0x7f ||
+			    wbuf_put_tlv(&kept, f.tag, f.value, f.len) != 0)
 				return PIV_ERR_PROTO;
-			body[inner++] = (uint8_t)f.tag;
-			body[inner++] = (uint8_t)f.len;
-			memcpy(body + inner, f.value, f.len);
-			inner += f.len;
 		}
 	}
-	if (cap < 2 + 3 + inner)
+	/* 80 L { 81 01 flags, 82/83 as they were } */
+	flags |= ADMIN_FLAG_PROTECTED;
+	wbuf_init(&b, out, cap);
+	wbuf_put_tag(&b, 0x80);
+	wbuf_put_len(&b, 3 + kept.len);
+	wbuf_put_tlv(&b, 0x81, &flags, 1);
+	wbuf_put_bytes(&b, body, kept.len);
+	if (wbuf_check(&b) != 0)
 		return PIV_ERR_ARG;
-	out[0] = 0x80;
-	out[1] = (uint8_t)(3 + inner);
-	out[2] = 0x81;
-	out[3] = 0x01;
-	out[4] = flags | ADMIN_FLAG_PROTECTED;
-	memcpy(out + 5, body, inner);
-	*n = 5 + inner;
+	*n = b.len;
 	return 0;
 }
 
@@ -410,16 +412,21 @@ piv_write_protected_mgm(piv_card_t *p, const uint8_t *key, size_t keylen,
 {
 	uint8_t pr[4 + 32], admin[80], *old = NULL;
 	size_t oldlen = 0, an = 0;
+	wbuf_t b;
 	int r;
 
 	if (p == NULL || key == NULL ||
 	    (keylen != 16 && keylen != 24 && keylen != 32))
 		return PIV_ERR_ARG;
-	pr[0] = 0x88;
-	pr[1] = (uint8_t)(2 + keylen);
-	pr[2] = 0x89;
-	pr[3] = (uint8_t)keylen;
-	memcpy(pr + 4, key, keylen);
+	/* 88 L { 89 L key } */
+	wbuf_init(&b, pr, sizeof(pr));
+	wbuf_put_tag(&b, 0x88);
+	wbuf_put_len(&b, 2 + keylen);
+	wbuf_put_tlv(&b, 0x89, key, keylen);
+	if (wbuf_check(&b) != 0) {
+		r = PIV_ERR_ARG;
+		goto wipe;
+	}
 	if ((r = piv_enter(p, ms)) != 0)
 		goto wipe;
 	r = piv_get_data(p, PIV_OBJ_ADMIN, &old, &oldlen, ms);
@@ -427,7 +434,7 @@ piv_write_protected_mgm(piv_card_t *p, const uint8_t *key, size_t keylen,
 		goto out;
 	if ((r = admin_with_flag(old, oldlen, admin, sizeof(admin), &an)) != 0)
 		goto out;
-	if ((r = piv_put_data(p, PIV_OBJ_PRINTED, pr, 4 + keylen, ms)) != 0)
+	if ((r = piv_put_data(p, PIV_OBJ_PRINTED, pr, b.len, ms)) != 0)
 		goto out;
 	r = piv_put_data(p, PIV_OBJ_ADMIN, admin, an, ms);
 out:

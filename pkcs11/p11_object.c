@@ -889,15 +889,17 @@ p11_val_ec_params(struct p11_val *v, uint8_t alg)
 static CK_RV
 p11_val_ec_point(struct p11_val *v, const struct p11_pubenc *e)
 {
+	wbuf_t b;
+
 	if (e->pt_len > 127)
 		return CKR_FUNCTION_FAILED;	/* 97 at most (P-384) */
 	if ((v->dyn = malloc(e->pt_len + 2)) == NULL)
 		return CKR_HOST_MEMORY;
-	v->dyn[0] = 0x04;
-	v->dyn[1] = (uint8_t)e->pt_len;
-	memcpy(v->dyn + 2, e->spki + e->pt_off, e->pt_len);
+	wbuf_init(&b, v->dyn, e->pt_len + 2);
+	if (wbuf_put_tlv(&b, 0x04, e->spki + e->pt_off, e->pt_len) != 0)
+		return CKR_FUNCTION_FAILED;
 	v->p = v->dyn;
-	v->len = e->pt_len + 2;
+	v->len = b.len;
 	return CKR_OK;
 }
 

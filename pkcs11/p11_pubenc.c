@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "p11.h"
+#include "../util/util.h"
 
 /* AlgorithmIdentifiers, DER. */
 static const uint8_t alg_rsa[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48,
@@ -42,34 +43,11 @@ p11_pubenc_clear(struct p11_pubenc *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Bytes a DER length takes (lengths here stay below 64 KiB). */
-static size_t
-der_len_size(size_t n)
-{
-	return n < 0x80 ? 1 : n < 0x100 ? 2 : 3;
-}
-
-static uint8_t *
-der_put_hdr(uint8_t *p, uint8_t tag, size_t n)
-{
-	*p++ = tag;
-	if (n < 0x80) {
-		*p++ = (uint8_t)n;
-	} else if (n < 0x100) {
-		*p++ = 0x81;
-		*p++ = (uint8_t)n;
-	} else {
-		*p++ = 0x82;
-		*p++ = (uint8_t)(n >> 8);
-		*p++ = (uint8_t)n;
-	}
-	return p;
-}
-
+/* The whole size of a DER TLV with a one-byte tag around n bytes. */
 static size_t
 der_tlv_size(size_t n)
 {
-	return 1 + der_len_size(n) + n;
+	return 1 + wbuf_len_size(n) + n;
 }
 
 /* Modulus bytes of an RSA algorithm, 0 if not RSA. */
@@ -102,7 +80,7 @@ p11_pubenc_build(uint8_t alg, const uint8_t *key, size_t keylen,
 	const uint8_t *algid;
 	size_t alen, klen, nint = 0, eint = 0, bits, total;
 	size_t mb = p11_rsa_bytes(alg);
-	uint8_t *p;
+	wbuf_t w;
 
 	memset(out, 0, sizeof(*out));
 	if (key == NULL || keylen == 0)
@@ -148,37 +126,37 @@ p11_pubenc_build(uint8_t alg, const uint8_t *key, size_t keylen,
 	total = der_tlv_size(alen + bits);
 	if ((out->spki = malloc(total)) == NULL)
 		return -1;
-	p = der_put_hdr(out->spki, 0x30, alen + bits);
-	memcpy(p, algid, alen);
-	p += alen;
-	p = der_put_hdr(p, 0x03, klen + 1);
-	*p++ = 0x00;		/* no unused bits */
+	wbuf_init(&w, out->spki, total);
+	wbuf_put_tag(&w, 0x30);
+	wbuf_put_len(&w, alen + bits);
+	wbuf_put_bytes(&w, algid, alen);
+	wbuf_put_tag(&w, 0x03);
+	wbuf_put_len(&w, klen + 1);
+	wbuf_put_u8(&w, 0x00);		/* no unused bits */
 	if (mb != 0) {
-		p = der_put_hdr(p, 0x30, der_tlv_size(nint) +
-		    der_tlv_size(eint));
-		p = der_put_hdr(p, 0x02, nint);
-		*p++ = 0x00;
-		out->pt_off = (size_t)(p - out->spki);
-		out->pt_len = keylen;
-		memcpy(p, key, keylen);
-		p += keylen;
-		p = der_put_hdr(p, 0x02, eint);
-		if (eint > elen)
-			*p++ = 0x00;
-		out->e_off = (size_t)(p - out->spki);
-		out->e_len = elen;
-		memcpy(p, e, elen);
-		p += elen;
-		out->bits = (CK_ULONG)(keylen * 8);
-	} else {
-		out->pt_off = (size_t)(p - out->spki);
-		out->pt_len = keylen;
-		memcpy(p, key, keylen);
-		p += keylen;
+		wbuf_put_tag(&w, 0x30);
+		wbuf_put_len(&w, der_tlv_size(nint) + der_tlv_size(eint));
+		wbuf_put_tag(&w, 0x02);
+		wbuf_put_len(&w, nint);
+		wbuf_put_u8(&w, 0x00);
 	}
-	out->spki_len = (size_t)(p - out->spki);
+	out->pt_off = w.len;
+	out->pt_len = keylen;
+	wbuf_put_bytes(&w, key, keylen);
+	if (mb != 0) {
+		wbuf_put_tag(&w, 0x02);
+		wbuf_put_len(&w, eint);
+		if (eint > elen)
+			wbuf_put_u8(&w, 0x00);
+		out->e_off = w.len;
+		out->e_len = elen;
+		wbuf_put_bytes(&w, e, elen);
+		out->bits = (CK_ULONG)(keylen * 8);
+	}
+	out->spki_len = w.len;
 	out->alg = alg;
-	if (out->spki_len != total) {	/* cannot happen: sizes above */
+	if (wbuf_check(&w) != 0 || out->spki_len != total) {
+		/* cannot happen: sizes above */
 		p11_pubenc_clear(out);
 		return -1;
 	}

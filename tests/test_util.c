@@ -1,4 +1,5 @@
-/* tests/test_util.c — the read cursor fails closed; hex; secret detection. */
+/* tests/test_util.c — the read and write cursors fail closed; hex; secret
+ * detection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,6 +105,110 @@ test_secret_apdus(void **state)
 	assert_false(util_apdu_is_secret(verify, 3));
 }
 
+/* ---- write cursor ---------------------------------------------------------- */
+
+static void
+test_wbuf_writes_in_order(void **state)
+{
+	static const uint8_t want[] = { 0x01, 0x02, 0x03, 0xaa, 0xbb, 0x5c,
+	    0x01, 0x7e, 0x7f, 0x49, 0x00, 0x5f, 0xc1, 0x05, 0x02, 0x10, 0x20 };
+	static const uint8_t v[] = { 0x10, 0x20 };
+	uint8_t buf[sizeof(want)];
+	wbuf_t b;
+
+	(void)state;
+	wbuf_init(&b, buf, sizeof(buf));
+	assert_int_equal(wbuf_put_u8(&b, 0x01), 0);
+	assert_int_equal(wbuf_put_be16(&b, 0x0203), 0);
+	assert_int_equal(wbuf_put_bytes(&b, "\xaa\xbb", 2), 0);
+	assert_int_equal(wbuf_put_tlv(&b, 0x5c, "\x7e", 1), 0);
+	assert_int_equal(wbuf_put_tlv(&b, 0x7f49, NULL, 0), 0);
+	assert_int_equal(wbuf_put_tlv(&b, 0x5fc105, v, sizeof(v)), 0);
+	assert_int_equal(wbuf_check(&b), 0);
+	assert_int_equal(b.len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+}
+
+/* Not one byte past the end; the first failure poisons every later write. */
+static void
+test_wbuf_overflow_poisons(void **state)
+{
+	uint8_t buf[4] = { 0, 0, 0, 0xee }, big[8] = { 0 };
+	wbuf_t b;
+
+	(void)state;
+	wbuf_init(&b, buf, 3);
+	assert_int_equal(wbuf_put_bytes(&b, big, 2), 0);
+	assert_int_equal(wbuf_put_be16(&b, 0x1234), -1);	/* 1 byte left */
+	assert_int_equal(buf[3], 0xee);
+	assert_int_equal(wbuf_check(&b), -1);
+	assert_int_equal(b.len, 0);
+	/* poisoned: even what would fit is refused */
+	assert_int_equal(wbuf_put_u8(&b, 1), -1);
+	assert_int_equal(wbuf_put_bytes(&b, big, 0), -1);
+	assert_int_equal(wbuf_check(&b), -1);
+
+	/* exactly full is fine, one more is not */
+	wbuf_init(&b, buf, 3);
+	assert_int_equal(wbuf_put_bytes(&b, big, 3), 0);
+	assert_int_equal(wbuf_check(&b), 0);
+	assert_int_equal(wbuf_put_bytes(&b, big, 1), -1);
+	assert_int_equal(buf[3], 0xee);
+
+	/* a size that would wrap around, a NULL source, no buffer at all */
+	wbuf_init(&b, buf, 3);
+	assert_int_equal(wbuf_put_bytes(&b, big, (size_t)-1), -1);
+	wbuf_init(&b, buf, 3);
+	assert_int_equal(wbuf_put_bytes(&b, NULL, 1), -1);
+	wbuf_init(&b, NULL, 3);
+	assert_int_equal(wbuf_put_u8(&b, 1), -1);
+	/* a TLV whose value does not fit leaves the cursor poisoned */
+	wbuf_init(&b, buf, 3);
+	assert_int_equal(wbuf_put_tlv(&b, 0x53, big, 2), -1);
+	assert_int_equal(wbuf_check(&b), -1);
+	/* tags of more than 3 bytes are refused */
+	wbuf_init(&b, buf, 3);
+	assert_int_equal(wbuf_put_tag(&b, 0x1000000), -1);
+}
+
+/* BER lengths at each boundary of their encodings. */
+static void
+test_wbuf_lengths(void **state)
+{
+	static const struct {
+		size_t len;
+		size_t n;
+		uint8_t enc[4];
+	} cases[] = {
+		{ 0, 1, { 0x00 } },
+		{ 127, 1, { 0x7f } },
+		{ 128, 2, { 0x81, 0x80 } },
+		{ 255, 2, { 0x81, 0xff } },
+		{ 256, 3, { 0x82, 0x01, 0x00 } },
+		{ 65535, 3, { 0x82, 0xff, 0xff } },
+		{ 65536, 4, { 0x83, 0x01, 0x00, 0x00 } },
+		{ 0xffffff, 4, { 0x83, 0xff, 0xff, 0xff } },
+	};
+	uint8_t buf[8];
+	size_t i;
+	wbuf_t b;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		wbuf_init(&b, buf, sizeof(buf));
+		assert_int_equal(wbuf_put_len(&b, cases[i].len), 0);
+		assert_int_equal(b.len, cases[i].n);
+		assert_memory_equal(buf, cases[i].enc, cases[i].n);
+		/* one byte short of room: refused */
+		wbuf_init(&b, buf, cases[i].n - 1);
+		assert_int_equal(wbuf_put_len(&b, cases[i].len), -1);
+		assert_int_equal(wbuf_check(&b), -1);
+	}
+	wbuf_init(&b, buf, sizeof(buf));
+	assert_int_equal(wbuf_put_len(&b, 0x1000000), -1);
+	assert_int_equal(wbuf_check(&b), -1);
+}
+
 int
 main(void)
 {
@@ -111,6 +216,9 @@ main(void)
 		cmocka_unit_test(test_rbuf_reads_in_order),
 		cmocka_unit_test(test_rbuf_fails_closed),
 		cmocka_unit_test(test_rbuf_ptr_bounds),
+		cmocka_unit_test(test_wbuf_writes_in_order),
+		cmocka_unit_test(test_wbuf_overflow_poisons),
+		cmocka_unit_test(test_wbuf_lengths),
 		cmocka_unit_test(test_unhex),
 		cmocka_unit_test(test_secret_apdus),
 	};

@@ -399,12 +399,12 @@ static int
 der_add_tlv(struct der *d, uint8_t tag, const struct der *content)
 {
 	uint8_t hdr[5];
-	size_t l;
+	wbuf_t b;
 
-	hdr[0] = tag;
-	if ((l = piv_tlv_put_len(hdr + 1, sizeof(hdr) - 1, content->len)) == 0)
-		return -1;
-	if (der_add(d, hdr, l + 1) != 0)
+	wbuf_init(&b, hdr, sizeof(hdr));
+	wbuf_put_tag(&b, tag);
+	wbuf_put_len(&b, content->len);
+	if (wbuf_check(&b) != 0 || der_add(d, hdr, b.len) != 0)
 		return -1;
 	return der_add(d, content->p, content->len);
 }

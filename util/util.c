@@ -114,6 +114,117 @@ rbuf_be32(rbuf_t *b, uint32_t *v)
 	return 0;
 }
 
+/* ---- write cursor ------------------------------------------------------ */
+
+static int
+wbuf_fail(wbuf_t *b)
+{
+	b->len = 0;
+	b->err = 1;
+	return -1;
+}
+
+void
+wbuf_init(wbuf_t *b, uint8_t *p, size_t cap)
+{
+	b->p = p;
+	b->cap = p != NULL ? cap : 0;
+	b->len = 0;
+	b->err = 0;
+}
+
+int
+wbuf_put_bytes(wbuf_t *b, const void *src, size_t n)
+{
+	if (b->err || n > b->cap - b->len || (n > 0 && src == NULL))
+		return wbuf_fail(b);
+	if (n > 0)
+		memcpy(b->p + b->len, src, n);
+	b->len += n;
+	return 0;
+}
+
+int
+wbuf_put_u8(wbuf_t *b, uint8_t v)
+{
+	return wbuf_put_bytes(b, &v, 1);
+}
+
+int
+wbuf_put_be16(wbuf_t *b, uint16_t v)
+{
+	uint8_t x[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	return wbuf_put_bytes(b, x, sizeof(x));
+}
+
+int
+wbuf_put_tag(wbuf_t *b, uint32_t tag)
+{
+	uint8_t x[3];
+	size_t n = tag > 0xffff ? 3 : tag > 0xff ? 2 : 1;
+
+	if (tag > 0xffffff)
+		return wbuf_fail(b);
+	x[0] = (uint8_t)(tag >> 16);
+	x[1] = (uint8_t)(tag >> 8);
+	x[2] = (uint8_t)tag;
+	return wbuf_put_bytes(b, x + 3 - n, n);
+}
+
+int
+wbuf_put_len(wbuf_t *b, size_t len)
+{
+	uint8_t x[4];
+	size_t n;
+
+	if (len < 0x80)
+		return wbuf_put_u8(b, (uint8_t)len);
+	n = len <= 0xff ? 1 : len <= 0xffff ? 2 : 3;
+	if (len > 0xffffff)
+		return wbuf_fail(b);
+	x[0] = (uint8_t)(0x80 | n);
+	x[1] = (uint8_t)(len >> 16);
+	x[2] = (uint8_t)(len >> 8);
+	x[3] = (uint8_t)len;
+	if (wbuf_put_u8(b, x[0]) != 0)
+		return -1;
+	return wbuf_put_bytes(b, x + 4 - n, n);
+}
+
+int
+wbuf_put_tlv(wbuf_t *b, uint32_t tag, const void *v, size_t len)
+{
+	if (wbuf_put_tag(b, tag) != 0 || wbuf_put_len(b, len) != 0)
+		return -1;
+	return wbuf_put_bytes(b, v, len);
+}
+
+int
+wbuf_reserve(wbuf_t *b, size_t n, uint8_t **out)
+{
+	*out = NULL;
+	if (b->err || n > b->cap - b->len)
+		return wbuf_fail(b);
+	*out = b->p + b->len;
+	b->len += n;
+	return 0;
+}
+
+size_t
+wbuf_len_size(size_t len)
+{
+	if (len > 0xffffff)
+		return 0;
+	return len < 0x80 ? 1 : len <= 0xff ? 2 : len <= 0xffff ? 3 : 4;
+}
+
+int
+wbuf_check(const wbuf_t *b)
+{
+	return b->err ? -1 : 0;
+}
+
 /* ---- time budget ------------------------------------------------------- */
 
 uint64_t

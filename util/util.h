@@ -1,5 +1,5 @@
 /*
- * util/ — the bottom of usbpiv: a fail-closed read cursor, the one time
+ * util/ — the bottom of usbpiv: fail-closed read and write cursors, the one time
  * budget that travels down every layer, secret wiping, hex and the debug
  * trace.  Everything above may include this header; it includes nothing
  * of ours.
@@ -32,6 +32,37 @@ int rbuf_copy(rbuf_t *b, void *dst, size_t n);
 /* Hands out a pointer to the next n bytes (inside the original buffer). */
 int rbuf_ptr(rbuf_t *b, size_t n, const uint8_t **out);
 int rbuf_skip(rbuf_t *b, size_t n);
+
+/* ---- write cursor -------------------------------------------------------
+ * The mirror of rbuf for what we send: every write checks the room left
+ * first; the first failure poisons the cursor (err = 1, len = 0, nothing
+ * more is written) so that a chain of writes is checked once at the end
+ * (wbuf_check).  Functions return 0 or -1.
+ */
+typedef struct wbuf {
+	uint8_t *p;
+	size_t cap;
+	size_t len;	/* bytes written */
+	int err;
+} wbuf_t;
+
+void wbuf_init(wbuf_t *b, uint8_t *p, size_t cap);
+int wbuf_put_u8(wbuf_t *b, uint8_t v);
+int wbuf_put_be16(wbuf_t *b, uint16_t v);
+int wbuf_put_bytes(wbuf_t *b, const void *src, size_t n);
+/* A BER tag as it is written (1 to 3 bytes: 5C, 7F49, 5FC105). */
+int wbuf_put_tag(wbuf_t *b, uint32_t tag);
+/* A BER definite length: 1 byte below 128, else 81 xx, 82 xxxx,
+ * 83 xxxxxx; longer is refused. */
+int wbuf_put_len(wbuf_t *b, size_t len);
+/* Tag, length and len bytes of v (v may be NULL when len is 0). */
+int wbuf_put_tlv(wbuf_t *b, uint32_t tag, const void *v, size_t len);
+/* Hands out the next n bytes, to be filled in place. */
+int wbuf_reserve(wbuf_t *b, size_t n, uint8_t **out);
+/* 0, or -1 when a write failed. */
+int wbuf_check(const wbuf_t *b);
+/* The bytes wbuf_put_len writes for len (1 to 4; 0: too long). */
+size_t wbuf_len_size(size_t len);
 
 /* ---- time budget -------------------------------------------------------
  * Every call that may block takes `int *ms`: the milliseconds left of the
