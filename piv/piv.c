@@ -182,7 +182,7 @@ piv_begin(piv_card_t *p, int *ms)
 		return PIV_ERR_ARG;
 	if (p->depth == 0 && p->io.begin != NULL &&
 	    (r = p->io.begin(p->io_h, ms)) != 0)
-		return r < 0 && r >= PIV_ERR_ACCESS ? r : PIV_ERR_TRANSPORT;
+		return piv_err_from_io(r);
 	p->depth++;
 	return 0;
 }
@@ -196,9 +196,7 @@ piv_end(piv_card_t *p)
 		return PIV_ERR_ARG;
 	if (--p->depth == 0 && p->io.end != NULL)
 		r = p->io.end(p->io_h);
-	if (r != 0)
-		return r < 0 && r >= PIV_ERR_ACCESS ? r : PIV_ERR_TRANSPORT;
-	return 0;
+	return piv_err_from_io(r);
 }
 
 int
@@ -208,6 +206,9 @@ piv_enter(piv_card_t *p, int *ms)
 
 	if (p == NULL)
 		return PIV_ERR_ARG;
+	/* a new operation: the cause of an earlier failure is stale */
+	p->io_cause = NULL;
+	p->last_sw = 0;
 	if ((r = piv_begin(p, ms)) != 0)
 		return r;
 	piv_cache_check(p);

@@ -157,6 +157,14 @@ size_t piv_tlv_put_len(uint8_t *out, size_t cap, size_t len);
 
 typedef struct piv_card piv_card_t;
 
+/* The cause of the last failure on p, as the layers below gave it: the
+ * transport's word ("card did not answer", "reader unplugged", ...), or
+ * else the card's last status word ("status word 6A80"); "" when there
+ * is none.  Valid until the next call on p. */
+const char *piv_last_cause(piv_card_t *p);
+/* The status word of the card's last answer (0: none yet). */
+uint16_t piv_last_sw(const piv_card_t *p);
+
 int piv_new(piv_card_t **p, const piv_io_t *io, void *io_h);
 void piv_free(piv_card_t **p);
 /* Over a ccid/ reader slot (piv/piv_ccid.c); the card does not own r. */

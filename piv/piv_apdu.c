@@ -6,6 +6,7 @@
  */
 #include "piv_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,66 @@ encode(uint8_t *buf, size_t cap, uint8_t cla, const struct piv_cmd *c,
 	return 0;
 }
 
+int
+piv_err_from_io(int r)
+{
+	switch (r) {
+	case PIV_OK:
+		return 0;
+	case PIV_ERR_ARG:
+	case PIV_ERR_NOMEM:
+	case PIV_ERR_TRANSPORT:
+	case PIV_ERR_REMOVED:
+	case PIV_ERR_TIMEOUT:
+	case PIV_ERR_BUSY:
+	case PIV_ERR_PROTO:
+	case PIV_ERR_NO_APP:
+	case PIV_ERR_NOT_FOUND:
+	case PIV_ERR_PIN_WRONG:
+	case PIV_ERR_PIN_BLOCKED:
+	case PIV_ERR_AUTH_REQUIRED:
+	case PIV_ERR_CONDITIONS:
+	case PIV_ERR_BAD_DATA:
+	case PIV_ERR_NOT_SUPPORTED:
+	case PIV_ERR_CARD:
+	case PIV_ERR_BUFFER:
+	case PIV_ERR_CRYPTO:
+	case PIV_ERR_TOUCH_TIMEOUT:
+	case PIV_ERR_ACCESS:
+		return r;
+	default:	/* PIV_ERR_NO_SPACE is the card's word, never a transport's */
+		return PIV_ERR_TRANSPORT;
+	}
+}
+
+void
+piv_set_io_cause(piv_card_t *p, const char *why)
+{
+	if (p != NULL)
+		p->io_cause = why;
+}
+
+const char *
+piv_last_cause(piv_card_t *p)
+{
+	if (p == NULL)
+		return "";
+	if (p->io_cause != NULL)
+		snprintf(p->cause, sizeof(p->cause), "%s", p->io_cause);
+	else if (p->last_sw != 0 && p->last_sw != 0x9000)
+		snprintf(p->cause, sizeof(p->cause), "status word %04X",
+		    (unsigned)p->last_sw);
+	else
+		p->cause[0] = '\0';
+	return p->cause;
+}
+
+uint16_t
+piv_last_sw(const piv_card_t *p)
+{
+	return p != NULL ? p->last_sw : 0;
+}
+
 /* One exchange at the transport; the answer lands in p->rx. */
 static int
 xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
@@ -78,8 +139,10 @@ xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
 	r = p->io.transmit(p->io_h, capdu, clen, p->rx, maxrx, rlen, ms);
 	if (r != 0) {
 		*rlen = 0;
-		util_trace(1, "piv: transport error %d", r);
-		return r < 0 && r >= PIV_ERR_ACCESS ? r : PIV_ERR_TRANSPORT;
+		r = piv_err_from_io(r);
+		util_trace(1, "piv: transport: %s (%s)", piv_strerror(r),
+		    piv_last_cause(p));
+		return r;
 	}
 	if (*rlen < 2 || *rlen > maxrx) {	/* no SW, or more than asked */
 		*rlen = 0;
@@ -221,6 +284,7 @@ again:
 done:
 	util_wipe(p->rx, rlen);
 	util_freezero(tx, txcap);
+	p->last_sw = s;
 	*sw = s;
 	*outlen = got;
 	return 0;

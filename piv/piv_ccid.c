@@ -11,10 +11,13 @@
 struct piv_ccid {
 	ccid_reader_t *r;
 	size_t slot;
+	piv_card_t *card;	/* whose failures this transport explains */
 };
 
-static int
-map_err(int e)
+/* ccid/ errors as this transport reports them (a response too large for
+ * the caller's buffer is piv's PIV_ERR_BUFFER). */
+int
+piv_err_from_ccid_io(int e)
 {
 	switch (e) {
 	case CCID_OK:
@@ -41,13 +44,22 @@ map_err(int e)
 	}
 }
 
+/* e mapped, its detail kept on the card for piv_last_cause. */
+static int
+io_err(struct piv_ccid *c, int e)
+{
+	if (e != CCID_OK)
+		piv_set_io_cause(c->card, ccid_strerror(e));
+	return piv_err_from_ccid_io(e);
+}
+
 static int
 ccid_io_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
     size_t cap, size_t *rlen, int *ms)
 {
 	struct piv_ccid *c = h;
 
-	return map_err(ccid_transmit(c->r, c->slot, capdu, clen, rapdu, cap,
+	return io_err(c, ccid_transmit(c->r, c->slot, capdu, clen, rapdu, cap,
 	    rlen, ms));
 }
 
@@ -56,7 +68,7 @@ ccid_io_begin(void *h, int *ms)
 {
 	struct piv_ccid *c = h;
 
-	return map_err(ccid_begin(c->r, ms));
+	return io_err(c, ccid_begin(c->r, ms));
 }
 
 static int
@@ -64,7 +76,7 @@ ccid_io_end(void *h)
 {
 	struct piv_ccid *c = h;
 
-	return map_err(ccid_end(c->r));
+	return io_err(c, ccid_end(c->r));
 }
 
 static int
@@ -90,7 +102,7 @@ ccid_io_note_pin(void *h)
 
 	if (c->slot >= 8)
 		return 0;
-	return map_err(ccid_note(c->r, USB_SHARED_PIN0 + (int)c->slot));
+	return io_err(c, ccid_note(c->r, USB_SHARED_PIN0 + (int)c->slot));
 }
 
 static uint64_t
@@ -134,5 +146,6 @@ piv_new_ccid(piv_card_t **pp, struct ccid_reader *r, size_t slot)
 		return e;
 	}
 	(*pp)->io_free = free;
+	c->card = *pp;
 	return 0;
 }

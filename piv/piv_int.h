@@ -30,7 +30,24 @@ struct piv_card {
 	int has_serial;
 	uint32_t serial;
 	uint64_t cache_gen;
+	/* the cause of the last failure (piv_last_cause): the transport's
+	 * word, else the card's last status word */
+	const char *io_cause;		/* a static string, or NULL */
+	uint16_t last_sw;		/* 0: no answer yet */
+	char cause[48];
 };
+
+/* Error mappings, one for each lower layer, by name (never by the
+ * enums' order): what a transport's failure means to piv (its own
+ * PIV_ERR_* when it is one a transport may give, else
+ * PIV_ERR_TRANSPORT); ccid/ and usb/ errors as piv_ccid.c's transport
+ * and piv_reader.c's open and probe see them. */
+int piv_err_from_io(int r);
+int piv_err_from_ccid_io(int e);
+int piv_err_from_ccid_open(int e);
+int piv_err_from_usb(int e);
+/* Records the transport's word on its failure (a static string). */
+void piv_set_io_cause(piv_card_t *p, const char *why);
 
 /* Records a PIN event for every process sharing the card (in a
  * transaction; failures to record are traced, not returned). */

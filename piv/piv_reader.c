@@ -20,8 +20,9 @@ struct piv_reader {
 	const char *why;	/* the lower layer's word on the last failure */
 };
 
-static int
-from_usb(int r)
+/* usb/ errors as opening a reader meets them. */
+int
+piv_err_from_usb(int r)
 {
 	switch (r) {
 	case USB_OK:
@@ -45,8 +46,10 @@ from_usb(int r)
 	}
 }
 
-static int
-from_ccid(int r)
+/* ccid/ errors as opening a reader and probing a slot meet them (a
+ * reader that cannot carry APDUs is PIV_ERR_NOT_SUPPORTED). */
+int
+piv_err_from_ccid_open(int r)
 {
 	switch (r) {
 	case CCID_OK:
@@ -89,13 +92,13 @@ piv_reader_open(usb_ctx_t *ctx, const struct usb_dev_info *info,
 	if ((r = usb_open(ctx, info, &pr->dev)) != 0) {
 		util_trace(1, "piv: %s: %s", info->path, usb_strerror(r));
 		free(pr);
-		return from_usb(r);
+		return piv_err_from_usb(r);
 	}
 	if ((r = ccid_reader_open_usb(&pr->rd, pr->dev)) != 0) {
 		util_trace(1, "piv: %s: %s", info->path, ccid_strerror(r));
 		usb_close(&pr->dev);
 		free(pr);
-		return from_ccid(r);
+		return piv_err_from_ccid_open(r);
 	}
 	*out = pr;
 	return 0;
@@ -153,7 +156,7 @@ piv_reader_card(piv_reader_t *pr, size_t slot, int probe, int *ms,
 		}
 		if (r != 0) {
 			pr->why = ccid_strerror(r);
-			return from_ccid(r);
+			return piv_err_from_ccid_open(r);
 		}
 	}
 	return piv_new_ccid(card, pr->rd, slot);

@@ -162,6 +162,10 @@ p11_token_removed(struct p11_slot *slot)
 CK_RV
 p11_card_rv(struct p11_slot *slot, int r)
 {
+	const char *cause = piv_last_cause(slot->card);
+
+	util_trace(1, "pkcs11: %s: %s%s%s%s", slot->reader.id, piv_strerror(r),
+	    cause[0] != '\0' ? " (" : "", cause, cause[0] != '\0' ? ")" : "");
 	if (r == PIV_ERR_REMOVED || (r == PIV_ERR_TRANSPORT &&
 	    p11_mod.be->present(p11_mod.be_ctx, slot->reader.id, slot->conn,
 	    0) == 0)) {

@@ -54,6 +54,16 @@ token_reader_matches(const char *want, const struct usb_dev_info *i)
 	return contains(name, want);
 }
 
+/* The card of the open token: its failures explain themselves
+ * (token_cause) in the CLI's messages. */
+static piv_card_t *token_card;
+
+const char *
+token_cause(void)
+{
+	return token_card != NULL ? piv_last_cause(token_card) : "";
+}
+
 /* A message for a failure to open a reader or join its card (a
  * PIV_ERR_* from piv_reader_*); returns the exit code. */
 static int
@@ -92,6 +102,8 @@ token_close(struct token *t)
 	if (t->piv != NULL && t->in_tx)
 		piv_end(t->piv);
 	t->in_tx = 0;
+	if (token_card == t->piv)
+		token_card = NULL;
 	piv_free(&t->piv);
 	t->rdr = NULL;
 	piv_reader_close(&t->pr);
@@ -188,6 +200,7 @@ token_find(const struct globals *g, struct token *t, int raw)
 	return ex;
 found:
 	free(list);
+	token_card = t->piv;
 	return EX_OK;
 }
 

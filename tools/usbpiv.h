@@ -135,6 +135,8 @@ int token_open(const struct globals *g, struct token *t);
 /* Opens the reader only (no PIV), for `apdu`. */
 int token_open_raw(const struct globals *g, struct token *t);
 void token_close(struct token *t);
+/* The cause of the open token's last failure (piv_last_cause), or "". */
+const char *token_cause(void);
 /* "Manufacturer Product" of a reader, or "VID:PID". */
 void token_reader_name(const struct usb_dev_info *i, char *buf, size_t cap);
 int token_reader_matches(const char *want, const struct usb_dev_info *i);

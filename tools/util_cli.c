@@ -115,6 +115,8 @@ cli_exit_for_usb(int r)
 int
 cli_piv_fail(const char *what, int r)
 {
+	const char *cause;
+
 	switch (r) {
 	case PIV_ERR_BUSY:
 		cli_err("%s: token " BUSY_HINT, what);
@@ -132,7 +134,10 @@ cli_piv_fail(const char *what, int r)
 		    piv_strerror(r));
 		break;
 	default:
-		cli_err("%s: %s", what, piv_strerror(r));
+		cause = token_cause();
+		cli_err("%s: %s%s%s%s", what, piv_strerror(r),
+		    cause[0] != '\0' ? " (" : "", cause,
+		    cause[0] != '\0' ? ")" : "");
 		break;
 	}
 	return cli_exit_for_piv(r);
