@@ -104,6 +104,8 @@ typedef struct piv_io {
 #define PIV_ALG_RSA4096		0x16
 #define PIV_ALG_ED25519		0xe0
 #define PIV_ALG_X25519		0xe1
+/* Modulus bytes of an RSA algorithm, 0 for another. */
+size_t piv_rsa_bytes(uint8_t alg);
 
 /* PIN and touch policies (YubiKey). */
 #define PIV_PINPOLICY_DEFAULT	0

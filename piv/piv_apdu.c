@@ -351,3 +351,18 @@ piv_xfer(piv_card_t *p, const struct piv_cmd *c, uint8_t *out, size_t cap,
 		*outlen = n;
 	return 0;
 }
+
+int
+piv_call(piv_card_t *p, const struct piv_cmd *c, uint8_t *out, size_t cap,
+    size_t *outlen, int *ms)
+{
+	int r;
+
+	if (outlen != NULL)
+		*outlen = 0;
+	if ((r = piv_enter(p, ms)) != 0)
+		return r;
+	r = piv_xfer(p, c, out, cap, outlen, ms);
+	piv_leave(p);
+	return r;
+}

@@ -15,35 +15,43 @@
 
 #define BLOCK_MAX	16
 
-/* Key length and block size of a management-key algorithm. */
+/* Block size and cipher of a management-key algorithm, for a key of the
+ * length it takes (PIV_ERR_ARG for another, or none). */
 static int
-mgm_params(uint8_t alg, size_t *keylen, size_t *bl, const EVP_CIPHER **ciph)
+mgm_params(uint8_t alg, const uint8_t *key, size_t len, size_t *bl,
+    const EVP_CIPHER **ciph)
 {
+	size_t keylen;
+
+	if (key == NULL)
+		return PIV_ERR_ARG;
 	switch (alg) {
 	case PIV_ALG_3DES:
-		*keylen = 24;
+		keylen = 24;
 		*bl = 8;
 		*ciph = EVP_des_ede3_ecb();
 		break;
 	case PIV_ALG_AES128:
-		*keylen = 16;
+		keylen = 16;
 		*bl = 16;
 		*ciph = EVP_aes_128_ecb();
 		break;
 	case PIV_ALG_AES192:
-		*keylen = 24;
+		keylen = 24;
 		*bl = 16;
 		*ciph = EVP_aes_192_ecb();
 		break;
 	case PIV_ALG_AES256:
-		*keylen = 32;
+		keylen = 32;
 		*bl = 16;
 		*ciph = EVP_aes_256_ecb();
 		break;
 	default:
 		return PIV_ERR_ARG;
 	}
-	return *ciph != NULL ? 0 : PIV_ERR_CRYPTO;
+	if (*ciph == NULL)
+		return PIV_ERR_CRYPTO;
+	return len == keylen ? 0 : PIV_ERR_ARG;
 }
 
 /* One block, ECB, no padding. */
@@ -103,16 +111,14 @@ mgm_auth(piv_card_t *p, uint8_t alg, const uint8_t *key, size_t keylen,
 	uint8_t req[4 + 2 * (2 + BLOCK_MAX)], rsp[64];
 	uint8_t wit[BLOCK_MAX], plain[BLOCK_MAX], chal[BLOCK_MAX],
 	    mine[BLOCK_MAX];
-	size_t kl, bl, n = 0;
+	size_t bl, n = 0;
 	wbuf_t b;
 	int r;
 
-	if (p == NULL || key == NULL)
+	if (p == NULL)
 		return PIV_ERR_ARG;
-	if ((r = mgm_params(alg, &kl, &bl, &ciph)) != 0)
+	if ((r = mgm_params(alg, key, keylen, &bl, &ciph)) != 0)
 		return r;
-	if (keylen != kl)
-		return PIV_ERR_ARG;
 	c.p1 = alg;
 	if ((r = piv_enter(p, ms)) != 0)
 		return r;
@@ -191,28 +197,22 @@ piv_set_mgm(piv_card_t *p, uint8_t alg, const uint8_t *key, size_t keylen,
 	struct piv_cmd c = { .cla = PIV_CLA, .ins = PIV_INS_YK_SET_MGMKEY,
 	    .p1 = 0xff, .p2 = 0xff, .secret = 1 };
 	uint8_t req[3 + 32];
-	size_t kl, bl;
+	size_t bl;
 	wbuf_t b;
 	int r;
 
-	if (p == NULL || key == NULL)
+	if (p == NULL)
 		return PIV_ERR_ARG;
-	if ((r = mgm_params(alg, &kl, &bl, &ciph)) != 0)
+	if ((r = mgm_params(alg, key, keylen, &bl, &ciph)) != 0)
 		return r;
-	if (keylen != kl)
-		return PIV_ERR_ARG;
 	wbuf_init(&b, req, sizeof(req));
 	wbuf_put_u8(&b, alg);
-	wbuf_put_tlv(&b, PIV_SLOT_MGM, key, kl);
+	wbuf_put_tlv(&b, PIV_SLOT_MGM, key, keylen);
 	c.p2 = require_touch ? 0xfe : 0xff;
 	c.data = req;
 	c.len = b.len;
-	if (wbuf_check(&b) != 0)
-		r = PIV_ERR_ARG;
-	else if ((r = piv_enter(p, ms)) == 0) {
-		r = piv_xfer(p, &c, NULL, 0, NULL, ms);
-		piv_leave(p);
-	}
+	r = wbuf_check(&b) != 0 ? PIV_ERR_ARG :
+	    piv_call(p, &c, NULL, 0, NULL, ms);
 	util_wipe(req, sizeof(req));
 	return r;
 }

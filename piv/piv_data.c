@@ -129,10 +129,7 @@ piv_put_data(piv_card_t *p, uint32_t obj, const uint8_t *data, size_t len,
 	c.data = buf;
 	c.len = b.len;
 	c.secret = obj == PIV_OBJ_PRINTED;
-	if ((r = piv_enter(p, ms)) != 0)
-		goto out;
-	r = piv_xfer(p, &c, NULL, 0, NULL, ms);
-	piv_leave(p);
+	r = piv_call(p, &c, NULL, 0, NULL, ms);
 out:
 	util_freezero(buf, cap);
 	return r;

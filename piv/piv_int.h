@@ -99,6 +99,10 @@ int piv_sw_err(uint16_t sw);
 int piv_xfer(piv_card_t *p, const struct piv_cmd *cmd, uint8_t *out,
     size_t cap, size_t *outlen, int *ms);
 
+/* One public operation of one command: piv_enter, piv_xfer, piv_leave. */
+int piv_call(piv_card_t *p, const struct piv_cmd *c, uint8_t *out,
+    size_t cap, size_t *outlen, int *ms);
+
 /* Enter / leave a public operation: transaction + SELECT when needed. */
 int piv_enter(piv_card_t *p, int *ms);
 void piv_leave(piv_card_t *p);

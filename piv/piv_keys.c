@@ -27,9 +27,8 @@ valid_key_slot(uint8_t slot)
 	    (slot >= PIV_SLOT_RETIRED1 && slot <= PIV_SLOT_RETIRED20);
 }
 
-/* Modulus bytes of an RSA algorithm, 0 if not RSA. */
-static size_t
-rsa_bytes(uint8_t alg)
+size_t
+piv_rsa_bytes(uint8_t alg)
 {
 	switch (alg) {
 	case PIV_ALG_RSA1024: return 128;
@@ -146,7 +145,7 @@ pubkey_from_body(uint8_t alg, const uint8_t *buf, size_t len,
 	*pub = NULL;
 	if (buf == NULL && len > 0)
 		return PIV_ERR_ARG;
-	if ((mb = rsa_bytes(alg)) != 0) {
+	if ((mb = piv_rsa_bytes(alg)) != 0) {
 		if (piv_tlv_find(buf, len, 0x81, &n) != 0 ||
 		    piv_tlv_find(buf, len, 0x82, &e) != 0)
 			return PIV_ERR_PROTO;
@@ -213,7 +212,7 @@ piv_parse_pubkey(uint8_t alg, const uint8_t *buf, size_t len, EVP_PKEY **pub)
 	*pub = NULL;
 	if (buf == NULL)
 		return PIV_ERR_ARG;
-	if (rsa_bytes(alg) == 0 && ec_bytes(alg) == 0)
+	if (piv_rsa_bytes(alg) == 0 && ec_bytes(alg) == 0)
 		return PIV_ERR_ARG;
 	if (piv_tlv_next(&p, &left, &t) != 0 || t.tag != 0x7f49)
 		return PIV_ERR_PROTO;
@@ -257,10 +256,7 @@ gen_auth(piv_card_t *p, uint8_t slot, uint8_t alg, uint8_t tag,
 	c.p2 = slot;
 	c.data = req;
 	c.len = n;
-	if ((r = piv_enter(p, ms)) != 0)
-		goto out;
-	r = piv_xfer(p, &c, rsp, GA_RSP_MAX, &rn, ms);
-	piv_leave(p);
+	r = piv_call(p, &c, rsp, GA_RSP_MAX, &rn, ms);
 	if (r != 0)
 		goto out;
 	if (piv_tlv_find(rsp, rn, 0x7c, &t) != 0 ||
@@ -292,8 +288,8 @@ piv_sign(piv_card_t *p, uint8_t slot, uint8_t alg, const uint8_t *in,
 	if (p == NULL || in == NULL || out == NULL || outlen == NULL ||
 	    !valid_key_slot(slot) || inlen == 0)
 		return PIV_ERR_ARG;
-	if (rsa_bytes(alg) != 0) {
-		if (inlen != rsa_bytes(alg))
+	if (piv_rsa_bytes(alg) != 0) {
+		if (inlen != piv_rsa_bytes(alg))
 			return PIV_ERR_ARG;
 	} else if (alg == PIV_ALG_ECCP256 || alg == PIV_ALG_ECCP384) {
 		/* the hash, truncated (leftmost bytes) or zero-padded */
@@ -320,8 +316,8 @@ piv_decipher(piv_card_t *p, uint8_t slot, uint8_t alg, const uint8_t *in,
 	if (outlen != NULL)
 		*outlen = 0;
 	if (p == NULL || in == NULL || out == NULL || outlen == NULL ||
-	    !valid_key_slot(slot) || rsa_bytes(alg) == 0 ||
-	    inlen != rsa_bytes(alg))
+	    !valid_key_slot(slot) || piv_rsa_bytes(alg) == 0 ||
+	    inlen != piv_rsa_bytes(alg))
 		return PIV_ERR_ARG;
 	return gen_auth(p, slot, alg, 0x81, in, inlen, out, cap, outlen, ms);
 }
@@ -382,7 +378,7 @@ piv_generate(piv_card_t *p, uint8_t slot, uint8_t alg, uint8_t pin_policy,
 	if (pub != NULL)
 		*pub = NULL;
 	if (p == NULL || pub == NULL || !valid_key_slot(slot) ||
-	    (rsa_bytes(alg) == 0 && ec_bytes(alg) == 0) ||
+	    (piv_rsa_bytes(alg) == 0 && ec_bytes(alg) == 0) ||
 	    !valid_policies(pin_policy, touch_policy))
 		return PIV_ERR_ARG;
 	/* AC L { 80 01 alg, policies }: L once the rest is written */
@@ -399,10 +395,7 @@ piv_generate(piv_card_t *p, uint8_t slot, uint8_t alg, uint8_t pin_policy,
 	c.len = b.len;
 	if ((rsp = malloc(GA_RSP_MAX)) == NULL)
 		return PIV_ERR_NOMEM;
-	if ((r = piv_enter(p, ms)) != 0)
-		goto out;
-	r = piv_xfer(p, &c, rsp, GA_RSP_MAX, &rn, ms);
-	piv_leave(p);
+	r = piv_call(p, &c, rsp, GA_RSP_MAX, &rn, ms);
 	if (r != 0)
 		goto out;
 	r = piv_parse_pubkey(alg, rsp, rn, pub);
@@ -452,7 +445,7 @@ import_body(const EVP_PKEY *key, wbuf_t *b, uint8_t *alg)
 		case 4096: *alg = PIV_ALG_RSA4096; break;
 		default: return PIV_ERR_ARG;
 		}
-		w = rsa_bytes(*alg) / 2;
+		w = piv_rsa_bytes(*alg) / 2;
 		for (i = 0; i < 5; i++) {
 			if (!EVP_PKEY_get_bn_param(key, rsa_names[i], &bn)) {
 				r = PIV_ERR_ARG;	/* no CRT parts */
@@ -523,10 +516,7 @@ piv_import_key(piv_card_t *p, uint8_t slot, const EVP_PKEY *key,
 	c.p2 = slot;
 	c.data = buf;
 	c.len = b.len;
-	if ((r = piv_enter(p, ms)) != 0)
-		goto out;
-	r = piv_xfer(p, &c, NULL, 0, NULL, ms);
-	piv_leave(p);
+	r = piv_call(p, &c, NULL, 0, NULL, ms);
 out:
 	util_freezero(buf, cap);
 	return r;
@@ -536,13 +526,8 @@ static int
 simple(piv_card_t *p, uint8_t ins, uint8_t p1, uint8_t p2, int *ms)
 {
 	struct piv_cmd c = { .cla = PIV_CLA, .ins = ins, .p1 = p1, .p2 = p2 };
-	int r;
 
-	if ((r = piv_enter(p, ms)) != 0)
-		return r;
-	r = piv_xfer(p, &c, NULL, 0, NULL, ms);
-	piv_leave(p);
-	return r;
+	return piv_call(p, &c, NULL, 0, NULL, ms);
 }
 
 int

@@ -125,9 +125,10 @@ piv_pin_status(piv_card_t *p, uint8_t which, int *verified, int *tries,
 	return r;
 }
 
-int
-piv_change_ref(piv_card_t *p, uint8_t which, const char *old, size_t oldlen,
-    const char *new_, size_t newlen, int *tries, int *ms)
+/* CHANGE REFERENCE DATA and RESET RETRY COUNTER: two padded values. */
+static int
+pin_pair_cmd(piv_card_t *p, uint8_t ins, uint8_t which, const char *a,
+    size_t alen, const char *b, size_t blen, int *tries, int *ms)
 {
 	uint8_t buf[2 * PIN_MAX];
 	int r;
@@ -136,35 +137,27 @@ piv_change_ref(piv_card_t *p, uint8_t which, const char *old, size_t oldlen,
 		*tries = -1;
 	if (p == NULL || !valid_ref(which))
 		return PIV_ERR_ARG;
-	if ((r = pad_pin(buf, old, oldlen)) != 0 ||
-	    (r = pad_pin(buf + PIN_MAX, new_, newlen)) != 0)
-		goto out;
-	r = pin_cmd(p, PIV_INS_CHANGE_REFERENCE, which, buf, sizeof(buf), tries,
-	    ms);
-out:
+	if ((r = pad_pin(buf, a, alen)) == 0 &&
+	    (r = pad_pin(buf + PIN_MAX, b, blen)) == 0)
+		r = pin_cmd(p, ins, which, buf, sizeof(buf), tries, ms);
 	util_wipe(buf, sizeof(buf));
 	return r;
+}
+
+int
+piv_change_ref(piv_card_t *p, uint8_t which, const char *old, size_t oldlen,
+    const char *new_, size_t newlen, int *tries, int *ms)
+{
+	return pin_pair_cmd(p, PIV_INS_CHANGE_REFERENCE, which, old, oldlen,
+	    new_, newlen, tries, ms);
 }
 
 int
 piv_unblock_pin(piv_card_t *p, const char *puk, size_t puklen,
     const char *newpin, size_t newlen, int *tries, int *ms)
 {
-	uint8_t buf[2 * PIN_MAX];
-	int r;
-
-	if (tries != NULL)
-		*tries = -1;
-	if (p == NULL)
-		return PIV_ERR_ARG;
-	if ((r = pad_pin(buf, puk, puklen)) != 0 ||
-	    (r = pad_pin(buf + PIN_MAX, newpin, newlen)) != 0)
-		goto out;
-	r = pin_cmd(p, PIV_INS_RESET_RETRY, PIV_PIN_REF, buf, sizeof(buf), tries,
-	    ms);
-out:
-	util_wipe(buf, sizeof(buf));
-	return r;
+	return pin_pair_cmd(p, PIV_INS_RESET_RETRY, PIV_PIN_REF, puk, puklen,
+	    newpin, newlen, tries, ms);
 }
 
 /*

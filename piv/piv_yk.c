@@ -236,10 +236,7 @@ metadata(piv_card_t *p, uint8_t slot, struct piv_metadata *md, int want_pub,
 	c.p2 = slot;
 	if ((buf = malloc(cap)) == NULL)
 		return PIV_ERR_NOMEM;
-	if ((r = piv_enter(p, ms)) != 0)
-		goto out;
-	r = piv_xfer(p, &c, buf, cap, &n, ms);
-	piv_leave(p);
+	r = piv_call(p, &c, buf, cap, &n, ms);
 	/* before 5.3 the instruction is unknown */
 	if (r == PIV_ERR_NOT_SUPPORTED || r == PIV_ERR_CARD ||
 	    r == PIV_ERR_BAD_DATA) {
@@ -269,10 +266,7 @@ piv_attest(piv_card_t *p, uint8_t slot, X509 **cert, int *ms)
 	c.p1 = slot;
 	if ((buf = malloc(ATTEST_MAX)) == NULL)
 		return PIV_ERR_NOMEM;
-	if ((r = piv_enter(p, ms)) != 0)
-		goto out;
-	r = piv_xfer(p, &c, buf, ATTEST_MAX, &n, ms);
-	piv_leave(p);
+	r = piv_call(p, &c, buf, ATTEST_MAX, &n, ms);
 	if (r != 0)
 		goto out;
 	q = buf;

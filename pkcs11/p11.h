@@ -403,8 +403,6 @@ int p11_pubenc_from_tpl(uint8_t alg, const uint8_t *tpl, size_t len,
 int p11_pubenc_from_spki_key(uint8_t alg, const uint8_t *key, size_t len,
     struct p11_pubenc *out);
 void p11_pubenc_clear(struct p11_pubenc *e);
-/* Modulus bytes of an RSA algorithm, 0 if not RSA. */
-size_t p11_rsa_bytes(uint8_t alg);
 /* The fields of a DER certificate (a structural walk, no decoding). */
 int p11_cert_fields(const uint8_t *der, size_t len, struct p11_certf *f);
 

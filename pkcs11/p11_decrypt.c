@@ -34,7 +34,7 @@ p11_decrypt_final(struct p11_slot *slot, struct p11_opstate *op,
     CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
 	struct p11_key *k = &slot->keys[op->keyidx];
-	size_t kb = p11_rsa_bytes(k->md.alg), n = 0;
+	size_t kb = piv_rsa_bytes(k->md.alg), n = 0;
 	uint8_t em[P11_SIG_MAX];
 	int ms = P11_OP_MS, r, fam = p11_family(op->mech);
 

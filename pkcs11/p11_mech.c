@@ -362,7 +362,7 @@ p11_sig_len(struct p11_slot *slot, struct p11_opstate *op)
 	case P11_FAM_EDDSA:
 		return 64;
 	}
-	return p11_rsa_bytes(alg);
+	return piv_rsa_bytes(alg);
 }
 
 /* The budget of a private-key operation: a key whose use waits for a

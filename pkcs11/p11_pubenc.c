@@ -50,19 +50,6 @@ der_tlv_size(size_t n)
 	return 1 + wbuf_len_size(n) + n;
 }
 
-/* Modulus bytes of an RSA algorithm, 0 if not RSA. */
-size_t
-p11_rsa_bytes(uint8_t alg)
-{
-	switch (alg) {
-	case PIV_ALG_RSA1024: return 128;
-	case PIV_ALG_RSA2048: return 256;
-	case PIV_ALG_RSA3072: return 384;
-	case PIV_ALG_RSA4096: return 512;
-	}
-	return 0;
-}
-
 /* An unsigned big-endian integer without its leading zero octets. */
 static void
 strip_zeros(const uint8_t **p, size_t *n)
@@ -79,7 +66,7 @@ p11_pubenc_build(uint8_t alg, const uint8_t *key, size_t keylen,
 {
 	const uint8_t *algid;
 	size_t alen, klen, nint = 0, eint = 0, bits, total;
-	size_t mb = p11_rsa_bytes(alg);
+	size_t mb = piv_rsa_bytes(alg);
 	wbuf_t w;
 
 	memset(out, 0, sizeof(*out));
@@ -172,7 +159,7 @@ p11_pubenc_from_tpl(uint8_t alg, const uint8_t *tpl, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (tpl == NULL || len == 0)
 		return -1;
-	if (p11_rsa_bytes(alg) != 0) {
+	if (piv_rsa_bytes(alg) != 0) {
 		if (piv_tlv_find(tpl, len, 0x81, &n) != 0 ||
 		    piv_tlv_find(tpl, len, 0x82, &e) != 0)
 			return -1;
@@ -225,7 +212,7 @@ p11_pubenc_from_spki_key(uint8_t alg, const uint8_t *key, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (key == NULL)
 		return -1;
-	if (p11_rsa_bytes(alg) == 0)
+	if (piv_rsa_bytes(alg) == 0)
 		return p11_pubenc_build(alg, key, len, NULL, 0, out);
 	/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent
 	 * INTEGER }, and nothing after it */

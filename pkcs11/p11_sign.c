@@ -12,35 +12,6 @@
 
 /* ---- sign (card) ------------------------------------------------------------ */
 
-/* DigestInfo prefixes (RFC 8017 9.2 note 1). */
-static CK_RV
-p11_digestinfo(const EVP_MD *md, const uint8_t **pre, size_t *prelen)
-{
-	static const uint8_t s1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05,
-	    0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
-	static const uint8_t s224[] = { 0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09,
-	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00,
-	    0x04, 0x1c };
-	static const uint8_t s256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09,
-	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
-	    0x04, 0x20 };
-	static const uint8_t s384[] = { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09,
-	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00,
-	    0x04, 0x30 };
-	static const uint8_t s512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09,
-	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00,
-	    0x04, 0x40 };
-
-	switch (EVP_MD_get_type(md)) {
-	case NID_sha1: *pre = s1; *prelen = sizeof(s1); return CKR_OK;
-	case NID_sha224: *pre = s224; *prelen = sizeof(s224); return CKR_OK;
-	case NID_sha256: *pre = s256; *prelen = sizeof(s256); return CKR_OK;
-	case NID_sha384: *pre = s384; *prelen = sizeof(s384); return CKR_OK;
-	case NID_sha512: *pre = s512; *prelen = sizeof(s512); return CKR_OK;
-	}
-	return CKR_MECHANISM_INVALID;
-}
-
 /* EMSA-PSS encoding (RFC 8017 9.1.1) of the hash mhash into em (emlen
  * bytes, the modulus size): util_rsa_pss_encode. */
 static CK_RV
@@ -91,8 +62,8 @@ p11_do_sign(struct p11_slot *slot, struct p11_opstate *op, uint8_t *sig,
 {
 	struct p11_key *k = &slot->keys[op->keyidx];
 	uint8_t dig[EVP_MAX_MD_SIZE], em[P11_SIG_MAX], out[P11_SIG_MAX];
-	const uint8_t *in = NULL, *pre = NULL;
-	size_t inlen = 0, prelen = 0, kb = p11_rsa_bytes(k->md.alg), n = 0;
+	const uint8_t *in = NULL;
+	size_t inlen = 0, kb = piv_rsa_bytes(k->md.alg), n = 0;
 	int ms = P11_OP_MS, r, fam = p11_family(op->mech);
 	EVP_PKEY *pub;
 	CK_RV rv;
@@ -102,19 +73,16 @@ p11_do_sign(struct p11_slot *slot, struct p11_opstate *op, uint8_t *sig,
 		return rv;
 	switch (fam) {
 	case P11_FAM_RSA_PKCS:
-		if (op->mech != CKM_RSA_PKCS &&
-		    (rv = p11_digestinfo(op->md, &pre, &prelen)) != CKR_OK)
-			return rv;
-		if (prelen + inlen + 11 > kb)
+		/* CKM_RSA_PKCS: the caller's DigestInfo; else ours */
+		switch (util_rsa_pkcs1_encode(op->mech == CKM_RSA_PKCS ? NULL :
+		    op->md, in, inlen, em, kb)) {
+		case 0:
+			break;
+		case -1:
 			return CKR_DATA_LEN_RANGE;
-		em[0] = 0x00;
-		em[1] = 0x01;
-		memset(em + 2, 0xff, kb - prelen - inlen - 3);
-		em[kb - prelen - inlen - 1] = 0x00;
-		if (prelen > 0)
-			memcpy(em + kb - prelen - inlen, pre, prelen);
-		if (inlen > 0)
-			memcpy(em + kb - inlen, in, inlen);
+		default:
+			return CKR_MECHANISM_INVALID;
+		}
 		in = em;
 		inlen = kb;
 		break;

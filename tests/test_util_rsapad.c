@@ -339,11 +339,48 @@ ctgrind(int leaky)
 	return bad ? 1 : 0;
 }
 
+/* EMSA-PKCS1-v1_5: the DigestInfo of each hash as RFC 8017 9.2 lists it,
+ * a caller's T as it is, and a T too long for the key refused. */
+static void
+test_pkcs1_encode(void **state)
+{
+	static const uint8_t p256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09,
+	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+	    0x04, 0x20 };
+	static const uint8_t p1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05,
+	    0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
+	uint8_t h[32], em[128];
+	size_t k = sizeof(em), i;
+
+	(void)state;
+	memset(h, 0xab, sizeof(h));
+	assert_int_equal(util_rsa_pkcs1_encode(EVP_sha256(), h, 32, em, k), 0);
+	assert_int_equal(em[0], 0x00);
+	assert_int_equal(em[1], 0x01);
+	for (i = 2; i < k - 32 - sizeof(p256) - 1; i++)
+		assert_int_equal(em[i], 0xff);
+	assert_int_equal(em[k - 32 - sizeof(p256) - 1], 0x00);
+	assert_memory_equal(em + k - 32 - sizeof(p256), p256, sizeof(p256));
+	assert_memory_equal(em + k - 32, h, 32);
+	assert_int_equal(util_rsa_pkcs1_encode(EVP_sha1(), h, 20, em, k), 0);
+	assert_memory_equal(em + k - 20 - sizeof(p1), p1, sizeof(p1));
+	/* md NULL: T as given */
+	assert_int_equal(util_rsa_pkcs1_encode(NULL, h, 32, em, k), 0);
+	assert_int_equal(em[k - 33], 0x00);
+	assert_memory_equal(em + k - 32, h, 32);
+	/* T + 11 > k: too long; exactly k - 11 fits */
+	assert_int_equal(util_rsa_pkcs1_encode(NULL, em, 118, em, k), -1);
+	assert_int_equal(util_rsa_pkcs1_encode(NULL, h, 32, em, 42), -1);
+	assert_int_equal(util_rsa_pkcs1_encode(NULL, h, 32, em, 43), 0);
+	assert_int_equal(util_rsa_pkcs1_encode(NULL, NULL, 1, em, k), -2);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pkcs1),
+		cmocka_unit_test(test_pkcs1_encode),
 		cmocka_unit_test(test_oaep),
 		cmocka_unit_test(test_pss),
 	};

@@ -11,6 +11,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/evp.h>
 
 #include "../util/util.h"
 
@@ -247,37 +248,18 @@ out:
 int
 agent_pkcs1_pad(const uint8_t *h, size_t hlen, uint8_t *em, size_t k)
 {
-	/* DigestInfo prefixes, RFC 8017 §9.2 note 1 */
-	static const uint8_t sha1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05,
-	    0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
-	static const uint8_t sha256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09,
-	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
-	    0x04, 0x20 };
-	static const uint8_t sha384[] = { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09,
-	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00,
-	    0x04, 0x30 };
-	static const uint8_t sha512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09,
-	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00,
-	    0x04, 0x40 };
-	const uint8_t *pre;
-	size_t plen, tlen;
+	const EVP_MD *md;
 
 	switch (hlen) {
-	case 20: pre = sha1; plen = sizeof(sha1); break;
-	case 32: pre = sha256; plen = sizeof(sha256); break;
-	case 48: pre = sha384; plen = sizeof(sha384); break;
-	case 64: pre = sha512; plen = sizeof(sha512); break;
+	case 20: md = EVP_sha1(); break;
+	case 32: md = EVP_sha256(); break;
+	case 48: md = EVP_sha384(); break;
+	case 64: md = EVP_sha512(); break;
 	default: return AGENT_ERR_MALFORMED;
 	}
-	tlen = plen + hlen;
-	if (h == NULL || em == NULL || k < tlen + 11)
+	if (h == NULL || em == NULL ||
+	    util_rsa_pkcs1_encode(md, h, hlen, em, k) != 0)
 		return AGENT_ERR_MALFORMED;
-	em[0] = 0x00;
-	em[1] = 0x01;
-	memset(em + 2, 0xff, k - tlen - 3);
-	em[k - tlen - 1] = 0x00;
-	memcpy(em + k - tlen, pre, plen);
-	memcpy(em + k - hlen, h, hlen);
 	return 0;
 }
 

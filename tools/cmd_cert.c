@@ -181,35 +181,6 @@ sigspec_algor(const struct sigspec *ss)
 	return a;
 }
 
-/* EMSA-PKCS1-v1_5 (RFC 8017 9.2): 00 01 FF.. 00 DigestInfo. */
-static int
-emsa_pkcs1(const EVP_MD *md, const uint8_t *h, size_t hlen, uint8_t *em,
-    size_t k)
-{
-	X509_SIG *sig;
-	X509_ALGOR *a;
-	ASN1_OCTET_STRING *d;
-	uint8_t *der = NULL;
-	int dlen = 0, r = -1;
-
-	if ((sig = X509_SIG_new()) == NULL)
-		return -1;
-	X509_SIG_getm(sig, &a, &d);
-	if (X509_ALGOR_set0(a, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL,
-	    NULL) == 1 && ASN1_OCTET_STRING_set(d, h, (int)hlen) == 1 &&
-	    (dlen = i2d_X509_SIG(sig, &der)) > 0 && (size_t)dlen + 11 <= k) {
-		em[0] = 0x00;
-		em[1] = 0x01;
-		memset(em + 2, 0xff, k - 3 - (size_t)dlen);
-		em[k - (size_t)dlen - 1] = 0x00;
-		memcpy(em + k - (size_t)dlen, der, (size_t)dlen);
-		r = 0;
-	}
-	OPENSSL_free(der);
-	X509_SIG_free(sig);
-	return r;
-}
-
 /* ECDSA from the card: DER as PIV specifies, or raw r||s; DER out. */
 static int
 ecdsa_der(const uint8_t *sig, size_t len, size_t fb, uint8_t *out,
@@ -277,7 +248,7 @@ card_sign(struct token *t, const struct opts *o, const char *cmd, int slot,
 	}
 	if (cli_alg_is_rsa(ss->alg)) {
 		k = (size_t)cli_rsa_bytes(ss->alg);
-		if (emsa_pkcs1(ss->md, h, hlen, blk, k) != 0) {
+		if (util_rsa_pkcs1_encode(ss->md, h, hlen, blk, k) != 0) {
 			cli_err("%s: cannot pad for a %zu-byte modulus", cmd, k);
 			return EX_ERR;
 		}

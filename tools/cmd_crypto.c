@@ -18,37 +18,6 @@
 #define ED25519_INPUT_MAX	(64u * 1024)	/* the token gets it whole */
 #define RSA_MAX_BYTES	512
 
-/* EMSA-PKCS1-v1_5: 00 01 FF.. 00 DigestInfo(hash). */
-static int
-pad_pkcs1(const EVP_MD *md, const uint8_t *h, size_t hlen, uint8_t *em,
-    size_t k)
-{
-	X509_SIG *sig = NULL;
-	X509_ALGOR *a;
-	ASN1_OCTET_STRING *d;
-	uint8_t *der = NULL;
-	int dlen = 0, r = -1;
-
-	if ((sig = X509_SIG_new()) == NULL)
-		goto out;
-	X509_SIG_getm(sig, &a, &d);
-	if (X509_ALGOR_set0(a, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL,
-	    NULL) != 1 || ASN1_OCTET_STRING_set(d, h, (int)hlen) != 1)
-		goto out;
-	if ((dlen = i2d_X509_SIG(sig, &der)) <= 0 || (size_t)dlen + 11 > k)
-		goto out;
-	em[0] = 0x00;
-	em[1] = 0x01;
-	memset(em + 2, 0xff, k - 3 - (size_t)dlen);
-	em[k - (size_t)dlen - 1] = 0x00;
-	memcpy(em + k - (size_t)dlen, der, (size_t)dlen);
-	r = 0;
-out:
-	OPENSSL_free(der);
-	X509_SIG_free(sig);
-	return r;
-}
-
 /* A token may answer ECDSA as DER (PIV) or as raw r||s: give DER. */
 static int
 ecdsa_to_der(const uint8_t *sig, size_t len, size_t fb, uint8_t **der,
@@ -175,7 +144,7 @@ cmd_sign(const struct globals *g, struct opts *o)
 		/* PSS: salt of the hash's length, MGF1 with that hash */
 		if ((pss ? util_rsa_pss_encode(md, md, hlen, h, hlen, 8 * k,
 		    blk, k) :
-		    pad_pkcs1(md, h, hlen, blk, k)) != 0) {
+		    util_rsa_pkcs1_encode(md, h, hlen, blk, k)) != 0) {
 			cli_err("sign: cannot pad for a %zu-byte modulus", k);
 			goto out;
 		}

@@ -663,11 +663,5 @@ json_str(FILE *fp, const char *s)
 int
 cli_rsa_bytes(int alg)
 {
-	switch (alg) {
-	case PIV_ALG_RSA1024: return 128;
-	case PIV_ALG_RSA2048: return 256;
-	case PIV_ALG_RSA3072: return 384;
-	case PIV_ALG_RSA4096: return 512;
-	default: return 0;
-	}
+	return alg < 0 || alg > 0xff ? 0 : (int)piv_rsa_bytes((uint8_t)alg);
 }

@@ -116,7 +116,7 @@ void util_secmem_free(void *p, size_t n);
 #define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- RSA padding (util_rsapad.c) -----------------------------------------
- * RFC 8017, the one copy the module and the CLI share.  md and mgf are
+ * RFC 8017, the one copy the module, the CLI and its agent share.  md and mgf are
  * OpenSSL EVP_MDs.  The decoders are constant time in em (the raw RSA
  * output, a secret): they return 0 (message in out[0..*outlen)), -1 (bad
  * padding or arguments) or -2 (cap too small) without branching on it;
@@ -135,6 +135,13 @@ int util_rsa_unpad_oaep(const uint8_t *em, size_t k,
     const struct evp_md_st *md, const struct evp_md_st *mgf,
     const uint8_t *label, size_t llen, uint8_t *out, size_t cap,
     size_t *outlen);
+/* EMSA-PKCS1-v1_5 encoding into em, k bytes: 00 01 FF.. 00 T, where T is
+ * the DigestInfo of the hash h (hlen bytes) for md, or h as it is when md
+ * is NULL (a DigestInfo made by the caller).  0; -1 T does not fit k (a
+ * message too long for the key); -2 md has no DigestInfo, or other
+ * failure. */
+int util_rsa_pkcs1_encode(const struct evp_md_st *md, const uint8_t *h,
+    size_t hlen, uint8_t *em, size_t k);
 /* EMSA-PSS encoding of the hash mh (hlen bytes) with slen random salt
  * bytes into em, k bytes (the modulus size) for a modbits-bit key.  0; -1
  * hlen is not md's size; -2 the key is too small; -3 other failure. */

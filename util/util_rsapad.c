@@ -1,7 +1,7 @@
 /*
  * util/util_rsapad.c — RSA padding (RFC 8017), the one implementation under
  * the PKCS#11 module and the CLI: MGF1, EME-PKCS1-v1_5 and EME-OAEP
- * decoding, EMSA-PSS encoding.
+ * decoding, EMSA-PKCS1-v1_5 and EMSA-PSS encoding.
  *
  * The decoders take the raw RSA output, a secret: no branch and no memory
  * index depends on it (Bleichenbacher, Manger).  The good/bad decision and
@@ -11,10 +11,12 @@
  */
 #include "util.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 /* Masks: all ones or zero.  Values below 2^31. */
 static unsigned
@@ -253,5 +255,50 @@ out:
 	EVP_MD_CTX_free(ctx);
 	util_wipe(salt, sizeof(salt));
 	util_wipe(h, sizeof(h));
+	return r;
+}
+
+int
+util_rsa_pkcs1_encode(const EVP_MD *md, const uint8_t *h, size_t hlen,
+    uint8_t *em, size_t k)
+{
+	X509_SIG *sig = NULL;
+	X509_ALGOR *a;
+	ASN1_OCTET_STRING *d;
+	uint8_t *der = NULL;
+	const uint8_t *t = h;
+	size_t tlen = hlen;
+	int dlen, r = -2;
+
+	if ((h == NULL && hlen > 0) || em == NULL || hlen > INT_MAX)
+		return -2;
+	if (md != NULL) {
+		/* DigestInfo ::= SEQUENCE { AlgorithmIdentifier (NULL
+		 * parameters), OCTET STRING digest } */
+		if ((sig = X509_SIG_new()) == NULL)
+			goto out;
+		X509_SIG_getm(sig, &a, &d);
+		if (EVP_MD_get_type(md) == NID_undef ||
+		    X509_ALGOR_set0(a, OBJ_nid2obj(EVP_MD_get_type(md)),
+		    V_ASN1_NULL, NULL) != 1 ||
+		    ASN1_OCTET_STRING_set(d, h, (int)hlen) != 1 ||
+		    (dlen = i2d_X509_SIG(sig, &der)) <= 0)
+			goto out;
+		t = der;
+		tlen = (size_t)dlen;
+	}
+	r = -1;
+	if (tlen + 11 > k)
+		goto out;
+	em[0] = 0x00;
+	em[1] = 0x01;
+	memset(em + 2, 0xff, k - tlen - 3);
+	em[k - tlen - 1] = 0x00;
+	if (tlen > 0)
+		memcpy(em + k - tlen, t, tlen);
+	r = 0;
+out:
+	OPENSSL_free(der);
+	X509_SIG_free(sig);
 	return r;
 }
