@@ -282,9 +282,6 @@ void p11_slots_refresh(void);
 void p11_events_baseline(void);
 /* Checks the card is still there, connects on insertion. Slot locked. */
 CK_RV p11_token_check(struct p11_slot *slot);
-/* A login-only key was refused for want of the PIN: 0 when logged in
- * again with the kept PIN (retry once), -1 when logged out. */
-int p11_login_lost(struct p11_slot *slot);
 void p11_token_removed(struct p11_slot *slot);
 void p11_sessions_purge(struct p11_slot *slot);
 void p11_token_forget(struct p11_slot *slot);
@@ -411,6 +408,9 @@ int p11_cert_fields(const uint8_t *der, size_t len, struct p11_certf *f);
 CK_RV p11_session_get(CK_SESSION_HANDLE h, struct p11_slot **slot,
     struct p11_session **s);
 CK_RV p11_session_valid(CK_SESSION_HANDLE h);
+/* A login-only key was refused for want of the PIN: 0 when logged in
+ * again with the kept PIN (retry once), -1 when logged out. */
+int p11_login_lost(struct p11_slot *slot);
 /* Before a private-key operation: re-checks login if the card's state may
  * have changed.  Slot locked. */
 CK_RV p11_login_check(struct p11_slot *slot);

@@ -10,6 +10,9 @@
  * certificates only when their value is asked for.  Without METADATA the
  * certificates are read to find the keys (one GET DATA per slot).
  *
+ * Every call on a session begins here (p11_call_begin: the session, then
+ * what the call needs of the token) and ends with p11_call_end.
+ *
  * CKA_ID: 9A 01, 9C 02, 9D 03, 9E 04, then the retired slots 82..95 and
  * F9.  Default (ykcs11 style): 05..18 and 19, contiguous.  With
  * USBPIV_COMPAT=opensc (or USBPIV_ID_STYLE=opensc) the retired slots read

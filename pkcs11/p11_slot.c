@@ -1,7 +1,9 @@
 /*
  * Slots and tokens: one PKCS#11 slot per reader slot, the token is the PIV
  * application on the card in it.  Insertion, removal and re-insertion are
- * noticed here, without APDUs (the backend's presence check).
+ * noticed here, without APDUs (the backend's presence check).  What a
+ * slot owns (sessions and their operations, the login, the caches of its
+ * keys) is let go here too, so that a removal needs nothing above.
  */
 #include <sched.h>
 #include <stdio.h>
