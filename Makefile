@@ -71,6 +71,9 @@ P11_OBJ	= $(call obj,$(P11_SRC))
 CLI_OBJ	= $(call obj,$(CLI_SRC))
 VT_LIB_OBJ = $(call obj,$(VT_LIB_SRC))
 VT_READER_OBJ = $(call obj,$(VT_READER_SRC))
+# the reader's engine without its umockdev/GLib front (reader_main.c,
+# reader_usbfs.c): linked by tests/test_vtoken_reader.c
+VT_CORE_OBJ = $(call obj,$(filter-out tests/vtoken/reader_main.c tests/vtoken/reader_usbfs.c,$(VT_READER_SRC)))
 TESTS	= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 PROGS	= $(BUILD)/libusbpiv.a \
@@ -192,9 +195,13 @@ P11_TEST_LIB = $(if $(P11_SRC),$(BUILD)/libusbpiv-pkcs11.a)
 # tools/ objects free of CLI state (pure parsers) that tests and fuzz
 # targets may link.
 TOOLS_TEST_OBJ = $(call obj,$(sort $(wildcard tools/unlock_parse.c tools/agent_proto.c)))
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS)
+$(BUILD)/libvtreader.a: $(VT_CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS) $(BUILD)/libvtreader.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
+	$(CC) -o $@ $< $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(BUILD)/libvtreader.a $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
 	    $(LINK) $(dep_libs) $(shell $(PKG_CONFIG) --libs cmocka) -pthread
 
 # ---- fuzzing (clang libFuzzer + ASan + UBSan) ------------------------------
