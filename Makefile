@@ -8,6 +8,7 @@
 #   tests/vtoken/vcard_main.c         -> build/vcard
 #   tests/vtoken/ other *.c           -> build/libvtoken.a (the software card)
 #   tests/test_*.c                    -> build/tests/test_* (cmocka)
+#   tests/lib/*.c                     -> build/libtesthelp.a (linked by the tests)
 #   tests/integration/*.sh            -> run by `make check` after the units
 #   fuzz/fuzz_*.c                     -> build/fuzz/fuzz_* (`make fuzz`)
 
@@ -63,6 +64,7 @@ VT_ALL	= $(sort $(wildcard tests/vtoken/*.c))
 VT_READER_SRC = $(filter tests/vtoken/reader%.c,$(VT_ALL))
 VT_LIB_SRC = $(filter-out tests/vtoken/reader%.c tests/vtoken/%_main.c,$(VT_ALL))
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
+TESTLIB_SRC = $(sort $(wildcard tests/lib/*.c))
 FUZZ_SRC = $(sort $(wildcard fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -199,9 +201,15 @@ $(BUILD)/libvtreader.a: $(VT_CORE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS) $(BUILD)/libvtreader.a
+# tests/lib/*.c: helpers the unit tests share (vcard APDUs, the module's
+# test backend)
+$(BUILD)/libtesthelp.a: $(call obj,$(TESTLIB_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS) $(BUILD)/libvtreader.a $(BUILD)/libtesthelp.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(BUILD)/libvtreader.a $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
+	$(CC) -o $@ $< $(BUILD)/libtesthelp.a $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(BUILD)/libvtreader.a $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
 	    $(LINK) $(dep_libs) $(shell $(PKG_CONFIG) --libs cmocka) -pthread
 
 # ---- fuzzing (clang libFuzzer + ASan + UBSan) ------------------------------

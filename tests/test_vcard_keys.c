@@ -6,7 +6,12 @@
  * certificate; PIN and touch policies, METADATA, IMPORT, MOVE, SET PIN
  * RETRIES, RESET, persistence and the VTOKEN_LOG redaction.
  */
-#include "test_vcard.h"
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "../util/util.h"
+#include "lib/vcard_apdu.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
