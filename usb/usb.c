@@ -640,7 +640,6 @@ dev_finish(usb_ctx_t *ctx, libusb_device_handle *h, int fd,
 		return USB_ERR_NOMEM;
 	dev->ctx = ctx;
 	dev->info = *info;
-	dev->redact = 1;
 	dev->fd = fd;
 	dev->pid = getpid();
 	w = snprintf(name, sizeof(name), "%03u-%03u", info->bus,
@@ -837,13 +836,6 @@ usb_dev_shared(const usb_dev_t *dev)
 	return dev != NULL && usb_lock_shared(dev->lock);
 }
 
-void
-usb_set_redact(usb_dev_t *dev, int redact)
-{
-	if (dev != NULL)
-		dev->redact = redact != 0;
-}
-
 /* Notes an unplug; every later call fails fast with NO_DEVICE. */
 static int
 gone(usb_dev_t *dev)
@@ -994,8 +986,6 @@ usb_bulk_write(usb_dev_t *dev, const uint8_t *buf, size_t len, int *ms)
 	if ((r = xfer_args(dev, buf, len, ms)) != USB_OK)
 		return r;
 	util_trace(2, "usb: bulk-out %zu bytes", len);
-	if (!dev->redact)
-		util_trace_hex(2, "usb >", buf, len, 0);
 	/* libusb takes a non-const buffer for both directions; OUT does not
 	 * write to it */
 	memcpy(&p, &buf, sizeof(p));
@@ -1069,7 +1059,7 @@ read_common(usb_dev_t *dev, enum xfer_kind kind, uint8_t *buf, size_t cap,
 		return r;
 	}
 	util_trace(2, "usb: %s %zu bytes", what, *got);
-	if (!dev->redact || kind == XF_INTR)
+	if (kind == XF_INTR)	/* slot-change notifications: no secrets */
 		util_trace_hex(2, "usb <", buf, *got, 0);
 	return USB_OK;
 }

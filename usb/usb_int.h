@@ -74,7 +74,6 @@ struct usb_dev {
 	uint64_t gen;
 	int removed;
 	int claimed;		/* inside usb_begin .. usb_end */
-	int redact;		/* trace only lengths of bulk payloads */
 };
 
 /* Enumeration without opening devices (no strings): for signatures. */
