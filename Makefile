@@ -24,6 +24,9 @@ UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/ru
 TMPFILESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/tmpfiles.d,/etc/tmpfiles.d)
 P11KITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/p11-kit/modules,/etc/pkcs11/modules)
 PKCS11DIR ?= $(LIBDIR)/pkcs11
+# What the p11-kit module file names: the full path, or (Debian, multiarch)
+# the bare file name p11-kit looks up in its own architecture's pkcs11/.
+P11KIT_MODULE ?= $(PKCS11DIR)/usbpiv-pkcs11.so
 HOOKDIR ?= $(PREFIX)/lib/usbpiv
 SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/system,/etc/systemd/system)
 SYSTEMDUSERUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/user,/etc/systemd/user)
@@ -286,7 +289,7 @@ install: all
 	install -m 0755 $(BUILD)/usbpiv $(DESTDIR)$(BINDIR)/usbpiv
 	install -m 0644 $(BUILD)/usbpiv.1 $(DESTDIR)$(MANDIR)/man1/usbpiv.1
 	install -m 0644 tools/usbpiv.bash $(DESTDIR)$(BASHCOMPDIR)/usbpiv
-	printf 'module: %s\n' $(PKCS11DIR)/usbpiv-pkcs11.so > $(DESTDIR)$(P11KITDIR)/usbpiv.module
+	printf 'module: %s\n' $(P11KIT_MODULE) > $(DESTDIR)$(P11KITDIR)/usbpiv.module
 	chmod 0644 $(DESTDIR)$(P11KITDIR)/usbpiv.module
 	$(SUBST) udev/70-usbpiv.rules.in > $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
 	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
@@ -304,9 +307,10 @@ install: all
 	chmod 0644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.service
 	$(SUBST) initramfs/initramfs-tools/hooks/usbpiv > $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv
 	chmod 0755 $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv
-	cd initramfs/dracut/91usbpiv && for f in $(DRACUT_FILES); do \
+	for f in $(DRACUT_FILES); do \
 	    case $$f in *.service) m=0644 ;; *) m=0755 ;; esac; \
-	    install -m $$m "$$f" "$(DESTDIR)$(DRACUTMODDIR)/91usbpiv/$$f"; done
+	    $(SUBST) "initramfs/dracut/91usbpiv/$$f" > "$(DESTDIR)$(DRACUTMODDIR)/91usbpiv/$$f" && \
+	    chmod $$m "$(DESTDIR)$(DRACUTMODDIR)/91usbpiv/$$f" || exit 1; done
 
 uninstall:
 	rm -f $(INSTALLED)

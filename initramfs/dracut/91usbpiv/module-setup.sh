@@ -17,14 +17,18 @@ usbpiv_files() {
 	[[ -n $bin ]] || bin=$(find_binary /usr/local/bin/usbpiv 2> /dev/null)
 	module=${USBPIV_MODULE:-}
 	if [[ -z $module ]]; then
-		for f in /usr/lib/pkcs11/usbpiv-pkcs11.so /usr/local/lib/pkcs11/usbpiv-pkcs11.so; do
+		# @PKCS11DIR@: set by make install (a Debian package: the
+		# multiarch /usr/lib/<triplet>/pkcs11)
+		for f in "@PKCS11DIR@/usbpiv-pkcs11.so" /usr/lib/pkcs11/usbpiv-pkcs11.so \
+		    /usr/lib/*/pkcs11/usbpiv-pkcs11.so /usr/local/lib/pkcs11/usbpiv-pkcs11.so; do
 			[[ -f $f ]] && module=$f && break
 		done
 	fi
 	rules=${USBPIV_RULES:-}
 	if [[ -z $rules ]]; then
 		# UDEVRULESDIR of make install: /usr/lib/... for PREFIX=/usr, else /etc
-		for f in /usr/lib/udev/rules.d/70-usbpiv.rules /etc/udev/rules.d/70-usbpiv.rules; do
+		for f in "@UDEVRULESDIR@/70-usbpiv.rules" /usr/lib/udev/rules.d/70-usbpiv.rules \
+		    /lib/udev/rules.d/70-usbpiv.rules /etc/udev/rules.d/70-usbpiv.rules; do
 			[[ -f $f ]] && rules=$f && break
 		done
 	fi
