@@ -183,6 +183,7 @@ int cli_piv_fail(const char *what, int r);
 int cli_exit_for_piv(int r);
 int cli_exit_for_ccid(int r);
 int cli_exit_for_usb(int r);
+int cli_usb_ctx_new(usb_ctx_t **ctx);
 
 int cli_parse_slot(const char *s, int *slot);
 const char *cli_slot_name(int slot);
