@@ -261,7 +261,8 @@ INSTALLED = $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so \
 	    $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.service \
 	    $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv \
 	    $(addprefix $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/,$(DRACUT_FILES))
-DRACUT_FILES = module-setup.sh usbpiv-keyscript
+DRACUT_FILES = module-setup.sh usbpiv-keyscript usbpiv-unlock-key \
+	    usbpiv-unlock@.service
 # Every directory install puts a file in.  Those it has to create (and
 # their parents it creates) are listed in $(HOOKDIR)/installed-dirs, so
 # uninstall removes them again when they are empty, and no directory that
