@@ -31,7 +31,8 @@ mkdir "$T/src"
 	tar -xf - -C "$T/src" || fail "copy the tree"
 [ -f "$T/src/debian/control" ] || fail "no debian/control in the tree"
 t0=$(date +%s)
-(cd "$T/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+# not the jobserver or variables of a make that runs this test
+(cd "$T/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
     nice dpkg-buildpackage -b -us -uc) > "$T/build.log" 2>&1 ||
 	{ tail -n 40 "$T/build.log"; fail "dpkg-buildpackage -b -us -uc"; }
 debs=$(ls "$T"/usbpiv_*.deb "$T"/usbpiv-pkcs11_*.deb 2>/dev/null)
