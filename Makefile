@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # usbpiv — build, test, install.  See README.md.
 #
 # Conventions that let a new file join the build without editing this file:

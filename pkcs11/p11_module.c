@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The module: entry points, interfaces, C_Initialize / C_Finalize with the
  * four locking cases, fork detection, and the helpers every C_* uses.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages usbpiv needs to build and test, only those
 # missing.  Usage: scripts/deps.sh [build|test|all]   (default: all)
 set -eu

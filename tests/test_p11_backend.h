@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Test backend for the PKCS#11 module: in-process software cards (vcard)
  * behind a piv_io_t, through the module's transport seam

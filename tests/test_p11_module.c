@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PKCS#11 module: interfaces, C_Initialize / C_Finalize (the four locking
  * cases, fork), slots and tokens (info, flags, PIN counters), sessions,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/test_vcard.h — helpers shared by the software card's tests. */
 #ifndef USBPIV_TEST_VCARD_H
 #define USBPIV_TEST_VCARD_H

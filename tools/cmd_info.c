@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_info.c — `usbpiv list` and `usbpiv info`.
  */

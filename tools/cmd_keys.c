@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_keys.c — keys and certificates: keygen, import-key,
  * import-cert, export-cert, export-pubkey, ssh-keys, attest.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_raw.c — `usbpiv apdu` (raw APDUs) and `usbpiv watch`
  * (hot-plug and card insert/remove events).

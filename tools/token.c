@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/token.c — finding and opening a token for the CLI:
  * usb_ctx_new -> usb_enumerate -> piv_reader_open -> per slot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bash completion for usbpiv(1): commands, each command's options, the
 # values of those that take a fixed set (slots, algorithms, policies,
 # formats), and file names where an option takes a file.

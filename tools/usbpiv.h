@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/usbpiv.h — private to the `usbpiv` command: options, exit codes,
  * the opened token, and the helpers the subcommands share.

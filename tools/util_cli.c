@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/util_cli.c — messages and exit codes, names of slots, algorithms
  * and policies, files, and certificate / key loading for the CLI.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bash completion (tools/usbpiv.bash): it knows exactly the commands
 # `usbpiv --help` lists; every option it offers for a command is one that
 # command accepts, and every option a command's --help names and accepts is

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # dracut with systemd in the image (dracut's systemd and crypt modules, the
 # real dracut): usbpiv's module wires `usbpiv enroll` volumes into
 # systemd-cryptsetup and gives systemd-cryptsetup's own PKCS#11 support the

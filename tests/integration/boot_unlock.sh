@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Disk unlock on the emulated token: a LUKS2 image file (pbkdf2, 1000
 # iterations: fast), a key slot added with `usbpiv enroll` for RSA-2048,
 # P-256, P-384 and X25519, and one added by systemd-cryptenroll through our

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # usbpiv keys and certificates on the emulated token: keygen for every
 # algorithm, sign + verify with openssl (ECDSA, RSA PKCS#1 v1.5 and PSS,
 # Ed25519), export-pubkey PEM/DER/SSH (SSH compared with ssh-keygen),

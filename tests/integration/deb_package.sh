@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Debian packages: dpkg-buildpackage -b -us -uc builds usbpiv and
 # usbpiv-pkcs11 from a copy of the tree; lintian reports no error (the
 # warnings are printed); dpkg installs them on this machine; the installed

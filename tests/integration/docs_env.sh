@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The documentation agrees with itself and with the install: the README's
 # environment table and the manual's ENVIRONMENT section name the same
 # variables, and every crypttab keyscript= path in README and manual is

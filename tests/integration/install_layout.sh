@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make install / make uninstall into a DESTDIR: the files a user gets (the
 # module, the CLI, its manual page and bash completion, the p11-kit module
 # file, udev rule, tmpfiles entry, hooks, units, initramfs-tools hook and

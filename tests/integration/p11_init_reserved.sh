@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A p11-kit module file sets the module's names: p11-kit hands its
 # "x-init-reserved:" value to C_Initialize as pReserved, and
 # "compat=ykcs11" there does what USBPIV_COMPAT=ykcs11 does (the token as

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # USBPIV_DEVICE: a container handed one device node uses it without
 # scanning the bus - through the CLI and through the PKCS#11 module.
 # (fd:N cannot be shown here: umockdev's preload tracks emulated fds per

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # dracut module: usbpiv's disk unlock in the initramfs - the usbpiv CLI
 # (inst_binary pulls in libusb, libcrypto and the rest), the PKCS#11
 # module, the udev rule, the keyscript and /etc/usbpiv/keys/.  No pcscd.
