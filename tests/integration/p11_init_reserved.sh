@@ -7,7 +7,7 @@
 # that load modules through p11-kit.  As root, p11-kit reads no user
 # configuration: its module directories are then a tmpfs in the test's own
 # mount namespace holding only our file; otherwise ~/.config/pkcs11 in a
-# temporary HOME.
+# temporary HOME, with "user-config: only".
 set -u
 . tests/lib/common.sh
 need p11-kit
@@ -21,6 +21,8 @@ list() {
 	mkdir -p "$T/cfg" "$T/home/.config/pkcs11/modules"
 	{ echo "module: $MODULE"; [ -n "$1" ] && echo "x-init-reserved: $1"; } > "$T/cfg/usbpiv.module"
 	cp "$T/cfg/usbpiv.module" "$T/home/.config/pkcs11/modules/"
+	# (not root) our module only, not the system's (opensc waits for pcscd)
+	echo 'user-config: only' > "$T/home/.config/pkcs11/pkcs11.conf"
 	if [ "$(id -u)" -eq 0 ]; then
 		command -v unshare > /dev/null || skip "needs unshare as root"
 		unshare -m sh -c '
