@@ -123,6 +123,10 @@ fi
 # systemd loads PKCS#11 modules through p11-kit, which reads no per-user
 # configuration as root: register our module system-wide for this test.
 mod=/etc/pkcs11/modules/usbpiv-test-$$.module
+# and leave /etc as it was: the directories this test makes go again
+for d in /etc/pkcs11 /etc/pkcs11/modules; do
+	[ -d "$d" ] || cleanup_add "rmdir '$d' 2>/dev/null"
+done
 mkdir -p /etc/pkcs11/modules
 printf 'module: %s\n' "$MODULE" > "$mod"
 cleanup_add "rm -f '$mod'"
