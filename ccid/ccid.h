@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ — CCID 1.1 (USB Chip/Smart Card Interface Devices) from the host
  * side: PC_to_RDR messages out, RDR_to_PC messages in, slots, ATR, and the

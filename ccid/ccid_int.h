@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_int.h — internals of the ccid layer shared between its files
  * and its unit tests and fuzz targets.  Not installed; not part of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_reader.c — one CCID reader: slots, power, parameters, the
  * exchange of an APDU at the reader's level, time extensions, Abort,

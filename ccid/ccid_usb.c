@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_usb.c — the I/O table over usb/ (bulk pipes, interrupt pipe,
  * class requests, transaction bracket), with usb_err mapped to ccid_err.

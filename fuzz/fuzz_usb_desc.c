@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_usb_desc.c — the descriptor parsers on arbitrary bytes.
  *

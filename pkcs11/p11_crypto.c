@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Cryptographic operations.  Private-key operations go to the card
  * (padding built here for RSA); everything with a public key (verify,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/test_ccid_reader.c — the reader over a scripted I/O-table double:
  * every command it sends, bStatus/bError handling, bSeq/bSlot checks,
  * malformed frames, time extensions, Abort, wLevelParameter chaining, TPDU

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_usb_desc.c — the pure descriptor parsers against short,
  * lying and odd descriptors.  Each truncated input is copied into a buffer

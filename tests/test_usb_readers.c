@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_usb_readers.c — every real reader dump in ../shared/ccid-readers
  * rebuilt into binary descriptors (tests/vtoken/dump.c) and parsed back by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/test_util.c — the read cursor fails closed; hex; secret detection. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_vtoken_reader.c — the emulated reader's pure parts (CCID
  * engine, card side of T=1, profiles) without umockdev: the objects

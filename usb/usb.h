@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usb/ — finds CCID interfaces with libusb and moves bytes to and from them.
  *

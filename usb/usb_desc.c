@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usb/usb_desc.c — pure parsers for the device, configuration and CCID
  * class descriptors.  Bytes in, struct or USB_ERR_PARSE out; no I/O.

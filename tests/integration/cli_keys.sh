@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # usbpiv keys and certificates on the emulated token: keygen for every
 # algorithm, sign + verify with openssl (ECDSA, RSA PKCS#1 v1.5 and PSS,
 # Ed25519), export-pubkey PEM/DER/SSH (SSH compared with ssh-keygen),
@@ -12,7 +13,8 @@ cd "$T" || exit 1
 printf 'the quick brown fox\n' > msg
 
 # ---- keygen + sign + verify, every signing algorithm ----
-$U keygen --slot 9a --alg p256 -o p256.pem || fail "keygen p256"
+$U keygen --slot 9a --alg p256 -o p256.pem 2> kg9a.err || { cat kg9a.err; fail "keygen p256"; }
+grep -q 'ssh-agent' kg9a.err && fail "keygen 9a warns about ssh-agent"
 openssl pkey -pubin -in p256.pem -noout -text | grep -q 'prime256v1\|P-256' ||
 	fail "p256 public key"
 $U sign --slot 9a -i msg -o p256.sig || fail "sign p256"
@@ -20,14 +22,18 @@ openssl dgst -sha256 -verify p256.pem -signature p256.sig msg >/dev/null ||
 	fail "ECDSA P-256 signature does not verify"
 ok "keygen p256, sign, openssl verifies"
 
-$U keygen --slot 9c --alg p384 --pin-policy always -o p384.pem || fail "keygen p384"
+$U keygen --slot 9c --alg p384 --pin-policy always -o p384.pem 2> kg9c.err ||
+	{ cat kg9c.err; fail "keygen p384"; }
+# 9c's "always" (its default too): keygen says ssh-agent cannot use it
+grep -q 'PIN policy "always"' kg9c.err && grep -q "ssh-agent (ssh-add -s) cannot use it" kg9c.err ||
+	{ cat kg9c.err; fail "keygen 9c does not say ssh-agent cannot use the key"; }
 $U sign --slot 9c --hash sha384 < msg > p384.sig || fail "sign p384 (stdin/stdout)"
 openssl dgst -sha384 -verify p384.pem -signature p384.sig msg >/dev/null ||
 	fail "ECDSA P-384 signature does not verify"
 $U sign --slot 9c --hash sha256 -i msg -o p384b.sig || fail "sign p384 sha256"
 openssl dgst -sha256 -verify p384.pem -signature p384b.sig msg >/dev/null ||
 	fail "ECDSA P-384/SHA-256 signature does not verify"
-ok "keygen p384 (PIN policy always), sign sha384 and sha256"
+ok "keygen p384 (PIN policy always, keygen says ssh-agent cannot use it), sign sha384 and sha256"
 
 $U keygen --slot 9d --alg rsa2048 -o rsa.pem || fail "keygen rsa2048"
 $U sign --slot 9d -i msg -o rsa.sig || fail "sign rsa pkcs1"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A PIV card in an ordinary TPDU reader, the government/enterprise case
 # (issue 14): the SCR3310's dump (TPDU level, dwFeatures 0x000100BA:
 # automatic PPS on SetParameters (0x80) but not by its own choice (0x40),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/integration/usb_enum.c — the usb layer against the emulated reader
  * (built and run by usb_enum.sh under umockdev): usb_enumerate lists it,

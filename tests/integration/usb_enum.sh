@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The usb layer against the emulated reader (tests/with-vtoken): usb_enumerate
 # lists it with its strings and CCID interface, usb_open + usb_begin + a
 # GetSlotStatus bulk write/read + usb_end work, for the default profile, a

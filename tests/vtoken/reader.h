@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The emulated USB CCID reader (build/vtoken-reader), internal interfaces.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_profile.c — the emulated reader's identities: built-in profiles,
  * or a descriptor dump from ../shared/ccid-readers/ (libccid's parse

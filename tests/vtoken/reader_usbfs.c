@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_usbfs.c — the emulated reader as the kernel's usbfs shows it to
  * libusb, through a umockdev testbed.
