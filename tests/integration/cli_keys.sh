@@ -114,9 +114,12 @@ openssl pkeyutl -encrypt -pubin -inkey rsa.pem -in msg -out ct || fail "encrypt"
 $U decrypt --slot 9d -i ct -o pt || fail "decrypt rsa"
 cmp -s pt msg || fail "RSA decrypt gave other bytes"
 ok "RSA decrypt"
-# a ciphertext for another key: exit 1, a message, no output (issue 10, defect 3)
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.key 2>/dev/null
-openssl pkeyutl -encrypt -inkey other.key -in msg -out ct2 || fail "encrypt (other key)"
+# a ciphertext whose block is not PKCS#1 type 2 (a raw block 00 05 ...,
+# below every modulus, so the card decrypts it and unpadding fails): exit 1,
+# a message, no output (issue 10, defect 3)
+{ printf '\000\005'; head -c 254 /dev/zero | tr '\000' 'A'; } > raw2
+openssl pkeyutl -encrypt -pubin -inkey rsa.pem -pkeyopt rsa_padding_mode:none \
+	-in raw2 -out ct2 || fail "encrypt (raw block)"
 rm -f pt2
 $U decrypt --slot 9d -i ct2 -o pt2 2>err; rc=$?
 [ $rc -eq 1 ] || fail "decrypt of a wrong ciphertext exited $rc, not 1"
