@@ -125,6 +125,8 @@ ccid_reader_free(ccid_reader_t **rp)
 	util_freezero(r->ibuf, r->maxmsg);
 	if (r->slots != NULL)
 		util_freezero(r->slots, r->nslots * sizeof(*r->slots));
+	if (r->io.close != NULL)
+		r->io.close(r->h);
 	free(r);
 	*rp = NULL;
 }
