@@ -651,11 +651,16 @@ ccid_iccd_present(int version, const struct usb_ccid_desc *declared,
 		/* T=0 TPDUs, the device handling procedure bytes */
 		f |= USB_CCID_FEAT_LEVEL_TPDU;
 		out->dwProtocols = 0x01;
-	} else if ((declared->dwFeatures & USB_CCID_FEAT_LEVEL_MASK) ==
-	    USB_CCID_FEAT_LEVEL_EXT_APDU)
-		f |= USB_CCID_FEAT_LEVEL_EXT_APDU;
-	else
-		f |= USB_CCID_FEAT_LEVEL_SHORT_APDU;	/* version B: APDUs */
+	} else {
+		/* version B: APDUs, whatever protocol the device speaks to
+		 * its chip */
+		if ((declared->dwFeatures & USB_CCID_FEAT_LEVEL_MASK) ==
+		    USB_CCID_FEAT_LEVEL_EXT_APDU)
+			f |= USB_CCID_FEAT_LEVEL_EXT_APDU;
+		else
+			f |= USB_CCID_FEAT_LEVEL_SHORT_APDU;
+		out->dwProtocols = 0x03;
+	}
 	out->dwFeatures = f;
 	/* ICCD's dwMaxCCIDMessageLength counts abData only (no 10-byte
 	 * header travels): the CCID-side figure is 10 more */
