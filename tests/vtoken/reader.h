@@ -44,6 +44,10 @@ struct rd_profile {
 	uint8_t iface_protocol;		/* bInterfaceProtocol */
 	int iccd;			/* USB_ICCD_A / _B: control pipe only
 					 * (reader_iccd.c), no bulk pair */
+	uint32_t desc_maxmsg;		/* ICCD: the dwMaxCCIDMessageLength
+					 * the descriptor says (abData only;
+					 * ccid's counts the 10-byte header
+					 * the CCID side adds) */
 	int has_intr;
 	int t1_card;			/* TPDU level: we are the T=1 card */
 	uint8_t atr[33];		/* --atr: the card's ATR, verbatim */

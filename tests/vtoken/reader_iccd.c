@@ -10,7 +10,8 @@
  *   version B: POWER_ON / XFR_BLOCK (wValue high byte = wLevelParameter)
  *     leave their answer for DATA_BLOCK, which gives bResponseType 00 +
  *     data, or 40 bStatus bError; every time extension the CCID side
- *     sends (`wtx N`) first becomes a polling answer 80 01 00 (10 ms).
+ *     sends (`wtx N`) first becomes a polling answer 80 01 00 (10 ms)
+ *     (those SLOT_STATUS meets are given before the next DATA_BLOCK).
  *     SLOT_STATUS answers 40 bStatus bError.
  *   version A: a T=0 card behind the device.  XFR_BLOCK takes the 5-byte
  *     header; GET_ICC_STATUS says 10 (ready for data: the command data
@@ -45,6 +46,8 @@ struct rd_iccd {
 	uint8_t pend[1 + RD_RAPDU_MAX];
 	size_t plen;
 	int have, polls;
+	int carry;		/* time extensions met by SLOT_STATUS: given
+				 * as polls before the next answer */
 	/* A */
 	int state, busy;
 	uint8_t hdr[5];
@@ -52,6 +55,7 @@ struct rd_iccd {
 	size_t rlen, roff;
 	uint8_t stash[RD_RAPDU_MAX];	/* for GET RESPONSE after 61 xx */
 	size_t slen, soff;
+	uint8_t ssw[2];			/* the card's own SW, given last */
 };
 
 struct rd_iccd *
@@ -141,7 +145,8 @@ b_pend(struct rd_iccd *x)
 		x->plen = 3;
 	}
 	x->have = 1;
-	x->polls = x->ext;
+	x->polls = x->ext + x->carry;
+	x->carry = 0;
 }
 
 static int
@@ -200,6 +205,7 @@ b_control(struct rd_iccd *x, struct rd_dev *d, uint8_t rt, uint8_t req,
 		if (cap < 3 || run(x, d, CCID_PC_GET_SLOT_STATUS, 0, 0, NULL,
 		    0) != 0)
 			return -EPIPE;
+		x->carry += x->ext;
 		out[0] = 0x40;
 		out[1] = x->frame[7];
 		out[2] = x->frame[8];
@@ -227,8 +233,8 @@ a_apdu(struct rd_iccd *x, struct rd_dev *d, const uint8_t *apdu,
 		memcpy(x->rsp, x->stash + x->soff, n);
 		x->soff += n;
 		left -= n;
-		x->rsp[n] = left == 0 ? 0x90 : 0x61;
-		x->rsp[n + 1] = left == 0 ? 0x00 : left > 255 ? 0 :
+		x->rsp[n] = left == 0 ? x->ssw[0] : 0x61;
+		x->rsp[n + 1] = left == 0 ? x->ssw[1] : left > 255 ? 0 :
 		    (uint8_t)left;
 		x->rlen = n + 2;
 		if (left == 0)
@@ -240,11 +246,12 @@ a_apdu(struct rd_iccd *x, struct rd_dev *d, const uint8_t *apdu,
 	    x->flen < 12)
 		return -1;
 	n = x->flen - 10;
-	x->busy = x->ext;
+	x->busy += x->ext;
 	if (case3 && n > 2) {
 		/* T=0: a command that sent data cannot also get data */
 		x->slen = n - 2;
 		memcpy(x->stash, x->frame + 10, x->slen);
+		memcpy(x->ssw, x->frame + 10 + x->slen, 2);
 		x->rsp[0] = 0x61;
 		x->rsp[1] = x->slen > 255 ? 0 : (uint8_t)x->slen;
 		x->rlen = 2;
@@ -286,6 +293,7 @@ a_control(struct rd_iccd *x, struct rd_dev *d, uint8_t rt, uint8_t req,
 		if (cap < 1 || run(x, d, CCID_PC_GET_SLOT_STATUS, 0, 0, NULL,
 		    0) != 0)
 			return -EPIPE;
+		x->busy += x->ext;	/* `wtx N`: N busy answers */
 		if ((x->frame[7] & 0x03) == 2)
 			out[0] = 0x80;
 		else if (x->busy > 0) {

@@ -91,6 +91,8 @@ rd_profile_build(struct rd_profile *p)
 	c[n++] = p->iface_class ? p->iface_class : 0x0B; c[n++] = 0;
 	c[n++] = p->iface_protocol; c[n++] = 0;
 	rd_ccid_desc_write(&p->ccid, c + n);
+	if (p->iccd && p->desc_maxmsg != 0)
+		put32(c + n + 44, p->desc_maxmsg);
 	c[n + 1] = p->ccid_desc_type ? p->ccid_desc_type : 0x21;
 	n += 54;
 	if (!p->iccd) {
@@ -226,6 +228,14 @@ load_dump(const char *path, struct rd_profile *p, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: dwMaxCCIDMessageLength %u is too "
 		    "small to emulate", path, c->dwMaxCCIDMessageLength);
 		return -1;
+	}
+	if (p->iccd) {
+		/* ICCD counts abData only: the CCID side here adds the
+		 * 10-byte header, and takes a whole short APDU answer */
+		p->desc_maxmsg = c->dwMaxCCIDMessageLength;
+		c->dwMaxCCIDMessageLength += 10;
+		if (c->dwMaxCCIDMessageLength < 271)
+			c->dwMaxCCIDMessageLength = 271;
 	}
 	/* More slots than we emulate: the first two are offered. */
 	if (c->bMaxSlotIndex >= RD_MAX_SLOTS)
