@@ -16,6 +16,11 @@
 #define CCID_MSG_CEILING	(65536 + CCID_HDR_LEN + 8)
 /* Smallest dwMaxCCIDMessageLength the spec allows (short APDU + header). */
 #define CCID_MSG_FLOOR		271
+/* Smallest declared length chains are cut to (extended APDU level). */
+#define CCID_MSG_MIN_CHAIN	32
+/* Answers are taken up to this length even when the reader declares
+ * less (header + 256 data + SW + a T=1 block's prologue and EDC). */
+#define CCID_MSG_IN_FLOOR	(CCID_HDR_LEN + 258 + 8)
 /* Time extensions accepted for one command before giving up, whatever the
  * budget says; the budget (*ms) is the other bound. */
 #define CCID_MAX_TIME_EXT	512
