@@ -91,6 +91,15 @@ ccid_reader_new(ccid_reader_t **out, const ccid_io_t *io, void *io_h,
 	r->io = *io;
 	r->h = io_h;
 	r->desc = *desc;
+	/* Pre-1.0 descriptors (MySmartPad: dwProtocols 0x0300) have T=0 and
+	 * T=1 in bits 8 and 9; nothing in bits 0 and 1 would refuse every
+	 * card */
+	if ((r->desc.dwProtocols & 0x3) == 0 && (r->desc.dwProtocols & 0x300)) {
+		r->desc.dwProtocols = (r->desc.dwProtocols >> 8) & 0x3;
+		util_trace(1, "ccid: dwProtocols %08X read as T=%s",
+		    desc->dwProtocols, r->desc.dwProtocols == 3 ? "0 and 1" :
+		    r->desc.dwProtocols == 1 ? "0" : "1");
+	}
 	r->level = desc->dwFeatures & USB_CCID_FEAT_LEVEL_MASK;
 	r->nslots = (size_t)desc->bMaxSlotIndex + 1;
 	r->maxmsg = desc->dwMaxCCIDMessageLength;

@@ -819,6 +819,30 @@ test_declared_length(void **state)
 	rd_free(&r, d);
 }
 
+/* A pre-1.0 descriptor with T=0/T=1 in bits 8 and 9 (MySmartPad 0x0300):
+ * read as T=0 and T=1, not as "no protocol". */
+static void
+test_pre10_protocols(void **state)
+{
+	struct usb_ccid_desc c = desc(FEAT_AUTO | USB_CCID_FEAT_LEVEL_EXT_APDU);
+	struct dbl *d;
+	ccid_reader_t *r;
+	int ms = 1000;
+
+	(void)state;
+	c.dwProtocols = 0x0300;
+	r = rd_new_desc(&d, &c);
+	assert_int_equal(ccid_reader_desc(r)->dwProtocols, 3);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	rd_free(&r, d);
+	/* only bits 0/1 set: kept as they are */
+	c.dwProtocols = 0x0102;
+	r = rd_new_desc(&d, &c);
+	assert_int_equal(ccid_reader_desc(r)->dwProtocols, 0x0102);
+	rd_free(&r, d);
+}
+
 static void
 test_ext_chain_response(void **state)
 {
@@ -1597,6 +1621,7 @@ main(void)
 		cmocka_unit_test(test_timeout_abort_resync),
 		cmocka_unit_test(test_ext_chain_command),
 		cmocka_unit_test(test_declared_length),
+		cmocka_unit_test(test_pre10_protocols),
 		cmocka_unit_test(test_ext_chain_response),
 		cmocka_unit_test(test_short_level_refuses_extended),
 		cmocka_unit_test(test_tpdu_t1),

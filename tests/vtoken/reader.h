@@ -44,6 +44,9 @@ struct rd_profile {
 	uint8_t iface_protocol;		/* bInterfaceProtocol */
 	int iccd;			/* USB_ICCD_A / _B: control pipe only
 					 * (reader_iccd.c), no bulk pair */
+	uint32_t desc_protocols;	/* pre-1.0 dwProtocols (0x0300) as
+					 * the descriptor says; ccid's is
+					 * read as the host reads it */
 	uint32_t desc_maxmsg;		/* ICCD: the dwMaxCCIDMessageLength
 					 * the descriptor says (abData only;
 					 * ccid's counts the 10-byte header

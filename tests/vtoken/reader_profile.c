@@ -93,6 +93,8 @@ rd_profile_build(struct rd_profile *p)
 	rd_ccid_desc_write(&p->ccid, c + n);
 	if (p->iccd && p->desc_maxmsg != 0)
 		put32(c + n + 44, p->desc_maxmsg);
+	if (p->desc_protocols != 0)
+		put32(c + n + 6, p->desc_protocols);
 	c[n + 1] = p->ccid_desc_type ? p->ccid_desc_type : 0x21;
 	n += 54;
 	if (!p->iccd) {
@@ -228,6 +230,11 @@ load_dump(const char *path, struct rd_profile *p, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: dwMaxCCIDMessageLength %u is too "
 		    "small to emulate", path, c->dwMaxCCIDMessageLength);
 		return -1;
+	}
+	if ((c->dwProtocols & 3) == 0 && (c->dwProtocols & 0x300)) {
+		/* pre-1.0 (MySmartPad): T=0/T=1 in bits 8 and 9 */
+		p->desc_protocols = c->dwProtocols;
+		c->dwProtocols = (c->dwProtocols >> 8) & 3;
 	}
 	if (p->iccd) {
 		/* ICCD counts abData only: the CCID side here adds the
