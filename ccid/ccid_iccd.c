@@ -299,10 +299,15 @@ slot_status(struct iccd *a, const uint8_t *cmd, int *ms)
 	}
 	if ((rc = b_poll(a, CCID_ICCD_REQ_SLOT_STATUS, &b, ms)) != 0)
 		return rc;
-	/* SLOT_STATUS answers with status information; its bmICCStatus is
-	 * the slot's state (libccid reads it whatever the first byte) */
-	if (b.kind != CCID_ICCD_B_STATUS) {
-		util_trace(1, "iccd: SLOT_STATUS answered type %02X", b.type);
+	/* SLOT_STATUS answers with status information (40 bStatus bError);
+	 * libccid reads the second byte whatever the first, so a 00 first
+	 * byte with two more is taken too */
+	if (b.kind == CCID_ICCD_B_DATA && b.type == CCID_CHAIN_BEGIN_END &&
+	    b.data_len == 2)
+		b.bStatus = b.data[0];
+	else if (b.kind != CCID_ICCD_B_STATUS) {
+		util_trace(1, "iccd: SLOT_STATUS answered type %02X (%zu "
+		    "bytes)", b.type, b.data_len + 1);
 		return CCID_ERR_PROTO;
 	}
 	st = b.bStatus & CCID_ICC_MASK;

@@ -169,7 +169,7 @@ test_present(void **state)
 enum fault {
 	F_NONE, F_POLL_FOREVER, F_BUSY_FOREVER, F_OVERLONG, F_EMPTY,
 	F_STATUS_INFO, F_MUTE, F_SW_SHORT, F_IDLE, F_STALL, F_POLL_SOME,
-	F_BAD_STATUS
+	F_BAD_STATUS, F_SLOT00, F_SLOT_SHORT, F_SLOT_ABSENT
 };
 
 struct dev {
@@ -212,10 +212,12 @@ d_control(void *h, uint8_t rt, uint8_t req, uint16_t value, uint8_t *data,
 			return 0;
 		case CCID_ICCD_REQ_SLOT_STATUS:
 			assert_true(len >= 3);
-			data[0] = 0x40;
+			data[0] = d->fault == F_SLOT00 ? 0x00 : 0x40;
 			data[1] = d->powered ? 0 : 1;
+			if (d->fault == F_SLOT_ABSENT)
+				data[1] = 0x03;	/* RFU 3: taken as absent */
 			data[2] = 0;
-			*got = 3;
+			*got = d->fault == F_SLOT_SHORT ? 2 : 3;
 			return 0;
 		case CCID_ICCD_REQ_POWER_ON:
 			assert_int_equal(rt, 0x21);
@@ -374,6 +376,18 @@ test_b_exchange(void **state)
 	assert_memory_equal(out, "\xDE\xAD\x90\x00", 4);
 	assert_int_equal(ccid_slot_status(r, 0, &st, &ms), 0);
 	assert_int_equal(st, CCID_SLOT_ACTIVE);
+	/* SLOT_STATUS with 00 first (libccid reads the second byte only),
+	 * too short, and ICC status 3 */
+	d.fault = F_SLOT00;
+	assert_int_equal(ccid_slot_status(r, 0, &st, &ms), 0);
+	assert_int_equal(st, CCID_SLOT_ACTIVE);
+	d.fault = F_SLOT_SHORT;
+	assert_int_equal(ccid_slot_status(r, 0, &st, &ms), CCID_ERR_PROTO);
+	d.fault = F_SLOT_ABSENT;
+	assert_int_equal(ccid_slot_status(r, 0, &st, &ms), 0);
+	assert_int_equal(st, CCID_SLOT_ABSENT);
+	d.fault = F_NONE;
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
 	/* polling answers: waited (through the budget), then the data */
 	d.fault = F_POLL_SOME;
 	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
