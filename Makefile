@@ -1,13 +1,14 @@
 # usbpiv — build, test, install.  See README.md.
 #
 # Conventions that let a new file join the build without editing this file:
-#   util/ usb/ ccid/ piv/ *.c         -> build/libusbpiv.a, build/libusbpiv.so
+#   util/ usb/ ccid/ piv/ *.c         -> build/libusbpiv.a (internal, linked in)
 #   pkcs11/*.c                        -> build/usbpiv-pkcs11.so
 #   tools/*.c                         -> build/usbpiv
 #   tests/vtoken/reader*.c            -> build/vtoken-reader (GLib, umockdev)
 #   tests/vtoken/vcard_main.c         -> build/vcard
 #   tests/vtoken/ other *.c           -> build/libvtoken.a (the software card)
 #   tests/test_*.c                    -> build/tests/test_* (cmocka)
+#   tests/lib/*.c                     -> build/libtesthelp.a (linked by the tests)
 #   tests/integration/*.sh            -> run by `make check` after the units
 #   fuzz/fuzz_*.c                     -> build/fuzz/fuzz_* (`make fuzz`)
 
@@ -37,7 +38,8 @@ VERSION	= 0.1.0
 # Strict warnings, after libfido2's set.
 WARN	= -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 	  -Wmissing-prototypes -Wbad-function-cast -Wimplicit-fallthrough \
-	  -Wpointer-arith -Wformat=2 -Wundef -Wstrict-prototypes -pedantic
+	  -Wpointer-arith -Wformat=2 -Wundef -Wstrict-prototypes -pedantic \
+	  -Wconversion -Wsign-conversion
 OPT	?= -O2 -g
 SAN	?=
 SAN_LINK ?=
@@ -50,19 +52,20 @@ dep_libs   = $(shell $(PKG_CONFIG) --libs $(DEPS))
 HARDEN_CFLAGS = -fstack-protector-strong \
 	  $(if $(SAN),,$(if $(filter -O1 -O2 -O3 -Os -Og -Ofast,$(OPT)),-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2))
 HARDEN_LDFLAGS = -Wl,-z,relro,-z,now
-BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -fPIC \
+BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -fPIC -ffile-prefix-map=$(CURDIR)=. \
 	  -DUSBPIV_VERSION='"$(VERSION)"' $(WARN) $(OPT) $(HARDEN_CFLAGS) $(SAN)
 ALL_CFLAGS = $(BASE_CFLAGS) $(dep_cflags) $(CFLAGS)
 LINK	= $(SAN) $(SAN_LINK) $(HARDEN_LDFLAGS) $(LDFLAGS)
 
-LIB_SRC	= $(wildcard util/*.c usb/*.c ccid/*.c piv/*.c)
-P11_SRC	= $(wildcard pkcs11/*.c)
-CLI_SRC	= $(wildcard tools/*.c)
-VT_ALL	= $(wildcard tests/vtoken/*.c)
+LIB_SRC	= $(sort $(wildcard util/*.c usb/*.c ccid/*.c piv/*.c))
+P11_SRC	= $(sort $(wildcard pkcs11/*.c))
+CLI_SRC	= $(sort $(wildcard tools/*.c))
+VT_ALL	= $(sort $(wildcard tests/vtoken/*.c))
 VT_READER_SRC = $(filter tests/vtoken/reader%.c,$(VT_ALL))
 VT_LIB_SRC = $(filter-out tests/vtoken/reader%.c tests/vtoken/%_main.c,$(VT_ALL))
-TEST_SRC = $(wildcard tests/test_*.c)
-FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
+TEST_SRC = $(sort $(wildcard tests/test_*.c))
+TESTLIB_SRC = $(sort $(wildcard tests/lib/*.c))
+FUZZ_SRC = $(sort $(wildcard fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ	= $(call obj,$(LIB_SRC))
@@ -70,9 +73,12 @@ P11_OBJ	= $(call obj,$(P11_SRC))
 CLI_OBJ	= $(call obj,$(CLI_SRC))
 VT_LIB_OBJ = $(call obj,$(VT_LIB_SRC))
 VT_READER_OBJ = $(call obj,$(VT_READER_SRC))
+# the reader's engine without its umockdev/GLib front (reader_main.c,
+# reader_usbfs.c): linked by tests/test_vtoken_reader.c
+VT_CORE_OBJ = $(call obj,$(filter-out tests/vtoken/reader_main.c tests/vtoken/reader_usbfs.c,$(VT_READER_SRC)))
 TESTS	= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-PROGS	= $(BUILD)/libusbpiv.a $(BUILD)/libusbpiv.so \
+PROGS	= $(BUILD)/libusbpiv.a \
 	  $(if $(P11_SRC),$(BUILD)/usbpiv-pkcs11.so) \
 	  $(if $(CLI_SRC),$(BUILD)/usbpiv)
 VT_PROGS = $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) \
@@ -137,10 +143,6 @@ $(BUILD)/libusbpiv.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/libusbpiv.so: $(LIB_OBJ) libusbpiv.map
-	$(CC) -shared -Wl,--version-script=libusbpiv.map -Wl,-soname,libusbpiv.so.0 \
-	    -o $@ $(LIB_OBJ) $(LINK) $(dep_libs)
-
 $(BUILD)/libusbpiv-pkcs11.a: $(P11_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -183,9 +185,10 @@ $(BUILD)/vtoken-probe: $(BUILD)/obj/tests/vtoken/probe_main.o
 # Preloaded by tests/with-vtoken: lets libusb_wrap_sys_device rewind an
 # emulated usbfs fd (tests/vtoken/README.md).  No sanitizer: it is loaded
 # into every process under with-vtoken.
-$(BUILD)/vtoken-lseek.so: tests/vtoken/shim/vtoken_lseek.c
+$(BUILD)/vtoken-lseek.so: tests/vtoken/shim/vtoken_lseek.c tests/vtoken/shim/vtoken_lseek.map
 	@mkdir -p $(dir $@)
-	$(CC) -shared -fPIC -std=c11 $(WARN) $(OPT) -o $@ $< -ldl
+	$(CC) -shared -fPIC -std=c11 $(WARN) $(OPT) \
+	    -Wl,--version-script=tests/vtoken/shim/vtoken_lseek.map -o $@ $< -ldl
 
 # ---- unit tests ------------------------------------------------------------
 # Tests link the module's objects too (through an archive, so a test pulls
@@ -193,10 +196,20 @@ $(BUILD)/vtoken-lseek.so: tests/vtoken/shim/vtoken_lseek.c
 P11_TEST_LIB = $(if $(P11_SRC),$(BUILD)/libusbpiv-pkcs11.a)
 # tools/ objects free of CLI state (pure parsers) that tests and fuzz
 # targets may link.
-TOOLS_TEST_OBJ = $(call obj,$(wildcard tools/unlock_parse.c tools/agent_proto.c))
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS)
+TOOLS_TEST_OBJ = $(call obj,$(sort $(wildcard tools/unlock_parse.c tools/agent_proto.c)))
+$(BUILD)/libvtreader.a: $(VT_CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# tests/lib/*.c: helpers the unit tests share (vcard APDUs, the module's
+# test backend)
+$(BUILD)/libtesthelp.a: $(call obj,$(TESTLIB_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS) $(BUILD)/libvtreader.a $(BUILD)/libtesthelp.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
+	$(CC) -o $@ $< $(BUILD)/libtesthelp.a $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(BUILD)/libvtreader.a $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
 	    $(LINK) $(dep_libs) $(shell $(PKG_CONFIG) --libs cmocka) -pthread
 
 # ---- fuzzing (clang libFuzzer + ASan + UBSan) ------------------------------

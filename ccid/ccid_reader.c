@@ -512,7 +512,7 @@ ccid_abort_seq(ccid_reader_t *r, size_t slot, int *ms)
 	 * same bSeq and bSlot. */
 	if (r->io.control != NULL)
 		rc = r->io.control(r->h, CCID_REQ_TYPE_IFACE_OUT,
-		    CCID_REQ_ABORT, (uint16_t)(seq << 8 | slot), NULL, 0, &got,
+		    CCID_REQ_ABORT, (uint16_t)((size_t)seq << 8 | slot), NULL, 0, &got,
 		    ms);
 	if (rc == 0)
 		rc = ccid_exchange_seq(r, slot, seq, CCID_PC_ABORT, 0, 0, 0,

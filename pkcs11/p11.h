@@ -132,7 +132,8 @@ struct p11_secret {
 	size_t len;
 	CK_KEY_TYPE kt;
 };
-#define P11_HANDLE(kind, idx)	((CK_OBJECT_HANDLE)(((kind) << 8) | (idx)))
+#define P11_HANDLE(kind, idx)	\
+	((CK_OBJECT_HANDLE)(((CK_OBJECT_HANDLE)(kind) << 8) | (CK_OBJECT_HANDLE)(idx)))
 #define P11_KIND(h)		((int)(((h) >> 8) & 0xff))
 #define P11_INDEX(h)		((size_t)((h) & 0xff))
 

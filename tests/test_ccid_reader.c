@@ -322,7 +322,7 @@ sent_hdr(struct dbl *d, size_t i, uint8_t type, uint8_t slot, uint8_t p1,
 	b = d->out[i].b;
 	assert_int_equal(d->out[i].n, 10 + dlen);
 	assert_int_equal(b[0], type);
-	assert_int_equal(b[1] | b[2] << 8 | b[3] << 16 | (uint32_t)b[4] << 24,
+	assert_int_equal((uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 24,
 	    dlen);
 	assert_int_equal(b[5], slot);
 	assert_int_equal(b[7], p1);

@@ -14,7 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#include "test_p11_backend.h"
+#include "lib/p11_test_backend.h"
 #include "../pkcs11/usbpiv-pkcs11.h"
 
 static EVP_PKEY *pub_9a, *pub_9c, *pub_9d, *pub_9e, *pub_82, *pub_83;

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_p11_backend.h"
+#include "lib/p11_test_backend.h"
 #include "../util/util.h"
 
 static int

@@ -8,7 +8,7 @@
 
 #include <openssl/core_names.h>
 
-#include "test_p11_backend.h"
+#include "lib/p11_test_backend.h"
 
 static EVP_PKEY *pub_9a, *pub_9c, *pub_9e, *pub_82, *pub_83;
 static X509 *cert_9a;

@@ -131,7 +131,7 @@ child(const char *count_path, int report_fd, int go_fd)
 		v = file_u64(count_path);
 		if (mine != UINT64_MAX && other != (v != mine))
 			_exit(1);
-		bumps += other;
+		bumps += (unsigned)other;
 		if (i % 7 == 0)
 			usleep(100);	/* widen the window */
 		file_put_u64(count_path, v + 1);

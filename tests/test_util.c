@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -104,6 +106,38 @@ test_secret_apdus(void **state)
 	assert_false(util_apdu_is_secret(verify, 3));
 }
 
+/* The application's log handler gets each trace line, cut to its bound. */
+static char logged[4][UTIL_LOG_LINE + 8];
+static int nlogged;
+
+static void
+capture(const char *line)
+{
+	if (nlogged < 4)
+		snprintf(logged[nlogged++], sizeof(logged[0]), "%s", line);
+}
+
+static void
+test_log_handler(void **state)
+{
+	char big[2000];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	util_set_log_handler(capture);
+	util_trace(1, "hello %d", 42);
+	util_trace(9, "above the level: not traced");
+	util_trace(1, "%s", big);
+	util_trace_hex(1, "secret", (const uint8_t *)"\x20\x20", 2, 1);
+	util_set_log_handler(NULL);
+	util_trace(1, "back to stderr");
+	assert_int_equal(nlogged, 3);
+	assert_string_equal(logged[0], "hello 42");
+	assert_int_equal(strlen(logged[1]), UTIL_LOG_LINE - 1);
+	assert_string_equal(logged[2], "secret (2 bytes, redacted)");
+}
+
 int
 main(void)
 {
@@ -113,7 +147,9 @@ main(void)
 		cmocka_unit_test(test_rbuf_ptr_bounds),
 		cmocka_unit_test(test_unhex),
 		cmocka_unit_test(test_secret_apdus),
+		cmocka_unit_test(test_log_handler),
 	};
 
+	setenv("USBPIV_DEBUG", "1", 1);	/* read once, at the first trace */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

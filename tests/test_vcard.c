@@ -3,7 +3,12 @@
  * chaining, GET RESPONSE), PIN/PUK, management key, data objects, and the
  * status words of each.  Key operations are in test_vcard_keys.c.
  */
-#include "test_vcard.h"
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "../util/util.h"
+#include "lib/vcard_apdu.h"
 
 /* ---- basics --------------------------------------------------------------- */
 

@@ -6,7 +6,12 @@
  * certificate; PIN and touch policies, METADATA, IMPORT, MOVE, SET PIN
  * RETRIES, RESET, persistence and the VTOKEN_LOG redaction.
  */
-#include "test_vcard.h"
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "../util/util.h"
+#include "lib/vcard_apdu.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -145,7 +150,7 @@ gen(vcard_t *c, uint8_t slot, uint8_t alg, uint8_t pin, uint8_t touch,
 
 	*pub = NULL;
 	d[n++] = 0xac;
-	d[n++] = 3 + (pin ? 3 : 0) + (touch ? 3 : 0);
+	d[n++] = (uint8_t)(3 + (pin ? 3 : 0) + (touch ? 3 : 0));
 	d[n++] = 0x80;
 	d[n++] = 0x01;
 	d[n++] = alg;
@@ -174,7 +179,7 @@ gauth(vcard_t *c, uint8_t alg, uint8_t slot, unsigned tag,
 {
 	uint8_t d[1100], rsp[1100];
 	const uint8_t *v;
-	size_t inner = 2 + (n < 0x80 ? 2 : n < 0x100 ? 3 : 4) + n, off, rlen;
+	size_t inner = 2 + (n < 0x80 ? 2u : n < 0x100 ? 3u : 4u) + n, off, rlen;
 	int sw;
 
 	*outlen = 0;

@@ -1,10 +1,12 @@
 /*
  * tests/test_vtoken_reader.c — the emulated reader's pure parts (CCID
- * engine, card side of T=1, profiles) without umockdev: the same sources
- * build/vtoken-reader is made of, included here (they use no GLib).
+ * engine, card side of T=1, profiles) without umockdev: the objects
+ * build/vtoken-reader is made of, linked from build/libvtreader.a (they
+ * use no GLib).
  * What the reader does through a real libusb is checked by
  * tests/integration/reader_libusb.sh.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,11 +17,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vtoken/reader_ccid.c"
-#include "vtoken/reader_t1.c"
-#include "vtoken/reader_card.c"
-#include "vtoken/reader_profile.c"
-#include "vtoken/reader_iccd.c"
+#include "../ccid/ccid.h"
+#include "../util/util.h"
+#include "vtoken/reader.h"
 
 /* ---- collecting frames ---------------------------------------------------- */
 
@@ -337,10 +337,23 @@ test_injections(void **state)
 
 /* ---- T=1, card side --------------------------------------------------------- */
 
+/* A T=1 block written here, independently of the reader's own encoder:
+ * NAD 0, PCB, LEN, INF, LRC (the XOR of all bytes before it). */
 static size_t
 blk(uint8_t *b, uint8_t pcb, const uint8_t *inf, size_t n)
 {
-	return block(b, pcb, inf, n);
+	uint8_t lrc = 0;
+	size_t i;
+
+	b[0] = 0;
+	b[1] = pcb;
+	b[2] = (uint8_t)n;
+	if (n > 0)
+		memcpy(b + 3, inf, n);
+	for (i = 0; i < n + 3; i++)
+		lrc ^= b[i];
+	b[n + 3] = lrc;
+	return n + 4;
 }
 
 static void
@@ -544,6 +557,13 @@ test_profiles_parse_back(void **state)
 /* ---- ICCD over the control pipe (reader_iccd.c) -------------------------- */
 
 #define ICCD_DIR "../shared/ccid-readers/"
+
+/* The test card's ATR (reader_card.c: the YubiKey's). */
+static const uint8_t test_atr[] = {
+	0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73,
+	0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79,
+	0x40,
+};
 
 /* An ICCD dump: no bulk pair, the dump's message length in the
  * descriptor, taken by usb/ as ICCD. */

@@ -1127,7 +1127,7 @@ load_cert(struct agent *a, const char *path)
 	n = strlen(b64);
 	if (n == 0 || n % 4 != 0 || n > 16000)
 		goto bad;
-	pad = (b64[n - 1] == '=') + (b64[n - 2] == '=');
+	pad = (size_t)(b64[n - 1] == '=') + (size_t)(b64[n - 2] == '=');
 	if ((c->blob = malloc(n / 4 * 3)) == NULL)
 		goto bad;
 	dl = EVP_DecodeBlock(c->blob, (const unsigned char *)b64, (int)n);

@@ -230,12 +230,36 @@ trunc:
 	out[0] = '\0';
 }
 
+/*
+ * A device string made safe to print: at most cap-1 bytes of raw, every
+ * byte outside printable ASCII replaced by '?', trailing newlines and NULs
+ * (sysfs ends its strings with a newline) dropped, always terminated.
+ * Pure, so fuzz/fuzz_usb_string.c can drive it alone.
+ */
+void
+usb_string_clean(const uint8_t *raw, size_t n, char *out, size_t cap)
+{
+	size_t i;
+
+	if (cap == 0)
+		return;
+	if (raw == NULL)
+		n = 0;
+	while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\0'))
+		n--;
+	if (n >= cap)
+		n = cap - 1;
+	for (i = 0; i < n; i++)
+		out[i] = raw[i] >= 0x20 && raw[i] < 0x7f ? (char)raw[i] : '?';
+	out[n] = '\0';
+}
+
 /* A string descriptor, bounded, printable ASCII only; "" if unreadable. */
 static void
 read_string(libusb_device_handle *h, uint8_t idx, char *out, size_t cap)
 {
 	unsigned char tmp[128];
-	int got, i;
+	int got;
 
 	out[0] = '\0';
 	if (h == NULL || idx == 0 || cap == 0)
@@ -244,13 +268,8 @@ read_string(libusb_device_handle *h, uint8_t idx, char *out, size_t cap)
 	    (int)sizeof(tmp));
 	if (got <= 0)
 		return;
-	if ((size_t)got >= sizeof(tmp))
-		got = (int)sizeof(tmp) - 1;
-	if ((size_t)got >= cap)
-		got = (int)cap - 1;
-	for (i = 0; i < got; i++)
-		out[i] = tmp[i] >= 0x20 && tmp[i] < 0x7f ? (char)tmp[i] : '?';
-	out[got] = '\0';
+	usb_string_clean(tmp, (size_t)got > sizeof(tmp) ? sizeof(tmp) :
+	    (size_t)got, out, cap);
 }
 
 /*
@@ -261,9 +280,9 @@ read_string(libusb_device_handle *h, uint8_t idx, char *out, size_t cap)
 static int
 sysfs_string(const char *pp, const char *attr, char *out, size_t cap)
 {
-	char path[96], tmp[128];
+	char path[96];
+	uint8_t tmp[128];
 	ssize_t got;
-	size_t i, n;
 	int fd, w;
 
 	out[0] = '\0';
@@ -275,18 +294,11 @@ sysfs_string(const char *pp, const char *attr, char *out, size_t cap)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return errno == ENOENT ? 0 : -1;	/* no such string */
-	got = read(fd, tmp, sizeof(tmp) - 1);
+	got = read(fd, tmp, sizeof(tmp));
 	close(fd);
 	if (got < 0)
 		return -1;
-	n = (size_t)got;
-	while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == '\0'))
-		n--;
-	if (n >= cap)
-		n = cap - 1;
-	for (i = 0; i < n; i++)
-		out[i] = tmp[i] >= 0x20 && tmp[i] < 0x7f ? tmp[i] : '?';
-	out[n] = '\0';
+	usb_string_clean(tmp, (size_t)got, out, cap);
 	return 0;
 }
 
@@ -628,7 +640,6 @@ dev_finish(usb_ctx_t *ctx, libusb_device_handle *h, int fd,
 		return USB_ERR_NOMEM;
 	dev->ctx = ctx;
 	dev->info = *info;
-	dev->redact = 1;
 	dev->fd = fd;
 	dev->pid = getpid();
 	w = snprintf(name, sizeof(name), "%03u-%03u", info->bus,
@@ -825,13 +836,6 @@ usb_dev_shared(const usb_dev_t *dev)
 	return dev != NULL && usb_lock_shared(dev->lock);
 }
 
-void
-usb_set_redact(usb_dev_t *dev, int redact)
-{
-	if (dev != NULL)
-		dev->redact = redact != 0;
-}
-
 /* Notes an unplug; every later call fails fast with NO_DEVICE. */
 static int
 gone(usb_dev_t *dev)
@@ -982,8 +986,6 @@ usb_bulk_write(usb_dev_t *dev, const uint8_t *buf, size_t len, int *ms)
 	if ((r = xfer_args(dev, buf, len, ms)) != USB_OK)
 		return r;
 	util_trace(2, "usb: bulk-out %zu bytes", len);
-	if (!dev->redact)
-		util_trace_hex(2, "usb >", buf, len, 0);
 	/* libusb takes a non-const buffer for both directions; OUT does not
 	 * write to it */
 	memcpy(&p, &buf, sizeof(p));
@@ -1057,7 +1059,7 @@ read_common(usb_dev_t *dev, enum xfer_kind kind, uint8_t *buf, size_t cap,
 		return r;
 	}
 	util_trace(2, "usb: %s %zu bytes", what, *got);
-	if (!dev->redact || kind == XF_INTR)
+	if (kind == XF_INTR)	/* slot-change notifications: no secrets */
 		util_trace_hex(2, "usb <", buf, *got, 0);
 	return USB_OK;
 }

@@ -218,11 +218,10 @@ uint64_t usb_dev_events(const usb_dev_t *dev, int kind);
 int usb_dev_shared(const usb_dev_t *dev);
 
 /*
- * USBPIV_DEBUG=2 traces every transfer's length; its payload only when
- * the caller says it carries no secret: usb_set_redact(dev, 0).  A new
- * device starts redacted (1).
+ * USBPIV_DEBUG=2 traces every bulk transfer's length, never its payload
+ * (the CCID layer above traces frames and knows which carry a secret);
+ * interrupt payloads (slot-change notifications) in full.
  */
-void usb_set_redact(usb_dev_t *dev, int redact);
 
 /*
  * Transfers.  A stall clears the halt and retries once.  Bulk transfers

@@ -74,7 +74,6 @@ struct usb_dev {
 	uint64_t gen;
 	int removed;
 	int claimed;		/* inside usb_begin .. usb_end */
-	int redact;		/* trace only lengths of bulk payloads */
 };
 
 /* Enumeration without opening devices (no strings): for signatures. */
@@ -82,6 +81,8 @@ int usb_enumerate_quiet(usb_ctx_t *ctx, struct usb_dev_info **list,
     size_t *n);
 /* Signature of a list: changes when the set of interfaces changes. */
 uint64_t usb_list_sig(const struct usb_dev_info *list, size_t n);
+/* raw device string -> printable, bounded, NUL-terminated (pure) */
+void usb_string_clean(const uint8_t *raw, size_t n, char *out, size_t cap);
 int usb_hotplug_init(usb_ctx_t *ctx);
 void usb_hotplug_fini(usb_ctx_t *ctx);
 /* Serialises libusb's parsed configuration back into raw bytes. */

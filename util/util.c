@@ -245,25 +245,34 @@ util_debug_level(void)
 	return debug_level;
 }
 
-static FILE *
-debug_out(void)
+static util_log_fn *log_handler;
+
+void
+util_set_log_handler(util_log_fn *fn)
 {
-	return debug_fp != NULL ? debug_fp : stderr;
+	log_handler = fn;
 }
 
 void
 util_trace(int level, const char *fmt, ...)
 {
+	char line[UTIL_LOG_LINE];
 	va_list ap;
+	int w;
 
 	if (util_debug_level() < level)
 		return;
 	va_start(ap, fmt);
-	fputs("usbpiv: ", debug_out());
-	vfprintf(debug_out(), fmt, ap);
-	fputc('\n', debug_out());
-	fflush(debug_out());
+	w = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (w < 0)
+		return;
+	if (log_handler != NULL) {
+		log_handler(line);
+		return;
+	}
+	fprintf(debug_fp != NULL ? debug_fp : stderr, "usbpiv: %s\n", line);
+	fflush(debug_fp != NULL ? debug_fp : stderr);
 }
 
 void

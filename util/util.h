@@ -56,13 +56,23 @@ void util_hex(const uint8_t *p, size_t n, char *out);
 /* ---- debug trace -------------------------------------------------------
  * USBPIV_DEBUG=1 traces APDUs and status words, =2 adds CCID frames and
  * USB transfers, =3 the PIV layer's own view of each command (before
- * chaining and GET RESPONSE).  Output: stderr, or USBPIV_DEBUG_FILE.
+ * chaining and GET RESPONSE).  Output: stderr, USBPIV_DEBUG_FILE, or the
+ * application's handler (util_set_log_handler).
  * Data of commands that carry secrets is never printed: callers pass
  * redact = 1 and only the header and length are shown.
  */
 int util_debug_level(void);
 void util_trace(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * Where the trace goes: each line (without "usbpiv: " and newline, at most
+ * UTIL_LOG_LINE - 1 bytes, longer ones cut) to fn instead of stderr or
+ * USBPIV_DEBUG_FILE; NULL restores those.  USBPIV_DEBUG still sets the
+ * level.  Not thread-safe against a trace in progress: set it first.
+ */
+#define UTIL_LOG_LINE 512
+typedef void util_log_fn(const char *line);
+void util_set_log_handler(util_log_fn *fn);
 void util_trace_hex(int level, const char *label, const uint8_t *p, size_t n,
     int redact);
 /*

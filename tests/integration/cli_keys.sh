@@ -5,24 +5,8 @@
 # ssh-keys, import-key, import-cert/export-cert round trip, attest
 # (verified against the f9 certificate), decrypt (RSA and ECDH).
 set -u
-B=${USBPIV_BUILD:-build}
-case $B in /*) ;; *) B=$(pwd)/$B ;; esac
-if [ -z "${CLI_INNER:-}" ]; then
-	[ -x "$B/usbpiv" ] || { echo "skip: $B/usbpiv not built"; exit 77; }
-	if [ ! -x "$B/vtoken-reader" ] || [ ! -x tests/with-vtoken ]; then
-		echo "skip: emulated token missing (build/vtoken-reader, tests/with-vtoken)"
-		exit 77
-	fi
-	T=$(mktemp -d) || exit 1
-	CLI_INNER=1 T=$T tests/with-vtoken --state "$T/state" -- sh "$0"
-	rc=$?
-	rm -rf "$T"
-	exit $rc
-fi
-U="${USBPIV_WRAP:-} $B/usbpiv"
-n=0
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { n=$((n + 1)); echo "ok $n: $*"; }
+. "${USBPIV_TOP:-.}/tests/lib/cli.sh"
+cli_once "$0"
 export USBPIV_PIN=123456
 cd "$T" || exit 1
 printf 'the quick brown fox\n' > msg

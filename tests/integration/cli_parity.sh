@@ -8,14 +8,9 @@
 # (--json, tries left), --json after the command, --version, uri, and
 # reset blocking the PIN and PUK itself after confirmation.
 set -u
-B=${USBPIV_BUILD:-build}
-case $B in /*) ;; *) B=$(pwd)/$B ;; esac
+. "${USBPIV_TOP:-.}/tests/lib/cli.sh"
 if [ -z "${CLI_INNER:-}" ]; then
-	[ -x "$B/usbpiv" ] || { echo "skip: $B/usbpiv not built"; exit 77; }
-	if [ ! -x "$B/vtoken-reader" ] || [ ! -x tests/with-vtoken ]; then
-		echo "skip: emulated token missing (build/vtoken-reader, tests/with-vtoken)"
-		exit 77
-	fi
+	cli_need_vtoken
 	T=$(mktemp -d) || exit 1
 	CLI_INNER=1 T=$T tests/with-vtoken --state "$T/state" -- sh "$0"
 	rc=$?
@@ -33,19 +28,6 @@ if [ -z "${CLI_INNER:-}" ]; then
 	rm -rf "$T"
 	exit $rc
 fi
-U="${USBPIV_WRAP:-} $B/usbpiv"
-n=0
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { n=$((n + 1)); echo "ok $n: $*"; }
-# expect CODE STDERR-PATTERN command...: exit code and message checked.
-expect() {
-	want=$1 pat=$2
-	shift 2
-	"$@" > out 2> err < /dev/null
-	got=$?
-	[ $got -eq "$want" ] || { cat err; fail "exit $got, want $want: $*"; }
-	[ -z "$pat" ] || grep -q -- "$pat" err || { cat err; fail "no '$pat' from: $*"; }
-}
 # jget FILE EXPR: a Python expression over d = the JSON in FILE.
 jget() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 # haskey SLOT: does the token report a key (METADATA) in SLOT?

@@ -5,33 +5,8 @@
 # set (explicit key, then PIN-protected), reset once PIN and PUK are
 # blocked, and that no secret shows in the -v trace.
 set -u
-B=${USBPIV_BUILD:-build}
-case $B in /*) ;; *) B=$(pwd)/$B ;; esac
-if [ -z "${CLI_INNER:-}" ]; then
-	[ -x "$B/usbpiv" ] || { echo "skip: $B/usbpiv not built"; exit 77; }
-	if [ ! -x "$B/vtoken-reader" ] || [ ! -x tests/with-vtoken ]; then
-		echo "skip: emulated token missing (build/vtoken-reader, tests/with-vtoken)"
-		exit 77
-	fi
-	T=$(mktemp -d) || exit 1
-	CLI_INNER=1 T=$T tests/with-vtoken --state "$T/state" -- sh "$0"
-	rc=$?
-	rm -rf "$T"
-	exit $rc
-fi
-U="${USBPIV_WRAP:-} $B/usbpiv"
-n=0
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { n=$((n + 1)); echo "ok $n: $*"; }
-# expect CODE STDERR-PATTERN command...: exit code and message checked.
-expect() {
-	want=$1 pat=$2
-	shift 2
-	"$@" > out 2> err
-	got=$?
-	[ $got -eq "$want" ] || { cat err; fail "exit $got, want $want: $*"; }
-	[ -z "$pat" ] || grep -q -- "$pat" err || { cat err; fail "no '$pat' from: $*"; }
-}
+. "${USBPIV_TOP:-.}/tests/lib/cli.sh"
+cli_once "$0"
 unset USBPIV_PIN USBPIV_PUK USBPIV_MGM_KEY
 cd "$T" || exit 1
 printf 'hello\n' > msg

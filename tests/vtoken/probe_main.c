@@ -338,7 +338,7 @@ power_on(void)
 				ifsc = a[i];
 				found = 1;
 			}
-			i += (y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1);
+			i += (size_t)((y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1));
 			if (!(y & 8) || i >= alen)
 				break;
 			proto = a[i] & 0x0F;

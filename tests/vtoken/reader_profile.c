@@ -61,7 +61,7 @@ rd_profile_build(struct rd_profile *p)
 {
 	uint8_t *c = p->cfg;
 	size_t n = 0;
-	uint8_t neps = (p->iccd ? 0 : 2) + (p->has_intr ? 1 : 0);
+	uint8_t neps = (uint8_t)((p->iccd ? 0 : 2) + (p->has_intr ? 1 : 0));
 	uint16_t mp = p->max_packet ? p->max_packet : 64;
 
 	/* ICCD: the control pipe, and (version B) an interrupt-IN */

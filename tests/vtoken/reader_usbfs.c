@@ -506,7 +506,7 @@ control(struct rd_usb *u, const uint8_t *setup, const uint8_t *in,
 	if (wlen > cap)
 		wlen = (uint16_t)cap;
 	if (rt == 0x80 && req == USB_REQ_GET_DESCRIPTOR) {
-		uint8_t type = value >> 8, idx = value & 0xFF;
+		uint8_t type = (uint8_t)(value >> 8), idx = (uint8_t)(value & 0xFF);
 		const uint8_t *src = buf;
 
 		switch (type) {
@@ -562,7 +562,7 @@ control(struct rd_usb *u, const uint8_t *setup, const uint8_t *in,
 	/* CCID class requests to interface 0 (CCID 1.1 §5.3). */
 	if ((rt & 0x7F) == 0x21 && (index & 0xFF) == 0) {
 		if (rt == 0x21 && req == 0x01 && inlen == 0) {
-			rd_dev_class_abort(u->dev, value & 0xFF, value >> 8);
+			rd_dev_class_abort(u->dev, (uint8_t)(value & 0xFF), (uint8_t)(value >> 8));
 			return 0;
 		}
 		if (rt == 0xA1 && req == 0x02 && wlen >= 4) {

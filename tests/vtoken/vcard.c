@@ -530,7 +530,7 @@ out_chunk(struct vcard *c, size_t max, uint8_t *rsp, size_t cap,
 		*rlen = put_sw(rsp, n, SW_OK);
 		out_drop(c);
 	} else
-		*rlen = put_sw(rsp, n, 0x6100 | (left >= 256 ? 0 : left));
+		*rlen = put_sw(rsp, n, 0x6100 | (left >= 256 ? 0 : (int)left));
 }
 
 /* Decodes, chains and dispatches one APDU; fills rsp.  Sets *secret when

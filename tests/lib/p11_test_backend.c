@@ -1,53 +1,20 @@
-/*
- * Test backend for the PKCS#11 module: in-process software cards (vcard)
- * behind a piv_io_t, through the module's transport seam
- * (p11_set_backend).  Included by the tests/test_p11_*.c programs.
- *
- * Each card can be "removed" (present = 0: the I/O fails with
- * PIV_ERR_REMOVED, as a pulled token would) and re-inserted; its
- * generation counter is bumped by tb_other_process_reset(), which also
- * resets the card (as another program's session would).
- */
-#ifndef TEST_P11_BACKEND_H
-#define TEST_P11_BACKEND_H
-
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <cmocka.h>
-
-#include "../pkcs11/p11.h"
-#include "../piv/piv.h"
-#include "vtoken/vcard.h"
-#include "../util/util.h"
+/* tests/lib/p11_test_backend.c — see p11_test_backend.h. */
+#include "p11_test_backend.h"
 
 /* String literals as PKCS#11 byte strings. */
-static __attribute__((unused)) CK_UTF8CHAR_PTR
+CK_UTF8CHAR_PTR
 U(const char *s)
 {
 	return (CK_UTF8CHAR_PTR)(uintptr_t)s;
 }
 
-#define TB_MAX 2
-
-struct tb_card {
-	vcard_t *vc;
-	int present;
-	uint64_t gen;
-	uint64_t pin_ev;	/* PIN events "all processes" recorded */
-	int fail_next;		/* remove the card at the next APDU */
-};
-
-static struct tb_card tb_cards[TB_MAX];
-static size_t tb_ncards;
+struct tb_card tb_cards[TB_MAX];
+size_t tb_ncards;
 /* The largest time budget an APDU with this INS was sent with. */
-static int tb_ins_ms[256];
-static int tb_wait_calls;
+int tb_ins_ms[256];
+int tb_wait_calls;
 
-static __attribute__((unused)) int
+static int
 tb_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
     size_t cap, size_t *rlen, int *ms)
 {
@@ -66,20 +33,20 @@ tb_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
 	    PIV_ERR_TRANSPORT;
 }
 
-static __attribute__((unused)) uint64_t
+static uint64_t
 tb_io_gen(void *h)
 {
 	return ((struct tb_card *)h)->gen;
 }
 
-static __attribute__((unused)) int
+static int
 tb_note_pin(void *h)
 {
 	((struct tb_card *)h)->pin_ev++;
 	return 0;
 }
 
-static __attribute__((unused)) uint64_t
+static uint64_t
 tb_pin_events(void *h)
 {
 	return ((struct tb_card *)h)->pin_ev;
@@ -93,20 +60,20 @@ static const piv_io_t tb_io = {
 	.extended = 1,
 };
 
-static __attribute__((unused)) int
+static int
 tb_init(void **ctx)
 {
 	*ctx = tb_cards;
 	return 0;
 }
 
-static __attribute__((unused)) void
+static void
 tb_fini(void **ctx)
 {
 	*ctx = NULL;
 }
 
-static __attribute__((unused)) int
+static int
 tb_list(void *ctx, struct p11_reader_info *out, size_t max, size_t *n)
 {
 	size_t i;
@@ -124,7 +91,7 @@ tb_list(void *ctx, struct p11_reader_info *out, size_t max, size_t *n)
 	return 0;
 }
 
-static __attribute__((unused)) struct tb_card *
+static struct tb_card *
 tb_by_id(const char *id)
 {
 	size_t i;
@@ -138,7 +105,7 @@ tb_by_id(const char *id)
 	return NULL;
 }
 
-static __attribute__((unused)) int
+static int
 tb_connect(void *ctx, const char *id, piv_card_t **card, void **conn)
 {
 	struct tb_card *c = tb_by_id(id);
@@ -154,7 +121,7 @@ tb_connect(void *ctx, const char *id, piv_card_t **card, void **conn)
 	return 0;
 }
 
-static __attribute__((unused)) void
+static void
 tb_disconnect(void *ctx, void **conn, piv_card_t **card)
 {
 	(void)ctx;
@@ -162,7 +129,7 @@ tb_disconnect(void *ctx, void **conn, piv_card_t **card)
 	*conn = NULL;
 }
 
-static __attribute__((unused)) int
+static int
 tb_present(void *ctx, const char *id, void *conn, int max_age_ms)
 {
 	struct tb_card *c = tb_by_id(id);
@@ -173,7 +140,7 @@ tb_present(void *ctx, const char *id, void *conn, int max_age_ms)
 	return c != NULL && c->present;
 }
 
-static __attribute__((unused)) int
+static int
 tb_wait(void *ctx, int *ms)
 {
 	(void)ctx;
@@ -183,7 +150,7 @@ tb_wait(void *ctx, int *ms)
 	return 0;
 }
 
-static __attribute__((unused)) uint64_t
+static uint64_t
 tb_gen(void *ctx, void *conn)
 {
 	(void)ctx;
@@ -202,7 +169,7 @@ static const struct p11_backend tb_backend = {
 };
 
 /* n fresh factory cards, installed as the module's backend. */
-static __attribute__((unused)) void
+void
 tb_setup(size_t n)
 {
 	size_t i;
@@ -222,7 +189,7 @@ tb_setup(size_t n)
 	p11_set_backend(&tb_backend);
 }
 
-static __attribute__((unused)) void
+void
 tb_teardown(void)
 {
 	size_t i;
@@ -234,7 +201,7 @@ tb_teardown(void)
 }
 
 /* A second PIV handle on card i ("another process"). */
-static __attribute__((unused)) piv_card_t *
+piv_card_t *
 tb_other(size_t i)
 {
 	piv_card_t *p = NULL;
@@ -244,7 +211,7 @@ tb_other(size_t i)
 }
 
 /* Another program used the card and reset it: login state is gone. */
-static __attribute__((unused)) void
+void
 tb_other_process_reset(size_t i)
 {
 	vcard_reset(tb_cards[i].vc);
@@ -252,22 +219,19 @@ tb_other_process_reset(size_t i)
 }
 
 /* Another usbpiv process changed the PIN: it recorded the event. */
-static __attribute__((unused)) void
+void
 tb_other_process_pin_event(size_t i)
 {
 	tb_cards[i].pin_ev++;
 	tb_cards[i].gen++;
 }
 
-static const uint8_t tb_mgm[24] = {
+const uint8_t tb_mgm[24] = {
 	1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8
 };
-#define TB_MGM_HEX "010203040506070801020304050607080102030405060708"
-#define TB_PIN "123456"
-#define TB_PUK "12345678"
 
 /* Generates a key straight on card i (through its own PIV handle). */
-static __attribute__((unused)) EVP_PKEY *
+EVP_PKEY *
 tb_genkey(size_t i, uint8_t slot, uint8_t alg, uint8_t pinpol)
 {
 	piv_card_t *p = tb_other(i);
@@ -285,7 +249,7 @@ tb_genkey(size_t i, uint8_t slot, uint8_t alg, uint8_t pinpol)
 }
 
 /* A self-signed certificate for pub (signed by a throwaway key). */
-static __attribute__((unused)) X509 *
+X509 *
 tb_cert_for(EVP_PKEY *pub, const char *cn)
 {
 	EVP_PKEY *ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -309,7 +273,7 @@ tb_cert_for(EVP_PKEY *pub, const char *cn)
 	return x;
 }
 
-static __attribute__((unused)) void
+void
 tb_putcert(size_t i, uint8_t slot, X509 *x)
 {
 	piv_card_t *p = tb_other(i);
@@ -322,7 +286,7 @@ tb_putcert(size_t i, uint8_t slot, X509 *x)
 }
 
 /* C_Initialize + the first slot + a session. */
-static __attribute__((unused)) CK_SESSION_HANDLE
+CK_SESSION_HANDLE
 tb_open(CK_FLAGS extra)
 {
 	CK_SESSION_HANDLE h = 0;
@@ -333,7 +297,7 @@ tb_open(CK_FLAGS extra)
 	return h;
 }
 
-static __attribute__((unused)) CK_OBJECT_HANDLE
+CK_OBJECT_HANDLE
 tb_find1(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, uint8_t id)
 {
 	CK_ATTRIBUTE t[] = {
@@ -350,7 +314,7 @@ tb_find1(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, uint8_t id)
 	return o[0];
 }
 
-static __attribute__((unused)) CK_ULONG
+CK_ULONG
 tb_count(CK_SESSION_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG tn)
 {
 	CK_OBJECT_HANDLE o[128];
@@ -362,4 +326,3 @@ tb_count(CK_SESSION_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG tn)
 	return n;
 }
 
-#endif

@@ -1,30 +1,12 @@
-/* tests/test_vcard.h — helpers shared by the software card's tests. */
-#ifndef USBPIV_TEST_VCARD_H
-#define USBPIV_TEST_VCARD_H
-
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
+/* tests/lib/vcard_apdu.c — see vcard_apdu.h. */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
-#include "../util/util.h"
-#include "vtoken/vcard.h"
-
-static inline int tv_hex(vcard_t *, const char *, uint8_t *, size_t, size_t *);
-static inline void tv_ecb(const EVP_CIPHER *, const uint8_t *, const uint8_t *,
-    size_t, uint8_t *, int);
+#include "../../util/util.h"
+#include "vcard_apdu.h"
 
 
-static inline vcard_t *
+vcard_t *
 tv_card_opts(const struct vcard_opts *o)
 {
 	vcard_t *c = NULL;
@@ -38,14 +20,14 @@ tv_card_opts(const struct vcard_opts *o)
 	return c;
 }
 
-static inline vcard_t *
+vcard_t *
 tv_card(void)
 {
 	return tv_card_opts(NULL);
 }
 
 /* One raw APDU; returns the SW, data (without SW) in out. */
-static inline int
+int
 tv_raw(vcard_t *c, const uint8_t *cmd, size_t n, uint8_t *out, size_t cap,
     size_t *outlen)
 {
@@ -62,7 +44,7 @@ tv_raw(vcard_t *c, const uint8_t *cmd, size_t n, uint8_t *out, size_t cap,
 }
 
 /* One APDU given in hex; no GET RESPONSE. */
-static inline int
+int
 tv_hex(vcard_t *c, const char *hex, uint8_t *out, size_t cap, size_t *outlen)
 {
 	uint8_t cmd[8192];
@@ -74,7 +56,7 @@ tv_hex(vcard_t *c, const char *hex, uint8_t *out, size_t cap, size_t *outlen)
 
 /* A command with data (short, or chained in 255-byte parts when longer)
  * and Le 00; collects 61xx answers with GET RESPONSE. */
-static inline int
+int
 tv_cmd(vcard_t *c, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
     size_t n, uint8_t *out, size_t cap, size_t *outlen)
 {
@@ -118,7 +100,7 @@ tv_cmd(vcard_t *c, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
 	return sw;
 }
 
-static inline int
+int
 tv_verify(vcard_t *c, const char *pin)
 {
 	uint8_t d[8], out[8];
@@ -130,7 +112,7 @@ tv_verify(vcard_t *c, const char *pin)
 }
 
 /* Mutual authentication with the given management key. */
-static inline int
+int
 tv_auth_key(vcard_t *c, uint8_t alg, const uint8_t *key, size_t klen)
 {
 	const EVP_CIPHER *ciph = alg == 0x03 ? EVP_des_ede3_ecb() :
@@ -171,17 +153,17 @@ tv_auth_key(vcard_t *c, uint8_t alg, const uint8_t *key, size_t klen)
 	return sw;
 }
 
-static const uint8_t tv_default_mgm[24] = {
+const uint8_t tv_default_mgm[24] = {
 	1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8
 };
 
-static inline int
+int
 tv_auth(vcard_t *c)
 {
 	return tv_auth_key(c, 0x03, tv_default_mgm, 24);
 }
 
-static inline void
+void
 tv_ecb(const EVP_CIPHER *ciph, const uint8_t *key, const uint8_t *in,
     size_t n, uint8_t *out, int enc)
 {
@@ -197,4 +179,3 @@ tv_ecb(const EVP_CIPHER *ciph, const uint8_t *key, const uint8_t *in,
 	EVP_CIPHER_CTX_free(ctx);
 }
 
-#endif
