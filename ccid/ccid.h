@@ -84,6 +84,9 @@ typedef struct ccid_io {
 	 * the signature of everybody's; both may be NULL (nothing shared). */
 	int (*note)(void *h, int kind);
 	uint64_t (*events)(void *h, int kind);
+	/* Frees io_h when the reader is freed; may be NULL (the caller
+	 * owns it).  The ICCD transport sets it. */
+	void (*close)(void *h);
 } ccid_io_t;
 
 /* ---- message codes (CCID 1.1 §6) ---------------------------------------- */
