@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_iccd.c — USB ICCD (Integrated Circuit(s) Card Devices, rev
  * 1.0): the control-pipe protocols of class 0x0B with bInterfaceProtocol

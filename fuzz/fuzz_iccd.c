@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_iccd.c — ICCD (control-pipe) answers from hostile bytes: the
  * pure parsers (version A status byte, version B DATA_BLOCK/SLOT_STATUS),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_ccid_iccd.c — ICCD (control-pipe) transport: the pure
  * parsers of version A's status byte and version B's DATA_BLOCK /

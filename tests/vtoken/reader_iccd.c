@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_iccd.c — the device side of USB ICCD (rev 1.0) over the control
  * pipe, for dump profiles whose interface is class 0x0B protocol 1
