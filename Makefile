@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # usbpiv — build, test, install.  See README.md.
 #
 # Conventions that let a new file join the build without editing this file:
@@ -18,13 +19,16 @@ BUILD	?= build
 PREFIX	?= /usr/local
 LIBDIR	?= $(PREFIX)/lib
 BINDIR	?= $(PREFIX)/bin
-INCLUDEDIR ?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
 TMPFILESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/tmpfiles.d,/etc/tmpfiles.d)
 P11KITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/p11-kit/modules,/etc/pkcs11/modules)
 PKCS11DIR ?= $(LIBDIR)/pkcs11
+# What the p11-kit module file names: the full path, or (Debian, multiarch)
+# the bare file name p11-kit looks up in its own architecture's pkcs11/.
+P11KIT_MODULE ?= $(PKCS11DIR)/usbpiv-pkcs11.so
 HOOKDIR ?= $(PREFIX)/lib/usbpiv
 SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/system,/etc/systemd/system)
 SYSTEMDUSERUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/user,/etc/systemd/user)
@@ -254,72 +258,83 @@ $(BUILD)/bench/p11-sign-loop: bench/p11_sign_loop.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK) -ldl
 
 # ---- install ---------------------------------------------------------------
+# The library (libusbpiv.a/.so) and its headers are built for the module,
+# the CLI and the tests, but not installed: they are no public API yet (no
+# stable ABI, no pkg-config file); see README.md.
 INSTALLED = $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so \
-	    $(DESTDIR)$(LIBDIR)/libusbpiv.a \
 	    $(DESTDIR)$(BINDIR)/usbpiv \
 	    $(DESTDIR)$(MANDIR)/man1/usbpiv.1 \
+	    $(DESTDIR)$(BASHCOMPDIR)/usbpiv \
 	    $(DESTDIR)$(P11KITDIR)/usbpiv.module \
 	    $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules \
 	    $(DESTDIR)$(TMPFILESDIR)/usbpiv.conf \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/util/util.h \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/usb/usb.h \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/ccid/ccid.h \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/piv/piv.h \
 	    $(DESTDIR)$(HOOKDIR)/usbpiv-hook \
 	    $(DESTDIR)$(HOOKDIR)/usbpiv-keyscript \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/usbpiv-token@.service \
 	    $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.socket \
 	    $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.service \
 	    $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv \
-	    $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/module-setup.sh \
-	    $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/usbpiv-keyscript
+	    $(addprefix $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/,$(DRACUT_FILES))
+DRACUT_FILES = module-setup.sh usbpiv-keyscript usbpiv-unlock-key \
+	    usbpiv-unlock@.service
+# Every directory install puts a file in.  Those it has to create (and
+# their parents it creates) are listed in $(HOOKDIR)/installed-dirs, so
+# uninstall removes them again when they are empty, and no directory that
+# was there before (RECORD_DIRS=0: record nothing, as for a package).
+INSTALL_DIRS = $(PKCS11DIR) $(BINDIR) $(MANDIR)/man1 $(BASHCOMPDIR) \
+	    $(P11KITDIR) $(UDEVRULESDIR) $(TMPFILESDIR) $(HOOKDIR) \
+	    $(SYSTEMDUNITDIR) $(SYSTEMDUSERUNITDIR) $(INITRAMFSTOOLSDIR)/hooks \
+	    $(DRACUTMODDIR)/91usbpiv
+RECORD_DIRS ?= 1
+DIRS_LIST = $(DESTDIR)$(HOOKDIR)/installed-dirs
 # Placeholders in the udev rule, unit and initramfs hook.
 SUBST	= sed -e 's|@GROUP@|$(USBPIV_GROUP)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 	    -e 's|@HOOKDIR@|$(HOOKDIR)|g' -e 's|@PKCS11DIR@|$(PKCS11DIR)|g' \
 	    -e 's|@UDEVRULESDIR@|$(UDEVRULESDIR)|g'
 
 install: all
-	install -d $(DESTDIR)$(PKCS11DIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(P11KITDIR) $(DESTDIR)$(UDEVRULESDIR) \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/util $(DESTDIR)$(INCLUDEDIR)/usbpiv/usb \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/ccid $(DESTDIR)$(INCLUDEDIR)/usbpiv/piv
+	@new=; for d in $(INSTALL_DIRS); do x=$$d; \
+	    while [ -n "$$x" ] && [ "$$x" != / ] && [ ! -d "$(DESTDIR)$$x" ]; do \
+	        new="$$new $$x"; x=$$(dirname "$$x"); done; done; \
+	    install -d $(addprefix $(DESTDIR),$(INSTALL_DIRS)); \
+	    if [ "$(RECORD_DIRS)" = 1 ] && [ -n "$$new" ]; then \
+	        { [ -f $(DIRS_LIST) ] && cat $(DIRS_LIST); printf '%s\n' $$new; } | \
+	        sort -u > $(DIRS_LIST).tmp && mv $(DIRS_LIST).tmp $(DIRS_LIST); fi
 	install -m 0755 $(BUILD)/usbpiv-pkcs11.so $(DESTDIR)$(PKCS11DIR)/usbpiv-pkcs11.so
-	install -m 0644 $(BUILD)/libusbpiv.a $(DESTDIR)$(LIBDIR)/libusbpiv.a
 	install -m 0755 $(BUILD)/usbpiv $(DESTDIR)$(BINDIR)/usbpiv
-	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(BUILD)/usbpiv.1 $(DESTDIR)$(MANDIR)/man1/usbpiv.1
-	printf 'module: %s\n' $(PKCS11DIR)/usbpiv-pkcs11.so > $(DESTDIR)$(P11KITDIR)/usbpiv.module
+	install -m 0644 tools/usbpiv.bash $(DESTDIR)$(BASHCOMPDIR)/usbpiv
+	printf 'module: %s\n' $(P11KIT_MODULE) > $(DESTDIR)$(P11KITDIR)/usbpiv.module
+	chmod 0644 $(DESTDIR)$(P11KITDIR)/usbpiv.module
 	$(SUBST) udev/70-usbpiv.rules.in > $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
 	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/70-usbpiv.rules
-	install -d $(DESTDIR)$(TMPFILESDIR)
 	install -m 0644 udev/usbpiv-tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/usbpiv.conf
 	@# the shared state directory now, as tmpfiles.d makes it at boot
 	@if [ -z "$(DESTDIR)" ] && [ -d /run ] && [ ! -e /run/usbpiv ]; then \
 	    install -d -m 1777 /run/usbpiv; fi
-	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
-	    $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks $(DESTDIR)$(DRACUTMODDIR)/91usbpiv
 	install -m 0755 udev/usbpiv-hook $(DESTDIR)$(HOOKDIR)/usbpiv-hook
 	install -m 0755 initramfs/initramfs-tools/scripts/usbpiv-keyscript \
 	    $(DESTDIR)$(HOOKDIR)/usbpiv-keyscript
 	$(SUBST) 'udev/usbpiv-token@.service' > '$(DESTDIR)$(SYSTEMDUNITDIR)/usbpiv-token@.service'
 	chmod 0644 '$(DESTDIR)$(SYSTEMDUNITDIR)/usbpiv-token@.service'
-	install -d $(DESTDIR)$(SYSTEMDUSERUNITDIR)
 	install -m 0644 systemd/usbpiv-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.socket
 	$(SUBST) systemd/usbpiv-agent.service > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/usbpiv-agent.service
 	$(SUBST) initramfs/initramfs-tools/hooks/usbpiv > $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv
 	chmod 0755 $(DESTDIR)$(INITRAMFSTOOLSDIR)/hooks/usbpiv
-	install -m 0755 initramfs/dracut/91usbpiv/module-setup.sh \
-	    initramfs/dracut/91usbpiv/usbpiv-keyscript $(DESTDIR)$(DRACUTMODDIR)/91usbpiv/
-	for h in util/util.h usb/usb.h ccid/ccid.h piv/piv.h; do \
-	    install -m 0644 $$h $(DESTDIR)$(INCLUDEDIR)/usbpiv/$$h; done
+	for f in $(DRACUT_FILES); do \
+	    case $$f in *.service) m=0644 ;; *) m=0755 ;; esac; \
+	    $(SUBST) "initramfs/dracut/91usbpiv/$$f" > "$(DESTDIR)$(DRACUTMODDIR)/91usbpiv/$$f" && \
+	    chmod $$m "$(DESTDIR)$(DRACUTMODDIR)/91usbpiv/$$f" || exit 1; done
 
 uninstall:
 	rm -f $(INSTALLED)
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/usbpiv/util $(DESTDIR)$(INCLUDEDIR)/usbpiv/usb \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv/ccid $(DESTDIR)$(INCLUDEDIR)/usbpiv/piv \
-	    $(DESTDIR)$(INCLUDEDIR)/usbpiv $(DESTDIR)$(PKCS11DIR) \
-	    $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(DRACUTMODDIR)/91usbpiv 2>/dev/null
+	-rmdir $(DESTDIR)$(DRACUTMODDIR)/91usbpiv 2>/dev/null
+	@# the directories install created, deepest first, if empty now
+	@if [ -f $(DIRS_LIST) ]; then \
+	    dirs=$$(sort -r $(DIRS_LIST)); rm -f $(DIRS_LIST); \
+	    for d in $$dirs; do rmdir "$(DESTDIR)$$d" 2>/dev/null || true; done; fi
+	-rmdir $(DESTDIR)$(HOOKDIR) 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # APDUs on the wire (counted from the virtual card's VTOKEN_LOG) for the
 # two jobs users do most: list the SSH keys, and log in + sign once.
 # The token: P-256 key in 9a and RSA-2048 in 9c, each with a certificate.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/fair.sh — the fair benchmark (issue 9 §6): usbpiv's module against
 # OpenSC's and Yubico's, every stack on the same emulated USB reader.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/fair_run.c — build/bench/fair-run: runs one benchmark job and
  * prints what it cost, for bench/fair.sh.

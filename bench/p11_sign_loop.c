@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/p11_sign_loop.c — build/bench/p11-sign-loop: a PKCS#11 client that
  * does one thing, for bench/fair.sh: on the first slot with a token, open

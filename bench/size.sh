@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Footprint: what usbpiv installs against what the alternatives need
 # (stripped sizes in bytes, libraries shared with usbpiv excluded).
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Wall time of `ssh-keygen -D` on the module (virtual token; includes the
 # emulator's cost), and the instructions the module itself executes for it
 # (callgrind: repeatable whatever else the machine does).

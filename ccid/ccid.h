@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ — CCID 1.1 (USB Chip/Smart Card Interface Devices) from the host
  * side: PC_to_RDR messages out, RDR_to_PC messages in, slots, ATR, and the
@@ -83,6 +84,9 @@ typedef struct ccid_io {
 	 * the signature of everybody's; both may be NULL (nothing shared). */
 	int (*note)(void *h, int kind);
 	uint64_t (*events)(void *h, int kind);
+	/* Frees io_h when the reader is freed; may be NULL (the caller
+	 * owns it).  The ICCD transport sets it. */
+	void (*close)(void *h);
 } ccid_io_t;
 
 /* ---- message codes (CCID 1.1 §6) ---------------------------------------- */

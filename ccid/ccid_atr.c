@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_atr.c — Answer To Reset parser, ISO/IEC 7816-3 §8.2 (pure).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ccid/ccid_err.c — names for CCID_ERR_* codes. */
 #include "ccid.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_int.h — internals of the ccid layer shared between its files
  * and its unit tests and fuzz targets.  Not installed; not part of the
@@ -16,6 +17,11 @@
 #define CCID_MSG_CEILING	(65536 + CCID_HDR_LEN + 8)
 /* Smallest dwMaxCCIDMessageLength the spec allows (short APDU + header). */
 #define CCID_MSG_FLOOR		271
+/* Smallest declared length chains are cut to (extended APDU level). */
+#define CCID_MSG_MIN_CHAIN	32
+/* Answers are taken up to this length even when the reader declares
+ * less (header + 256 data + SW + a T=1 block's prologue and EDC). */
+#define CCID_MSG_IN_FLOOR	(CCID_HDR_LEN + 258 + 8)
 /* Time extensions accepted for one command before giving up, whatever the
  * budget says; the budget (*ms) is the other bound. */
 #define CCID_MAX_TIME_EXT	512
@@ -120,6 +126,69 @@ int ccid_notify_parse(const uint8_t *buf, size_t len, size_t nslots,
 
 /* usb_err -> ccid_err (ccid_usb.c). */
 int ccid_usb_err(int usb_err);
+
+/* ---- ICCD (ccid_iccd.c) ------------------------------------------------ */
+/* Class requests of USB ICCD rev 1.0 (bmRequestType 0x21 out, 0xA1 in). */
+#define CCID_ICCD_REQ_POWER_ON		0x62
+#define CCID_ICCD_REQ_POWER_OFF		0x63
+#define CCID_ICCD_REQ_XFR_BLOCK		0x65
+#define CCID_ICCD_REQ_DATA_BLOCK	0x6F
+#define CCID_ICCD_REQ_SLOT_STATUS	0x81	/* version B */
+#define CCID_ICCD_REQ_GET_ICC_STATUS	0xA0	/* version A */
+/* Version A GET_ICC_STATUS byte. */
+#define CCID_ICCD_A_MUTE	0x80	/* no card, or it does not answer */
+#define CCID_ICCD_A_BUSY	0x40
+#define CCID_ICCD_A_SW		0x20	/* SW1 SW2 ready in a DATA_BLOCK */
+#define CCID_ICCD_A_DATA	0x10	/* ready for data, out or in */
+enum {
+	CCID_ICCD_A_ST_IDLE, CCID_ICCD_A_ST_DATA, CCID_ICCD_A_ST_SW,
+	CCID_ICCD_A_ST_BUSY, CCID_ICCD_A_ST_ABSENT
+};
+/* Version B bResponseType besides the chain values 00 01 02 03 10. */
+#define CCID_ICCD_B_STATUS_INFO	0x40	/* bStatus bError follow */
+#define CCID_ICCD_B_POLLING	0x80	/* wDelay (x 10 ms) follows */
+/* Bounds: busy / polling answers per request (the budget is the other
+ * bound), one polling delay, the abData taken in one DATA_BLOCK. */
+#define CCID_ICCD_MAX_POLL	1024
+#define CCID_ICCD_POLL_UNIT_MS	10
+#define CCID_ICCD_MAX_DELAY_MS	1000
+#define CCID_ICCD_MAX_DATA	4096
+#define CCID_ICCD_ATR_MAX	33
+
+/* Version A: the status byte -> CCID_ICCD_A_ST_*; exactly one byte. */
+int ccid_iccd_a_status(const uint8_t *buf, size_t len, int *state);
+
+enum { CCID_ICCD_B_DATA, CCID_ICCD_B_STATUS, CCID_ICCD_B_POLL };
+struct ccid_iccd_b {
+	int kind;		/* CCID_ICCD_B_* */
+	uint8_t type;		/* bResponseType (the chain value for data) */
+	uint8_t bStatus, bError;	/* status information */
+	int delay_ms;		/* polling: 10..CCID_ICCD_MAX_DELAY_MS */
+	const uint8_t *data;	/* into the caller's buffer */
+	size_t data_len;
+};
+/* Version B: a DATA_BLOCK or SLOT_STATUS answer.  Refuses an empty one,
+ * an unknown bResponseType, status / polling not exactly 3 bytes, data
+ * longer than max_data, an "empty" part with bytes. */
+int ccid_iccd_b_parse(const uint8_t *buf, size_t len, size_t max_data,
+    struct ccid_iccd_b *out);
+
+/* The descriptor the reader layer is given for an ICCD device: one slot,
+ * automatic parameters, TPDU T=0 (A) or APDU level (B), and a message
+ * length that counts the 10-byte header ICCD does not send. */
+int ccid_iccd_present(int version, const struct usb_ccid_desc *declared,
+    struct usb_ccid_desc *out);
+/*
+ * An I/O table (io, *h) that runs PC_to_RDR messages as ICCD requests on
+ * low's control pipe (low->control required; begin/end, events and the
+ * interrupt pipe are passed through).  *presented: the descriptor to give
+ * ccid_reader_new.  io->close frees *h (ccid_reader_free calls it).
+ */
+int ccid_iccd_io(const ccid_io_t *low, void *low_h, int version,
+    const struct usb_ccid_desc *declared, ccid_io_t *io, void **h,
+    struct usb_ccid_desc *presented);
+/* Tests and fuzz targets: waits go through sleep instead (NULL: real). */
+void ccid_iccd_set_sleep(void *h, void (*sleep)(int ms));
 
 /* ---- T=1 (ccid_t1.c) --------------------------------------------------- */
 #define CCID_T1_MAX_INF		254

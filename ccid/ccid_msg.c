@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_msg.c — CCID 1.1 frames: PC_to_RDR built, RDR_to_PC parsed,
  * bStatus/bError mapped, SetParameters structures, NotifySlotChange.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_reader.c — one CCID reader: slots, power, parameters, the
  * exchange of an APDU at the reader's level, time extensions, Abort,
@@ -47,6 +48,8 @@ struct ccid_reader {
 	struct ccid_slot *slots;
 	uint8_t seq;
 	size_t maxmsg;		/* whole message, header included */
+	size_t txroom;		/* abData of one XfrBlock in a chain */
+	size_t inmax;		/* longest answer taken (see new) */
 	uint8_t *obuf;
 	uint8_t *ibuf;
 	uint64_t io_gen;
@@ -89,6 +92,15 @@ ccid_reader_new(ccid_reader_t **out, const ccid_io_t *io, void *io_h,
 	r->io = *io;
 	r->h = io_h;
 	r->desc = *desc;
+	/* Pre-1.0 descriptors (MySmartPad: dwProtocols 0x0300) have T=0 and
+	 * T=1 in bits 8 and 9; nothing in bits 0 and 1 would refuse every
+	 * card */
+	if ((r->desc.dwProtocols & 0x3) == 0 && (r->desc.dwProtocols & 0x300)) {
+		r->desc.dwProtocols = (r->desc.dwProtocols >> 8) & 0x3;
+		util_trace(1, "ccid: dwProtocols %08X read as T=%s",
+		    desc->dwProtocols, r->desc.dwProtocols == 3 ? "0 and 1" :
+		    r->desc.dwProtocols == 1 ? "0" : "1");
+	}
 	r->level = desc->dwFeatures & USB_CCID_FEAT_LEVEL_MASK;
 	r->nslots = (size_t)desc->bMaxSlotIndex + 1;
 	r->maxmsg = desc->dwMaxCCIDMessageLength;
@@ -96,9 +108,23 @@ ccid_reader_new(ccid_reader_t **out, const ccid_io_t *io, void *io_h,
 		r->maxmsg = CCID_MSG_FLOOR;
 	if (r->maxmsg > CCID_MSG_CEILING)
 		r->maxmsg = CCID_MSG_CEILING;
+	/* Chains (extended APDU level) are cut at what the reader declares,
+	 * even below 271 (Gnuk 64, SCM SCL010/011 262, cyberJack RFID 266):
+	 * each part then fits its buffer.  Whole short APDUs and TPDUs still
+	 * go up to 271 (libccid's SCM 263 case: the reader takes 270). */
+	r->txroom = r->maxmsg - CCID_HDR_LEN;
+	if (r->level == USB_CCID_FEAT_LEVEL_EXT_APDU &&
+	    desc->dwMaxCCIDMessageLength >= CCID_MSG_MIN_CHAIN &&
+	    desc->dwMaxCCIDMessageLength < r->maxmsg)
+		r->txroom = desc->dwMaxCCIDMessageLength - CCID_HDR_LEN;
+	/* Answers longer than declared are taken (libccid's buffer does not
+	 * depend on the declaration either), up to a short APDU's answer
+	 * or the declared length, whichever is larger, and the ceiling. */
+	r->inmax = r->maxmsg > CCID_MSG_IN_FLOOR ? r->maxmsg :
+	    CCID_MSG_IN_FLOOR;
 	if ((r->slots = calloc(r->nslots, sizeof(*r->slots))) == NULL ||
 	    (r->obuf = malloc(r->maxmsg)) == NULL ||
-	    (r->ibuf = malloc(r->maxmsg)) == NULL)
+	    (r->ibuf = malloc(r->inmax)) == NULL)
 		goto fail;
 	for (i = 0; i < r->nslots; i++) {
 		r->slots[i].r = r;
@@ -122,9 +148,11 @@ ccid_reader_free(ccid_reader_t **rp)
 	if (rp == NULL || (r = *rp) == NULL)
 		return;
 	util_freezero(r->obuf, r->maxmsg);
-	util_freezero(r->ibuf, r->maxmsg);
+	util_freezero(r->ibuf, r->inmax);
 	if (r->slots != NULL)
 		util_freezero(r->slots, r->nslots * sizeof(*r->slots));
+	if (r->io.close != NULL)
+		r->io.close(r->h);
 	free(r);
 	*rp = NULL;
 }
@@ -327,7 +355,7 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 			rms = &sms;
 		}
 		t0 = util_now_ms();
-		rc = r->io.read(r->h, r->ibuf, r->maxmsg, &got, rms);
+		rc = r->io.read(r->h, r->ibuf, r->inmax, &got, rms);
 		if (rms != ms)
 			util_charge(ms, t0);
 		if (rc == CCID_ERR_TIMEOUT && rms != ms) {
@@ -344,7 +372,7 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 		}
 		if (rc != 0)
 			return rc;
-		if (got > r->maxmsg)
+		if (got > r->inmax)
 			return CCID_ERR_PROTO;
 		if (got == 0 && zlp < CCID_MAX_ZLP) {
 			/* a spurious zero-length packet before the answer */
@@ -355,7 +383,7 @@ ccid_read_reply(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 		}
 		trace_frame(r, "ccid <", r->ibuf, got);
 		if ((rc = ccid_msg_parse(r->ibuf, got,
-		    r->maxmsg - CCID_HDR_LEN, m)) != 0) {
+		    r->inmax - CCID_HDR_LEN, m)) != 0) {
 			util_trace(1, "ccid: malformed frame (%zu bytes)", got);
 			return rc;
 		}
@@ -1057,7 +1085,7 @@ xfr_apdu(ccid_reader_t *r, size_t slot, const uint8_t *capdu, size_t clen,
     uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct ccid_msg m;
-	size_t room = r->maxmsg - CCID_HDR_LEN, off = 0, part, parts;
+	size_t room = r->txroom, off = 0, part, parts;
 	uint16_t lvl;
 	uint8_t chain;
 	int rc, first = 1;

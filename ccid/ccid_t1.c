@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_t1.c — ISO/IEC 7816-3 §11 block transmission protocol T=1.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ccid/ccid_usb.c — the I/O table over usb/ (bulk pipes, interrupt pipe,
  * class requests, transaction bracket), with usb_err mapped to ccid_err.
@@ -6,6 +7,8 @@
 #include "ccid_int.h"
 
 #include <stddef.h>
+
+#include "../util/util.h"
 
 
 
@@ -111,5 +114,22 @@ ccid_reader_open_usb(ccid_reader_t **r, usb_dev_t *dev)
 		return CCID_ERR_ARG;
 	if (info->iface.ep_intr_in == 0)
 		io.read_intr = NULL;
+	if (usb_iface_is_iccd(&info->iface)) {
+		/* ICCD: the control pipe carries everything (ccid_iccd.c) */
+		struct usb_ccid_desc shown;
+		ccid_io_t iio;
+		void *h = NULL;
+		int rc;
+
+		if ((rc = ccid_iccd_io(&io, dev,
+		    info->iface.bInterfaceProtocol, &info->iface.ccid, &iio,
+		    &h, &shown)) != 0)
+			return rc;
+		util_trace(1, "ccid: ICCD version %c interface (control pipe)",
+		    info->iface.bInterfaceProtocol == USB_ICCD_A ? 'A' : 'B');
+		if ((rc = ccid_reader_new(r, &iio, h, &shown)) != 0)
+			iio.close(h);
+		return rc;
+	}
 	return ccid_reader_new(r, &io, dev, &info->iface.ccid);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz/fuzz_agent.c — the SSH agent's message parser (tools/agent_proto.c)
  * on client bytes: the length prefix, then the body as agent_parse reads
  * it; the ECDSA signature conversion on card bytes; and the certificate

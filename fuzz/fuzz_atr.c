@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz/fuzz_atr.c — the ATR parser, and the SetParameters structures
  * derived from whatever it accepts. */
 #include <stddef.h>

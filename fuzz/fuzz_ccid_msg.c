@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_ccid_msg.c — RDR_to_PC frames from hostile bytes: the pure
  * parser, the NotifySlotChange parser, and a whole reader whose bulk-in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_ccid_params.c — the Parameters block of RDR_to_PC_Parameters
  * (the reader's own bytes): decoding accepts exactly the T=0 and T=1

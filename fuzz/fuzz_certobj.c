@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz/fuzz_certobj.c — the content of a certificate object (70 / 71 / FE),
  * compressed certificates included; a parsed one must rebuild. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_getresponse.c — a scripted card whose every answer comes from
  * the input, driving the command chaining / 61xx GET RESPONSE / 6Cxx loops

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz/fuzz_p11_der.c — the module's readers of card bytes that need no
  * OpenSSL: public-key templates and SPKI key bits into attribute values
  * (the first byte picks the algorithm), and the certificate walker.

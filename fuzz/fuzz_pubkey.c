@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz/fuzz_pubkey.c — public-key templates (7F49 81/82 or 86) for every
  * algorithm; the first byte picks it. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_t1.c — the T=1 engine against a card whose every answer
  * comes from the input.  Byte 0: bit 0 CRC, bits 1-7 IFSC; byte 1: APDU

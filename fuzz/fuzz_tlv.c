@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz/fuzz_tlv.c — BER-TLV walking, and the pure parsers built on it
  * (CHUID identity, METADATA, Key History). */
 #include <stddef.h>

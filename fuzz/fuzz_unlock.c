@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz/fuzz_unlock.c — the parsers of `usbpiv unlock` (tools/unlock_parse.c):
  * the wrapped-key file, the systemd-pkcs11 token JSON, JSON strings, the
  * pkcs11: URI and base64.  Traps when an output breaks its contract: set on

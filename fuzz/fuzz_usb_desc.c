@@ -1,10 +1,12 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_usb_desc.c — the descriptor parsers on arbitrary bytes.
  *
  * Each parser gets the input in a buffer of exactly its size (ASan sees
  * any over-read).  Whatever the result, the outputs must be consistent:
- * *n within max, every interface reported has both bulk endpoints and a
- * class of 0x0B or 0xFF, and on error *n is 0.
+ * *n within max, every interface reported has both bulk endpoints or is
+ * ICCD (protocol 1 or 2, driven over the control pipe), a class of 0x0B
+ * or 0xFF, and on error *n is 0.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +44,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n > max)
 		abort();
 	for (i = 0; i < n; i++) {
-		if (out[i].ep_bulk_in == 0 || out[i].ep_bulk_out == 0 ||
+		if (usb_iface_is_iccd(&out[i])) {
+			if (out[i].bInterfaceProtocol != USB_ICCD_A &&
+			    out[i].bInterfaceProtocol != USB_ICCD_B)
+				abort();
+		} else if (out[i].ep_bulk_in == 0 ||
+		    out[i].ep_bulk_out == 0 ||
 		    (out[i].ep_bulk_in & 0x80) == 0 ||
 		    (out[i].ep_bulk_out & 0x80) != 0)
 			abort();

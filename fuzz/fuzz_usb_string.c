@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_usb_string.c — device strings (string descriptors, sysfs
  * attributes) made printable: whatever the bytes and the room, the result

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_vcard.c — the software card's APDU layer and commands.  The
  * input is a flags byte then APDUs, each behind a 2-byte big-endian

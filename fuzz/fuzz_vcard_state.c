@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_vcard_state.c — the software card's state-file loader: the
  * input is the file.  A file the loader accepts must give a working card

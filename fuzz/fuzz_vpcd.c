@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_vpcd.c — vpcd framing from a hostile peer: whatever bytes
  * arrive on the socket, vpcd_recv returns whole messages within bounds or

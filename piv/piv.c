@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv.c — the card object: I/O binding, transactions, SELECT once
  * per transport generation, error names.

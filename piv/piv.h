@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/ — a PIV client (NIST SP 800-73-4) with the YubiKey extensions, over
  * a "transmit one APDU" I/O table (normally ccid/, in tests the software

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_apdu.c — one PIV command in, one whole answer out: short or
  * extended encoding, command chaining (CLA 0x10), 61xx GET RESPONSE and

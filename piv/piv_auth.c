@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_auth.c — management-key (9B) authentication, mutual and single,
  * with 3DES or AES through OpenSSL EVP; YubiKey SET MANAGEMENT KEY.

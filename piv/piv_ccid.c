@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_ccid.c — the PIV client over a ccid/ reader slot: piv_io_t on
  * top of ccid_transmit / ccid_begin / ccid_end / ccid_generation.

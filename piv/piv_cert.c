@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_cert.c — certificate objects (SP 800-73-4 Table 10): inside 0x53,
  * 70 certificate, 71 CertInfo (bit 0: gzip-compressed, a YubiKey habit),

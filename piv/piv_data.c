@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_data.c — GET DATA / PUT DATA of PIV data objects, and the map
  * from key slots to their certificate objects.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_history.c — the SP 800-73-4 Key History object (5FC10C), which
  * says how many of the retired key slots 82..95 are in use:

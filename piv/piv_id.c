@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_id.c — a stable identity for a token: the YubiKey serial when
  * the card has GET SERIAL, else the CHUID's GUID (or, with an all-zero

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_int.h — internals shared by the piv/ files (not installed).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_keys.c — private-key operations (GENERAL AUTHENTICATE),
  * GENERATE ASYMMETRIC KEY PAIR, YubiKey IMPORT / MOVE / DELETE KEY, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_pin.c — VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER.
  * PINs travel padded to 8 bytes with 0xFF in local buffers that are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_reader.c — the one way up the stack: a reader's CCID interface
  * (usb_open, ccid_reader_open_usb: one open of the device, kept) and PIV

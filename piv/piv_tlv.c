@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* piv/piv_tlv.c — BER-TLV as PIV uses it: pure functions, fail closed. */
 #include "piv_int.h"
 

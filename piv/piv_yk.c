@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * piv/piv_yk.c — the YubiKey extensions: GET VERSION (FD), GET SERIAL
  * (F8), METADATA (F7), ATTEST (F9), SET PIN RETRIES (FA), RESET (FB), and

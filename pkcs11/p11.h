@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pkcs11/ private header: the module's state, the transport seam and the
  * helpers shared by the C_* files.

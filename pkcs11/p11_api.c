@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The module's entry points: C_Initialize / C_Finalize with the four
  * locking cases and fork detection, C_GetInfo, the function lists and
@@ -28,18 +29,76 @@ p11_set_backend(const struct p11_backend *be)
 
 /* ---- C_Initialize / C_Finalize ------------------------------------------ */
 
+/* The longest pReserved string taken (p11-kit's x-init-reserved). */
+#define P11_RESERVED_MAX 256
+
+static int
+p11_compat_named(const char *v, size_t n, int *compat)
+{
+	if (n == 6 && memcmp(v, "ykcs11", 6) == 0)
+		*compat = P11_COMPAT_YKCS11;
+	else if (n == 6 && memcmp(v, "opensc", 6) == 0)
+		*compat = P11_COMPAT_OPENSC;
+	else if (n == 6 && memcmp(v, "usbpiv", 6) == 0)
+		*compat = P11_COMPAT_USBPIV;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * C_Initialize's pReserved, which p11-kit fills with a module file's
+ * "x-init-reserved:" value: a NUL-terminated string of KEY=VALUE words
+ * separated by blanks, commas or semicolons, within P11_RESERVED_MAX bytes
+ * (else CKR_ARGUMENTS_BAD).  compat=ykcs11|opensc|usbpiv is what
+ * USBPIV_COMPAT says (which, when set, wins); anything else is ignored
+ * with a trace.
+ */
+static CK_RV
+p11_reserved(const char *s, int *compat)
+{
+	size_t len, i = 0, w, k;
+
+	if (s == NULL)
+		return CKR_OK;
+	if ((len = strnlen(s, P11_RESERVED_MAX)) == P11_RESERVED_MAX) {
+		util_trace(1, "pkcs11: C_Initialize: pReserved is not a string "
+		    "of fewer than %d bytes", P11_RESERVED_MAX);
+		return CKR_ARGUMENTS_BAD;
+	}
+	while (i < len) {
+		while (i < len && strchr(" \t\n,;", s[i]) != NULL)
+			i++;
+		for (w = i; i < len && strchr(" \t\n,;", s[i]) == NULL; i++)
+			;
+		if (w == i)
+			break;
+		for (k = w; k < i && s[k] != '='; k++)
+			;
+		if (k - w == 6 && memcmp(s + w, "compat", 6) == 0 && k < i &&
+		    p11_compat_named(s + k + 1, i - k - 1, compat) == 0) {
+			util_trace(1, "pkcs11: pReserved: %.*s", (int)(i - w),
+			    s + w);
+			continue;
+		}
+		util_trace(1, "pkcs11: pReserved: ignoring '%.*s'",
+		    (int)(i - w), s + w);
+	}
+	return CKR_OK;
+}
+
 static void
-p11_env(void)
+p11_env(int compat)
 {
 	const char *e;
 
-	/* USBPIV_COMPAT=ykcs11|opensc: that module's names; USBPIV_ID_STYLE
-	 * (the CKA_IDs alone) stays as an alias */
-	p11_mod.compat = P11_COMPAT_USBPIV;
-	if ((e = getenv("USBPIV_COMPAT")) != NULL && strcmp(e, "ykcs11") == 0)
-		p11_mod.compat = P11_COMPAT_YKCS11;
-	else if (e != NULL && strcmp(e, "opensc") == 0)
-		p11_mod.compat = P11_COMPAT_OPENSC;
+	/* USBPIV_COMPAT=ykcs11|opensc: that module's names (else the
+	 * pReserved string's compat=); USBPIV_ID_STYLE (the CKA_IDs alone)
+	 * stays as an alias */
+	p11_mod.compat = compat;
+	if ((e = getenv("USBPIV_COMPAT")) != NULL &&
+	    p11_compat_named(e, strlen(e), &p11_mod.compat) != 0 && *e != '\0')
+		util_trace(1, "pkcs11: USBPIV_COMPAT=%s: unknown, ignored", e);
 	p11_mod.id_style = p11_mod.compat == P11_COMPAT_OPENSC;
 	if ((e = getenv("USBPIV_ID_STYLE")) != NULL && strcmp(e, "opensc") == 0)
 		p11_mod.id_style = 1;
@@ -75,13 +134,13 @@ CK_RV
 C_Initialize(CK_VOID_PTR pInitArgs)
 {
 	CK_C_INITIALIZE_ARGS *a = pInitArgs;
-	int have_cb = 0, all_cb = 0;
+	int have_cb = 0, all_cb = 0, compat = P11_COMPAT_USBPIV;
 	CK_RV rv = CKR_OK;
 	int r;
 
 	if (a != NULL) {
-		if (a->pReserved != NULL)
-			return CKR_ARGUMENTS_BAD;
+		if ((rv = p11_reserved(a->pReserved, &compat)) != CKR_OK)
+			return rv;
 		have_cb = a->CreateMutex != NULL || a->DestroyMutex != NULL ||
 		    a->LockMutex != NULL || a->UnlockMutex != NULL;
 		all_cb = a->CreateMutex != NULL && a->DestroyMutex != NULL &&
@@ -111,7 +170,7 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 	 */
 	p11_mutex_use(a != NULL && all_cb && !(a->flags & CKF_OS_LOCKING_OK) ?
 	    a : NULL);
-	p11_env();
+	p11_env(compat);
 	p11_mod.be = p11_backend_override != NULL ? p11_backend_override :
 	    &p11_backend_usb;
 	if ((rv = p11_mutex_new(&p11_mod.lock)) != CKR_OK)

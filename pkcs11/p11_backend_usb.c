@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The default backend: the real stack.  usb_enumerate() lists CCID
  * interfaces, each reader slot is a PKCS#11 slot ("<usb path>/<slot>");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PKCS#11 3.0 additions missing from older <p11-kit/pkcs11.h> (Debian 12
  * ships p11-kit 0.24, a 2.40 header).  Written from the OASIS PKCS#11

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * RSA decryption on the card (the padding removed here), encryption in
  * software with OpenSSL.  RSA gives all its output at the end: the

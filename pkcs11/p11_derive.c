@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ECDH on the card (C_DeriveKey): the shared secret becomes a session
  * object, a generic secret or AES key the client may read

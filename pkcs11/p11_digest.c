@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Digests and random numbers, in software with OpenSSL: neither needs
  * the token, only a session.

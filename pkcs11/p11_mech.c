@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Mechanisms and the state of an operation, shared by the signing,
  * decryption and digest calls: which hash and padding a mechanism means,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The module's state and what every call stands on: the locks
  * (pthreads or the application's callbacks), the gate that holds off

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Objects: per populated key slot an X.509 certificate, a public key and a
  * private key (and, where the card attests, the attestation certificate);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Signatures: made by the card (the RSA padding built here), verified in
  * software with OpenSSL.

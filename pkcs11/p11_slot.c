@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Slots and tokens: one PKCS#11 slot per reader slot, the token is the PIV
  * application on the card in it.  Insertion, removal and re-insertion are

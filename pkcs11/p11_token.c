@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * C_GetTokenInfo: the token as clients see it.  Its identity (GET
  * VERSION, GET SERIAL), the PIN flags from the module's own VERIFYs and,

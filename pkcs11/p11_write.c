@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Writes (SO = management key logged in, read/write session): key
  * generation into the slot chosen by CKA_ID, certificate and private-key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usbpiv-pkcs11.so: vendor-defined attributes (public).
  *

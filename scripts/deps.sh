@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages usbpiv needs to build and test, only those
 # missing.  Usage: scripts/deps.sh [build|test|all]   (default: all)
 set -eu
@@ -8,7 +9,8 @@ libp11-kit-dev libcmocka-dev openssl"
 test="umockdev libumockdev-dev libglib2.0-dev valgrind libclang-rt-14-dev
 openssh-client openssh-server opensc pcscd libccid vsmartcard-vpcd ykcs11 yubico-piv-tool
 gnutls-bin libnss3-tools libengine-pkcs11-openssl openvpn cryptsetup-bin
-p11-kit udev python3 systemd initramfs-tools dracut-core xxd dropbear-bin"
+p11-kit udev python3 systemd initramfs-tools dracut-core xxd dropbear-bin
+git dpkg-dev debhelper lintian"
 
 case "${1:-all}" in
 build) want=$build ;;

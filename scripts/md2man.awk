@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # scripts/md2man.awk — the manual page from tools/usbpiv.1.md, the one
 # source of the manual.  POSIX awk (mawk, busybox), no other tool:
 #

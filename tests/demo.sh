@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # `make demo`: shows usbpiv working.  With a real token plugged in (found by
 # `usbpiv list` without any emulation) it only reads: list, info, ssh-keys.
 # Otherwise it runs on the virtual token (tests/with-vtoken, a fresh state):

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs every unit test binary in BUILD/tests, then every integration script
 # in tests/integration, and prints one closing line "N passed, N failed".
 # USBPIV_TEST_MODE=valgrind runs the unit tests and usbpiv's own programs in

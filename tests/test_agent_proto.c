@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_agent_proto.c — the SSH agent protocol of `usbpiv agent`
  * (tools/agent_proto.c): framing bounds, each request's parse, every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/test_ccid_msg.c — the pure parts of ccid/: PC_to_RDR frames,
  * RDR_to_PC parsing, bStatus/bError mapping, SetParameters structures,
  * NotifySlotChange bitmaps, the ATR parser and T=1 block coding. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/test_ccid_reader.c — the reader over a scripted I/O-table double:
  * every command it sends, bStatus/bError handling, bSeq/bSlot checks,
  * malformed frames, time extensions, Abort, wLevelParameter chaining, TPDU
@@ -764,6 +765,82 @@ test_ext_chain_command(void **state)
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
 	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
+	rd_free(&r, d);
+}
+
+/* libccid's message-length cases: an extended-APDU reader declaring less
+ * than 271 (Gnuk: 64) gets chains cut at what it declares; answers a
+ * little longer than declared (SCM's 263, which sends 270) are taken. */
+static void
+test_declared_length(void **state)
+{
+	struct usb_ccid_desc c = desc(FEAT_AUTO | USB_CCID_FEAT_LEVEL_EXT_APDU);
+	struct dbl *d;
+	ccid_reader_t *r;
+	uint8_t cmd[120], out[300], big[270];
+	size_t n, i;
+	int ms = 1000;
+
+	(void)state;
+	c.dwMaxCCIDMessageLength = 64;
+	r = rd_new_desc(&d, &c);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	reset_out(d);
+	for (i = 0; i < sizeof(cmd); i++)
+		cmd[i] = (uint8_t)i;
+	cmd[0] = 0; cmd[4] = (uint8_t)(sizeof(cmd) - 5);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_EMPTY, NULL, 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_EMPTY, NULL, 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	    sizeof(out), &n, &ms), 0);
+	sent_hdr(d, 0, CCID_PC_XFR_BLOCK, 0, 0, 0x01, 0x00, 54);
+	sent_hdr(d, 1, CCID_PC_XFR_BLOCK, 0, 0, 0x03, 0x00, 54);
+	sent_hdr(d, 2, CCID_PC_XFR_BLOCK, 0, 0, 0x02, 0x00, 12);
+	rd_free(&r, d);
+
+	/* a TPDU reader declaring 263 (SCM): a 260-byte answer is taken */
+	c = desc(FEAT_AUTO | USB_CCID_FEAT_LEVEL_SHORT_APDU);
+	c.dwMaxCCIDMessageLength = 263;
+	r = rd_new_desc(&d, &c);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	memset(big, 0x41, sizeof(big));
+	big[256] = 0x90;
+	big[257] = 0x00;
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, big, 258);
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	    sizeof(out), &n, &ms), 0);
+	assert_int_equal(n, 258);
+	/* beyond a short answer and the declaration: still refused */
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, big, sizeof(big));
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
+	rd_free(&r, d);
+}
+
+/* A pre-1.0 descriptor with T=0/T=1 in bits 8 and 9 (MySmartPad 0x0300):
+ * read as T=0 and T=1, not as "no protocol". */
+static void
+test_pre10_protocols(void **state)
+{
+	struct usb_ccid_desc c = desc(FEAT_AUTO | USB_CCID_FEAT_LEVEL_EXT_APDU);
+	struct dbl *d;
+	ccid_reader_t *r;
+	int ms = 1000;
+
+	(void)state;
+	c.dwProtocols = 0x0300;
+	r = rd_new_desc(&d, &c);
+	assert_int_equal(ccid_reader_desc(r)->dwProtocols, 3);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
+	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
+	rd_free(&r, d);
+	/* only bits 0/1 set: kept as they are */
+	c.dwProtocols = 0x0102;
+	r = rd_new_desc(&d, &c);
+	assert_int_equal(ccid_reader_desc(r)->dwProtocols, 0x0102);
 	rd_free(&r, d);
 }
 
@@ -1544,6 +1621,8 @@ main(void)
 		cmocka_unit_test(test_time_extensions),
 		cmocka_unit_test(test_timeout_abort_resync),
 		cmocka_unit_test(test_ext_chain_command),
+		cmocka_unit_test(test_declared_length),
+		cmocka_unit_test(test_pre10_protocols),
 		cmocka_unit_test(test_ext_chain_response),
 		cmocka_unit_test(test_short_level_refuses_extended),
 		cmocka_unit_test(test_tpdu_t1),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/test_ccid_t1.c — the T=1 engine against a scripted card: every
  * block type, chaining both ways, WTX, IFS, error recovery (bad EDC, lost
  * block, R-block retransmission, RESYNCH), CRC mode and the bounds. */

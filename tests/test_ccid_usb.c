@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/test_ccid_usb.c — the usb/ I/O table: usb_err -> ccid_err, and
  * argument checks of ccid_reader_open_usb (the transfers themselves run
  * against the emulated reader in tests/integration/ccid_vtoken.sh). */

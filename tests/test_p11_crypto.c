@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PKCS#11 cryptography over the software card, checked with OpenSSL:
  * every signature mechanism (single- and multi-part), verify, RSA

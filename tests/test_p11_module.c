@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PKCS#11 module: interfaces, C_Initialize / C_Finalize (the four locking
  * cases, fork), slots and tokens (info, flags, PIN counters), sessions,
@@ -156,10 +157,12 @@ test_initialize_args(void **state)
 	CK_C_INITIALIZE_ARGS a;
 	CK_ULONG n = 0;
 	int dummy;
+	char junk[300];
 
 	(void)state;
 	memset(&a, 0, sizeof(a));
-	a.pReserved = &dummy;
+	memset(junk, 'x', sizeof(junk));	/* no NUL within the bound */
+	a.pReserved = junk;
 	assert_int_equal(C_Initialize(&a), CKR_ARGUMENTS_BAD);
 	memset(&a, 0, sizeof(a));
 	a.CreateMutex = app_create;	/* some callbacks but not all */
@@ -289,6 +292,50 @@ test_slots_tokens(void **state)
 	assert_int_equal(ti.ulMinPinLen, 6);
 	assert_int_equal(ti.ulMaxPinLen, 8);
 	assert_int_equal(ti.ulSessionCount, 0);
+}
+
+/* init_reserved S: C_Initialize with pReserved S (p11-kit's
+ * x-init-reserved), then the token info. */
+static void
+init_reserved(const char *s, CK_TOKEN_INFO *ti)
+{
+	CK_C_INITIALIZE_ARGS a;
+	char buf[300];
+
+	memset(&a, 0, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s", s);
+	a.pReserved = buf;
+	a.flags = CKF_OS_LOCKING_OK;
+	assert_int_equal(C_Initialize(&a), CKR_OK);
+	assert_int_equal(C_GetTokenInfo(0, ti), CKR_OK);
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+}
+
+/* pReserved: "compat=ykcs11" does what USBPIV_COMPAT=ykcs11 does, among
+ * other words (ignored), blanks, commas, semicolons; USBPIV_COMPAT wins;
+ * no compat word, an unknown value or an empty string: usbpiv's names. */
+static void
+test_init_reserved(void **state)
+{
+	CK_TOKEN_INFO ti;
+
+	(void)state;
+	unsetenv("USBPIV_COMPAT");
+	init_reserved("compat=ykcs11", &ti);
+	assert_memory_equal(ti.manufacturerID, "Yubico (www.yubico.com) ", 24);
+	assert_memory_equal(ti.model, "YubiKey YK5 ", 12);
+	init_reserved(" debug=1, compat=ykcs11 ;other", &ti);
+	assert_memory_equal(ti.model, "YubiKey YK5 ", 12);
+	init_reserved("", &ti);
+	assert_memory_equal(ti.model, "YubiKey 5.7.1 ", 14);
+	init_reserved("compat=ykcs11x compat= compatykcs11 x=compat=ykcs11", &ti);
+	assert_memory_equal(ti.model, "YubiKey 5.7.1 ", 14);
+	init_reserved("compat=opensc", &ti);
+	assert_memory_not_equal(ti.model, "YubiKey 5.7.1 ", 14);
+	setenv("USBPIV_COMPAT", "usbpiv", 1);
+	init_reserved("compat=ykcs11", &ti);
+	assert_memory_equal(ti.model, "YubiKey 5.7.1 ", 14);
+	unsetenv("USBPIV_COMPAT");
 }
 
 static CK_FLAGS
@@ -701,6 +748,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_not_initialized, setup1,
 		    teardown1),
 		cmocka_unit_test_setup_teardown(test_initialize_args, setup1,
+		    teardown1),
+		cmocka_unit_test_setup_teardown(test_init_reserved, setup1,
 		    teardown1),
 		cmocka_unit_test_setup_teardown(test_fork, setup1, teardown1),
 		cmocka_unit_test_setup_teardown(test_slots_tokens, setup1,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PKCS#11 objects over the software card: listing (lazy, APDU counts),
  * attributes of certificates and RSA / EC / Ed25519 / X25519 keys,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_piv_admin.c — the piv/ calls behind `usbpiv reset`,
  * `move-key`, `delete-key` and `mgm-key set --protect`, against the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_piv_ccid.c — piv/ over ccid/ (piv_new_ccid): a minimal CCID
  * reader double (APDU level, short or extended) in front of the software

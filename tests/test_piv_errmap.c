@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_piv_errmap.c — every error mapping between layers, one
  * value at a time: usb/ and ccid/ errors as piv/ sees them, a transport's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_piv_script.c — piv/ against a scripted card: every status
  * word, the chaining / GET RESPONSE / 6Cxx paths, and the malformed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_piv_tlv.c — the pure parsers: BER-TLV edge cases, public-key
  * templates, certificate objects (a decompression bomb hits the ceiling),

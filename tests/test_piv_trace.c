@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_piv_trace.c — the USBPIV_DEBUG=3 trace of a PIN login, a PIN
  * and PUK change, an unblock, management-key authentication (3DES and

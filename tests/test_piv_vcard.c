@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_piv_vcard.c — every piv/ command against the software card,
  * through four transports: extended APDUs; short only (chaining and 61xx

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_unlock_parse.c — the pure parsers of `usbpiv unlock`
  * (tools/unlock_parse.c): the wrapped-key file, the systemd-pkcs11 token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_usb_desc.c — the pure descriptor parsers against short,
  * lying and odd descriptors.  Each truncated input is copied into a buffer
@@ -595,9 +596,20 @@ test_config_vendor_class(void **state)
 	cfg_total(&c);
 	assert_int_equal(parse_exact(c.b, c.n, out, 2, &n), USB_OK);
 	assert_int_equal(n, 0);
-	/* 0xFF with a 54-byte descriptor of proprietary type 0xFF */
+	/* 0xFF with a 54-byte descriptor of proprietary type 0xFF (pre-1.0
+	 * Gemplus readers): taken by its length, as libccid does */
 	cfg_start(&c);
 	iface(&c, 1, 0, 0xff, 2);
+	ccid(&c, 0xff);
+	ep(&c, 0x81, 2, 64);
+	ep(&c, 0x01, 2, 64);
+	cfg_total(&c);
+	assert_int_equal(parse_exact(c.b, c.n, out, 2, &n), USB_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].ccid.bcdCCID, 0x0110);
+	/* ... but typed 0xFF in a class-0x0B interface: not a CCID one */
+	cfg_start(&c);
+	iface(&c, 1, 0, 0x0b, 2);
 	ccid(&c, 0xff);
 	ep(&c, 0x81, 2, 64);
 	ep(&c, 0x01, 2, 64);
@@ -613,6 +625,82 @@ test_config_vendor_class(void **state)
 	cfg_total(&c);
 	assert_int_equal(parse_exact(c.b, c.n, out, 2, &n), USB_OK);
 	assert_int_equal(n, 0);
+}
+
+/* ICCD (protocol 1 or 2): the control pipe, no bulk pair needed. */
+static void
+test_config_iccd(void **state)
+{
+	struct usb_ccid_iface out[2];
+	struct cfg c;
+	size_t n;
+	uint8_t proto, cls;
+
+	(void)state;
+	for (proto = 0; proto <= 3; proto++) {
+		for (cls = 0; cls < 2; cls++) {
+			/* no endpoint at all (version A / B) */
+			cfg_start(&c);
+			iface(&c, 0, 0, cls ? 0xff : 0x0b, 0);
+			c.b[c.n - 2] = proto;
+			ccid(&c, 0x21);
+			cfg_total(&c);
+			assert_int_equal(parse_exact(c.b, c.n, out, 2, &n),
+			    USB_OK);
+			assert_int_equal(n, proto == 1 || proto == 2);
+			if (n == 1) {
+				assert_true(usb_iface_is_iccd(&out[0]));
+				assert_int_equal(out[0].bInterfaceProtocol,
+				    proto);
+			}
+		}
+		/* an interrupt-IN only (version B) */
+		cfg_start(&c);
+		iface(&c, 0, 0, 0x0b, 1);
+		c.b[c.n - 2] = proto;
+		ccid(&c, 0x21);
+		ep(&c, 0x83, 3, 8);
+		cfg_total(&c);
+		assert_int_equal(parse_exact(c.b, c.n, out, 2, &n), USB_OK);
+		assert_int_equal(n, proto == 1 || proto == 2);
+		if (n == 1)
+			assert_int_equal(out[0].ep_intr_in, 0x83);
+		/* one bulk endpoint only: still the control pipe */
+		cfg_start(&c);
+		iface(&c, 0, 0, 0x0b, 1);
+		c.b[c.n - 2] = proto;
+		ccid(&c, 0x21);
+		ep(&c, 0x81, 2, 64);
+		cfg_total(&c);
+		assert_int_equal(parse_exact(c.b, c.n, out, 2, &n), USB_OK);
+		assert_int_equal(n, proto == 1 || proto == 2);
+	}
+	/* protocol 1 with a bulk pair (ActivCard V2): CCID over bulk */
+	cfg_start(&c);
+	iface(&c, 0, 0, 0x0b, 2);
+	c.b[c.n - 2] = 1;
+	ccid(&c, 0x21);
+	ep(&c, 0x81, 2, 64);
+	ep(&c, 0x01, 2, 64);
+	cfg_total(&c);
+	assert_int_equal(parse_exact(c.b, c.n, out, 2, &n), USB_OK);
+	assert_int_equal(n, 1);
+	assert_false(usb_iface_is_iccd(&out[0]));
+	/* ICCD still needs its class descriptor; another class is not ours */
+	cfg_start(&c);
+	iface(&c, 0, 0, 0x0b, 0);
+	c.b[c.n - 2] = 2;
+	cfg_total(&c);
+	assert_int_equal(parse_exact(c.b, c.n, out, 2, &n), USB_OK);
+	assert_int_equal(n, 0);
+	cfg_start(&c);
+	iface(&c, 0, 0, 0x03, 0);
+	c.b[c.n - 2] = 2;
+	ccid(&c, 0x21);
+	cfg_total(&c);
+	assert_int_equal(parse_exact(c.b, c.n, out, 2, &n), USB_OK);
+	assert_int_equal(n, 0);
+	assert_false(usb_iface_is_iccd(NULL));
 }
 
 static void
@@ -725,6 +813,7 @@ main(void)
 		cmocka_unit_test(test_config_endpoints_missing),
 		cmocka_unit_test(test_config_class_desc_short_or_missing),
 		cmocka_unit_test(test_config_vendor_class),
+		cmocka_unit_test(test_config_iccd),
 		cmocka_unit_test(test_config_multiple_interfaces),
 		cmocka_unit_test(test_config_args),
 		cmocka_unit_test(test_strerror_every_code),

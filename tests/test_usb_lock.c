@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_usb_lock.c — the per-device lock and the shared state
  * (usb/usb_int.h), which usb_begin/usb_end wrap around the claim: mutual

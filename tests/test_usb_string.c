@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_usb_string.c — device strings (string descriptors and sysfs
  * attributes) made printable: bounded by the room given, control and

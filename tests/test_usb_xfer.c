@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_usb_xfer.c — usb.c's device logic against a scripted libusb.
  *

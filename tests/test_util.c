@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/test_util.c — the read and write cursors fail closed; hex; secret
  * detection. */
 #include <setjmp.h>

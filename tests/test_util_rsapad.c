@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_util_rsapad.c — the RSA padding of util/util_rsapad.c.
  *

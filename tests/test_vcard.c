@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_vcard.c — the software PIV card: APDU layer (short, extended,
  * chaining, GET RESPONSE), PIN/PUK, management key, data objects, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_vcard_keys.c — the software card's key operations checked
  * with real cryptography on the host side: signatures verified with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_vpcd.c — the vpcd protocol, both sides, over loopback:
  * backend_vpcd (reader side) against vpcd_serve_card and the software

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_vtoken_reader.c — the emulated reader's pure parts (CCID
  * engine, card side of T=1, profiles) without umockdev: the objects
@@ -6,6 +7,7 @@
  * What the reader does through a real libusb is checked by
  * tests/integration/reader_libusb.sh.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../ccid/ccid.h"
 #include "../util/util.h"
 #include "vtoken/reader.h"
 
@@ -552,6 +555,175 @@ test_profiles_parse_back(void **state)
 	    sizeof(err)), -1);
 }
 
+/* ---- ICCD over the control pipe (reader_iccd.c) -------------------------- */
+
+#define ICCD_DIR "../shared/ccid-readers/"
+
+/* The test card's ATR (reader_card.c: the YubiKey's). */
+static const uint8_t test_atr[] = {
+	0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73,
+	0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79,
+	0x40,
+};
+
+/* An ICCD dump: no bulk pair, the dump's message length in the
+ * descriptor, taken by usb/ as ICCD. */
+static void
+test_iccd_profiles(void **state)
+{
+	static const struct { const char *f; int v, intr; } dumps[] = {
+		{ ICCD_DIR "GnD_StarSignCardToken350.txt", 2, 1 },
+		{ ICCD_DIR "Oberthur-CosmoCard.txt", 2, 0 },
+		{ ICCD_DIR "e-gate.txt", 1, 0 },
+		{ ICCD_DIR "BIFIT_iBank2key.txt", 1, 0 },
+	};
+	struct usb_ccid_iface ifs[2];
+	struct rd_profile p;
+	char err[256];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
+		assert_int_equal(rd_profile_load(dumps[i].f, &p, err,
+		    sizeof(err)), 0);
+		assert_int_equal(p.iccd, dumps[i].v);
+		assert_int_equal(usb_parse_config_desc(p.cfg, p.cfglen, ifs, 2,
+		    &n), 0);
+		assert_int_equal(n, 1);
+		assert_true(usb_iface_is_iccd(&ifs[0]));
+		assert_int_equal(ifs[0].bInterfaceProtocol, dumps[i].v);
+		assert_int_equal(ifs[0].ep_bulk_in, 0);
+		assert_int_equal(ifs[0].ep_bulk_out, 0);
+		assert_int_equal(ifs[0].ep_intr_in != 0, dumps[i].intr);
+		assert_int_equal(ifs[0].ccid.dwMaxCCIDMessageLength,
+		    p.desc_maxmsg);
+		assert_true(p.ccid.dwMaxCCIDMessageLength >= 271);
+	}
+	/* ActivCard V2 says protocol 1 but has a bulk pair: bulk CCID */
+	assert_int_equal(rd_profile_load(ICCD_DIR "ActivCardV2.txt", &p, err,
+	    sizeof(err)), 0);
+	assert_int_equal(p.iccd, 0);
+	assert_int_equal(usb_parse_config_desc(p.cfg, p.cfglen, ifs, 2, &n),
+	    0);
+	assert_false(usb_iface_is_iccd(&ifs[0]));
+}
+
+static int
+ictl(struct rd_iccd *x, struct rd_dev *d, uint8_t rt, uint8_t req,
+    uint16_t val, const void *in, size_t inlen, uint8_t *out, size_t cap)
+{
+	return rd_iccd_control(x, d, rt, req, val, in, inlen, out, cap);
+}
+
+static void
+test_iccd_b_device(void **state)
+{
+	static const uint8_t fill[] = { 0x00, 0xEF, 0x00, 0x04 };
+	struct rd_iccd *x = rd_iccd_new(2);
+	struct sink s;
+	struct rd_dev *d = new_dev(ICCD_DIR "GnD_StarSignCardToken350.txt",
+	    &s);
+	uint8_t out[512];
+
+	(void)state;
+	assert_non_null(x);
+	/* nothing asked yet: status information */
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 300), 3);
+	assert_int_equal(out[0], 0x40);
+	assert_int_equal(ictl(x, d, 0xA1, 0x81, 0, NULL, 0, out, 300), 3);
+	assert_memory_equal(out, "\x40\x01\x00", 3);	/* inactive */
+	assert_int_equal(ictl(x, d, 0x21, 0x62, 1, NULL, 0, out, 0), 0);
+	/* wLength too small for the ATR: a stall, the ATR stays */
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 2), -EPIPE);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 300),
+	    1 + (int)sizeof(test_atr));
+	assert_int_equal(out[0], 0x00);
+	assert_memory_equal(out + 1, test_atr, sizeof(test_atr));
+	/* an APDU, two polls first (`wtx 2`), then its answer */
+	assert_int_equal(rd_dev_inject(d, "wtx 2", (char *)out, 64), 0);
+	assert_int_equal(ictl(x, d, 0x21, 0x65, 0, fill, sizeof(fill), out,
+	    0), 0);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 300), 3);
+	assert_memory_equal(out, "\x80\x01\x00", 3);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 300), 3);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 300), 7);
+	assert_memory_equal(out, "\x00\x00\x01\x02\x03\x90\x00", 7);
+	/* a runt APDU: the CCID side refuses it, status information */
+	assert_int_equal(ictl(x, d, 0x21, 0x65, 0, fill, 2, out, 0), 0);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 300), 3);
+	assert_int_equal(out[0], 0x40);
+	assert_true(out[1] & 0x40);
+	/* unknown requests stall; power off */
+	assert_int_equal(ictl(x, d, 0xA1, 0xA0, 0, NULL, 0, out, 1), -EPIPE);
+	assert_int_equal(ictl(x, d, 0x21, 0x63, 0, NULL, 0, out, 0), 0);
+	assert_int_equal(ictl(x, d, 0xA1, 0x81, 0, NULL, 0, out, 300), 3);
+	assert_memory_equal(out, "\x40\x01\x00", 3);
+	rd_iccd_free(&x);
+	assert_null(x);
+	rd_dev_free(&d);
+}
+
+static void
+test_iccd_a_device(void **state)
+{
+	/* ECHO with data (T=0 case 3 + data back: 61 xx, GET RESPONSE) */
+	static const uint8_t echo[] = { 0x00, 0xEE, 0x00, 0x00, 0x03 };
+	static const uint8_t fill[] = { 0x00, 0xEF, 0x00, 0x04, 0x04 };
+	static const uint8_t getrsp[] = { 0x00, 0xC0, 0x00, 0x00, 0x03 };
+	struct rd_iccd *x = rd_iccd_new(1);
+	struct sink s;
+	struct rd_dev *d = new_dev(ICCD_DIR "e-gate.txt", &s);
+	uint8_t out[512];
+
+	(void)state;
+	assert_non_null(x);
+	assert_int_equal(ictl(x, d, 0xA1, 0xA0, 0, NULL, 0, out, 1), 1);
+	assert_int_equal(out[0], 0x00);
+	assert_int_equal(ictl(x, d, 0xA1, 0x62, 0, NULL, 0, out, 64),
+	    (int)sizeof(test_atr));
+	/* case 2: header, 10, the data, 20, SW1 SW2 */
+	assert_int_equal(ictl(x, d, 0x21, 0x65, 0, fill, 5, out, 0), 0);
+	assert_int_equal(ictl(x, d, 0xA1, 0xA0, 0, NULL, 0, out, 1), 1);
+	assert_int_equal(out[0], 0x10);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 4), 4);
+	assert_memory_equal(out, "\x00\x01\x02\x03", 4);
+	assert_int_equal(ictl(x, d, 0xA1, 0xA0, 0, NULL, 0, out, 1), 1);
+	assert_int_equal(out[0], 0x20);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 2), 2);
+	assert_memory_equal(out, "\x90\x00", 2);
+	/* case 3 whose answer has data: 61 03, then GET RESPONSE */
+	assert_int_equal(ictl(x, d, 0x21, 0x65, 0, echo, 5, out, 0), 0);
+	/* data of the wrong length: a stall */
+	assert_int_equal(ictl(x, d, 0x21, 0x65, 0, "abcd", 4, out, 0),
+	    -EPIPE);
+	assert_int_equal(ictl(x, d, 0x21, 0x65, 0, "abc", 3, out, 0), 0);
+	assert_int_equal(ictl(x, d, 0xA1, 0xA0, 0, NULL, 0, out, 1), 1);
+	assert_int_equal(out[0], 0x20);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 2), 2);
+	assert_memory_equal(out, "\x61\x03", 2);
+	assert_int_equal(ictl(x, d, 0x21, 0x65, 0, getrsp, 5, out, 0), 0);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 3), 3);
+	assert_memory_equal(out, "abc", 3);
+	assert_int_equal(ictl(x, d, 0xA1, 0x6F, 0, NULL, 0, out, 2), 2);
+	assert_memory_equal(out, "\x90\x00", 2);
+	/* a header that is not 5 bytes; busy answers (`wtx 2`); no card */
+	assert_int_equal(ictl(x, d, 0x21, 0x65, 0, fill, 4, out, 0), -EPIPE);
+	assert_int_equal(rd_dev_inject(d, "wtx 2", (char *)out, 64), 0);
+	assert_int_equal(ictl(x, d, 0xA1, 0xA0, 0, NULL, 0, out, 1), 1);
+	assert_int_equal(out[0], 0x40);
+	assert_int_equal(ictl(x, d, 0xA1, 0xA0, 0, NULL, 0, out, 1), 1);
+	assert_int_equal(out[0], 0x40);
+	assert_int_equal(ictl(x, d, 0xA1, 0xA0, 0, NULL, 0, out, 1), 1);
+	assert_int_equal(out[0], 0x00);
+	assert_int_equal(rd_dev_inject(d, "remove", (char *)out, 64), 0);
+	assert_int_equal(ictl(x, d, 0xA1, 0xA0, 0, NULL, 0, out, 1), 1);
+	assert_int_equal(out[0], 0x80);
+	assert_int_equal(ictl(NULL, d, 0xA1, 0xA0, 0, NULL, 0, out, 1),
+	    -EPIPE);
+	rd_iccd_free(&x);
+	rd_dev_free(&d);
+}
+
 /* ---- a TPDU reader without automatic PPS (issue 14) ----------------------- */
 
 /* A T=1 I-block carrying data (NAD 0, LRC). */
@@ -675,6 +847,9 @@ main(void)
 		cmocka_unit_test(test_t1_chain_is_bounded),
 		cmocka_unit_test(test_atr_ifsc),
 		cmocka_unit_test(test_profiles_parse_back),
+		cmocka_unit_test(test_iccd_profiles),
+		cmocka_unit_test(test_iccd_b_device),
+		cmocka_unit_test(test_iccd_a_device),
 		cmocka_unit_test(test_strict_pps),
 	};
 

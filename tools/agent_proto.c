@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/agent_proto.c — the SSH agent protocol's messages: a pure parser
  * over util's fail-closed read cursor, and the answer builders.  Every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/agent_proto.h — the SSH agent protocol (draft-miller-ssh-agent)
  * for `usbpiv agent`: a pure parser of client messages over the

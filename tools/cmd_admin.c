@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_admin.c — PIN, PUK, retries, management key and reset.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_agent.c — `usbpiv agent`: an SSH agent (draft-miller-ssh-agent)
  * on a UNIX socket that signs with the token's keys through the piv/

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_cert.c — certificates the token signs: selfsign-cert,
  * request-cert; and delete-cert.

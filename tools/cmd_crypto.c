@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_crypto.c — `usbpiv sign` and `usbpiv decrypt`.  The token only
  * does the raw private-key operation; hashing and RSA padding (PKCS#1 v1.5

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_enroll.c — disk unlock: `usbpiv enroll` wraps a new random
  * passphrase to a slot's public key (no PIN needed), `usbpiv unlock`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_info.c — `usbpiv list` and `usbpiv info`.
  */
@@ -132,9 +133,8 @@ cmd_list(const struct globals *g, struct opts *o)
 	int r, first = 1, shown = 0;
 
 	(void)o;
-	if ((r = usb_ctx_new(&ctx)) != 0) {
-		cli_err("cannot start libusb: %s", usb_strerror(r));
-		return EX_ERR;
+	if ((r = cli_usb_ctx_new(&ctx)) != EX_OK) {
+		return r;
 	}
 	if ((r = usb_enumerate(ctx, &list, &n)) != 0) {
 		cli_err("cannot list USB devices: %s", usb_strerror(r));

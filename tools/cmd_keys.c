@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_keys.c — keys and certificates: keygen, import-key,
  * import-cert, export-cert, export-pubkey, ssh-keys, attest.
@@ -147,6 +148,15 @@ cmd_keygen(const struct globals *g, struct opts *o)
 	}
 	history_note(&t, o->slot);
 	ex = write_pubkey(pub, fmt, o->out, o->comment);
+	/* 9C's default PIN policy is "always": say what that means for SSH. */
+	if (ex == EX_OK && o->slot == PIV_SLOT_SIGN &&
+	    (o->pin_policy == PIV_PINPOLICY_DEFAULT ||
+	    o->pin_policy == PIV_PINPOLICY_ALWAYS))
+		fprintf(stderr, "usbpiv: note: the key in 9c has PIN policy "
+		    "\"always\" (the PIN before every signature):\n"
+		    "  OpenSSH's ssh-agent (ssh-add -s) cannot use it; "
+		    "ssh -I asks each time, `usbpiv agent` asks\n"
+		    "  each time.  For an SSH key use 9a, or --pin-policy once.\n");
 out:
 	EVP_PKEY_free(pub);
 	token_close(&t);

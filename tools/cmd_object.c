@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_object.c — keys moved and deleted (YubiKey 5.7+), raw data
  * objects, and fresh CHUID / CCC identifiers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_raw.c — `usbpiv apdu` (raw APDUs) and `usbpiv watch`
  * (hot-plug and card insert/remove events).
@@ -231,10 +232,9 @@ cmd_watch(const struct globals *g, struct opts *o)
 
 	if ((w = calloc(WATCH_MAX, sizeof(*w))) == NULL)
 		return EX_ERR;
-	if ((r = usb_ctx_new(&ctx)) != 0) {
-		cli_err("cannot start libusb: %s", usb_strerror(r));
+	if ((r = cli_usb_ctx_new(&ctx)) != EX_OK) {
 		free(w);
-		return EX_ERR;
+		return r;
 	}
 	limit = o->timeout_s >= 0 ? (uint64_t)o->timeout_s * 1000u : 0;
 	rescan(g, ctx, w, &nw, 1);

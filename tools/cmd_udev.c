@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_udev.c — `usbpiv udev-info SYSPATH`, the udev helper run with
  * IMPORT{program} (udev/70-usbpiv.rules).  It reads only what the kernel

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_uri.c — `usbpiv uri`: the pkcs11: URI of the token, and of a
  * slot's key, exactly as usbpiv's PKCS#11 module reports them.

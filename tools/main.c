@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/main.c — `usbpiv [global options] COMMAND [options]`: global
  * options, the command table, and one option parser shared by every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/secret.c — PIN, PUK and management key for the CLI: from a file,
  * the environment, or a prompt on /dev/tty with echo off; every copy is

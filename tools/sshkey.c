@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/sshkey.c — public keys in OpenSSH's one-line form (RFC 4253 §6.6,
  * RFC 5656 §3.1, RFC 8709 §4): "TYPE BASE64(blob)".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/token.c — finding and opening a token for the CLI:
  * usb_ctx_new -> usb_enumerate -> piv_reader_open -> per slot
@@ -122,9 +123,8 @@ token_find(const struct globals *g, struct token *t, int raw)
 	int r, ex = EX_NOTFOUND, ms, seen = 0;
 
 	memset(t, 0, sizeof(*t));
-	if ((r = usb_ctx_new(&t->ctx)) != 0) {
-		cli_err("cannot start libusb: %s", usb_strerror(r));
-		return EX_ERR;
+	if ((r = cli_usb_ctx_new(&t->ctx)) != EX_OK) {
+		return r;
 	}
 	if ((r = usb_enumerate(t->ctx, &list, &n)) != 0) {
 		cli_err("cannot list USB devices: %s", usb_strerror(r));

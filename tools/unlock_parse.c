@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/unlock_parse.c — pure parsers for `usbpiv unlock` (see
  * unlock_parse.h): the wrapped-key file, the systemd-pkcs11 token JSON,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/unlock_parse.h — the pure parsers behind `usbpiv unlock`: the
  * wrapped-key file `usbpiv enroll` writes and systemd-cryptenroll's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/usbpiv.h — private to the `usbpiv` command: options, exit codes,
  * the opened token, and the helpers the subcommands share.
@@ -185,6 +186,7 @@ int cli_piv_fail(const char *what, int r);
 int cli_exit_for_piv(int r);
 int cli_exit_for_ccid(int r);
 int cli_exit_for_usb(int r);
+int cli_usb_ctx_new(usb_ctx_t **ctx);
 
 int cli_parse_slot(const char *s, int *slot);
 const char *cli_slot_name(int slot);

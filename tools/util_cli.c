@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools/util_cli.c — messages and exit codes, names of slots, algorithms
  * and policies, files, and certificate / key loading for the CLI.
@@ -110,6 +111,39 @@ cli_exit_for_usb(int r)
 	default:
 		return EX_ERR;
 	}
+}
+
+/*
+ * usb_ctx_new with the CLI's message and exit code.  A USBPIV_DEVICE that
+ * names a missing node (or one we may not open) is the user's "not found"
+ * (exit 3) or "permission denied" (6), named by its path, not a failure
+ * to start libusb.
+ */
+int
+cli_usb_ctx_new(usb_ctx_t **ctx)
+{
+	const char *dev = getenv("USBPIV_DEVICE");
+	int r;
+
+	if ((r = usb_ctx_new(ctx)) == USB_OK)
+		return EX_OK;
+	if (dev != NULL && *dev != '\0') {
+		if (r == USB_ERR_NOT_FOUND) {
+			cli_err("USBPIV_DEVICE=%s: no such device node", dev);
+			return EX_NOTFOUND;
+		}
+		if (r == USB_ERR_ACCESS) {
+			cli_err("USBPIV_DEVICE=%s: permission denied", dev);
+			return EX_ACCESS;
+		}
+		if (r == USB_ERR_ARG) {
+			cli_err("USBPIV_DEVICE=%s: not a device node path or an "
+			    "open fd:N", dev);
+			return EX_USAGE;
+		}
+	}
+	cli_err("cannot start libusb: %s", usb_strerror(r));
+	return EX_ERR;
 }
 
 int

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usb/usb.c — enumeration, open, transactions and transfers over libusb.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usb/ — finds CCID interfaces with libusb and moves bytes to and from them.
  *
@@ -122,11 +123,22 @@ int usb_parse_device_desc(const uint8_t *buf, size_t len,
 /* A CCID class descriptor (bLength 0x36, type 0x21); ptr at its bLength. */
 int usb_parse_ccid_desc(const uint8_t *buf, size_t len,
     struct usb_ccid_desc *out);
+/* bInterfaceProtocol of class 0x0B (ICCD rev 1.0 §4.2): 0 bulk (CCID),
+ * 1 ICCD version A, 2 ICCD version B (control pipe). */
+#define USB_ICCD_A	1
+#define USB_ICCD_B	2
+/* An ICCD interface driven over the control pipe: class 0x0B (or 0xFF
+ * with a CCID descriptor), protocol 1 or 2, and no bulk pair (one that
+ * has a bulk pair is driven as CCID). */
+int usb_iface_is_iccd(const struct usb_ccid_iface *i);
+
 /*
  * A whole configuration descriptor (type 2, wTotalLength bytes and its
  * interfaces and endpoints).  Writes up to `max` CCID interfaces to out
  * and their count to *n; an interface without a bulk-in and a bulk-out
- * endpoint is skipped.  Trusts no length in the bytes: each is checked
+ * endpoint is skipped unless it is ICCD (usb_iface_is_iccd).  A
+ * vendor-class (0xFF) interface may carry its 54-byte class descriptor
+ * typed 0xFF instead of 0x21 (pre-1.0 CCID readers, as libccid takes).  Trusts no length in the bytes: each is checked
  * against the bytes present.
  */
 int usb_parse_config_desc(const uint8_t *buf, size_t len,

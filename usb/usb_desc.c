@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usb/usb_desc.c — pure parsers for the device, configuration and CCID
  * class descriptors.  Bytes in, struct or USB_ERR_PARSE out; no I/O.
@@ -19,6 +20,7 @@
 #define DT_INTERFACE	0x04
 #define DT_ENDPOINT	0x05
 #define DT_CCID		0x21
+#define DT_VENDOR_CCID	0xff
 
 #define CCID_DESC_LEN	0x36
 #define CLASS_CCID	0x0b
@@ -59,15 +61,14 @@ usb_parse_device_desc(const uint8_t *buf, size_t len,
 	return USB_OK;
 }
 
-int
-usb_parse_ccid_desc(const uint8_t *buf, size_t len, struct usb_ccid_desc *out)
+/* The 54 bytes of a class descriptor whatever its type byte says. */
+static int
+parse_ccid_body(const uint8_t *buf, size_t len, struct usb_ccid_desc *out)
 {
 	struct usb_ccid_desc c;
 	uint8_t blen = 0, type = 0;
 	rbuf_t b;
 
-	if (out == NULL)
-		return USB_ERR_ARG;
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
 	rbuf_init(&b, buf, len);
@@ -75,7 +76,7 @@ usb_parse_ccid_desc(const uint8_t *buf, size_t len, struct usb_ccid_desc *out)
 	rbuf_u8(&b, &type);
 	/* a longer descriptor is tolerated (its tail ignored); a shorter
 	 * one, or one longer than the bytes present, is not */
-	if (b.err || type != DT_CCID || blen < CCID_DESC_LEN || blen > len)
+	if (b.err || blen < CCID_DESC_LEN || blen > len)
 		return USB_ERR_PARSE;
 	rbuf_le16(&b, &c.bcdCCID);
 	rbuf_u8(&b, &c.bMaxSlotIndex);
@@ -103,6 +104,17 @@ usb_parse_ccid_desc(const uint8_t *buf, size_t len, struct usb_ccid_desc *out)
 	return USB_OK;
 }
 
+int
+usb_parse_ccid_desc(const uint8_t *buf, size_t len, struct usb_ccid_desc *out)
+{
+	if (out == NULL)
+		return USB_ERR_ARG;
+	memset(out, 0, sizeof(*out));
+	if (buf == NULL || len < 2 || buf[1] != DT_CCID)
+		return USB_ERR_PARSE;
+	return parse_ccid_body(buf, len, out);
+}
+
 /* The interface being collected while walking a configuration. */
 struct cand {
 	int open;		/* inside an interface descriptor's scope */
@@ -111,12 +123,26 @@ struct cand {
 	struct usb_ccid_iface i;
 };
 
-/* Ends the current interface: keeps it if it is a usable CCID one. */
+int
+usb_iface_is_iccd(const struct usb_ccid_iface *i)
+{
+	return i != NULL && (i->bInterfaceClass == CLASS_CCID ||
+	    i->bInterfaceClass == CLASS_VENDOR) &&
+	    (i->bInterfaceProtocol == USB_ICCD_A ||
+	    i->bInterfaceProtocol == USB_ICCD_B) &&
+	    (i->ep_bulk_in == 0 || i->ep_bulk_out == 0);
+}
+
+/* Ends the current interface: keeps it if it is a usable CCID one (a
+ * bulk pair) or ICCD one (protocol 1 or 2: the control pipe, and for
+ * version B an optional interrupt-IN; class 0x0B, or 0xFF as the
+ * Oberthur CosmoCard and Schlumberger e-gate have it). */
 static void
 cand_close(struct cand *c, struct usb_ccid_iface *out, size_t max, size_t *n)
 {
-	if (c->open && c->want && c->have_ccid && c->i.ep_bulk_in != 0 &&
-	    c->i.ep_bulk_out != 0 && *n < max)
+	if (c->open && c->want && c->have_ccid && *n < max &&
+	    ((c->i.ep_bulk_in != 0 && c->i.ep_bulk_out != 0) ||
+	    usb_iface_is_iccd(&c->i)))
 		out[(*n)++] = c->i;
 	memset(c, 0, sizeof(*c));
 }
@@ -212,6 +238,19 @@ usb_parse_config_desc(const uint8_t *buf, size_t len,
 			 * interface unusable; a second one is ignored */
 			if (c.open && !c.have_ccid &&
 			    usb_parse_ccid_desc(d, blen, &c.i.ccid) == USB_OK)
+				c.have_ccid = 1;
+			break;
+		case DT_VENDOR_CCID:
+			/* readers made before CCID 1.0 was final (GemPC
+			 * era: Gem e-Seal Pro, Dell SK-3106, the VeriSign
+			 * GEM tokens) carry the same 54 bytes typed 0xFF in
+			 * a vendor-class interface; libccid takes them by
+			 * their length, so do we (exactly 54 bytes, vendor
+			 * class only) */
+			if (c.open && !c.have_ccid &&
+			    c.i.bInterfaceClass == CLASS_VENDOR &&
+			    blen == CCID_DESC_LEN &&
+			    parse_ccid_body(d, blen, &c.i.ccid) == USB_OK)
 				c.have_ccid = 1;
 			break;
 		default:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* usb/usb_err.c — names of the usb layer's errors. */
 #include "usb.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usb/usb_hotplug.c — noticing readers come and go.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usb/usb_int.h — private to usb/ and its tests: the per-device lock and
  * the state the processes sharing a device tell each other (usb_lock.c

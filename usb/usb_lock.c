@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usb/usb_lock.c — sharing one device between processes without a daemon.
  *

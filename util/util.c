@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* util/util.c — read cursor, time budget, wiping, hex and debug trace. */
 #define _GNU_SOURCE
 #include "util.h"

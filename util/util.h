@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util/ — the bottom of usbpiv: fail-closed read and write cursors, the one time
  * budget that travels down every layer, secret wiping, hex and the debug

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util/util_rsapad.c — RSA padding (RFC 8017), the one implementation under
  * the PKCS#11 module and the CLI: MGF1, EME-PKCS1-v1_5 and EME-OAEP

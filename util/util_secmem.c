@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util/util_secmem.c — memory for secrets a process keeps for a while (a
  * PIN kept to log in again): whole pages of their own, locked in RAM (never

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/compare/pcscd-clients.sh — serve the software card (build/vcard)
 # through pcscd + vsmartcard's vpcd driver to OpenSC's and Yubico's PKCS#11
 # modules, and count the APDUs each module sends for the same jobs.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # usbpiv agent on the virtual token: `ssh-add -L` prints what `usbpiv
 # ssh-keys` prints; `ssh-keygen -Y sign` through the agent with P-256 (9a,
 # PIN once), RSA-2048 (9c, PIN always: askpass asked once per signature,

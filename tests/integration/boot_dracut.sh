@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # dracut: the real dracut builds two images from a private copy of its base
 # dir (dracutbasedir) holding initramfs/dracut/91usbpiv, with no kernel and
 # not host-only - one with the modules "base udev-rules", one with usbpiv

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # initramfs-tools: mkinitramfs with and without initramfs/initramfs-tools/
 # hooks/usbpiv (from a private config dir, -d), for a made-up kernel
 # version; the image with the hook must hold the CLI, the PKCS#11 module,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # udev integration on the emulated reader: `usbpiv udev-info` (the
 # IMPORT{program} helper) for every reader profile, from the emulated
 # device's sysfs; the same from a plain copy of those sysfs files (so it

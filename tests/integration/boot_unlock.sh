@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Disk unlock on the emulated token: a LUKS2 image file (pbkdf2, 1000
 # iterations: fast), a key slot added with `usbpiv enroll` for RSA-2048,
 # P-256, P-384 and X25519, and one added by systemd-cryptenroll through our
@@ -122,6 +123,10 @@ fi
 # systemd loads PKCS#11 modules through p11-kit, which reads no per-user
 # configuration as root: register our module system-wide for this test.
 mod=/etc/pkcs11/modules/usbpiv-test-$$.module
+# and leave /etc as it was: the directories this test makes go again
+for d in /etc/pkcs11 /etc/pkcs11/modules; do
+	[ -d "$d" ] || cleanup_add "rmdir '$d' 2>/dev/null"
+done
 mkdir -p /etc/pkcs11/modules
 printf 'module: %s\n' "$MODULE" > "$mod"
 cleanup_add "rm -f '$mod'"

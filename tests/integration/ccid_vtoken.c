@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/integration/ccid_vtoken.c — the ccid layer over the usb layer
  * against the emulated reader (built and run by ccid_vtoken.sh): power

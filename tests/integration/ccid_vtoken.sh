@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The ccid layer, over usb/, against the emulated reader (vtoken-reader on
 # umockdev): every built-in reader profile (YubiKey-like extended APDU,
 # short APDU, extended APDU with 271-byte messages, TPDU T=1, two slots),

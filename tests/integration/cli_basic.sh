@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # usbpiv's command line on its own and on the emulated token: --help for
 # every subcommand (exit 0), --version, usage errors (exit 2), "no token"
 # (exit 3) outside the emulation, list/info (text and --json, parsed with

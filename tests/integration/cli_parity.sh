@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The commands yubico-piv-tool and ykman piv users expect, on the emulated
 # token: selfsign-cert (RSA, P-256, P-384, Ed25519; openssl verify, the
 # certificate's key is the slot's), request-cert (openssl req -verify),

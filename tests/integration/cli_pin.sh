@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # usbpiv PIN, PUK, management key and reset on the emulated token: wrong
 # PIN shows the tries left with exit 4, PIN change then use of the new PIN,
 # PIN from a file, unblock with the PUK, PUK change, pin-retries, mgm-key

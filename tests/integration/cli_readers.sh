@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # usbpiv over every emulated reader profile (short APDUs with chaining,
 # extended APDUs, a TPDU-level T=1 reader, a two-slot reader): list, an
 # RSA-4096 key (long commands and answers), a signature openssl verifies,

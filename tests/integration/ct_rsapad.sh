@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Constant time of the RSA decoders (util/util_rsapad.c), the "ctgrind"
 # way: build/tests/test_util_rsapad ct hands every block to the decoders
 # marked undefined for valgrind's memcheck, which then reports each

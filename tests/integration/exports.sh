@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Every shared object the build makes exports exactly the symbols its
 # linker version script lists by name: nothing internal leaks into the ABI,
 # nothing listed goes missing.  A new shared object needs an entry below.

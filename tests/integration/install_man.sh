@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The manual page: generated from tools/usbpiv.1.md at build time, installed
 # by `make install` where man(1) finds it, rendered by groff without
 # warnings, naming every command `usbpiv --help` lists; removed again by

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The order of the code, checked on the sources and on the built objects:
 #  - the layers util < usb < ccid < piv < (pkcs11, tools): no file
 #    includes the header of a layer above its own, and no object uses a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # APDUs at the floor, counted from the software card's log (VTOKEN_LOG):
 # login + one signature (pkcs11-tool --login --sign --id 01) and
 # `ssh-keygen -D`, with keys in 9A and 9C and with all 24 key slots full,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A reader that is present but unusable says why where PKCS#11 clients
 # show it: with another program keeping the interface claimed (as pcscd
 # does), `pkcs11-tool -L` lists the slot as "... (in use by another

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Real PKCS#11 clients on the module and the virtual token: OpenSC's
 # pkcs11-tool (--test, -O, --sign, --keypairgen, --write-object), GnuTLS
 # (p11tool, certtool), OpenSSL 3 with libp11's engine, NSS (modutil,

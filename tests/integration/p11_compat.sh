@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # USBPIV_COMPAT=ykcs11|opensc against the real modules on the same card:
 # ykcs11's libykcs11.so and OpenSC's opensc-pkcs11.so run as users run
 # them, through pcscd + libccid on the emulated USB reader (pcscd -f -c DIR

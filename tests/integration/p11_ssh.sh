@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # OpenSSH with the module on the virtual token: ssh-keygen -D lists every
 # SSH-capable key; ssh -I logs in to a real sshd on 127.0.0.1 (PIN through
 # SSH_ASKPASS); ssh-agent + ssh-add -s, then a login through the agent.

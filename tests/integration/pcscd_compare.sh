@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The same card through pcscd + vpcd to OpenSC and ykcs11: runs
 # tests/compare/pcscd-clients.sh, which checks that both modules list the
 # key, ssh-keygen -D finds it and a signature verifies, and prints the APDU

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The PIV command set through the reader profiles that force the other
 # paths: `t1` (TPDU level, T=1 with IFSC 32: every APDU a chain of
 # I-blocks) and `short-apdu` (no extended APDUs: command chaining with CLA

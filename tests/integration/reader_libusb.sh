@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The emulated reader, seen by a REAL libusb (build/vtoken-probe makes raw
 # libusb calls, no usbpiv code): enumeration, strings, claim, IccPowerOn,
 # SELECT PIV in every reader profile (T=1 blocks on the TPDU one), long

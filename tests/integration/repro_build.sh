@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Reproducible build: the tree built in two directories of different names
 # and depths gives byte-identical CLI and module (sorted source lists,
 # -ffile-prefix-map, deterministic ar).

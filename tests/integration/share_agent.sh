@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # One token, many processes, no daemon (issue: sharing).  ssh-agent holds
 # the module (ssh-add -s, the PIN given once); then usbpiv info, usbpiv
 # ssh-keys, pkcs11-tool -L and ssh-keygen -D run in other processes, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/integration/share_soak.c — one token, several processes, several
  * threads each, no daemon.  Built and run by share_soak.sh.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # One token, many processes, no daemon, under load: processes with 8
 # threads each sign (ECDSA P-256, every signature verified with OpenSSL),
 # alone, beside `usbpiv info` in a loop, and while another process holds

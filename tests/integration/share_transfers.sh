@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # USB traffic at the floor, counted by the emulated reader (its `counters`
 # injection: completed control, bulk and interrupt transfers).  With a card
 # already powered (the usual case: any earlier use powers it), a job costs

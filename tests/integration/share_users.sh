@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Root and an unprivileged user share one token, whoever comes first: the
 # lock is on the device node, which both can open; a busy token held by
 # one is busy for the other.  Files and links another user plants in the

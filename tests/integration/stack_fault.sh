@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A reader that misbehaves, through the whole stack: 1000 time extensions
 # before an answer end in a clear timeout, and each kind of malformed frame
 # the emulator makes (`malform KIND`) in a clear error, never a crash or a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/integration/stack_p11.c — the PKCS#11 module (dlopen'ed, through
  * C_GetFunctionList) on the emulated reader, while the reader or another

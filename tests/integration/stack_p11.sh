@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The PKCS#11 module (dlopen + C_GetFunctionList, tests/integration/
 # stack_p11.c) through the real stack on the emulated reader, while things
 # happen behind its back:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/integration/stack_txn.c — transactions through the whole stack
  * below PKCS#11 (usb_enumerate, usb_open, ccid_reader_open_usb,

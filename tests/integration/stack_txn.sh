@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Two processes share one emulated token through usb/ccid/piv, each doing
 # 200 transactions (piv_begin; VERIFY PIN; GENERAL AUTHENTICATE with a
 # PIN-ALWAYS key; piv_end).  Both must finish without error, and the card's

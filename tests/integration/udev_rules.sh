@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The udev rules are generated from the sorted vendor-class list, match it,
 # and never make a device world-writable.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # USBPIV_DEVICE: a container handed one device node uses it without
 # scanning the bus - through the CLI and through the PKCS#11 module.
 # (fd:N cannot be shown here: umockdev's preload tracks emulated fds per
@@ -23,10 +24,15 @@ if [ -e "$MODULE" ]; then
 		{ cat "$T/keys"; exit 1; }
 	grep -q 'Public key for PIV Attestation' "$T/keys"
 fi
-# a node that is not there, an fd that is not open: clear errors
-if USBPIV_DEVICE=/dev/bus/usb/009/099 "$USBPIV" list > "$T/err" 2>&1; then
-	echo "a missing node was accepted"; exit 1
-fi
+# a node that is not there, an fd that is not open: clear errors; the
+# missing node is "not found" (exit 3) and named, for every command kind
+for c in list info watch; do
+	rc=0
+	USBPIV_DEVICE=/dev/bus/usb/009/099 "$USBPIV" $c > "$T/err" 2>&1 || rc=$?
+	[ $rc -eq 3 ] || { cat "$T/err"; echo "$c, missing node: exit $rc, want 3"; exit 1; }
+	grep -q 'USBPIV_DEVICE=/dev/bus/usb/009/099: no such device node' "$T/err" ||
+		{ cat "$T/err"; echo "$c: the missing node is not named"; exit 1; }
+done
 if USBPIV_DEVICE=fd:99 "$USBPIV" list > "$T/err2" 2>&1; then
 	echo "a closed fd was accepted"; exit 1
 fi

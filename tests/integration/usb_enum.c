@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/integration/usb_enum.c — the usb layer against the emulated reader
  * (built and run by usb_enum.sh under umockdev): usb_enumerate lists it,
@@ -361,6 +362,33 @@ main(int argc, char **argv)
 		if ((r = usb_begin(dev, &ms)) != USB_OK) {
 			fail("usb_begin", r);
 			goto out;
+		}
+		if (usb_iface_is_iccd(&info->iface)) {
+			/* ICCD: the control pipe (B: SLOT_STATUS, 3 bytes;
+			 * A: GET_ICC_STATUS, 1 byte) */
+			int b = info->iface.bInterfaceProtocol == USB_ICCD_B;
+
+			if ((r = usb_control(dev, 0xA1, b ? 0x81 : 0xA0, 0,
+			    rsp, b ? 3 : 1, &got, &ms)) != USB_OK) {
+				fail("ICCD status", r);
+				goto out;
+			}
+			if (got != (b ? 3u : 1u)) {
+				fprintf(stderr, "usb_enum: ICCD status: %zu "
+				    "bytes\n", got);
+				goto out;
+			}
+			if (b)
+				printf("ICCD SLOT_STATUS %d: %02x %02x %02x\n",
+				    k, rsp[0], rsp[1], rsp[2]);
+			else
+				printf("ICCD GET_ICC_STATUS %d: %02x\n", k,
+				    rsp[0]);
+			if ((r = usb_end(dev)) != USB_OK) {
+				fail("usb_end", r);
+				goto out;
+			}
+			continue;
 		}
 		cmd[6] = (uint8_t)(k + 1);	/* bSeq */
 		if ((r = usb_bulk_write(dev, cmd, sizeof(cmd), &ms)) != USB_OK ||

@@ -1,8 +1,10 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The usb layer against the emulated reader (tests/with-vtoken): usb_enumerate
 # lists it with its strings and CCID interface, usb_open + usb_begin + a
 # GetSlotStatus bulk write/read + usb_end work, for the default profile, a
-# reader built from a real dump and a vendor-class (0xFF) reader; two
+# reader built from a real dump, a vendor-class (0xFF) reader and ICCD
+# tokens (versions A and B: status over the control pipe instead); two
 # processes share one reader through the lock, without a daemon; another
 # program holding the interface gives BUSY; usb_open_fd on the node with
 # no bus discovery (a container); a card pulled shows on the interrupt
@@ -57,7 +59,13 @@ dumps=$top/../shared/ccid-readers
 if [ -d "$dumps" ]; then
 	echo "== reader from a dump: ACR122U (072f:90cc)"
 	$wv --reader "$dumps/ACR122U.txt" --card test -- $c 072f:90cc
-	echo "== vendor-class reader: Oberthur CosmoCard (class 0xFF + 0x21)"
+	echo "== vendor-class reader: SCM SCL010 (class 0xFF + 0x21, bulk)"
+	$wv --reader "$dumps/SCL010.txt" --card test -- $c 04e6:5291
+	echo "== ICCD version B, no bulk pair: G&D StarSign CardToken 350"
+	$wv --reader "$dumps/GnD_StarSignCardToken350.txt" --card test -- $c 1059:000c
+	echo "== ICCD version B, vendor class: Oberthur CosmoCard (0xFF + 0x21)"
 	$wv --reader "$dumps/Oberthur-CosmoCard.txt" --card test -- $c 1a74:6354
+	echo "== ICCD version A, vendor class: Schlumberger e-gate"
+	$wv --reader "$dumps/e-gate.txt" --card test -- $c 0973:0003
 fi
 echo "usb_enum: all passed"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Keeps interface 0 of a USB device claimed, as pcscd or gpg's scdaemon
 do with a reader they use.
 

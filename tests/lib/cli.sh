@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/lib/cli.sh — what the CLI scripts (tests/integration/cli_*.sh)
 # share; sourced.  Such a script runs twice: outside, it checks that the
 # CLI and the emulated token are built and runs itself again inside

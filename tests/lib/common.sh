@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for tests/integration/*.sh (sourced, not run).
 # Scripts run from the repo top; tests/run-tests.sh exports USBPIV_BUILD and
 # USBPIV_WRAP (valgrind, or empty).  Exit 77 = skipped, with a reason last.

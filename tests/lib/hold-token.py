@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Holds a token the way another usbpiv process does while it works: an
 open file description lock (F_OFD_SETLK) on byte 0 of the device node.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/lib/p11_test_backend.c — see p11_test_backend.h. */
 #include "p11_test_backend.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/lib/p11_test_backend.h — the PKCS#11 module's tests run it over
  * in-process software cards (vcard) behind a piv_io_t, through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/lib/vcard_apdu.c — see vcard_apdu.h. */
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/lib/vcard_apdu.h — driving the software card (vcard) with APDUs
  * in its own tests: select, raw and chained commands with GET RESPONSE,
  * VERIFY, management-key authentication.  Failures end the cmocka test.

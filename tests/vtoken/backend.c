@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * backend.c — the card behind the emulated reader: the in-process vcard,
  * or a remote card speaking vpcd (backend.h, vpcd.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The card behind the emulated reader: the in-process software card, or a
  * remote card speaking vsmartcard's vpcd protocol (a vicc, or our own

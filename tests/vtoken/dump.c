@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/vtoken/dump.c — libccid "parse" dumps back into binary descriptors.
  *

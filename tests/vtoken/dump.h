@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Reader descriptor dumps (../shared/ccid-readers/NAME.txt, the format of
  * libccid's parse tool) turned back into binary USB descriptors, for the

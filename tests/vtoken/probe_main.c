@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe_main.c — build/vtoken-probe: checks the emulated reader with RAW
  * libusb calls (no usbpiv code), so that what the emulator does is proven

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The emulated USB CCID reader (build/vtoken-reader), internal interfaces.
  *
@@ -41,6 +42,16 @@ struct rd_profile {
 	uint8_t ccid_desc_type;		/* 0x21 (0: 0x21), or 0xFF as some
 					 * vendor-class readers have */
 	struct usb_ccid_desc ccid;
+	uint8_t iface_protocol;		/* bInterfaceProtocol */
+	int iccd;			/* USB_ICCD_A / _B: control pipe only
+					 * (reader_iccd.c), no bulk pair */
+	uint32_t desc_protocols;	/* pre-1.0 dwProtocols (0x0300) as
+					 * the descriptor says; ccid's is
+					 * read as the host reads it */
+	uint32_t desc_maxmsg;		/* ICCD: the dwMaxCCIDMessageLength
+					 * the descriptor says (abData only;
+					 * ccid's counts the 10-byte header
+					 * the CCID side adds) */
 	int has_intr;
 	int t1_card;			/* TPDU level: we are the T=1 card */
 	uint8_t atr[33];		/* --atr: the card's ATR, verbatim */
@@ -143,6 +154,17 @@ size_t rd_dev_slot_state_msg(struct rd_dev *d, uint8_t *msg, size_t cap);
 int rd_dev_inject(struct rd_dev *d, const char *line, char *err,
     size_t errlen);
 int rd_dev_unplugged(const struct rd_dev *d);
+
+/* ---- ICCD over the control pipe (reader_iccd.c) --------------------------- */
+
+struct rd_iccd;
+struct rd_iccd *rd_iccd_new(int version);
+void rd_iccd_free(struct rd_iccd **x);
+/* One class request to the interface; returns the IN data length (0 for
+ * OUT), or -EPIPE (stall). */
+int rd_iccd_control(struct rd_iccd *x, struct rd_dev *d, uint8_t rt,
+    uint8_t req, uint16_t value, const uint8_t *in, size_t inlen,
+    uint8_t *out, size_t cap);
 
 /* ---- the USB side (umockdev) -------------------------------------------- */
 

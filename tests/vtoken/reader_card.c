@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_card.c — the cards behind the emulated reader.
  *

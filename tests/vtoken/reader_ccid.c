@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_ccid.c — the reader side of CCID 1.1: PC_to_RDR messages in,
  * RDR_to_PC frames out, per slot state, the exchange level of the profile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_main.c — build/vtoken-reader: an emulated USB CCID reader holding
  * a card, visible to ordinary libusb programs through umockdev.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_profile.c — the emulated reader's identities: built-in profiles,
  * or a descriptor dump from ../shared/ccid-readers/ (libccid's parse
@@ -61,11 +62,12 @@ rd_profile_build(struct rd_profile *p)
 {
 	uint8_t *c = p->cfg;
 	size_t n = 0;
-	uint8_t neps = p->has_intr ? 3 : 2;
+	uint8_t neps = (uint8_t)((p->iccd ? 0 : 2) + (p->has_intr ? 1 : 0));
 	uint16_t mp = p->max_packet ? p->max_packet : 64;
 
-	p->ep_out = 0x02;
-	p->ep_in = 0x81;
+	/* ICCD: the control pipe, and (version B) an interrupt-IN */
+	p->ep_out = p->iccd ? 0 : 0x02;
+	p->ep_in = p->iccd ? 0 : 0x81;
 	p->ep_intr = p->has_intr ? 0x83 : 0;
 	p->max_packet = mp;
 
@@ -88,14 +90,20 @@ rd_profile_build(struct rd_profile *p)
 	c[n++] = 0x80; c[n++] = 50;
 	c[n++] = 9; c[n++] = 4; c[n++] = 0; c[n++] = 0; c[n++] = neps;
 	c[n++] = p->iface_class ? p->iface_class : 0x0B; c[n++] = 0;
-	c[n++] = 0; c[n++] = 0;
+	c[n++] = p->iface_protocol; c[n++] = 0;
 	rd_ccid_desc_write(&p->ccid, c + n);
+	if (p->iccd && p->desc_maxmsg != 0)
+		put32(c + n + 44, p->desc_maxmsg);
+	if (p->desc_protocols != 0)
+		put32(c + n + 6, p->desc_protocols);
 	c[n + 1] = p->ccid_desc_type ? p->ccid_desc_type : 0x21;
 	n += 54;
-	c[n++] = 7; c[n++] = 5; c[n++] = p->ep_out; c[n++] = 2;
-	put16(c + n, mp); n += 2; c[n++] = 0;
-	c[n++] = 7; c[n++] = 5; c[n++] = p->ep_in; c[n++] = 2;
-	put16(c + n, mp); n += 2; c[n++] = 0;
+	if (!p->iccd) {
+		c[n++] = 7; c[n++] = 5; c[n++] = p->ep_out; c[n++] = 2;
+		put16(c + n, mp); n += 2; c[n++] = 0;
+		c[n++] = 7; c[n++] = 5; c[n++] = p->ep_in; c[n++] = 2;
+		put16(c + n, mp); n += 2; c[n++] = 0;
+	}
 	if (p->has_intr) {
 		c[n++] = 7; c[n++] = 5; c[n++] = p->ep_intr; c[n++] = 3;
 		put16(c + n, 8); n += 2; c[n++] = 32;
@@ -207,11 +215,35 @@ load_dump(const char *path, struct rd_profile *p, char *err, size_t errlen)
 	p->iface_class = d.iface_class ? d.iface_class : 0x0B;
 	p->ccid_desc_type = d.ccid_desc_type ? d.ccid_desc_type : 0x21;
 	p->has_intr = d.has_intr;
+	p->iface_protocol = d.iface_protocol;
+	/* ICCD (class 0x0B or 0xFF, protocol 1 or 2) without a bulk pair:
+	 * emulated
+	 * over the control pipe (reader_iccd.c); one that has a bulk pair
+	 * (ActivCard V2) stays a bulk CCID reader, as usb/ drives it */
+	if ((p->iface_class == 0x0B || p->iface_class == 0xFF) &&
+	    (d.iface_protocol == USB_ICCD_A ||
+	    d.iface_protocol == USB_ICCD_B) && d.num_endpoints < 2) {
+		p->iccd = d.iface_protocol;
+		p->has_intr = d.iface_protocol == USB_ICCD_B && d.has_intr;
+	}
 	*c = d.ccid;
 	if (c->dwMaxCCIDMessageLength < 20) {
 		snprintf(err, errlen, "%s: dwMaxCCIDMessageLength %u is too "
 		    "small to emulate", path, c->dwMaxCCIDMessageLength);
 		return -1;
+	}
+	if ((c->dwProtocols & 3) == 0 && (c->dwProtocols & 0x300)) {
+		/* pre-1.0 (MySmartPad): T=0/T=1 in bits 8 and 9 */
+		p->desc_protocols = c->dwProtocols;
+		c->dwProtocols = (c->dwProtocols >> 8) & 3;
+	}
+	if (p->iccd) {
+		/* ICCD counts abData only: the CCID side here adds the
+		 * 10-byte header, and takes a whole short APDU answer */
+		p->desc_maxmsg = c->dwMaxCCIDMessageLength;
+		c->dwMaxCCIDMessageLength += 10;
+		if (c->dwMaxCCIDMessageLength < 271)
+			c->dwMaxCCIDMessageLength = 271;
 	}
 	/* More slots than we emulate: the first two are offered. */
 	if (c->bMaxSlotIndex >= RD_MAX_SLOTS)

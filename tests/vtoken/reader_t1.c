@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_t1.c — the CARD side of ISO/IEC 7816-3 T=1 (LRC only), for the
  * TPDU-level profile: the host's CCID layer sends blocks, we answer blocks.

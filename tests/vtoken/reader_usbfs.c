@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_usbfs.c — the emulated reader as the kernel's usbfs shows it to
  * libusb, through a umockdev testbed.
@@ -94,6 +95,7 @@ struct rd_usb {
 	struct rd_client *claimed_by;
 	int removed;
 	char *record;			/* the device, as umockdev adds it */
+	struct rd_iccd *iccd;		/* ICCD profiles: the control pipe */
 	/* Transfers completed (any status but a discard), and discarded
 	 * URBs, since the start: `counters` on the control FIFO. */
 	unsigned long n_ctrl, n_bulk_out, n_bulk_in, n_intr, n_discard;
@@ -554,6 +556,10 @@ control(struct rd_usb *u, const uint8_t *setup, const uint8_t *in,
 	    req == USB_REQ_SET_INTERFACE || req == USB_REQ_CLEAR_FEATURE ||
 	    req == USB_REQ_SET_FEATURE))
 		return 0;
+	/* ICCD class requests to interface 0 (reader_iccd.c). */
+	if (u->iccd != NULL && (rt & 0x7F) == 0x21 && (index & 0xFF) == 0)
+		return rd_iccd_control(u->iccd, u->dev, rt, req, value, in,
+		    (rt & 0x80) ? 0 : MIN(inlen, (size_t)wlen), out, wlen);
 	/* CCID class requests to interface 0 (CCID 1.1 §5.3). */
 	if ((rt & 0x7F) == 0x21 && (index & 0xFF) == 0) {
 		if (rt == 0x21 && req == 0x01 && inlen == 0) {
@@ -1108,6 +1114,7 @@ rd_usb_free(struct rd_usb **up)
 		g_object_unref(u->tb);	/* removes the root directory */
 	g_free(u->root);
 	g_free(u->record);
+	rd_iccd_free(&u->iccd);
 	g_rec_mutex_clear(&u->lock);
 	g_free(u);
 	*up = NULL;
@@ -1123,6 +1130,10 @@ rd_usb_start(struct rd_usb *u, struct rd_dev *d, char *err, size_t errlen)
 	int ok;
 
 	u->dev = d;
+	if (p->iccd && (u->iccd = rd_iccd_new(p->iccd)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	u->handler = umockdev_ioctl_base_new();
 	g_signal_connect(u->handler, "handle-ioctl", G_CALLBACK(on_ioctl), u);
 	g_signal_connect(u->handler, "handle-read", G_CALLBACK(on_read), u);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/vtoken/vcard.c — the software PIV card: object life cycle, APDU
  * decoding (short, extended, chaining), GET RESPONSE and small helpers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vcard — the software PIV card behind the virtual token (tests only).
  *

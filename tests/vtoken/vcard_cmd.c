@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/vtoken/vcard_cmd.c — the PIV commands of the software card
  * (SP 800-73-4 part 2 and Yubico's extensions), one handler each.  The

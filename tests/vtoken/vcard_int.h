@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vcard internals shared by vcard.c (APDU layer and dispatch),
  * vcard_cmd.c (PIV commands), vcard_keys.c (crypto), vcard_state.c

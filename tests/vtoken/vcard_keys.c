@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/vtoken/vcard_keys.c — the software card's cryptography, all
  * through OpenSSL 3 EVP: key generation and import, the public key as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/vtoken/vcard_log.c — VTOKEN_LOG: every command APDU as "> HEX"
  * and every response as "< HEX", one per line, uppercase, with the bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vcard_main.c — build/vcard: the software PIV card as a vpcd card, so
  * pcscd (with vsmartcard's libifdvpcd) and everything on top of it (OpenSC,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/vtoken/vcard_state.c — the card's persistent state in a small
  * line-based text file, rewritten atomically (temporary file, rename)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vpcd.c — vsmartcard's vpcd protocol: framing, sockets, and the card side
  * (serving a vcard to a vpcd reader driver, e.g. pcscd's libifdvpcd).

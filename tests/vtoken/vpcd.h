@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vpcd.h — framing and sockets of vsmartcard's vpcd protocol, shared by
  * backend.c (reader side), vpcd.c (card side), vcard_main.c and the tests.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vtoken_lseek.c — build/vtoken-lseek.so, preloaded by tests/with-vtoken
  * after libumockdev-preload.so.
