@@ -57,10 +57,12 @@ encode(uint8_t *buf, uint8_t cla, const struct piv_cmd *c, const uint8_t *d,
 	return n;
 }
 
-/* One exchange at the transport; the answer lands in p->rx. */
+/* One exchange at the transport; the answer lands in p->rx.  final: the
+ * command's last part (or a GET RESPONSE after it): the card acts on it,
+ * so losing its answer leaves the outcome unknown (p->lost_ins). */
 static int
 xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
-    int *redact, size_t *rlen, int *ms)
+    int *redact, size_t *rlen, int *ms, int final, uint8_t ins)
 {
 	int r;
 
@@ -74,11 +76,16 @@ xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
 	r = p->io.transmit(p->io_h, capdu, clen, p->rx, maxrx, rlen, ms);
 	if (r != 0) {
 		*rlen = 0;
-		util_trace(1, "piv: transport error %d", r);
+		if (final && (p->io.sent == NULL || p->io.sent(p->io_h)))
+			p->lost_ins = ins;
+		util_trace(1, "piv: transport error %d%s", r, p->lost_ins ?
+		    " after the command reached the card" : "");
 		return r < 0 && r >= PIV_ERR_ACCESS ? r : PIV_ERR_TRANSPORT;
 	}
 	if (*rlen < 2 || *rlen > maxrx) {	/* no SW, or more than asked */
 		*rlen = 0;
+		if (final)
+			p->lost_ins = ins;
 		return PIV_ERR_PROTO;
 	}
 	util_trace_hex(3, "piv <", p->rx, *rlen, *redact);
@@ -120,6 +127,7 @@ piv_transceive(piv_card_t *p, const struct piv_cmd *c, uint8_t *out,
 		return PIV_ERR_ARG;
 	if (ms == NULL)
 		ms = &defms;
+	p->lost_ins = 0;
 	maxrx = PIV_RX_MAX;
 	if (p->io.rx_max != 0)
 		maxrx = min_sz(maxrx, p->io.rx_max);
@@ -138,7 +146,8 @@ again:
 	if (ext) {
 		le = cap > 0 ? min_sz(min_sz(cap, 65536), maxrx - 2) : 0;
 		n = encode(tx, c->cla, c, c->data, c->len, le, 1);
-		if ((r = xmit(p, tx, n, maxrx, &redact, &rlen, ms)) != 0)
+		if ((r = xmit(p, tx, n, maxrx, &redact, &rlen, ms, 1,
+		    c->ins)) != 0)
 			goto fail;
 		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
 		if (s == 0x6700 && !p->no_ext) {
@@ -163,7 +172,7 @@ again:
 			} else
 				n = encode(tx, c->cla, c, d, part, le, 0);
 			if ((r = xmit(p, tx, n, maxrx, &redact, &rlen,
-			    ms)) != 0)
+			    ms, off + part >= c->len, c->ins)) != 0)
 				goto fail;
 			s = (uint16_t)(p->rx[rlen - 2] << 8 |
 			    p->rx[rlen - 1]);
@@ -181,7 +190,7 @@ again:
 			}
 			tx[n - 1] = (uint8_t)(le & 0xff);
 			if ((r = xmit(p, tx, n, maxrx, &redact, &rlen,
-			    ms)) != 0)
+			    ms, 1, c->ins)) != 0)
 				goto fail;
 			s = (uint16_t)(p->rx[rlen - 2] << 8 |
 			    p->rx[rlen - 1]);
@@ -208,7 +217,7 @@ again:
 		gr[3] = 0x00;
 		gr[4] = (uint8_t)(le & 0xff);
 		if ((r = xmit(p, gr, sizeof(gr), maxrx, &redact, &rlen,
-		    ms)) != 0)
+		    ms, 1, c->ins)) != 0)
 			goto fail;
 		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
 		if ((r = append(p, rlen, out, cap, &got)) != 0)

@@ -619,7 +619,16 @@ cmd_selfsign_cert(const struct globals *g, struct opts *o)
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
 		goto out;
 	if ((r = piv_write_cert(t.piv, (uint8_t)o->slot, cert, o->compress,
-	    &ms)) != 0) {
+	    &ms)) != 0 && cli_lost(&t, r, 0xdb)) {
+		if ((ex = cli_lost_seen("selfsign-cert: storing the certificate",
+		    r, cli_cert_is(&t, o->slot, cert, o->compress), "the "
+		    "certificate may or may not have been stored", "`usbpiv "
+		    "export-cert --slot SLOT` shows the slot's certificate "
+		    "now")) != EX_OK)
+			goto out;
+		r = 0;
+	}
+	if (r != 0) {
 		ex = cli_piv_fail("selfsign-cert: storing the certificate", r);
 		goto out;
 	}
@@ -752,7 +761,12 @@ cmd_delete_cert(const struct globals *g, struct opts *o)
 		ms = CLI_OP_MS;
 		r = piv_delete_cert(t.piv, (uint8_t)o->slot, &ms);
 	}
-	if (r == PIV_ERR_NOT_FOUND) {
+	if (r != 0 && cli_lost(&t, r, 0xdb))
+		ex = cli_lost_seen("delete-cert", r, cli_object_is(&t,
+		    piv_cert_object((uint8_t)o->slot), NULL, 0), "the "
+		    "certificate may or may not have been deleted", "`usbpiv "
+		    "export-cert --slot SLOT` shows whether it is still there");
+	else if (r == PIV_ERR_NOT_FOUND) {
 		cli_err("delete-cert: no certificate in slot %02x",
 		    (unsigned)o->slot);
 		ex = EX_NOTFOUND;
