@@ -34,7 +34,7 @@ limit=${USBPIV_FAULT_LIMIT:-300}
 # emulated token (the slow boot, packaging and comparison ones are left
 # out; USBPIV_FAULT_TESTS can name any).
 IT_DEFAULT="cli_basic cli_keys cli_pin cli_readers p11_apdus p11_clients
-    stack_fault share_users"
+    stack_fault share_users faults_alloc"
 tests=${USBPIV_FAULT_TESTS:-}
 if [ -z "$tests" ]; then
 	for t in "$build"/tests/test_*; do
