@@ -86,7 +86,8 @@ for seed in $seeds; do
 			# held (cmocka jumps out of it): the test's leak
 			case $n in
 			test_*) grep -q '^\[  FAILED  \]' "$d/out" &&
-			    [ $k -gt 0 ] && [ -z "$san" ] && tleak=1 ;;
+			    [ $k -gt 0 ] && [ "$san" != "sanitizer report or crash" ] &&
+			    tleak=1 san= ;;
 			esac
 			[ -z "$tleak" ] && san="leak"
 		fi
