@@ -365,10 +365,16 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 	if (o->protect) {
 		ms = CLI_OP_MS;
 		if ((r = piv_write_protected_mgm(t.piv, key, len, &ms)) != 0) {
-			ex = cli_piv_fail("storing the PIN-protected key", r);
+			int lost = cli_lost(&t, r, 0xdb);
+
+			ex = lost ? cli_unknown("storing the PIN-protected key",
+			    r, "the new management key is set, and may or may "
+			    "not be stored under the PIN", "`usbpiv info` says "
+			    "whether it is (pin_protected)") :
+			    cli_piv_fail("storing the PIN-protected key", r);
 			util_hex(key, len, shown);
-			cli_err("the new key is NOT stored; write it down: %s",
-			    shown);
+			cli_err("the new key is %s stored; write it down: %s",
+			    lost ? "maybe not" : "NOT", shown);
 			util_wipe(shown, sizeof(shown));
 			goto out;
 		}
