@@ -90,7 +90,7 @@ init(void)
 		base = strrchr(a0, '/') != NULL ? strrchr(a0, '/') + 1 : a0;
 		h = fnv(h, base, strlen(base) + 1);
 		h = fnv(h, a1, strlen(a1));
-		snprintf(prog, sizeof(prog), "%s%s%.24s", base, *a1 ? "/" : "",
+		snprintf(prog, sizeof(prog), "%.32s%s%.24s", base, *a1 ? "/" : "",
 		    a1);
 	}
 	rng = seed ^ h;
