@@ -101,7 +101,8 @@ for seed in $seeds; do
 		why=
 		if [ -n "$san" ]; then why="$san"
 		elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then why="hang (${dt}s)"
-		elif [ $rc -gt 128 ]; then why="signal $((rc - 128))"
+		elif [ $rc -gt 128 ] && [ -z "$tleak" ]; then
+			why="signal $((rc - 128))"
 		elif [ $rc -ne 0 ]; then
 			# again, same seed, no injections
 			run1 "$n" "$seed" 0 "$d.again"
