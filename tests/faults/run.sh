@@ -15,7 +15,8 @@
 #
 # Environment: USBPIV_FAULT_SEEDS (several, space separated) or
 # USBPIV_FAULT_SEED (one; default: the time), USBPIV_FAULT_RATE (default
-# 40), USBPIV_FAULT_TESTS (names of unit tests test_* and integration
+# 40; the integration scripts get USBPIV_FAULT_RATE_IT, default ten times
+# that), USBPIV_FAULT_TESTS (names of unit tests test_* and integration
 # scripts; default: every unit test and the integration scripts listed
 # below), USBPIV_FAULT_LIMIT (seconds per run, default 300).
 # Replay one run:  USBPIV_FAULT_SEED=S USBPIV_FAULT_RATE=R
@@ -28,6 +29,9 @@ case $build in /*) ;; *) build=$top/$build ;; esac
 export USBPIV_BUILD="$build" USBPIV_TOP="$top" USBPIV_WRAP=
 export USBPIV_TEST_MODE=${USBPIV_TEST_MODE:-asan}
 rate=${USBPIV_FAULT_RATE:-40}
+# the integration scripts make many processes and give up at the first
+# failure of their setup: a lower rate lets them reach further
+itrate=${USBPIV_FAULT_RATE_IT:-$((rate * 10))}
 seeds=${USBPIV_FAULT_SEEDS:-${USBPIV_FAULT_SEED:-$(date +%s)}}
 limit=${USBPIV_FAULT_LIMIT:-300}
 # The integration scripts that drive the CLI and the module over the
@@ -67,12 +71,15 @@ run1() {
 
 pass=0 inj=0 real=0 runs=0 faults=0 skipped=0 reals=
 for seed in $seeds; do
-	echo "== seed $seed, rate 1/$rate (replay: USBPIV_FAULT_SEED=$seed" \
-	    "USBPIV_FAULT_RATE=$rate USBPIV_FAULT_TESTS=NAME $0 $1)"
+	echo "== seed $seed, rate 1/$rate, integration 1/$itrate (replay:" \
+	    "USBPIV_FAULT_SEED=$seed USBPIV_FAULT_RATE=$rate" \
+	    "USBPIV_FAULT_RATE_IT=$itrate USBPIV_FAULT_TESTS=NAME $0 $1)"
 	for n in $tests; do
 		d=$work/$seed-$n
 		t0=$(date +%s)
-		run1 "$n" "$seed" "$rate" "$d"
+		r=$rate
+		case $n in test_*) ;; *) r=$itrate ;; esac
+		run1 "$n" "$seed" "$r" "$d"
 		rc=$?
 		dt=$(($(date +%s) - t0))
 		k=0 san= tleak=
@@ -135,7 +142,8 @@ for seed in $seeds; do
 		fi
 	done
 done
-echo "check-faults: seeds $seeds, rate 1/$rate: $runs runs, $faults" \
+echo "check-faults: seeds $seeds, rate 1/$rate (integration 1/$itrate):" \
+    "$runs runs, $faults" \
     "injected failures; $pass passed, $inj failed by injection (clean)," \
     "$real REAL, $skipped skipped"
 [ -n "$reals" ] && echo "REAL failures:$reals (kept in $build/faults-failed)"
