@@ -16,7 +16,8 @@
  *                      for the same seed and the same program name and
  *                      subcommand (argv[0]'s base name and argv[1])
  *   USBPIV_FAULT_ONLY  NAME:N: instead, exactly the Nth call to NAME
- *                      fails (a test walking N over every call)
+ *                      fails, or with NAME "*" the Nth wrapped call of
+ *                      any name (a test walking N over every call)
  *   USBPIV_FAULT_LOG   a file each injected failure is appended to:
  *                      "fault PID PROG NAME call#N caller OBJ+OFF"
  *                      (addr2line -f -e OBJ OFF names the caller)
@@ -118,7 +119,8 @@ usbpiv_fault_hit(const char *name, const void *caller)
 		init();
 	call = ++calls;
 	if (only_n > 0) {
-		if (strcmp(name, only) == 0 && ++only_calls == only_n) {
+		if ((strcmp(only, "*") == 0 || strcmp(name, only) == 0) &&
+		    ++only_calls == only_n) {
 			hit = 1;
 			hits++;
 		}
