@@ -642,6 +642,8 @@ cmd_selfsign_cert(const struct globals *g, struct opts *o)
 			ex = EX_ERR;
 		else if (PEM_write_X509(fp, cert) != 1) {
 			cli_close_out(fp, o->out);
+			cli_err("selfsign-cert: cannot encode the certificate "
+			    "(it is stored on the token)");
 			ex = EX_ERR;
 		} else if (cli_close_out(fp, o->out) != 0)
 			ex = EX_ERR;
@@ -724,6 +726,8 @@ cmd_request_cert(const struct globals *g, struct opts *o)
 	    PEM_write_X509_REQ(fp, req) == 1;
 	if (cli_close_out(fp, o->out) == 0 && ok)
 		ex = EX_OK;
+	else if (!ok)
+		cli_err("request-cert: cannot encode the request");
 out:
 	OPENSSL_free(tbs);
 	ASN1_BIT_STRING_free(bs);

@@ -87,8 +87,11 @@ write_cert(X509 *cert, int fmt, const char *path)
 		return EX_ERR;
 	ok = fmt == 1 ? i2d_X509_fp(fp, cert) == 1 :
 	    PEM_write_X509(fp, cert) == 1;
-	if (cli_close_out(fp, path) != 0 || !ok)
+	if (cli_close_out(fp, path) != 0 || !ok) {
+		if (!ok)
+			cli_err("cannot encode the certificate");
 		return EX_ERR;
+	}
 	return EX_OK;
 }
 

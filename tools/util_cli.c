@@ -476,8 +476,11 @@ cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 			cap = cap == 0 ? 4096 : cap * 2;
 			if (cap > max + 1)
 				cap = max + 1;
-			if ((nb = realloc(b, cap)) == NULL)
+			if ((nb = realloc(b, cap)) == NULL) {
+				cli_err("%s: out of memory", stdin_ ? "stdin" :
+				    path);
 				goto fail;
+			}
 			b = nb;
 		}
 		got = fread(b + n, 1, cap - n, fp);
@@ -551,8 +554,10 @@ cli_load_cert(const char *path, X509 **cert)
 	*cert = NULL;
 	if (cli_read_file(path, CLI_FILE_MAX, &buf, &len) != 0)
 		return -1;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		cli_err("out of memory");
 		goto out;
+	}
 	if ((*cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
 		p = buf;
 		*cert = d2i_X509(NULL, &p, (long)len);
@@ -582,8 +587,10 @@ cli_load_privkey(const char *path, EVP_PKEY **key)
 	*key = NULL;
 	if (cli_read_file(path, CLI_FILE_MAX, &buf, &len) != 0)
 		return -1;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		cli_err("out of memory");
 		goto out;
+	}
 	if ((*key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
 		p = buf;
 		*key = d2i_AutoPrivateKey(NULL, &p, (long)len);
@@ -614,8 +621,10 @@ cli_load_pubkey(const char *path, EVP_PKEY **key)
 	*key = NULL;
 	if (cli_read_file(path, CLI_FILE_MAX, &buf, &len) != 0)
 		return -1;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		cli_err("out of memory");
 		goto out;
+	}
 	if ((*key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
 		p = buf;
 		*key = d2i_PUBKEY(NULL, &p, (long)len);
