@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/faults/faults.c — injected failures for `make check-faults`.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/faults/run.sh BUILD — `make check-faults`: the unit tests and the
 # integration scripts below, on the faults build (tests/faults/faults.c),
 # once per seed, with one call in USBPIV_FAULT_RATE of the code under test

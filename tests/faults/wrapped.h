@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/faults/wrapped.h — the calls `make check-faults` makes fail: every
  * libusb and OpenSSL function usbpiv calls that can fail, with the value it

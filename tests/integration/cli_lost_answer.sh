@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A lost answer to a state-changing command (issue 10, item 4).  The step
 # carrying the command is found in a clean run (the reader's bulk
 # commands, the card's APDU log); then the same command runs again from

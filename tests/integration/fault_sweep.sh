@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Faults at every step (issue 10, item 13).  Three operations - `usbpiv
 # sign` (with its PIN), `usbpiv pin change` and `usbpiv import-key` - are
 # first run once cleanly to count their bulk commands (the emulator's

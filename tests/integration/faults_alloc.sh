@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Each allocation failure on its own (faults build only, `make
 # check-faults`; skipped elsewhere): `usbpiv info` and `usbpiv list` with
 # exactly the Nth malloc, then the Nth calloc, failing (USBPIV_FAULT_ONLY),

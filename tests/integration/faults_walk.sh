@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Every failure point, one at a time (faults build only, `make
 # check-faults`; skipped elsewhere).  For each command below, run from the
 # same card, the Nth call usbpiv makes to any wrapped function (an
