@@ -61,6 +61,16 @@ BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -fPIC -ffile-prefix-map=$(CURDIR)=. \
 ALL_CFLAGS = $(BASE_CFLAGS) $(dep_cflags) $(CFLAGS)
 LINK	= $(SAN) $(SAN_LINK) $(HARDEN_LDFLAGS) $(LDFLAGS)
 
+# `make check-faults` (FAULTS=1): the CLI, the module and the unit tests
+# get tests/faults/faults.o and -Wl,--wrap for every call it can make fail
+# (tests/faults/wrapped.h); the test programs' and the software card's own
+# calls go to the real functions (objcopy renames them to __real_NAME).
+FAULTS	?=
+LP	:= (
+FAULT_SYMS = $(if $(FAULTS),$(shell sed -n 's/^[AW]$(LP)\([A-Za-z0-9_]*\),.*/\1/p' tests/faults/wrapped.h))
+FAULT_OBJ = $(if $(FAULTS),$(BUILD)/obj/tests/faults/faults.o)
+FAULT_LINK = $(if $(FAULTS),$(FAULT_OBJ) $(foreach s,$(FAULT_SYMS),-Wl,--wrap=$(s)) -ldl)
+
 LIB_SRC	= $(sort $(wildcard util/*.c usb/*.c ccid/*.c piv/*.c))
 P11_SRC	= $(sort $(wildcard pkcs11/*.c))
 CLI_SRC	= $(sort $(wildcard tools/*.c))
@@ -94,7 +104,7 @@ VT_PROGS = $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) \
 # Keep objects make considers intermediate.
 .SECONDARY:
 
-.PHONY: all deps demo check check-asan check-valgrind tests fuzz fuzz-run \
+.PHONY: all deps demo check check-asan check-valgrind check-faults tests fuzz fuzz-run \
 	install uninstall clean bench bench-tools
 
 all: $(PROGS) $(BUILD)/usbpiv.1
@@ -132,6 +142,16 @@ check-asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    USBPIV_TEST_MODE=asan tests/run-tests.sh $(BUILD)/asan
 
+# Injected failures: every allocation, libusb and OpenSSL call of the code
+# under test may fail (tests/faults/), under ASan+UBSan; the seeds and the
+# rate come from USBPIV_FAULT_SEEDS / USBPIV_FAULT_SEED and
+# USBPIV_FAULT_RATE (tests/faults/run.sh).
+check-faults: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/faults CC=clang FAULTS=1 \
+	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    SAN_LINK='$(ASAN_SHARED)' tests
+	@USBPIV_TEST_MODE=asan tests/faults/run.sh $(BUILD)/faults
+
 check-valgrind: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/vg OPT='-O1 -g' tests
 	@USBPIV_TEST_MODE=valgrind tests/run-tests.sh $(BUILD)/vg
@@ -151,16 +171,16 @@ $(BUILD)/libusbpiv-pkcs11.a: $(P11_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/usbpiv-pkcs11.so: $(P11_OBJ) $(BUILD)/libusbpiv.a pkcs11/pkcs11.map
+$(BUILD)/usbpiv-pkcs11.so: $(P11_OBJ) $(BUILD)/libusbpiv.a pkcs11/pkcs11.map $(FAULT_OBJ)
 	$(CC) -shared -Wl,--version-script=pkcs11/pkcs11.map $(if $(SAN),,-Wl,-z,defs) \
-	    -o $@ $(P11_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs) -pthread
+	    -o $@ $(P11_OBJ) $(BUILD)/libusbpiv.a $(FAULT_LINK) $(LINK) $(dep_libs) -pthread
 
 # `usbpiv uri` loads the installed module when none is next to it.
 $(call obj,tools/cmd_uri.c): ALL_CFLAGS += \
 	-DUSBPIV_PKCS11_MODULE='"$(PKCS11DIR)/usbpiv-pkcs11.so"'
 
-$(BUILD)/usbpiv: $(CLI_OBJ) $(BUILD)/libusbpiv.a
-	$(CC) -pie -o $@ $(CLI_OBJ) $(BUILD)/libusbpiv.a $(LINK) $(dep_libs)
+$(BUILD)/usbpiv: $(CLI_OBJ) $(BUILD)/libusbpiv.a $(FAULT_OBJ)
+	$(CC) -pie -o $@ $(CLI_OBJ) $(BUILD)/libusbpiv.a $(FAULT_LINK) $(LINK) $(dep_libs)
 
 # ---- virtual token (tests only) -------------------------------------------
 GLIB_CFLAGS = $(shell $(PKG_CONFIG) --cflags umockdev-1.0 glib-2.0)
@@ -211,10 +231,40 @@ $(BUILD)/libtesthelp.a: $(call obj,$(TESTLIB_SRC))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS) $(BUILD)/libvtreader.a $(BUILD)/libtesthelp.a
+# In the faults build a test links its own object, its helpers, the
+# software card and the emulator's engine with their calls renamed to
+# __real_NAME: only the code under test fails.
+NF = $(if $(FAULTS),$(BUILD)/nofault/$(notdir $(1)),$(1))
+VT_TEST_LIB = $(if $(VT_LIB_SRC),$(call NF,$(BUILD)/libvtoken.a))
+TESTHELP_LIB = $(call NF,$(BUILD)/libtesthelp.a)
+VTREADER_LIB = $(call NF,$(BUILD)/libvtreader.a)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(if $(FAULTS),$(BUILD)/nofault/tests/%.o $(FAULT_OBJ)) \
+	    $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a $(P11_TEST_LIB) $(VT_PROGS) $(BUILD)/libvtreader.a \
+	    $(BUILD)/libtesthelp.a $(VT_TEST_LIB) $(TESTHELP_LIB) $(VTREADER_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(BUILD)/libtesthelp.a $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) $(BUILD)/libvtreader.a $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a \
-	    $(LINK) $(dep_libs) $(shell $(PKG_CONFIG) --libs cmocka) -pthread
+	$(CC) -o $@ $(if $(FAULTS),$(BUILD)/nofault/tests/$*.o,$<) $(TESTHELP_LIB) $(TOOLS_TEST_OBJ) $(P11_TEST_LIB) \
+	    $(VTREADER_LIB) $(VT_TEST_LIB) $(BUILD)/libusbpiv.a \
+	    $(FAULT_LINK) $(LINK) $(dep_libs) $(shell $(PKG_CONFIG) --libs cmocka) -pthread
+
+$(BUILD)/faults.syms: tests/faults/wrapped.h
+	@mkdir -p $(dir $@)
+	sed -n 's/^[AW](\([A-Za-z0-9_]*\),.*/\1 __real_\1/p' $< > $@
+# only the names an object calls and does not define itself: one that
+# defines its own (a fake libusb) keeps it, and the wrappers' __real_NAME
+# then reaches it
+NOFAULT_SYMS = nm --defined-only $< | awk '{ print $$3 }' > $@.def; \
+	nm -u $< | awk 'FILENAME == ARGV[1] { d[$$1] = 1; next } \
+	    FILENAME == ARGV[2] { w[$$1] = $$2; next } \
+	    ($$2 in w) && !($$2 in d) { print $$2, w[$$2] }' \
+	    $@.def $(BUILD)/faults.syms - | sort -u > $@.syms
+$(BUILD)/nofault/tests/%.o: $(BUILD)/obj/tests/%.o $(BUILD)/faults.syms
+	@mkdir -p $(dir $@)
+	$(NOFAULT_SYMS)
+	objcopy --redefine-syms=$@.syms $< $@
+$(BUILD)/nofault/%.a: $(BUILD)/%.a $(BUILD)/faults.syms
+	@mkdir -p $(dir $@)
+	$(NOFAULT_SYMS)
+	objcopy --redefine-syms=$@.syms $< $@
 
 # ---- fuzzing (clang libFuzzer + ASan + UBSan) ------------------------------
 FUZZ_BUILD = $(BUILD)/fuzz

@@ -238,6 +238,11 @@ int ccid_abort(ccid_reader_t *r, size_t slot, int *ms);
 int ccid_escape(ccid_reader_t *r, size_t slot, const uint8_t *in,
     size_t inlen, uint8_t *out, size_t cap, size_t *outlen, int *ms);
 
+/* Whether the last ccid_transmit delivered (a part of) its command to the
+ * reader: when it failed, 1 means the card may have run it (the answer
+ * was lost), 0 that it was not sent. */
+int ccid_sent(const ccid_reader_t *r);
+
 /* bStatus and bError of the last RDR_to_PC message (for diagnostics);
  * both 0 before any. */
 void ccid_last_status(const ccid_reader_t *r, uint8_t *bStatus,

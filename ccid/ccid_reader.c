@@ -55,6 +55,8 @@ struct ccid_reader {
 	uint64_t io_gen;
 	uint8_t last_status;
 	uint8_t last_error;
+	/* an XfrBlock of the current ccid_transmit reached the reader */
+	int xfr_sent;
 	int redact;		/* the exchange under way carries a secret */
 	int in_abort;
 	int have_aborted;	/* a command was aborted: its frames may */
@@ -176,6 +178,12 @@ ccid_last_status(const ccid_reader_t *r, uint8_t *bStatus, uint8_t *bError)
 		*bStatus = r != NULL ? r->last_status : 0;
 	if (bError != NULL)
 		*bError = r != NULL ? r->last_error : 0;
+}
+
+int
+ccid_sent(const ccid_reader_t *r)
+{
+	return r != NULL && r->xfr_sent;
 }
 
 int
@@ -481,6 +489,10 @@ ccid_exchange_seq(ccid_reader_t *r, size_t slot, uint8_t seq, uint8_t type,
 	if (*ms <= 0)
 		return CCID_ERR_TIMEOUT;
 	rc = r->io.write(r->h, r->obuf, len, ms);
+	/* a reader acts on a whole message only: one whose bulk-OUT did
+	 * not complete was not sent */
+	if (rc == 0 && type == CCID_PC_XFR_BLOCK)
+		r->xfr_sent = 1;
 	if (len > CCID_HDR_LEN)
 		util_wipe(r->obuf + CCID_HDR_LEN, len - CCID_HDR_LEN);
 	if (rc != 0)
@@ -1212,6 +1224,7 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
 	if (r == NULL || slot >= r->nslots || capdu == NULL || clen < 4 ||
 	    rapdu == NULL || cap < 2 || rlen == NULL || ms == NULL)
 		return CCID_ERR_ARG;
+	r->xfr_sent = 0;
 	s = &r->slots[slot];
 	check_io_generation(r);
 	if (s->changed) {
@@ -1260,6 +1273,7 @@ again:
 	if (tentative && rc == CCID_ERR_CARD_INACTIVE) {
 		/* nobody had powered it: do it, and send the APDU again */
 		tentative = 0;
+		r->xfr_sent = 0;	/* an unpowered card ran nothing */
 		util_trace(2, "ccid: slot %zu unpowered: powering it up", slot);
 		if ((rc = ccid_power_on(r, slot, NULL, ms)) == 0)
 			goto again;

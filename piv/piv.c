@@ -174,6 +174,12 @@ piv_apdu_count(const piv_card_t *p)
 	return p != NULL ? p->napdu : 0;
 }
 
+uint8_t
+piv_lost_ins(const piv_card_t *p)
+{
+	return p != NULL ? p->lost_ins : 0;
+}
+
 int
 piv_begin(piv_card_t *p, int *ms)
 {

@@ -76,6 +76,10 @@ typedef struct piv_io {
 	/* May be NULL (then `extended` says): whether extended APDUs can
 	 * travel now (a TPDU reader's card may run T=0). */
 	int (*extended_now)(void *h);
+	/* May be NULL (then a failed transmit counts as sent): whether the
+	 * last transmit reached the card, its command (or part of it)
+	 * delivered; a failed one that did has an unknown outcome. */
+	int (*sent)(void *h);
 } piv_io_t;
 
 /* ---- constants ---------------------------------------------------------- */
@@ -222,6 +226,14 @@ int piv_select(piv_card_t *p, int *ms);
 const uint8_t *piv_apt(const piv_card_t *p, size_t *len);
 /* Number of APDUs sent so far (for tests and benchmarks). */
 uint64_t piv_apdu_count(const piv_card_t *p);
+/*
+ * After a call failed with a transport error (PIV_ERR_TRANSPORT, _REMOVED,
+ * _TIMEOUT, _PROTO): the INS of the command whose answer was lost after
+ * it (its last part) reached the card, so that the card may or may not
+ * have carried it out; 0 when the failed exchange was not sent (or the
+ * last exchange did not fail).  Reset by every command.
+ */
+uint8_t piv_lost_ins(const piv_card_t *p);
 
 /* YubiKey GET VERSION (INS FD); PIV_ERR_NOT_SUPPORTED on other cards. */
 int piv_get_version(piv_card_t *p, uint8_t ver[3], int *ms);

@@ -123,10 +123,12 @@ piv_last_sw(const piv_card_t *p)
 	return p != NULL ? p->last_sw : 0;
 }
 
-/* One exchange at the transport; the answer lands in p->rx. */
+/* One exchange at the transport; the answer lands in p->rx.  final: the
+ * command's last part (or a GET RESPONSE after it): the card acts on it,
+ * so losing its answer leaves the outcome unknown (p->lost_ins). */
 static int
 xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
-    int *redact, size_t *rlen, int *ms)
+    int *redact, size_t *rlen, int *ms, int final, uint8_t ins)
 {
 	int r;
 
@@ -140,13 +142,18 @@ xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
 	r = p->io.transmit(p->io_h, capdu, clen, p->rx, maxrx, rlen, ms);
 	if (r != 0) {
 		*rlen = 0;
+		if (final && (p->io.sent == NULL || p->io.sent(p->io_h)))
+			p->lost_ins = ins;
 		r = piv_err_from_io(r);
-		util_trace(1, "piv: transport: %s (%s)", piv_strerror(r),
-		    piv_last_cause(p));
+		util_trace(1, "piv: transport: %s (%s)%s", piv_strerror(r),
+		    piv_last_cause(p), p->lost_ins ?
+		    ", after the command reached the card" : "");
 		return r;
 	}
 	if (*rlen < 2 || *rlen > maxrx) {	/* no SW, or more than asked */
 		*rlen = 0;
+		if (final)
+			p->lost_ins = ins;
 		return PIV_ERR_PROTO;
 	}
 	util_trace_hex(3, "piv <", p->rx, *rlen, *redact);
@@ -190,6 +197,7 @@ piv_transceive(piv_card_t *p, const struct piv_cmd *c, uint8_t *out,
 		return PIV_ERR_ARG;
 	if (ms == NULL)
 		ms = &defms;
+	p->lost_ins = 0;
 	maxrx = PIV_RX_MAX;
 	if (p->io.rx_max != 0)
 		maxrx = min_sz(maxrx, p->io.rx_max);
@@ -209,7 +217,8 @@ again:
 		le = cap > 0 ? min_sz(min_sz(cap, 65536), maxrx - 2) : 0;
 		if ((r = encode(tx, txcap, c->cla, c, c->data, c->len, le, 1,
 		    &n)) != 0 ||
-		    (r = xmit(p, tx, n, maxrx, &redact, &rlen, ms)) != 0)
+		    (r = xmit(p, tx, n, maxrx, &redact, &rlen, ms, 1,
+		    c->ins)) != 0)
 			goto fail;
 		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
 		if (s == 0x6700 && !p->no_ext) {
@@ -235,7 +244,7 @@ again:
 				r = encode(tx, txcap, c->cla, c, d, part, le, 0,
 				    &n);
 			if (r != 0 || (r = xmit(p, tx, n, maxrx, &redact,
-			    &rlen, ms)) != 0)
+			    &rlen, ms, off + part >= c->len, c->ins)) != 0)
 				goto fail;
 			s = (uint16_t)(p->rx[rlen - 2] << 8 |
 			    p->rx[rlen - 1]);
@@ -253,7 +262,7 @@ again:
 			}
 			tx[n - 1] = (uint8_t)(le & 0xff);
 			if ((r = xmit(p, tx, n, maxrx, &redact, &rlen,
-			    ms)) != 0)
+			    ms, 1, c->ins)) != 0)
 				goto fail;
 			s = (uint16_t)(p->rx[rlen - 2] << 8 |
 			    p->rx[rlen - 1]);
@@ -276,7 +285,8 @@ again:
 		le = min_sz(le, maxrx - 2);
 		if ((r = encode(gr, sizeof(gr), PIV_CLA, &getresp, NULL, 0, le,
 		    0, &n)) != 0 ||
-		    (r = xmit(p, gr, n, maxrx, &redact, &rlen, ms)) != 0)
+		    (r = xmit(p, gr, n, maxrx, &redact, &rlen, ms, 1,
+		    c->ins)) != 0)
 			goto fail;
 		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
 		if ((r = append(p, rlen, out, cap, &got)) != 0)

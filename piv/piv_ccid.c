@@ -88,6 +88,14 @@ ccid_io_extended(void *h)
 	return ccid_slot_extended_ok(c->r, c->slot);
 }
 
+static int
+ccid_io_sent(void *h)
+{
+	struct piv_ccid *c = h;
+
+	return ccid_sent(c->r);
+}
+
 static uint64_t
 ccid_io_generation(void *h)
 {
@@ -128,6 +136,7 @@ piv_new_ccid(piv_card_t **pp, struct ccid_reader *r, size_t slot)
 		.note_pin = ccid_io_note_pin,
 		.pin_events = ccid_io_pin_events,
 		.extended_now = ccid_io_extended,
+		.sent = ccid_io_sent,
 	};
 	struct piv_ccid *c;
 	int e;

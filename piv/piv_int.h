@@ -22,6 +22,7 @@ struct piv_card {
 	uint64_t gen;			/* io generation at the last SELECT */
 	uint64_t napdu;
 	int no_ext;			/* the card refused an extended APDU */
+	uint8_t lost_ins;		/* see piv_lost_ins() */
 	uint8_t *rx;			/* PIV_RX_MAX bytes */
 	uint8_t apt[PIV_APT_MAX];
 	size_t apt_len;

@@ -31,6 +31,8 @@ struct script {
 	const uint8_t *loop;
 	size_t looplen;
 	int transport_err;	/* returned instead of a response */
+	size_t fail_at;		/* the Nth command (1-based) fails so */
+	int sent;		/* what io.sent says of a failed one */
 	int short_frame;	/* answer 1 byte */
 	int overlong;		/* claim rlen > cap */
 	uint64_t gen;
@@ -61,6 +63,8 @@ s_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
 	}
 	if (s->transport_err)
 		return s->transport_err;
+	if (s->fail_at != 0 && s->nlog == s->fail_at)
+		return PIV_ERR_TRANSPORT;
 	if (s->short_frame) {
 		rapdu[0] = 0x90;
 		*rlen = 1;
@@ -114,6 +118,12 @@ s_end(void *h)
 {
 	((struct script *)h)->nend++;
 	return 0;
+}
+
+static int
+s_sent(void *h)
+{
+	return ((struct script *)h)->sent;
 }
 
 static piv_io_t s_io = {
@@ -332,6 +342,61 @@ test_change_and_unblock(void **state)
 	assert_int_equal(piv_unblock_pin(f->p, "12345678", 8, "111111", 6,
 	    &tries, &f->ms), PIV_ERR_PIN_WRONG);
 	assert_int_equal(tries, 1);
+}
+
+/* A state-changing command whose answer is lost after it reached the card
+ * is named by piv_lost_ins(); one that was not sent (the transport says
+ * so), an earlier part of a chain, or a command that got its answer is
+ * not. */
+static void
+test_lost_answer(void **state)
+{
+	struct fix *f = *state;
+	uint8_t big[300];
+	int tries;
+
+	memset(big, 0x41, sizeof(big));
+	/* no io.sent: a failed transmit counts as sent */
+	add(&f->s, SELECT_CMD, SELECT_OK);
+	f->s.fail_at = 2;
+	assert_int_equal(piv_change_ref(f->p, PIV_PIN_REF, "123456", 6,
+	    "654321", 6, &tries, &f->ms), PIV_ERR_TRANSPORT);
+	assert_int_equal(piv_lost_ins(f->p), 0x24);
+	/* the next command that gets its answer clears it */
+	f->s.fail_at = 0;
+	add(&f->s, "0020008008", "9000");
+	assert_int_equal(piv_verify(f->p, PIV_PIN_REF, "654321", 6, &tries,
+	    &f->ms), 0);
+	assert_int_equal(piv_lost_ins(f->p), 0);
+
+	/* the transport says the command did not go out: known outcome */
+	f->io.sent = s_sent;
+	f->s.sent = 0;
+	reopen(f);
+	f->s.pos = f->s.n = 0;
+	add(&f->s, SELECT_CMD, SELECT_OK);
+	f->s.fail_at = f->s.nlog + 2;
+	assert_int_equal(piv_put_data(f->p, 0x5fc10d, big, 10, &f->ms),
+	    PIV_ERR_TRANSPORT);
+	assert_int_equal(piv_lost_ins(f->p), 0);
+	f->s.sent = 1;
+	f->s.fail_at = f->s.nlog + 1;
+	assert_int_equal(piv_put_data(f->p, 0x5fc10d, big, 10, &f->ms),
+	    PIV_ERR_TRANSPORT);
+	assert_int_equal(piv_lost_ins(f->p), 0xdb);
+
+	/* a chained PUT DATA (short APDUs): losing the first part's answer
+	 * leaves the card with an unfinished chain, nothing done; the last
+	 * part's, an unknown outcome */
+	f->s.fail_at = f->s.nlog + 1;
+	assert_int_equal(piv_put_data(f->p, 0x5fc10d, big, sizeof(big),
+	    &f->ms), PIV_ERR_TRANSPORT);
+	assert_int_equal(piv_lost_ins(f->p), 0);
+	f->s.fail_at = f->s.nlog + 2;
+	add(&f->s, "10DB3FFF", "9000");
+	assert_int_equal(piv_put_data(f->p, 0x5fc10d, big, sizeof(big),
+	    &f->ms), PIV_ERR_TRANSPORT);
+	assert_int_equal(piv_lost_ins(f->p), 0xdb);
 }
 
 /* 53 82 01 2C + 300 bytes, delivered as 256 + 61 xx + rest */
@@ -860,6 +925,7 @@ main(void)
 		T(test_verify),
 		T(test_empty_pin_is_not_verified),
 		T(test_change_and_unblock),
+		T(test_lost_answer),
 		T(test_get_response_chain),
 		T(test_endless_61xx_is_bounded),
 		T(test_time_budget_ends_chains),

@@ -326,6 +326,26 @@ test_injections(void **state)
 	    -1);
 	assert_true(strlen(err) > 0);
 
+	/* malform-at N: the Nth answer from now, the others whole */
+	assert_int_equal(rd_dev_inject(d, "malform-at 0 seq", err,
+	    sizeof(err)), -1);
+	assert_int_equal(rd_dev_inject(d, "malform-at 2 bogus", err,
+	    sizeof(err)), -1);
+	assert_int_equal(rd_dev_inject(d, "malform-at 3 type", err,
+	    sizeof(err)), 0);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][0], 0x81);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][0], 0x81);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][0], 0x80);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_int_equal(s.f[0][0], 0x81);
+	assert_int_equal(rd_dev_inject(d, "malform-at 1 truncated", err,
+	    sizeof(err)), 0);
+	cmd(d, &s, 0x65, 0, 0, 0, NULL, 0);
+	assert_true(s.len[0] < 10);
+
 	assert_int_equal(rd_dev_inject(d, "unplug-at 2", err, sizeof(err)),
 	    0);
 	assert_int_equal(cmd(d, &s, 0x65, 0, 0, 0, NULL, 0), 1);

@@ -71,7 +71,20 @@ change(const struct globals *g, const struct opts *o, int which)
 	else
 		r = piv_change_ref(t.piv, which == 0 ? PIV_PIN_REF : PIV_PUK_REF,
 		    old->s, old->len, nw->s, nw->len, &tries, &ms);
-	if (r != 0)
+	if (r != 0 && cli_lost(&t, r, which == 1 ? 0x2c : 0x24))
+		ex = cli_unknown(which == 0 ? "pin change" : which == 1 ?
+		    "pin unblock" : "puk change", r, which == 0 ?
+		    "the PIN may or may not have been changed" : which == 1 ?
+		    "the PIN may or may not have been unblocked and set (and a "
+		    "PUK try spent)" : "the PUK may or may not have been changed",
+		    which == 2 ? "`usbpiv info` shows the PUK tries left without "
+		    "spending one; the PUK is checked only by using it (`usbpiv "
+		    "puk change` with the new one as the current PUK: a refusal "
+		    "costs a try, the old one is then still set)" :
+		    "`usbpiv info` shows the PIN tries left without spending one; "
+		    "then `usbpiv pin verify` with the new PIN (a refusal costs a "
+		    "try, and means the old PIN is still set)");
+	else if (r != 0)
 		ex = ref_fail(oldname, r, tries);
 	else {
 		fprintf(stderr, "usbpiv: %s %s\n", newname,
@@ -205,7 +218,13 @@ cmd_pin_retries(const struct globals *g, struct opts *o)
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK ||
 	    (ex = cli_verify_pin(&t, o)) != EX_OK)
 		goto out;
-	if ((r = piv_set_pin_retries(t.piv, pin, puk, &ms)) != 0)
+	if ((r = piv_set_pin_retries(t.piv, pin, puk, &ms)) != 0 &&
+	    cli_lost(&t, r, 0xfa))
+		ex = cli_unknown("pin-retries", r, "the tries may or may not "
+		    "have been set (if they were, the PIN and PUK are back to "
+		    "123456 and 12345678)", "`usbpiv info` shows the PIN and PUK "
+		    "tries: the new numbers mean they were set");
+	else if (r != 0)
 		ex = cli_piv_fail("pin-retries", r);
 	else
 		fprintf(stderr, "usbpiv: PIN tries %u, PUK tries %u; PIN and PUK "
@@ -314,7 +333,27 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 		    "no longer work: use --protect to replace it too");
 	ms = CLI_OP_MS;
 	if ((r = piv_set_mgm(t.piv, (uint8_t)alg, key, len, o->touch,
-	    &ms)) != 0) {
+	    &ms)) != 0 && cli_lost(&t, r, 0xff)) {
+		/* no tries are spent on a management key: ask the token */
+		ms = CLI_OP_MS;
+		if (piv_auth_mgm(t.piv, (uint8_t)alg, key, len, &ms) == 0) {
+			cli_warn("mgm-key set: the answer was lost, but the "
+			    "token takes the new key: it is set");
+			r = 0;
+		} else {
+			ex = cli_unknown("mgm-key set", r, "the management key "
+			    "may or may not have been changed", "try a command "
+			    "that needs it (e.g. `usbpiv set-chuid`) with the new "
+			    "key, then with the old one");
+			if (o->generate || o->protect) {
+				util_hex(key, len, shown);
+				cli_err("the new key, if it was set: %s", shown);
+				util_wipe(shown, sizeof(shown));
+			}
+			goto out;
+		}
+	}
+	if (r != 0) {
 		ex = cli_piv_fail("mgm-key set", r);
 		if (r == PIV_ERR_BAD_DATA)
 			cli_err("the token may not take %s management keys: "
@@ -326,10 +365,16 @@ cmd_mgm_key(const struct globals *g, struct opts *o)
 	if (o->protect) {
 		ms = CLI_OP_MS;
 		if ((r = piv_write_protected_mgm(t.piv, key, len, &ms)) != 0) {
-			ex = cli_piv_fail("storing the PIN-protected key", r);
+			int lost = cli_lost(&t, r, 0xdb);
+
+			ex = lost ? cli_unknown("storing the PIN-protected key",
+			    r, "the new management key is set, and may or may "
+			    "not be stored under the PIN", "`usbpiv info` says "
+			    "whether it is (pin_protected)") :
+			    cli_piv_fail("storing the PIN-protected key", r);
 			util_hex(key, len, shown);
-			cli_err("the new key is NOT stored; write it down: %s",
-			    shown);
+			cli_err("the new key is %s stored; write it down: %s",
+			    lost ? "maybe not" : "NOT", shown);
 			util_wipe(shown, sizeof(shown));
 			goto out;
 		}
@@ -409,7 +454,12 @@ cmd_reset(const struct globals *g, struct opts *o)
 		cli_err("reset refused although the PIN and the PUK are blocked "
 		    "(%s)", piv_strerror(r));
 		ex = EX_AUTH;
-	} else if (r != 0)
+	} else if (r != 0 && cli_lost(&t, r, 0xfb))
+		ex = cli_unknown("reset", r, "the PIV application may or may not "
+		    "have been reset", "`usbpiv info`: after a reset the PIN "
+		    "has all its tries and the key slots are empty; if not, run "
+		    "`usbpiv reset` again (the PIN and PUK are blocked already)");
+	else if (r != 0)
 		ex = cli_piv_fail("reset", r);
 	else
 		fprintf(stderr, "usbpiv: PIV application reset: PIN 123456, PUK "

@@ -590,7 +590,16 @@ cmd_selfsign_cert(const struct globals *g, struct opts *o)
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
 		goto out;
 	if ((r = piv_write_cert(t.piv, (uint8_t)o->slot, cert, o->compress,
-	    &ms)) != 0) {
+	    &ms)) != 0 && cli_lost(&t, r, 0xdb)) {
+		if ((ex = cli_lost_seen("selfsign-cert: storing the certificate",
+		    r, cli_cert_is(&t, o->slot, cert, o->compress), "the "
+		    "certificate may or may not have been stored", "`usbpiv "
+		    "export-cert --slot SLOT` shows the slot's certificate "
+		    "now")) != EX_OK)
+			goto out;
+		r = 0;
+	}
+	if (r != 0) {
 		ex = cli_piv_fail("selfsign-cert: storing the certificate", r);
 		goto out;
 	}
@@ -604,6 +613,8 @@ cmd_selfsign_cert(const struct globals *g, struct opts *o)
 			ex = EX_ERR;
 		else if (PEM_write_X509(fp, cert) != 1) {
 			cli_close_out(fp, o->out);
+			cli_err("selfsign-cert: cannot encode the certificate "
+			    "(it is stored on the token)");
 			ex = EX_ERR;
 		} else if (cli_close_out(fp, o->out) != 0)
 			ex = EX_ERR;
@@ -686,6 +697,8 @@ cmd_request_cert(const struct globals *g, struct opts *o)
 	    PEM_write_X509_REQ(fp, req) == 1;
 	if (cli_close_out(fp, o->out) == 0 && ok)
 		ex = EX_OK;
+	else if (!ok)
+		cli_err("request-cert: cannot encode the request");
 out:
 	OPENSSL_free(tbs);
 	ASN1_BIT_STRING_free(bs);
@@ -723,7 +736,12 @@ cmd_delete_cert(const struct globals *g, struct opts *o)
 		ms = CLI_OP_MS;
 		r = piv_delete_cert(t.piv, (uint8_t)o->slot, &ms);
 	}
-	if (r == PIV_ERR_NOT_FOUND) {
+	if (r != 0 && cli_lost(&t, r, 0xdb))
+		ex = cli_lost_seen("delete-cert", r, cli_object_is(&t,
+		    piv_cert_object((uint8_t)o->slot), NULL, 0), "the "
+		    "certificate may or may not have been deleted", "`usbpiv "
+		    "export-cert --slot SLOT` shows whether it is still there");
+	else if (r == PIV_ERR_NOT_FOUND) {
 		cli_err("delete-cert: no certificate in slot %02x",
 		    (unsigned)o->slot);
 		ex = EX_NOTFOUND;

@@ -186,14 +186,18 @@ cmd_sign(const struct globals *g, struct opts *o)
 	if (cli_alg_is_ec(alg)) {
 		if (ecdsa_to_der(sig, siglen, alg == PIV_ALG_ECCP256 ? 32 : 48,
 		    &der, &derlen) != 0) {
-			cli_err("sign: the token's ECDSA signature is malformed");
+			cli_err("sign: the token's ECDSA signature is malformed "
+			    "(or no memory to encode it)");
+			ex = EX_ERR;
 			goto out;
 		}
 		memcpy(sig, der, derlen);	/* derlen <= 2 * 48 + 9 */
 		siglen = derlen;
 	}
-	if ((fp = cli_open_out(o->out, 1)) == NULL)
+	if ((fp = cli_open_out(o->out, 1)) == NULL) {
+		ex = EX_ERR;
 		goto out;
+	}
 	fwrite(sig, 1, siglen, fp);
 	ex = cli_close_out(fp, o->out) == 0 ? EX_OK : EX_ERR;
 out:

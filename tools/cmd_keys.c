@@ -87,8 +87,11 @@ write_cert(X509 *cert, int fmt, const char *path)
 		return EX_ERR;
 	ok = fmt == 1 ? i2d_X509_fp(fp, cert) == 1 :
 	    PEM_write_X509(fp, cert) == 1;
-	if (cli_close_out(fp, path) != 0 || !ok)
+	if (cli_close_out(fp, path) != 0 || !ok) {
+		if (!ok)
+			cli_err("cannot encode the certificate");
 		return EX_ERR;
+	}
 	return EX_OK;
 }
 
@@ -114,8 +117,9 @@ cmd_keygen(const struct globals *g, struct opts *o)
 {
 	struct token t;
 	EVP_PKEY *pub = NULL;
+	struct piv_metadata old;
 	FILE *fp;
-	int ex, fmt, r, ms = CLI_OP_MS;
+	int ex, fmt, r, r2, ms = CLI_OP_MS, have_old = 0, empty = 0;
 
 	if ((ex = need_slot(o, "keygen", 0)) != EX_OK ||
 	    (ex = parse_format(o->format, 1, &fmt)) != EX_OK)
@@ -139,9 +143,43 @@ cmd_keygen(const struct globals *g, struct opts *o)
 	if (o->alg == PIV_ALG_RSA4096 || o->alg == PIV_ALG_RSA3072)
 		fprintf(stderr, "usbpiv: generating an %s key can take a "
 		    "minute...\n", cli_alg_name(o->alg));
+	/* the key there now, to tell a lost answer's new key from it */
+	ms = CLI_OP_MS;
+	if ((r2 = piv_metadata(t.piv, (uint8_t)o->slot, &old, &ms)) == 0)
+		have_old = 1;
+	else if (r2 == PIV_ERR_NOT_FOUND)
+		empty = 1;
 	ms = CLI_SLOW_MS;
 	r = piv_generate(t.piv, (uint8_t)o->slot, (uint8_t)o->alg,
 	    (uint8_t)o->pin_policy, (uint8_t)o->touch_policy, &pub, &ms);
+	if (r != 0 && cli_lost(&t, r, 0x47) && (have_old || empty)) {
+		struct piv_metadata md;
+		int seen = -1;
+
+		/* METADATA again: a key that was not there is the new one */
+		ms = CLI_OP_MS;
+		if ((r2 = piv_metadata(t.piv, (uint8_t)o->slot, &md,
+		    &ms)) == 0 && md.pub != NULL) {
+			seen = !have_old || old.pub == NULL ||
+			    EVP_PKEY_eq(old.pub, md.pub) != 1;
+			if (seen == 1) {
+				pub = md.pub;
+				md.pub = NULL;
+			}
+			piv_metadata_clear(&md);
+		} else if (r2 == PIV_ERR_NOT_FOUND)
+			seen = 0;
+		if ((ex = cli_lost_seen("keygen", r, seen, "a new key may or "
+		    "may not have been generated", "`usbpiv export-pubkey "
+		    "--slot SLOT` shows the slot's key now")) != EX_OK)
+			goto out;
+		r = 0;
+	} else if (r != 0 && cli_lost(&t, r, 0x47)) {
+		ex = cli_unknown("keygen", r, "a new key may or may not have "
+		    "been generated", "`usbpiv export-pubkey --slot SLOT` shows "
+		    "the slot's key now");
+		goto out;
+	}
 	if (r != 0) {
 		ex = cli_piv_fail("keygen", r);
 		goto out;
@@ -158,6 +196,8 @@ cmd_keygen(const struct globals *g, struct opts *o)
 		    "ssh -I asks each time, `usbpiv agent` asks\n"
 		    "  each time.  For an SSH key use 9a, or --pin-policy once.\n");
 out:
+	if (have_old)
+		piv_metadata_clear(&old);
 	EVP_PKEY_free(pub);
 	token_close(&t);
 	return ex;
@@ -187,6 +227,15 @@ cmd_import_key(const struct globals *g, struct opts *o)
 		goto out;
 	r = piv_import_key(t.piv, (uint8_t)o->slot, key, (uint8_t)o->pin_policy,
 	    (uint8_t)o->touch_policy, &ms);
+	if (r != 0 && cli_lost(&t, r, 0xfe)) {
+		/* METADATA tells whether the slot holds this key now */
+		if ((ex = cli_lost_seen("import-key", r,
+		    cli_slot_holds(&t, o->slot, key), "the key may or may not "
+		    "have been imported", "`usbpiv export-pubkey --slot SLOT` "
+		    "shows the slot's key now")) != EX_OK)
+			goto out;
+		r = 0;
+	}
 	if (r != 0) {
 		ex = cli_piv_fail("import-key", r);
 		goto out;
@@ -218,7 +267,14 @@ cmd_import_cert(const struct globals *g, struct opts *o)
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
 		goto out;
 	if ((r = piv_write_cert(t.piv, (uint8_t)o->slot, cert, o->compress,
-	    &ms)) == PIV_ERR_NO_SPACE && !o->compress) {
+	    &ms)) != 0 && cli_lost(&t, r, 0xdb)) {
+		/* read the object back */
+		if ((ex = cli_lost_seen("import-cert", r, cli_cert_is(&t,
+		    o->slot, cert, o->compress), "the certificate may or may "
+		    "not have been stored", "`usbpiv export-cert --slot SLOT` "
+		    "shows the slot's certificate now")) == EX_OK)
+			history_note(&t, o->slot);
+	} else if (r == PIV_ERR_NO_SPACE && !o->compress) {
 		cli_err("import-cert: the certificate is too large for the "
 		    "token's object (6A84): try again with --compress");
 		ex = EX_ERR;

@@ -86,7 +86,12 @@ cmd_delete_key(const struct globals *g, struct opts *o)
 	}
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
 		goto out;
-	if ((r = piv_delete_key(t.piv, (uint8_t)o->slot, &ms)) != 0)
+	if ((r = piv_delete_key(t.piv, (uint8_t)o->slot, &ms)) != 0 &&
+	    cli_lost(&t, r, 0xf6))
+		ex = cli_lost_seen("delete-key", r, cli_slot_holds(&t, o->slot,
+		    NULL), "the key may or may not have been deleted", "`usbpiv "
+		    "info` lists the slots that hold keys");
+	else if (r != 0)
 		ex = cli_piv_fail("delete-key", r);
 	else
 		fprintf(stderr, "usbpiv: key in slot %02x deleted (a certificate "
@@ -133,7 +138,15 @@ cmd_move_key(const struct globals *g, struct opts *o)
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
 		goto out;
 	if ((r = piv_move_key(t.piv, (uint8_t)o->from, (uint8_t)o->to,
-	    &ms)) != 0) {
+	    &ms)) != 0 && cli_lost(&t, r, 0xf6)) {
+		/* moved: the source slot is empty now */
+		if ((ex = cli_lost_seen("move-key", r, cli_slot_holds(&t,
+		    o->from, NULL), "the key may or may not have been moved",
+		    "`usbpiv info` lists the slots that hold keys")) != EX_OK)
+			goto out;
+		r = 0;
+	}
+	if (r != 0) {
 		ex = cli_piv_fail("move-key", r);
 		goto out;
 	}
@@ -265,7 +278,12 @@ cmd_write_object(const struct globals *g, struct opts *o)
 	}
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
 		goto out;
-	if ((r = piv_put_data(t.piv, tag, len ? data : NULL, len, &ms)) != 0)
+	if ((r = piv_put_data(t.piv, tag, len ? data : NULL, len, &ms)) != 0 &&
+	    cli_lost(&t, r, 0xdb))
+		ex = cli_lost_seen("write-object", r, cli_object_is(&t, tag,
+		    data, len), "the object may or may not have been written",
+		    "`usbpiv read-object` shows what it holds now");
+	else if (r != 0)
 		ex = cli_piv_fail("write-object", r);
 	else if (len == 0)
 		fprintf(stderr, "usbpiv: object %06x deleted\n", (unsigned)tag);
@@ -304,7 +322,15 @@ put_fresh(const struct globals *g, struct opts *o, const char *cmd,
 		return ex;
 	if ((ex = cli_auth_mgm(&t, o)) != EX_OK)
 		goto out;
-	if ((r = piv_put_data(t.piv, obj, buf, len, &ms)) != 0) {
+	if ((r = piv_put_data(t.piv, obj, buf, len, &ms)) != 0 &&
+	    cli_lost(&t, r, 0xdb)) {
+		if ((ex = cli_lost_seen(cmd, r, cli_object_is(&t, obj, buf, len),
+		    "the object may or may not have been written", "`usbpiv "
+		    "read-object` shows what it holds now")) != EX_OK)
+			goto out;
+		r = 0;
+	}
+	if (r != 0) {
 		ex = cli_piv_fail(cmd, r);
 		goto out;
 	}

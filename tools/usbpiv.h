@@ -28,6 +28,8 @@ enum cli_exit {
 	EX_BUSY = 5,		/* token in use by another program */
 	EX_ACCESS = 6,		/* permission denied on the device node */
 	EX_TIMEOUT = 7,		/* timed out (touch not given, token silent) */
+	EX_UNKNOWN = 8,		/* a change's answer was lost: it may or may
+				 * not have been made */
 };
 
 /* Default time budget of one card operation (RSA 4096 keygen is slow). */
@@ -184,6 +186,26 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "usbpiv: what: <piv_strerror>" and maps to an exit code. */
 int cli_piv_fail(const char *what, int r);
 int cli_exit_for_piv(int r);
+/* After a state-changing call failed with r: 1 when the answer to its
+ * command INS was lost after the command reached the token (the change
+ * may or may not have been made), else 0. */
+int cli_lost(const struct token *t, int r, uint8_t ins);
+/* Says so ("WHAT: <error> after the command reached the token: the
+ * outcome is unknown", then "MAY; HOW") and returns EX_UNKNOWN. */
+int cli_unknown(const char *what, int r, const char *may, const char *how);
+/* Looking after a lost answer, without risk: whether object obj now holds
+ * want (len 0: absent or empty), whether key slot `slot` now holds the
+ * public key of want (NULL: empty).  1 yes, 0 no, -1 cannot tell. */
+int cli_object_is(struct token *t, uint32_t obj, const uint8_t *want,
+    size_t len);
+int cli_slot_holds(struct token *t, int slot, const EVP_PKEY *want);
+/* What was seen (as above) after a lost answer: 1 -> a warning that the
+ * change was made and EX_OK; 0 -> an error that it was not, EX_ERR; -1 ->
+ * cli_unknown(what, r, may, how). */
+int cli_lost_seen(const char *what, int r, int seen, const char *may,
+    const char *how);
+/* cli_object_is for the certificate object of slot holding cert. */
+int cli_cert_is(struct token *t, int slot, const X509 *cert, int compress);
 int cli_exit_for_ccid(int r);
 int cli_exit_for_usb(int r);
 int cli_usb_ctx_new(usb_ctx_t **ctx);

@@ -177,6 +177,93 @@ cli_piv_fail(const char *what, int r)
 	return cli_exit_for_piv(r);
 }
 
+/* ---- lost answers ------------------------------------------------------ */
+
+int
+cli_lost(const struct token *t, int r, uint8_t ins)
+{
+	if (r != PIV_ERR_TRANSPORT && r != PIV_ERR_REMOVED &&
+	    r != PIV_ERR_TIMEOUT && r != PIV_ERR_PROTO)
+		return 0;
+	return t != NULL && t->piv != NULL && piv_lost_ins(t->piv) == ins;
+}
+
+int
+cli_unknown(const char *what, int r, const char *may, const char *how)
+{
+	cli_err("%s: %s after the command reached the token: the outcome is "
+	    "unknown", what, piv_strerror(r));
+	cli_err("%s; %s", may, how);
+	return EX_UNKNOWN;
+}
+
+int
+cli_object_is(struct token *t, uint32_t obj, const uint8_t *want,
+    size_t len)
+{
+	uint8_t *data = NULL;
+	size_t n = 0;
+	int r, ms = CLI_OP_MS, eq;
+
+	r = piv_get_data(t->piv, obj, &data, &n, &ms);
+	if (r == PIV_ERR_NOT_FOUND)
+		return len == 0;
+	if (r != 0)
+		return -1;
+	eq = n == len && (len == 0 || memcmp(data, want, len) == 0);
+	util_freezero(data, n);
+	return eq;
+}
+
+int
+cli_slot_holds(struct token *t, int slot, const EVP_PKEY *want)
+{
+	struct piv_metadata md;
+	int r, ms = CLI_OP_MS, eq;
+
+	r = piv_metadata(t->piv, (uint8_t)slot, &md, &ms);
+	if (r == PIV_ERR_NOT_FOUND)
+		return want == NULL;
+	if (r != 0)
+		return -1;
+	eq = want != NULL && md.pub != NULL && EVP_PKEY_eq(md.pub, want) == 1;
+	if (md.pub == NULL)
+		eq = -1;
+	piv_metadata_clear(&md);
+	return eq;
+}
+
+int
+cli_lost_seen(const char *what, int r, int seen, const char *may,
+    const char *how)
+{
+	if (seen == 1) {
+		cli_warn("%s: the answer was lost (%s), but the token shows the "
+		    "change was made", what, piv_strerror(r));
+		return EX_OK;
+	}
+	if (seen == 0) {
+		cli_err("%s: %s; the token shows the change was not made", what,
+		    piv_strerror(r));
+		return EX_ERR;
+	}
+	return cli_unknown(what, r, may, how);
+}
+
+int
+cli_cert_is(struct token *t, int slot, const X509 *cert, int compress)
+{
+	uint8_t *obj = NULL;
+	size_t len = 0;
+	int eq;
+
+	if (piv_build_cert_object(cert, compress, &obj, &len) != 0)
+		return -1;
+	eq = cli_object_is(t, piv_cert_object((uint8_t)slot), obj, len);
+	free(obj);
+	return eq;
+}
+
 /* ---- names -------------------------------------------------------------- */
 
 const uint8_t cli_key_slots[] = {
@@ -394,8 +481,11 @@ cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 			cap = cap == 0 ? 4096 : cap * 2;
 			if (cap > max + 1)
 				cap = max + 1;
-			if ((nb = realloc(b, cap)) == NULL)
+			if ((nb = realloc(b, cap)) == NULL) {
+				cli_err("%s: out of memory", stdin_ ? "stdin" :
+				    path);
 				goto fail;
+			}
 			b = nb;
 		}
 		got = fread(b + n, 1, cap - n, fp);
@@ -469,8 +559,10 @@ cli_load_cert(const char *path, X509 **cert)
 	*cert = NULL;
 	if (cli_read_file(path, CLI_FILE_MAX, &buf, &len) != 0)
 		return -1;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		cli_err("out of memory");
 		goto out;
+	}
 	if ((*cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
 		p = buf;
 		*cert = d2i_X509(NULL, &p, (long)len);
@@ -500,8 +592,10 @@ cli_load_privkey(const char *path, EVP_PKEY **key)
 	*key = NULL;
 	if (cli_read_file(path, CLI_FILE_MAX, &buf, &len) != 0)
 		return -1;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		cli_err("out of memory");
 		goto out;
+	}
 	if ((*key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
 		p = buf;
 		*key = d2i_AutoPrivateKey(NULL, &p, (long)len);
@@ -532,8 +626,10 @@ cli_load_pubkey(const char *path, EVP_PKEY **key)
 	*key = NULL;
 	if (cli_read_file(path, CLI_FILE_MAX, &buf, &len) != 0)
 		return -1;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		cli_err("out of memory");
 		goto out;
+	}
 	if ((*key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
 		p = buf;
 		*key = d2i_PUBKEY(NULL, &p, (long)len);

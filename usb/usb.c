@@ -445,6 +445,7 @@ enumerate(usb_ctx_t *ctx, int want_strings, struct usb_dev_info **listp,
 	struct usb_dev_info *list = NULL;
 	ssize_t cnt, i;
 	size_t n = 0;
+	int r;
 
 	if (listp != NULL)
 		*listp = NULL;
@@ -463,9 +464,14 @@ enumerate(usb_ctx_t *ctx, int want_strings, struct usb_dev_info **listp,
 	}
 	for (i = 0; i < cnt && n < USB_MAX_DEVICES; i++) {
 		/* a device that cannot be read or parsed is not a reader we
-		 * can use: skip it, do not fail the whole list */
-		if (add_device(devs[i], NULL, want_strings, list,
-		    USB_MAX_DEVICES, &n) != USB_OK)
+		 * can use: skip it, do not fail the whole list; but no memory
+		 * is not the device's fault (it would read as "no reader") */
+		if ((r = add_device(devs[i], NULL, want_strings, list,
+		    USB_MAX_DEVICES, &n)) == USB_ERR_NOMEM) {
+			libusb_free_device_list(devs, 1);
+			free(list);
+			return r;
+		} else if (r != USB_OK)
 			util_trace(2, "usb: skipping %03u/%03u: unreadable "
 			    "descriptors", libusb_get_bus_number(devs[i]),
 			    libusb_get_device_address(devs[i]));
@@ -703,9 +709,16 @@ usb_open(usb_ctx_t *ctx, const struct usb_dev_info *info, usb_dev_t **devp)
 	 * enumeration: check it is still the same reader and interface, and
 	 * take the interface as its descriptors say now */
 	if (device_desc(d, &dd) != USB_OK || dd.idVendor != info->vid ||
-	    dd.idProduct != info->pid ||
-	    device_ifaces(d, ifs, UTIL_ARRAY_LEN(ifs), &nif) != USB_OK)
+	    dd.idProduct != info->pid)
 		goto out;
+	if ((r = device_ifaces(d, ifs, UTIL_ARRAY_LEN(ifs), &nif)) !=
+	    USB_OK) {
+		/* out of memory is no sign of another device */
+		if (r != USB_ERR_NOMEM)
+			r = USB_ERR_NOT_FOUND;
+		goto out;
+	}
+	r = USB_ERR_NOT_FOUND;
 	fresh = *info;
 	for (i = 0; i < nif; i++) {
 		if (ifs[i].bInterfaceNumber == info->iface.bInterfaceNumber) {

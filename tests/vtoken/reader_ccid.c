@@ -74,6 +74,9 @@ struct rd_dev {
 	int wtx_next;
 	int wtx_forever;		/* every command gets wtx_forever frames */
 	enum rd_malform malform;
+	long malform_at;		/* 0: off; else the bulk command whose
+					 * answer gets malform_at_kind */
+	enum rd_malform malform_at_kind;
 	int zlp_next;			/* zero-length packets before the
 					 * next answer */
 	int statusfail;			/* GetSlotStatus answers to fail */
@@ -598,6 +601,11 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 			d->hooks.unplug(d->hooks.ctx);
 		return 1;
 	}
+	if (d->malform_at > 0 && d->bulk_count >= (unsigned long)d->malform_at) {
+		/* this command's final answer is the one to break */
+		d->malform_at = 0;
+		d->malform = d->malform_at_kind;
+	}
 
 	if (slot >= d->nslots) {
 		emit_wtx(d, emit, ctx, rtype, slot, seq, ICC_ABSENT);
@@ -937,7 +945,9 @@ rd_dev_inject(struct rd_dev *d, const char *line, char *err, size_t errlen)
 		d->t1_trailing = 1;
 		return 0;
 	}
-	if (strcmp(w[0], "malform") == 0 && nw == 2) {
+	if ((strcmp(w[0], "malform") == 0 && nw == 2) ||
+	    (strcmp(w[0], "malform-at") == 0 && nw == 3 &&
+	    parse_long(w[1], 1, 1000000000, &v) == 0)) {
 		static const struct { const char *n; enum rd_malform m; } k[] = {
 			{ "length", RD_MAL_LENGTH_LONG },
 			{ "length-long", RD_MAL_LENGTH_LONG },
@@ -949,9 +959,19 @@ rd_dev_inject(struct rd_dev *d, const char *line, char *err, size_t errlen)
 		};
 		size_t i;
 
+		const char *kind = w[nw - 1];
+
 		for (i = 0; i < UTIL_ARRAY_LEN(k); i++)
-			if (strcmp(w[1], k[i].n) == 0) {
-				d->malform = k[i].m;
+			if (strcmp(kind, k[i].n) == 0) {
+				if (nw == 2)
+					d->malform = k[i].m;
+				else {
+					/* the Nth bulk command from now, as
+					 * unplug-at counts */
+					d->malform_at = (long)d->bulk_count +
+					    v;
+					d->malform_at_kind = k[i].m;
+				}
 				return 0;
 			}
 	}
@@ -959,6 +979,7 @@ bad:
 	snprintf(err, errlen, "bad injection '%s' (remove [SLOT], insert "
 	    "[SLOT], unplug, replug, unplug-at N, wtx N [forever], wtx off, swtx N, "
 	    "zlp [N], statusfail N, t1-trailing, "
-	    "malform length|length-short|seq|slot|truncated|type)", line);
+	    "malform [-at N] length|length-short|seq|slot|truncated|type)",
+	    line);
 	return -1;
 }

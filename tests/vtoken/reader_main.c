@@ -61,6 +61,8 @@ static const char usage[] =
 "                                  bytes after it\n"
 "  malform KIND                    the next answer broken: length,\n"
 "                                  length-short, seq, slot, truncated, type\n"
+"  malform-at N KIND               the answer to the Nth bulk command from\n"
+"                                  now broken that way (as unplug-at counts)\n"
 "On --ctl only:\n"
 "  counters                        acknowledged by \"counters control=N\n"
 "                                  bulk-out=N bulk-in=N interrupt=N\n"
