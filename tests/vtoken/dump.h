@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../usb/usb.h"
+#include "vt_ccid.h"
 
 struct ccid_dump {
 	uint16_t vid, pid, bcd_device;
@@ -20,7 +20,7 @@ struct ccid_dump {
 	uint8_t iface_class, iface_subclass, iface_protocol;
 	uint8_t num_endpoints;
 	int has_intr;			/* lists an interrupt-IN endpoint */
-	struct usb_ccid_desc ccid;	/* as the dump lists it */
+	struct vt_ccid_desc ccid;	/* as the dump lists it */
 	/* Added by usb: */
 	uint8_t iface_number;		/* bInterfaceNumber */
 	uint8_t ccid_desc_type;		/* 0x21, or 0xFF ("PROPRIETARY") */
