@@ -21,7 +21,6 @@ struct ccid_dump {
 	uint8_t num_endpoints;
 	int has_intr;			/* lists an interrupt-IN endpoint */
 	struct vt_ccid_desc ccid;	/* as the dump lists it */
-	/* Added by usb: */
 	uint8_t iface_number;		/* bInterfaceNumber */
 	uint8_t ccid_desc_type;		/* 0x21, or 0xFF ("PROPRIETARY") */
 };
@@ -33,7 +32,7 @@ struct ccid_dump {
 int dump_load(const char *path, struct ccid_dump *out, char *err,
     size_t errlen);
 /*
- * Added by usb: parses every interface a dump lists (a dump of a device
+ * Parses every interface a dump lists (a dump of a device
  * with several CCID interfaces repeats the device fields for each).  Writes
  * up to max to out and their count to *n; 0, or -1 with a message in err
  * and *n = 0.  dump_load() is this keeping the first interface.
