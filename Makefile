@@ -188,8 +188,9 @@ $(BUILD)/vcard: $(BUILD)/obj/tests/vtoken/vcard_main.o $(BUILD)/libvtoken.a
 	$(CC) -o $@ $< $(BUILD)/libvtoken.a $(LINK) $(VT_LIBS)
 
 # Raw-libusb checker of the emulated reader (no usbpiv code in the path).
-$(BUILD)/vtoken-probe: $(BUILD)/obj/tests/vtoken/probe_main.o
-	$(CC) -o $@ $< $(LINK) $(shell $(PKG_CONFIG) --libs libusb-1.0)
+# It takes vtoken_inject() from libvtoken.a.
+$(BUILD)/vtoken-probe: $(BUILD)/obj/tests/vtoken/probe_main.o $(BUILD)/libvtoken.a
+	$(CC) -o $@ $< $(BUILD)/libvtoken.a $(LINK) $(shell $(PKG_CONFIG) --libs libusb-1.0)
 
 # Preloaded by tests/with-vtoken: lets libusb_wrap_sys_device rewind an
 # emulated usbfs fd (tests/vtoken/README.md).  No sanitizer: it is loaded
