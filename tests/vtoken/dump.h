@@ -3,10 +3,10 @@
  * Reader descriptor dumps (../shared/ccid-readers/NAME.txt, the format of
  * libccid's parse tool) turned back into binary USB descriptors, for the
  * emulated reader's `--reader FILE` and for the descriptor-parser test that
- * walks every dump.
+ * walks every dump.  Internal to tests/vtoken.
  */
-#ifndef USBPIV_VTOKEN_DUMP_H
-#define USBPIV_VTOKEN_DUMP_H
+#ifndef VTOKEN_DUMP_H
+#define VTOKEN_DUMP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The emulated USB CCID reader (build/vtoken-reader), internal interfaces.
+ * The emulated USB CCID reader (build/vtoken-reader), internal interfaces
+ * (the public ones are in vtoken.h).
  *
  *   reader_profile.c  reader profiles -> USB descriptors and strings
  *   reader_ccid.c     the reader side of CCID 1.1 (slots, levels, chaining,
  *                     injected faults); pure, no GLib
  *   reader_t1.c       the CARD side of T=1 (for the TPDU-level profile)
+ *   reader_iccd.c     ICCD versions A and B over the control pipe
  *   reader_card.c     card backends: the small deterministic test card,
  *                     and builtin / vpcd through backend.h
  *   reader_usbfs.c    the umockdev testbed and the usbfs ioctls
@@ -15,8 +17,8 @@
  * (bounded buffers, checked lengths), so a bug in the code under test
  * shows up as an error on its side, never as a crash of the emulator.
  */
-#ifndef USBPIV_VTOKEN_READER_H
-#define USBPIV_VTOKEN_READER_H
+#ifndef VTOKEN_READER_H
+#define VTOKEN_READER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * vcard_cmd.c (PIV commands), vcard_keys.c (crypto), vcard_state.c
  * (persistence) and vcard_log.c (VTOKEN_LOG).  Not a contract.
  */
-#ifndef USBPIV_VCARD_INT_H
-#define USBPIV_VCARD_INT_H
+#ifndef VTOKEN_VCARD_INT_H
+#define VTOKEN_VCARD_INT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -14,8 +14,8 @@
  * the peer is hostile: lengths are checked against the caller's buffer,
  * short reads, EINTR and timeouts are handled, nothing blocks forever.
  */
-#ifndef USBPIV_VTOKEN_VPCD_H
-#define USBPIV_VTOKEN_VPCD_H
+#ifndef VTOKEN_VPCD_H
+#define VTOKEN_VPCD_H
 
 #include <stddef.h>
 #include <stdint.h>
