@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probe_main.c — build/vtoken-probe: checks the emulated reader with RAW
- * libusb calls (no usbpiv code), so that what the emulator does is proven
- * against the real libusb before the usb/ and ccid/ layers rely on it.
+ * libusb calls (no code of the driver under test), so that what the
+ * emulator does is proven against the real libusb before a CCID driver is
+ * tested on it.  Also a complete example of a libusb client of the
+ * emulator (tests/vtoken/README.md).
  *
  *   vtoken-probe STEP...     (run under tests/with-vtoken)
  *

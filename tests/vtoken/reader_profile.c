@@ -219,7 +219,7 @@ load_dump(const char *path, struct rd_profile *p, char *err, size_t errlen)
 	/* ICCD (class 0x0B or 0xFF, protocol 1 or 2) without a bulk pair:
 	 * emulated
 	 * over the control pipe (reader_iccd.c); one that has a bulk pair
-	 * (ActivCard V2) stays a bulk CCID reader, as usb/ drives it */
+	 * (ActivCard V2) stays a bulk CCID reader, as hosts drive it */
 	if ((p->iface_class == 0x0B || p->iface_class == 0xFF) &&
 	    (d.iface_protocol == VT_ICCD_A ||
 	    d.iface_protocol == VT_ICCD_B) && d.num_endpoints < 2) {
