@@ -4,7 +4,7 @@
 # file under tests/vtoken includes anything outside that directory (nothing
 # of usbpiv's util/, usb/, ccid/, piv/), its objects neither define nor use
 # a util_/usb_/ccid_/piv_/rbuf_/p11_ symbol, the programs it builds link
-# none, and its C files compile from a copy of the directory alone.
+# none, and a copy of the directory alone builds (vtoken.mk) and runs.
 set -eu
 top=${USBPIV_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top"
@@ -49,31 +49,26 @@ for f in libvtoken.a vcard vtoken-reader vtoken-probe; do
 	fi
 done
 
-# 4. a copy of tests/vtoken alone compiles (the GLib front only when its
-# headers are there)
-mkdir "$T/vtoken"
-cp $vt/*.c $vt/*.h "$T/vtoken/"
-cc=${CC:-cc}
-glib=$(pkg-config --cflags umockdev-1.0 glib-2.0 2>/dev/null || echo none)
-for c in "$T"/vtoken/*.c; do
-	case $(basename "$c") in
-	reader_main.c | reader_usbfs.c)
-		[ "$glib" != none ] || continue
-		# shellcheck disable=SC2086
-		flags="$glib" ;;
-	probe_main.c)
-		flags=$(pkg-config --cflags libusb-1.0) ;;
-	*) flags= ;;
-	esac
-	# shellcheck disable=SC2086
-	if ! $cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror $flags \
-	    -fsyntax-only "$c" 2>"$T/cc.log"; then
-		echo "$(basename "$c") does not compile alone:" >&2
-		head -n 20 "$T/cc.log" >&2
+# 4. a copy of tests/vtoken alone builds with its own vtoken.mk (the
+# reader only when GLib and umockdev are there), and the probe it built
+# drives the reader it built
+cp -r $vt "$T/vtoken"
+if ! make -s -C "$T/vtoken" -f vtoken.mk O=out CFLAGS='-O0' \
+    ${CC:+CC="$CC"} >"$T/make.log" 2>&1; then
+	echo "a lone copy of tests/vtoken does not build:" >&2
+	tail -n 30 "$T/make.log" >&2
+	bad=1
+elif [ -x "$T/vtoken/out/vtoken-reader" ] &&
+    ldconfig -p 2>/dev/null | grep -q libumockdev-preload; then
+	if ! VTOKEN_BUILD=$T/vtoken/out tests/with-vtoken --card test -- \
+	    "$T/vtoken/out/vtoken-probe" enum power select echo:300 \
+	    ctl:remove notify:5002 >"$T/probe.log" 2>&1; then
+		echo "the lone copy's reader and probe:" >&2
+		cat "$T/probe.log" >&2
 		bad=1
 	fi
-done
+fi
 
 [ $bad -eq 0 ] || fail "the virtual token depends on the product"
 echo "vtoken standalone: includes, $(echo $objs | wc -w) objects, programs" \
-    "and a lone copy checked"
+    "and a lone copy (built, run) checked"
