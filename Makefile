@@ -195,16 +195,22 @@ $(VT_READER_OBJ): $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -pedantic,$(ALL_CFLAGS)) $(GLIB_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/vtoken-reader: $(VT_READER_OBJ) $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a
-	$(CC) -o $@ $(VT_READER_OBJ) $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a \
-	    $(LINK) $(GLIB_LIBS) $(dep_libs)
+# The virtual token links nothing of usbpiv (tests/vtoken/README.md;
+# tests/integration/vtoken_standalone.sh checks it): libcrypto for the
+# card, libusb for the probe, GLib and umockdev for the reader.
+VT_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto)
 
-$(BUILD)/vcard: $(BUILD)/obj/tests/vtoken/vcard_main.o $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a
-	$(CC) -o $@ $< $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a $(LINK) $(dep_libs)
+$(BUILD)/vtoken-reader: $(VT_READER_OBJ) $(BUILD)/libvtoken.a
+	$(CC) -o $@ $(VT_READER_OBJ) $(BUILD)/libvtoken.a \
+	    $(LINK) $(GLIB_LIBS) $(VT_LIBS)
+
+$(BUILD)/vcard: $(BUILD)/obj/tests/vtoken/vcard_main.o $(BUILD)/libvtoken.a
+	$(CC) -o $@ $< $(BUILD)/libvtoken.a $(LINK) $(VT_LIBS)
 
 # Raw-libusb checker of the emulated reader (no usbpiv code in the path).
-$(BUILD)/vtoken-probe: $(BUILD)/obj/tests/vtoken/probe_main.o
-	$(CC) -o $@ $< $(LINK) $(dep_libs)
+# It takes vtoken_inject() from libvtoken.a.
+$(BUILD)/vtoken-probe: $(BUILD)/obj/tests/vtoken/probe_main.o $(BUILD)/libvtoken.a
+	$(CC) -o $@ $< $(BUILD)/libvtoken.a $(LINK) $(shell $(PKG_CONFIG) --libs libusb-1.0)
 
 # Preloaded by tests/with-vtoken: lets libusb_wrap_sys_device rewind an
 # emulated usbfs fd (tests/vtoken/README.md).  No sanitizer: it is loaded

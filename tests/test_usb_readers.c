@@ -130,6 +130,22 @@ unusable_why(const struct usb_ccid_iface *i)
 	return why;
 }
 
+/* The parser's descriptor against the dump's (the emulator's own type). */
+static void
+same_desc(const struct usb_ccid_desc *u, const struct vt_ccid_desc *v)
+{
+#define SAME(f) assert_int_equal(u->f, v->f)
+	SAME(bcdCCID); SAME(bMaxSlotIndex); SAME(bVoltageSupport);
+	SAME(dwProtocols); SAME(dwDefaultClock); SAME(dwMaximumClock);
+	SAME(bNumClockSupported); SAME(dwDataRate); SAME(dwMaxDataRate);
+	SAME(bNumDataRatesSupported); SAME(dwMaxIFSD);
+	SAME(dwSynchProtocols); SAME(dwMechanical); SAME(dwFeatures);
+	SAME(dwMaxCCIDMessageLength); SAME(bClassGetResponse);
+	SAME(bClassEnvelope); SAME(wLcdLayout); SAME(bPINSupport);
+	SAME(bMaxCCIDBusySlots);
+#undef SAME
+}
+
 static void
 test_every_reader_dump(void **state)
 {
@@ -227,8 +243,7 @@ test_every_reader_dump(void **state)
 			assert_int_equal(out[0].ccid.bVoltageSupport,
 			    d[j].ccid.bVoltageSupport);
 			/* and every other field, byte order included */
-			assert_memory_equal(&out[0].ccid, &d[j].ccid,
-			    sizeof(out[0].ccid));
+			same_desc(&out[0].ccid, &d[j].ccid);
 			assert_int_equal(out[0].ep_intr_in != 0,
 			    d[j].has_intr && (d[j].num_endpoints == 3 ||
 			    d[j].num_endpoints == 1));

@@ -854,6 +854,54 @@ test_strict_pps(void **state)
 	rd_dev_free(&d);
 }
 
+/* The emulator reads ATRs on its own (rd_atr_protocols); the product's
+ * parser must agree with it wherever both take the ATR. */
+static void
+test_atr_protocols(void **state)
+{
+	static const struct {
+		const char *hex;
+		int ok;
+		uint32_t protos;
+		int first;
+	} v[] = {
+		/* YubiKey 5: T=1 */
+		{ "3BFD1300008131FE158073C021C057597562694B657940", 1, 0x2, 1 },
+		{ "3B9013800102", 1, 0x3, 0 },		/* T=0, then T=1 */
+		{ "3B00", 1, 0x1, 0 },			/* no TD1: T=0 */
+		{ "3B8180018080", 1, 0x3, 0 },		/* T=0 from TD1 */
+		{ "3B8F8001", 0, 0, 0 },		/* historical cut */
+		{ "3B90", 0, 0, 0 },			/* TD1 missing */
+		{ "3BF0", 0, 0, 0 },			/* TA1..TD1 missing */
+		{ "3B", 0, 0, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < UTIL_ARRAY_LEN(v); i++) {
+		uint8_t atr[40];
+		size_t n = 0;
+		uint32_t protos = 99;
+		int first = 99;
+		struct ccid_atr a;
+		int rc;
+
+		assert_int_equal(util_unhex(v[i].hex, atr, sizeof(atr), &n), 0);
+		rc = rd_atr_protocols(atr, n, &protos, &first);
+		if (!v[i].ok) {
+			assert_int_equal(rc, -1);
+			assert_int_not_equal(ccid_atr_parse(atr, n, &a), 0);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(protos, v[i].protos);
+		assert_int_equal(first, v[i].first);
+		assert_int_equal(ccid_atr_parse(atr, n, &a), 0);
+		assert_int_equal(a.protocols, protos);
+		assert_int_equal(a.first_protocol, first);
+	}
+}
+
 int
 main(void)
 {
@@ -871,6 +919,7 @@ main(void)
 		cmocka_unit_test(test_iccd_b_device),
 		cmocka_unit_test(test_iccd_a_device),
 		cmocka_unit_test(test_strict_pps),
+		cmocka_unit_test(test_atr_protocols),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../util/util.h"
+#include "vt_util.h"
 #include "vcard.h"
 #include "vpcd.h"
 
@@ -201,12 +201,12 @@ vpcd_be_apdu(void *h, const uint8_t *cmd, size_t clen, uint8_t *rsp,
 	    vpcd_recv(v->fd, v->buf, sizeof(v->buf), &n, &ms,
 	    v->frame_ms) != VPCD_OK || n < 2 || n > cap) {
 		/* lost, stalled, or no longer trustworthy: no card */
-		util_wipe(v->buf, n);
+		vt_wipe(v->buf, n);
 		drop_card(v);
 		return -1;
 	}
 	memcpy(rsp, v->buf, n);
-	util_wipe(v->buf, n);
+	vt_wipe(v->buf, n);
 	*rlen = n;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The card behind the emulated reader: the in-process software card, or a
+ * The card behind the emulated reader (public, vtoken.h includes it): the
+ * in-process software card, or a
  * remote card speaking vsmartcard's vpcd protocol (a vicc, or our own
  * vcard program) that connects to 127.0.0.1:PORT.
  *
@@ -9,8 +10,8 @@
  * 0x00 power off, 0x01 power on, 0x02 reset, 0x04 get ATR (answered with
  * the ATR); anything longer is a command APDU, answered with the response.
  */
-#ifndef USBPIV_VTOKEN_BACKEND_H
-#define USBPIV_VTOKEN_BACKEND_H
+#ifndef VTOKEN_BACKEND_H
+#define VTOKEN_BACKEND_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -209,7 +209,7 @@ static int
 field(struct rec *r, int f, const char *v)
 {
 	struct ccid_dump *d = &r->d;
-	struct usb_ccid_desc *c = &d->ccid;
+	struct vt_ccid_desc *c = &d->ccid;
 	unsigned long hi, lo;
 	const char *e;
 	uint8_t b;
@@ -540,7 +540,7 @@ int
 dump_build(const struct ccid_dump *d, uint8_t dev[18], uint8_t *cfg,
     size_t cap, size_t *cfglen)
 {
-	const struct usb_ccid_desc *c;
+	const struct vt_ccid_desc *c;
 	uint8_t *p;
 	size_t need;
 

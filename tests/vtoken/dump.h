@@ -3,15 +3,15 @@
  * Reader descriptor dumps (../shared/ccid-readers/NAME.txt, the format of
  * libccid's parse tool) turned back into binary USB descriptors, for the
  * emulated reader's `--reader FILE` and for the descriptor-parser test that
- * walks every dump.
+ * walks every dump.  Internal to tests/vtoken.
  */
-#ifndef USBPIV_VTOKEN_DUMP_H
-#define USBPIV_VTOKEN_DUMP_H
+#ifndef VTOKEN_DUMP_H
+#define VTOKEN_DUMP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../usb/usb.h"
+#include "vt_ccid.h"
 
 struct ccid_dump {
 	uint16_t vid, pid, bcd_device;
@@ -20,7 +20,7 @@ struct ccid_dump {
 	uint8_t iface_class, iface_subclass, iface_protocol;
 	uint8_t num_endpoints;
 	int has_intr;			/* lists an interrupt-IN endpoint */
-	struct usb_ccid_desc ccid;	/* as the dump lists it */
+	struct vt_ccid_desc ccid;	/* as the dump lists it */
 	uint8_t iface_number;		/* bInterfaceNumber */
 	uint8_t ccid_desc_type;		/* 0x21, or 0xFF ("PROPRIETARY") */
 };

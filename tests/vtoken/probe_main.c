@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probe_main.c — build/vtoken-probe: checks the emulated reader with RAW
- * libusb calls (no usbpiv code), so that what the emulator does is proven
- * against the real libusb before the usb/ and ccid/ layers rely on it.
+ * libusb calls (no code of the driver under test), so that what the
+ * emulator does is proven against the real libusb before a CCID driver is
+ * tested on it.  Also a complete example of a libusb client of the
+ * emulator (tests/vtoken/README.md).
  *
  *   vtoken-probe STEP...     (run under tests/with-vtoken)
  *
@@ -49,6 +51,8 @@
 #include <stdint.h>
 
 #include <libusb.h>
+
+#include "vtoken.h"
 
 #define TIMEOUT 5000
 #define MAXMSG	(65536 + 200)
@@ -557,41 +561,12 @@ step_echo(size_t n, int fill)
 static void
 step_ctl(const char *line)
 {
-	const char *fifo = getenv("VTOKEN_CTL");
-	char ack[4200], buf[4096];
-	FILE *f;
-	int fd, i, before = 0, lines;
+	char ack[600];
 
-	if (fifo == NULL)
+	if (getenv(VTOKEN_ENV_CTL) == NULL)
 		die("VTOKEN_CTL is not set");
-	snprintf(ack, sizeof(ack), "%s.ack", fifo);
-	if ((f = fopen(ack, "r")) != NULL) {
-		while (fgets(buf, sizeof(buf), f) != NULL)
-			before++;
-		fclose(f);
-	}
-	if ((fd = open(fifo, O_WRONLY)) < 0)
-		die("%s: %s", fifo, strerror(errno));
-	snprintf(buf, sizeof(buf), "%s\n", line);
-	if (write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf))
-		die("write ctl");
-	close(fd);
-	for (i = 0; i < 5000; i++) {
-		lines = 0;
-		if ((f = fopen(ack, "r")) != NULL) {
-			while (fgets(buf, sizeof(buf), f) != NULL)
-				if (++lines > before)
-					break;
-			fclose(f);
-		}
-		if (lines > before) {
-			if (strncmp(buf, "ok ", 3) != 0)
-				die("ctl '%s': %s", line, buf);
-			return;
-		}
-		usleep(1000);
-	}
-	die("no ack for ctl '%s'", line);
+	if (vtoken_inject(NULL, line, ack, sizeof(ack), 5000) != 0)
+		die("ctl '%s': %s", line, ack[0] ? ack : strerror(errno));
 }
 
 static void

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The emulated USB CCID reader (build/vtoken-reader), internal interfaces.
+ * The emulated USB CCID reader (build/vtoken-reader), internal interfaces
+ * (the public ones are in vtoken.h).
  *
  *   reader_profile.c  reader profiles -> USB descriptors and strings
  *   reader_ccid.c     the reader side of CCID 1.1 (slots, levels, chaining,
  *                     injected faults); pure, no GLib
  *   reader_t1.c       the CARD side of T=1 (for the TPDU-level profile)
+ *   reader_iccd.c     ICCD versions A and B over the control pipe
  *   reader_card.c     card backends: the small deterministic test card,
  *                     and builtin / vpcd through backend.h
  *   reader_usbfs.c    the umockdev testbed and the usbfs ioctls
@@ -15,13 +17,13 @@
  * (bounded buffers, checked lengths), so a bug in the code under test
  * shows up as an error on its side, never as a crash of the emulator.
  */
-#ifndef USBPIV_VTOKEN_READER_H
-#define USBPIV_VTOKEN_READER_H
+#ifndef VTOKEN_READER_H
+#define VTOKEN_READER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../usb/usb.h"
+#include "vt_ccid.h"
 #include "backend.h"
 
 #define RD_MAX_SLOTS	2
@@ -41,9 +43,9 @@ struct rd_profile {
 	uint8_t iface_class;		/* 0x0B, or 0xFF for vendor CCID */
 	uint8_t ccid_desc_type;		/* 0x21 (0: 0x21), or 0xFF as some
 					 * vendor-class readers have */
-	struct usb_ccid_desc ccid;
+	struct vt_ccid_desc ccid;
 	uint8_t iface_protocol;		/* bInterfaceProtocol */
-	int iccd;			/* USB_ICCD_A / _B: control pipe only
+	int iccd;			/* VT_ICCD_A / _B: control pipe only
 					 * (reader_iccd.c), no bulk pair */
 	uint32_t desc_protocols;	/* pre-1.0 dwProtocols (0x0300) as
 					 * the descriptor says; ccid's is
@@ -68,7 +70,7 @@ struct rd_profile {
 int rd_profile_load(const char *name, struct rd_profile *p, char *err,
     size_t errlen);
 /* Writes the 54-byte CCID class descriptor. */
-void rd_ccid_desc_write(const struct usb_ccid_desc *d, uint8_t out[54]);
+void rd_ccid_desc_write(const struct vt_ccid_desc *d, uint8_t out[54]);
 /* Builds dev[] and cfg[] from the other fields. */
 int rd_profile_build(struct rd_profile *p);
 const char *rd_profile_names(void);
@@ -98,6 +100,12 @@ int rd_t1_block(struct rd_t1 *t, card_backend_t *b, const uint8_t *in,
  * if the input is not a parsable ATR. */
 size_t rd_atr_set_ifsc(const uint8_t *atr, size_t len, uint8_t ifsc,
     uint8_t *out, size_t cap);
+/* The protocols an ATR offers (bit n: T=n; T=0 alone when it has no
+ * TD1) and the first one (TD1's T, 0 without TD1): the emulator's own
+ * reading, never the product's parser.  0, or -1 when the ATR is cut short
+ * of what T0 and its TDi announce. */
+int rd_atr_protocols(const uint8_t *atr, size_t len, uint32_t *protocols,
+    int *first);
 
 /* ---- the reader ---------------------------------------------------------- */
 

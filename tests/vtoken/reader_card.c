@@ -25,7 +25,7 @@ static const uint8_t test_atr[] = {
 	0x40,
 };
 
-static const uint8_t piv_aid[] = { 0xA0, 0x00, 0x00, 0x03, 0x08 };
+static const uint8_t aid_piv[] = { 0xA0, 0x00, 0x00, 0x03, 0x08 };
 
 struct test_card {
 	int powered;
@@ -106,8 +106,8 @@ tc_apdu(void *h, const uint8_t *cmd, size_t clen, uint8_t *rsp, size_t cap,
 	}
 	switch (cmd[1]) {
 	case 0xA4:
-		if (cmd[2] == 0x04 && dlen >= sizeof(piv_aid) &&
-		    memcmp(data, piv_aid, sizeof(piv_aid)) == 0 &&
+		if (cmd[2] == 0x04 && dlen >= sizeof(aid_piv) &&
+		    memcmp(data, aid_piv, sizeof(aid_piv)) == 0 &&
 		    cap >= sizeof(apt) + 2) {
 			memcpy(rsp, apt, sizeof(apt));
 			n = sizeof(apt);

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ccid/ccid.h"
-#include "../../util/util.h"
+#include "vt_ccid.h"
+#include "vt_util.h"
 
 /* bError values (CCID 1.1 §6.2.6). */
 #define E_CMD_ABORTED		0xFF
@@ -92,19 +92,19 @@ static int
 strict_pps(const struct rd_dev *d)
 {
 	return d->p.t1_card && !(d->p.ccid.dwFeatures &
-	    USB_CCID_FEAT_AUTO_PPS_PROP);
+	    VT_CCID_FEAT_AUTO_PPS_PROP);
 }
 
 static int
 level(const struct rd_dev *d)
 {
-	return (int)(d->p.ccid.dwFeatures & USB_CCID_FEAT_LEVEL_MASK);
+	return (int)(d->p.ccid.dwFeatures & VT_CCID_FEAT_LEVEL_MASK);
 }
 
 static size_t
 max_data(const struct rd_dev *d)
 {
-	return d->p.ccid.dwMaxCCIDMessageLength - CCID_HDR_LEN;
+	return d->p.ccid.dwMaxCCIDMessageLength - VT_CCID_HDR_LEN;
 }
 
 static uint8_t
@@ -219,13 +219,13 @@ emit_frame(struct rd_dev *d, rd_emit_fn emit, void *ctx, uint8_t type,
     uint8_t specific, const uint8_t *data, size_t n)
 {
 	uint8_t *f = d->out;
-	size_t len = CCID_HDR_LEN + n;
+	size_t len = VT_CCID_HDR_LEN + n;
 
 	if (len > RD_MSG_MAX) {
 		/* Cannot happen (every caller is bounded by the profile's
 		 * message length); answer an error rather than overflow. */
 		n = 0;
-		len = CCID_HDR_LEN;
+		len = VT_CCID_HDR_LEN;
 		status |= ST_FAILED;
 		error = E_HW_ERROR;
 	}
@@ -238,7 +238,7 @@ emit_frame(struct rd_dev *d, rd_emit_fn emit, void *ctx, uint8_t type,
 	f[8] = error;
 	f[9] = specific;
 	if (n > 0)
-		memcpy(f + CCID_HDR_LEN, data, n);
+		memcpy(f + VT_CCID_HDR_LEN, data, n);
 	/* spurious zero-length packets before a final answer */
 	for (; (status & 0xC0) != ST_TIME_EXT && d->zlp_next > 0; d->zlp_next--)
 		emit(ctx, f, 0);
@@ -265,8 +265,8 @@ emit_frame(struct rd_dev *d, rd_emit_fn emit, void *ctx, uint8_t type,
 			len = 7;
 			break;
 		case RD_MAL_TYPE:
-			f[0] = type == CCID_RDR_DATA_BLOCK ?
-			    CCID_RDR_SLOT_STATUS : CCID_RDR_DATA_BLOCK;
+			f[0] = type == VT_CCID_RDR_DATA_BLOCK ?
+			    VT_CCID_RDR_SLOT_STATUS : VT_CCID_RDR_DATA_BLOCK;
 			break;
 		default:
 			break;
@@ -339,11 +339,12 @@ power_on(struct rd_dev *d, struct rd_slot *s)
 	s->card_proto = d->p.t1_card ? 1 : 0;
 	s->card_protos = d->p.t1_card ? 3 : 1;
 	if (strict_pps(d)) {
-		struct ccid_atr a;
+		uint32_t protos;
+		int first;
 
-		if (ccid_atr_parse(s->atr, s->atrlen, &a) == 0) {
-			s->card_protos = a.protocols;
-			s->card_proto = a.first_protocol == 0 ? 0 : 1;
+		if (rd_atr_protocols(s->atr, s->atrlen, &protos, &first) == 0) {
+			s->card_protos = protos;
+			s->card_proto = first == 0 ? 0 : 1;
 		}
 		if (s->card_proto == 0) {
 			/* the reader starts with the card: T=0, Fd/Dd */
@@ -394,7 +395,7 @@ send_rsp_part(struct rd_dev *d, struct rd_slot *s, rd_emit_fn emit,
 		chain = last ? 0x00 : 0x01;
 	else
 		chain = last ? 0x02 : 0x03;
-	emit_frame(d, emit, ctx, CCID_RDR_DATA_BLOCK, slot, seq,
+	emit_frame(d, emit, ctx, VT_CCID_RDR_DATA_BLOCK, slot, seq,
 	    icc_status(s), 0, chain, s->rsp + s->roff, n);
 	s->roff += n;
 	s->rsp_chain = !last;
@@ -404,13 +405,13 @@ static void
 xfr_block(struct rd_dev *d, struct rd_slot *s, const uint8_t *msg,
     size_t dlen, rd_emit_fn emit, void *ctx)
 {
-	const uint8_t *data = msg + CCID_HDR_LEN;
+	const uint8_t *data = msg + VT_CCID_HDR_LEN;
 	uint8_t slot = msg[5], seq = msg[6];
 	uint16_t wlevel = (uint16_t)(msg[8] | msg[9] << 8);
 	uint8_t st = icc_status(s);
 	size_t outlen;
 
-#define FAIL(err) do { emit_frame(d, emit, ctx, CCID_RDR_DATA_BLOCK, slot, \
+#define FAIL(err) do { emit_frame(d, emit, ctx, VT_CCID_RDR_DATA_BLOCK, slot, \
 	seq, (uint8_t)(ST_FAILED | st), (err), 0, NULL, 0); return; } while (0)
 
 	if (!s->present || !s->powered)
@@ -432,7 +433,7 @@ xfr_block(struct rd_dev *d, struct rd_slot *s, const uint8_t *msg,
 		    !(s->card_protos & (1u << t)))
 			FAIL(E_ICC_MUTE);	/* the card does not answer */
 		s->card_proto = t;
-		emit_frame(d, emit, ctx, CCID_RDR_DATA_BLOCK, slot, seq, st,
+		emit_frame(d, emit, ctx, VT_CCID_RDR_DATA_BLOCK, slot, seq, st,
 		    0, 0, data, dlen);
 		return;
 	}
@@ -455,7 +456,7 @@ xfr_block(struct rd_dev *d, struct rd_slot *s, const uint8_t *msg,
 			memcpy(blk + outlen, "\x00\xff\x00", 3);
 			outlen += 3;
 		}
-		emit_frame(d, emit, ctx, CCID_RDR_DATA_BLOCK, slot, seq, st,
+		emit_frame(d, emit, ctx, VT_CCID_RDR_DATA_BLOCK, slot, seq, st,
 		    0, 0, blk, outlen);
 		return;
 	}
@@ -463,12 +464,12 @@ xfr_block(struct rd_dev *d, struct rd_slot *s, const uint8_t *msg,
 	 * whole APDUs, as a T=0-only reader; T=1 blocks sent to it are
 	 * garbage to it, and its answers garbage to a T=1 host. */
 
-	if (level(d) != USB_CCID_FEAT_LEVEL_EXT_APDU) {
+	if (level(d) != VT_CCID_FEAT_LEVEL_EXT_APDU) {
 		/* Short APDU level (and our reading of the others). */
 		if (wlevel != 0)
 			FAIL(E_BAD_LEVELPARAM);
 		if (dlen < 4 || dlen > 261 || (level(d) ==
-		    USB_CCID_FEAT_LEVEL_SHORT_APDU && apdu_is_extended(data,
+		    VT_CCID_FEAT_LEVEL_SHORT_APDU && apdu_is_extended(data,
 		    dlen)))
 			FAIL(E_BAD_DWLENGTH);
 		if (run_apdu(s, data, dlen) != 0)
@@ -477,7 +478,7 @@ xfr_block(struct rd_dev *d, struct rd_slot *s, const uint8_t *msg,
 			s->rlen = 0;
 			FAIL(E_XFR_OVERRUN);
 		}
-		emit_frame(d, emit, ctx, CCID_RDR_DATA_BLOCK, slot, seq, st,
+		emit_frame(d, emit, ctx, VT_CCID_RDR_DATA_BLOCK, slot, seq, st,
 		    0, 0, s->rsp, s->rlen);
 		return;
 	}
@@ -505,7 +506,7 @@ xfr_block(struct rd_dev *d, struct rd_slot *s, const uint8_t *msg,
 		if (wlevel == 1 || wlevel == 3) {
 			/* Ask for the next part. */
 			s->in_cmd_chain = 1;
-			emit_frame(d, emit, ctx, CCID_RDR_DATA_BLOCK, slot,
+			emit_frame(d, emit, ctx, VT_CCID_RDR_DATA_BLOCK, slot,
 			    seq, st, 0, 0x10, NULL, 0);
 			return;
 		}
@@ -550,7 +551,7 @@ static void
 send_params(struct rd_dev *d, struct rd_slot *s, rd_emit_fn emit, void *ctx,
     uint8_t slot, uint8_t seq, uint8_t status, uint8_t error)
 {
-	emit_frame(d, emit, ctx, CCID_RDR_PARAMETERS, slot, seq, status,
+	emit_frame(d, emit, ctx, VT_CCID_RDR_PARAMETERS, slot, seq, status,
 	    error, s->proto, s->params, s->plen);
 }
 
@@ -559,20 +560,20 @@ static uint8_t
 answer_type(uint8_t t)
 {
 	switch (t) {
-	case CCID_PC_ICC_POWER_ON:
-	case CCID_PC_XFR_BLOCK:
-	case CCID_PC_SECURE:
-		return CCID_RDR_DATA_BLOCK;
-	case CCID_PC_GET_PARAMETERS:
-	case CCID_PC_RESET_PARAMETERS:
-	case CCID_PC_SET_PARAMETERS:
-		return CCID_RDR_PARAMETERS;
-	case CCID_PC_ESCAPE:
-		return CCID_RDR_ESCAPE;
-	case CCID_PC_SET_RATE_CLOCK:
-		return CCID_RDR_RATE_CLOCK;
+	case VT_CCID_PC_ICC_POWER_ON:
+	case VT_CCID_PC_XFR_BLOCK:
+	case VT_CCID_PC_SECURE:
+		return VT_CCID_RDR_DATA_BLOCK;
+	case VT_CCID_PC_GET_PARAMETERS:
+	case VT_CCID_PC_RESET_PARAMETERS:
+	case VT_CCID_PC_SET_PARAMETERS:
+		return VT_CCID_RDR_PARAMETERS;
+	case VT_CCID_PC_ESCAPE:
+		return VT_CCID_RDR_ESCAPE;
+	case VT_CCID_PC_SET_RATE_CLOCK:
+		return VT_CCID_RDR_RATE_CLOCK;
 	default:
-		return CCID_RDR_SLOT_STATUS;
+		return VT_CCID_RDR_SLOT_STATUS;
 	}
 }
 
@@ -584,7 +585,7 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 	uint32_t dlen;
 	struct rd_slot *s;
 
-	if (len < CCID_HDR_LEN)
+	if (len < VT_CCID_HDR_LEN)
 		return 0;		/* the USB side never passes these */
 	type = msg[0];
 	dlen = (uint32_t)msg[1] | (uint32_t)msg[2] << 8 |
@@ -614,7 +615,7 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 		return 0;
 	}
 	s = &d->slot[slot];
-	if (dlen != len - CCID_HDR_LEN) {
+	if (dlen != len - VT_CCID_HDR_LEN) {
 		emit_frame(d, emit, ctx, rtype, slot, seq,
 		    (uint8_t)(ST_FAILED | icc_status(s)), E_BAD_DWLENGTH, 0,
 		    NULL, 0);
@@ -623,7 +624,7 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 	emit_wtx(d, emit, ctx, rtype, slot, seq, icc_status(s));
 
 	switch (type) {
-	case CCID_PC_ICC_POWER_ON: {
+	case VT_CCID_PC_ICC_POWER_ON: {
 		uint8_t psel = msg[7];
 
 		if (psel > 3 || (psel != 0 &&
@@ -644,12 +645,12 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 		    s->atr, s->atrlen);
 		break;
 	}
-	case CCID_PC_ICC_POWER_OFF:
+	case VT_CCID_PC_ICC_POWER_OFF:
 		power_off(s);
 		emit_frame(d, emit, ctx, rtype, slot, seq, icc_status(s), 0,
 		    s->clock, NULL, 0);
 		break;
-	case CCID_PC_GET_SLOT_STATUS:
+	case VT_CCID_PC_GET_SLOT_STATUS:
 		if (d->statusfail > 0) {
 			d->statusfail--;
 			emit_frame(d, emit, ctx, rtype, slot, seq,
@@ -660,10 +661,10 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 		emit_frame(d, emit, ctx, rtype, slot, seq, icc_status(s), 0,
 		    s->powered ? s->clock : 0, NULL, 0);
 		break;
-	case CCID_PC_XFR_BLOCK:
+	case VT_CCID_PC_XFR_BLOCK:
 		xfr_block(d, s, msg, dlen, emit, ctx);
 		break;
-	case CCID_PC_GET_PARAMETERS:
+	case VT_CCID_PC_GET_PARAMETERS:
 		if (!s->present) {
 			send_params(d, s, emit, ctx, slot, seq,
 			    ST_FAILED | ICC_ABSENT, E_ICC_MUTE);
@@ -671,7 +672,7 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 		}
 		send_params(d, s, emit, ctx, slot, seq, icc_status(s), 0);
 		break;
-	case CCID_PC_RESET_PARAMETERS:
+	case VT_CCID_PC_RESET_PARAMETERS:
 		if (!s->present) {
 			send_params(d, s, emit, ctx, slot, seq,
 			    ST_FAILED | ICC_ABSENT, E_ICC_MUTE);
@@ -682,7 +683,7 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 			s->params[5] = 32;
 		send_params(d, s, emit, ctx, slot, seq, icc_status(s), 0);
 		break;
-	case CCID_PC_SET_PARAMETERS: {
+	case VT_CCID_PC_SET_PARAMETERS: {
 		uint8_t proto = msg[7];
 
 		if (!s->present) {
@@ -701,14 +702,14 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 			    E_BAD_DWLENGTH);
 			break;
 		}
-		if (!rate_ok(d, msg[CCID_HDR_LEN])) {
+		if (!rate_ok(d, msg[VT_CCID_HDR_LEN])) {
 			/* a rate the reader cannot run: bmFindexDindex */
 			send_params(d, s, emit, ctx, slot, seq,
 			    (uint8_t)(ST_FAILED | icc_status(s)), 10);
 			break;
 		}
 		if (strict_pps(d) && (d->p.ccid.dwFeatures &
-		    USB_CCID_FEAT_AUTO_PPS_CUR) && s->powered) {
+		    VT_CCID_FEAT_AUTO_PPS_CUR) && s->powered) {
 			/* the reader makes the PPS for the new protocol */
 			if (!(s->card_protos & (1u << proto))) {
 				send_params(d, s, emit, ctx, slot, seq,
@@ -720,16 +721,16 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 		}
 		s->proto = proto;
 		s->plen = dlen;
-		memcpy(s->params, msg + CCID_HDR_LEN, dlen);
+		memcpy(s->params, msg + VT_CCID_HDR_LEN, dlen);
 		send_params(d, s, emit, ctx, slot, seq, icc_status(s), 0);
 		break;
 	}
-	case CCID_PC_ESCAPE:
+	case VT_CCID_PC_ESCAPE:
 		/* Echoes its data: a vendor command every host can test. */
 		emit_frame(d, emit, ctx, rtype, slot, seq, icc_status(s), 0,
-		    0, msg + CCID_HDR_LEN, dlen);
+		    0, msg + VT_CCID_HDR_LEN, dlen);
 		break;
-	case CCID_PC_ICC_CLOCK:
+	case VT_CCID_PC_ICC_CLOCK:
 		if (!s->present || !s->powered) {
 			emit_frame(d, emit, ctx, rtype, slot, seq,
 			    (uint8_t)(ST_FAILED | icc_status(s)), E_ICC_MUTE,
@@ -746,12 +747,12 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 		emit_frame(d, emit, ctx, rtype, slot, seq, icc_status(s), 0,
 		    s->clock, NULL, 0);
 		break;
-	case CCID_PC_T0_APDU:
+	case VT_CCID_PC_T0_APDU:
 		/* Accepted: with APDU/TPDU-T=1 levels nothing changes. */
 		emit_frame(d, emit, ctx, rtype, slot, seq, icc_status(s), 0,
 		    s->clock, NULL, 0);
 		break;
-	case CCID_PC_ABORT:
+	case VT_CCID_PC_ABORT:
 		if (s->abort_seen && s->abort_seq == seq) {
 			s->abort_seen = 0;
 			s->in_cmd_chain = 0;
@@ -766,7 +767,7 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 			    E_CMD_ABORTED, s->clock, NULL, 0);
 		}
 		break;
-	case CCID_PC_SET_RATE_CLOCK: {
+	case VT_CCID_PC_SET_RATE_CLOCK: {
 		uint8_t rc[8];
 
 		put32le(rc, d->p.ccid.dwDefaultClock);
@@ -775,8 +776,8 @@ rd_dev_command(struct rd_dev *d, const uint8_t *msg, size_t len,
 		    0, rc, sizeof(rc));
 		break;
 	}
-	case CCID_PC_SECURE:
-	case CCID_PC_MECHANICAL:
+	case VT_CCID_PC_SECURE:
+	case VT_CCID_PC_MECHANICAL:
 	default:
 		emit_frame(d, emit, ctx, rtype, slot, seq,
 		    (uint8_t)(ST_FAILED | icc_status(s)), E_CMD_NOT_SUPPORTED,
@@ -812,7 +813,7 @@ rd_dev_slot_state_msg(struct rd_dev *d, uint8_t *msg, size_t cap)
 	if (cap < n)
 		return 0;
 	memset(msg, 0, n);
-	msg[0] = CCID_RDR_NOTIFY_SLOT_CHANGE;
+	msg[0] = VT_CCID_RDR_NOTIFY_SLOT_CHANGE;
 	for (i = 0; i < d->nslots; i++)
 		if (d->slot[i].present)
 			msg[1 + i / 4] |= (uint8_t)(1u << ((i % 4) * 2));
@@ -961,7 +962,7 @@ rd_dev_inject(struct rd_dev *d, const char *line, char *err, size_t errlen)
 
 		const char *kind = w[nw - 1];
 
-		for (i = 0; i < UTIL_ARRAY_LEN(k); i++)
+		for (i = 0; i < VT_ARRAY_LEN(k); i++)
 			if (strcmp(kind, k[i].n) == 0) {
 				if (nw == 2)
 					d->malform = k[i].m;

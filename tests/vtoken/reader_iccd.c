@@ -30,14 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ccid/ccid.h"
+#include "vt_ccid.h"
 
 #define ST_FAILED	0x40
 
 enum { A_IDLE, A_HDR, A_DATA_IN, A_SW };
 
 struct rd_iccd {
-	int version;		/* USB_ICCD_A or USB_ICCD_B */
+	int version;		/* VT_ICCD_A or VT_ICCD_B */
 	uint8_t seq;
 	/* the CCID answer of the last message run */
 	uint8_t frame[RD_MSG_MAX];
@@ -159,20 +159,20 @@ b_control(struct rd_iccd *x, struct rd_dev *d, uint8_t rt, uint8_t req,
 
 	if (rt == 0x21 && req == 0x62) {
 		x->have = 0;
-		if (run(x, d, CCID_PC_ICC_POWER_ON, 0, 0, NULL, 0) != 0)
+		if (run(x, d, VT_CCID_PC_ICC_POWER_ON, 0, 0, NULL, 0) != 0)
 			return -EPIPE;
 		b_pend(x);
 		return 0;
 	}
 	if (rt == 0x21 && req == 0x63) {
 		x->have = 0;
-		if (run(x, d, CCID_PC_ICC_POWER_OFF, 0, 0, NULL, 0) != 0)
+		if (run(x, d, VT_CCID_PC_ICC_POWER_OFF, 0, 0, NULL, 0) != 0)
 			return -EPIPE;
 		return 0;
 	}
 	if (rt == 0x21 && req == 0x65) {
 		x->have = 0;
-		if (run(x, d, CCID_PC_XFR_BLOCK, 0, (uint8_t)(value >> 8), in,
+		if (run(x, d, VT_CCID_PC_XFR_BLOCK, 0, (uint8_t)(value >> 8), in,
 		    inlen) != 0)
 			return -EPIPE;
 		b_pend(x);
@@ -203,7 +203,7 @@ b_control(struct rd_iccd *x, struct rd_dev *d, uint8_t rt, uint8_t req,
 		return (int)n;
 	}
 	if (rt == 0xA1 && req == 0x81) {
-		if (cap < 3 || run(x, d, CCID_PC_GET_SLOT_STATUS, 0, 0, NULL,
+		if (cap < 3 || run(x, d, VT_CCID_PC_GET_SLOT_STATUS, 0, 0, NULL,
 		    0) != 0)
 			return -EPIPE;
 		x->carry += x->ext;
@@ -243,7 +243,7 @@ a_apdu(struct rd_iccd *x, struct rd_dev *d, const uint8_t *apdu,
 		return 0;
 	}
 	x->slen = x->soff = 0;
-	if (run(x, d, CCID_PC_XFR_BLOCK, 0, 0, apdu, len) != 0 || !ok(x) ||
+	if (run(x, d, VT_CCID_PC_XFR_BLOCK, 0, 0, apdu, len) != 0 || !ok(x) ||
 	    x->flen < 12)
 		return -1;
 	n = x->flen - 10;
@@ -273,7 +273,7 @@ a_control(struct rd_iccd *x, struct rd_dev *d, uint8_t rt, uint8_t req,
 	if (rt == 0xA1 && req == 0x62) {
 		x->state = A_IDLE;
 		x->slen = 0;
-		if (run(x, d, CCID_PC_ICC_POWER_ON, 0, 0, NULL, 0) != 0)
+		if (run(x, d, VT_CCID_PC_ICC_POWER_ON, 0, 0, NULL, 0) != 0)
 			return -EPIPE;
 		if (!ok(x))
 			return 0;	/* no ATR */
@@ -286,12 +286,12 @@ a_control(struct rd_iccd *x, struct rd_dev *d, uint8_t rt, uint8_t req,
 	if (rt == 0x21 && req == 0x63) {
 		x->state = A_IDLE;
 		x->slen = 0;
-		if (run(x, d, CCID_PC_ICC_POWER_OFF, 0, 0, NULL, 0) != 0)
+		if (run(x, d, VT_CCID_PC_ICC_POWER_OFF, 0, 0, NULL, 0) != 0)
 			return -EPIPE;
 		return 0;
 	}
 	if (rt == 0xA1 && req == 0xA0) {
-		if (cap < 1 || run(x, d, CCID_PC_GET_SLOT_STATUS, 0, 0, NULL,
+		if (cap < 1 || run(x, d, VT_CCID_PC_GET_SLOT_STATUS, 0, 0, NULL,
 		    0) != 0)
 			return -EPIPE;
 		x->busy += x->ext;	/* `wtx N`: N busy answers */
@@ -371,7 +371,7 @@ rd_iccd_control(struct rd_iccd *x, struct rd_dev *d, uint8_t rt,
 {
 	if (x == NULL || (inlen > 0 && in == NULL))
 		return -EPIPE;
-	if (x->version == USB_ICCD_B)
+	if (x->version == VT_ICCD_B)
 		return b_control(x, d, rt, req, value, in, inlen, out, cap);
 	return a_control(x, d, rt, req, in, inlen, out, cap);
 }

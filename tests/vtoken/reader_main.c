@@ -18,7 +18,7 @@
 #include <glib.h>
 #include <glib-unix.h>
 
-#include "../../util/util.h"
+#include "vt_util.h"
 
 #define MAX_INJECT	32
 
@@ -230,7 +230,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "vtoken-reader: %s\n", err);
 		return 2;
 	}
-	if (atr != NULL && (util_unhex(atr, prof.atr, sizeof(prof.atr),
+	if (atr != NULL && (vt_unhex(atr, prof.atr, sizeof(prof.atr),
 	    &prof.atrlen) != 0 || prof.atrlen < 2)) {
 		fprintf(stderr, "vtoken-reader: --atr: 2 to 33 bytes in hex\n");
 		return 2;

@@ -31,7 +31,7 @@ put32(uint8_t *p, uint32_t v)
 }
 
 void
-rd_ccid_desc_write(const struct usb_ccid_desc *d, uint8_t o[54])
+rd_ccid_desc_write(const struct vt_ccid_desc *d, uint8_t o[54])
 {
 	o[0] = 54;
 	o[1] = 0x21;
@@ -200,7 +200,7 @@ static int
 load_dump(const char *path, struct rd_profile *p, char *err, size_t errlen)
 {
 	struct ccid_dump d;
-	struct usb_ccid_desc *c = &p->ccid;
+	struct vt_ccid_desc *c = &p->ccid;
 	const char *b;
 
 	memset(p, 0, sizeof(*p));
@@ -219,12 +219,12 @@ load_dump(const char *path, struct rd_profile *p, char *err, size_t errlen)
 	/* ICCD (class 0x0B or 0xFF, protocol 1 or 2) without a bulk pair:
 	 * emulated
 	 * over the control pipe (reader_iccd.c); one that has a bulk pair
-	 * (ActivCard V2) stays a bulk CCID reader, as usb/ drives it */
+	 * (ActivCard V2) stays a bulk CCID reader, as hosts drive it */
 	if ((p->iface_class == 0x0B || p->iface_class == 0xFF) &&
-	    (d.iface_protocol == USB_ICCD_A ||
-	    d.iface_protocol == USB_ICCD_B) && d.num_endpoints < 2) {
+	    (d.iface_protocol == VT_ICCD_A ||
+	    d.iface_protocol == VT_ICCD_B) && d.num_endpoints < 2) {
 		p->iccd = d.iface_protocol;
-		p->has_intr = d.iface_protocol == USB_ICCD_B && d.has_intr;
+		p->has_intr = d.iface_protocol == VT_ICCD_B && d.has_intr;
 	}
 	*c = d.ccid;
 	if (c->dwMaxCCIDMessageLength < 20) {
@@ -252,9 +252,9 @@ load_dump(const char *path, struct rd_profile *p, char *err, size_t errlen)
 	 * the few dumps above keep RD_MSG_MAX. */
 	if (c->dwMaxCCIDMessageLength > RD_MSG_MAX)
 		c->dwMaxCCIDMessageLength = RD_MSG_MAX;
-	switch (c->dwFeatures & USB_CCID_FEAT_LEVEL_MASK) {
-	case USB_CCID_FEAT_LEVEL_SHORT_APDU:
-	case USB_CCID_FEAT_LEVEL_EXT_APDU:
+	switch (c->dwFeatures & VT_CCID_FEAT_LEVEL_MASK) {
+	case VT_CCID_FEAT_LEVEL_SHORT_APDU:
+	case VT_CCID_FEAT_LEVEL_EXT_APDU:
 		break;
 	default:
 		/* TPDU and character level: we are a T=1 card if the

@@ -321,3 +321,39 @@ rd_atr_set_ifsc(const uint8_t *atr, size_t len, uint8_t ifsc, uint8_t *out,
 	out[n++] = tck;
 	return n;
 }
+
+int
+rd_atr_protocols(const uint8_t *atr, size_t len, uint32_t *protocols,
+    int *first)
+{
+	size_t i = 2, nhist;
+	uint8_t y;
+	int ntd = 0;
+
+	*protocols = 0;
+	*first = 0;
+	if (atr == NULL || len < 2 || len > 33)
+		return -1;
+	nhist = atr[1] & 0x0F;
+	y = atr[1] >> 4;
+	while (y != 0) {
+		/* TAi TBi TCi, then TDi which says what follows */
+		i += (size_t)((y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1));
+		if (!(y & 8))
+			break;
+		if (i >= len)
+			return -1;
+		if (ntd++ == 0)
+			*first = atr[i] & 0x0F;
+		*protocols |= 1u << (atr[i] & 0x0F);
+		y = atr[i++] >> 4;
+	}
+	if (i + nhist > len) {
+		*protocols = 0;
+		*first = 0;
+		return -1;
+	}
+	if (*protocols == 0)
+		*protocols = 1;		/* no TD1: T=0 only */
+	return 0;
+}

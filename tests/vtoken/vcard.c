@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../util/util.h"
+#include "vt_util.h"
 
 static const uint8_t vc_atr_bytes[] = {
 	0x3b, 0xfd, 0x13, 0x00, 0x00, 0x81, 0x31, 0xfe, 0x15, 0x80, 0x73,
@@ -117,7 +117,7 @@ vrsp_tlv(struct vrsp *r, uint32_t tag, const void *p, size_t n)
  * (81 xx, 82 xx xx).  The value must lie inside the buffer.
  */
 int
-vc_tlv(struct rbuf *b, uint32_t *tag, const uint8_t **v, size_t *len)
+vc_tlv(struct vt_rbuf *b, uint32_t *tag, const uint8_t **v, size_t *len)
 {
 	uint8_t t, l, l2;
 	uint16_t l16;
@@ -125,12 +125,12 @@ vc_tlv(struct rbuf *b, uint32_t *tag, const uint8_t **v, size_t *len)
 
 	*tag = 0;
 	*len = 0;
-	if (rbuf_u8(b, &t) != 0)
+	if (vt_rbuf_u8(b, &t) != 0)
 		return -1;
 	*tag = t;
 	if ((t & 0x1f) == 0x1f) {
 		for (i = 0; i < 2; i++) {
-			if (rbuf_u8(b, &t) != 0)
+			if (vt_rbuf_u8(b, &t) != 0)
 				return -1;
 			*tag = *tag << 8 | t;
 			if ((t & 0x80) == 0)
@@ -139,21 +139,21 @@ vc_tlv(struct rbuf *b, uint32_t *tag, const uint8_t **v, size_t *len)
 		if (i == 2)
 			return -1;
 	}
-	if (rbuf_u8(b, &l) != 0)
+	if (vt_rbuf_u8(b, &l) != 0)
 		return -1;
 	if (l == 0x81) {
-		if (rbuf_u8(b, &l2) != 0)
+		if (vt_rbuf_u8(b, &l2) != 0)
 			return -1;
 		*len = l2;
 	} else if (l == 0x82) {
-		if (rbuf_be16(b, &l16) != 0)
+		if (vt_rbuf_be16(b, &l16) != 0)
 			return -1;
 		*len = l16;
 	} else if (l < 0x80)
 		*len = l;
 	else
 		return -1;
-	if (rbuf_ptr(b, *len, v) != 0) {
+	if (vt_rbuf_ptr(b, *len, v) != 0) {
 		*len = 0;
 		return -1;
 	}
@@ -176,7 +176,7 @@ vc_obj_get(const struct vcard *c, uint32_t tag)
 static void
 obj_del(struct vcard *c, size_t i)
 {
-	util_freezero(c->objs[i].data, c->objs[i].len);
+	vt_freezero(c->objs[i].data, c->objs[i].len);
 	c->objs[i] = c->objs[--c->nobjs];
 	memset(&c->objs[c->nobjs], 0, sizeof(c->objs[c->nobjs]));
 }
@@ -207,7 +207,7 @@ vc_obj_set(struct vcard *c, uint32_t tag, const uint8_t *p, size_t n)
 		return -1;
 	memcpy(copy, p, n);
 	if (i < c->nobjs)
-		util_freezero(c->objs[i].data, c->objs[i].len);
+		vt_freezero(c->objs[i].data, c->objs[i].len);
 	else
 		c->nobjs++;
 	c->objs[i].tag = tag;
@@ -257,7 +257,7 @@ vc_factory(struct vcard *c, int keep_attestation)
 	vc_factory_pins(c);
 	c->pin_tries = c->pin_max = 3;
 	c->puk_tries = c->puk_max = 3;
-	util_wipe(c->mgm_key, sizeof(c->mgm_key));
+	vt_wipe(c->mgm_key, sizeof(c->mgm_key));
 	memcpy(c->mgm_key, default_mgm, sizeof(default_mgm));
 	c->mgm_len = sizeof(default_mgm);
 	c->mgm_alg = ALG_3DES;
@@ -282,7 +282,7 @@ vc_forget_session(struct vcard *c)
 	c->pin_fresh = 0;
 	c->mgm_ok = 0;
 	c->auth_state = 0;
-	util_wipe(c->auth_buf, sizeof(c->auth_buf));
+	vt_wipe(c->auth_buf, sizeof(c->auth_buf));
 	c->auth_len = 0;
 }
 
@@ -290,7 +290,7 @@ static void
 chain_drop(struct vcard *c)
 {
 	/* only the bytes received can hold secrets */
-	util_freezero(c->chain, c->chain_len);
+	vt_freezero(c->chain, c->chain_len);
 	c->chain = NULL;
 	c->chain_len = 0;
 	c->chaining = 0;
@@ -300,7 +300,7 @@ chain_drop(struct vcard *c)
 static void
 out_drop(struct vcard *c)
 {
-	util_freezero(c->out, c->out_len);
+	vt_freezero(c->out, c->out_len);
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
 	c->out_secret = 0;
@@ -371,7 +371,7 @@ vcard_free(vcard_t **cp)
 	out_drop(c);
 	vl_close(c);
 	free(c->state_path);
-	util_freezero(c, sizeof(*c));
+	vt_freezero(c, sizeof(*c));
 	*cp = NULL;
 }
 
@@ -485,7 +485,7 @@ cmd_secret(struct vcard *c, const struct parsed *p, const uint8_t *a,
 	    p->p1 == c->chain_hdr[2] && p->p2 == c->chain_hdr[3] &&
 	    c->chain_secret)
 		return 1;
-	return util_apdu_is_secret(a, n);
+	return vt_apdu_is_secret(a, n);
 }
 
 /* Does the response to this command carry secret data? */
@@ -595,7 +595,7 @@ process(struct vcard *c, const uint8_t *a, size_t n, uint8_t *rsp,
 			}
 			c->chaining = 1;
 			memcpy(c->chain_hdr, a, 4);
-			c->chain_secret = util_apdu_is_secret(a, n);
+			c->chain_secret = vt_apdu_is_secret(a, n);
 		}
 		if (p.lc > VC_CHAIN_MAX - c->chain_len) {
 			chain_drop(c);
@@ -640,7 +640,7 @@ process(struct vcard *c, const uint8_t *a, size_t n, uint8_t *rsp,
 	*secret = rsp_secret(&v) || r.secret;
 	chain_drop(c);
 	if (sw != SW_OK || r.len == 0) {
-		util_freezero(r.p, r.len);
+		vt_freezero(r.p, r.len);
 		*rlen = put_sw(rsp, 0, sw);
 		return;
 	}
@@ -675,7 +675,7 @@ vcard_apdu(vcard_t *c, const uint8_t *cmd, size_t clen, uint8_t *rsp,
 				off = p.data_off;
 				len = p.lc;
 			}
-		} else if (clen > 4 && util_apdu_is_secret(cmd, clen)) {
+		} else if (clen > 4 && vt_apdu_is_secret(cmd, clen)) {
 			off = 4;
 			len = clen - 4;
 		}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vcard — the software PIV card behind the virtual token (tests only).
+ * vcard — the software PIV card behind the virtual token.  Public (vtoken.h
+ * includes it): usable alone, APDU in, APDU out.
  *
  * A YubiKey-5-like PIV application (NIST SP 800-73-4 plus the YubiKey
  * extensions) with real cryptography from OpenSSL.  It takes whole command
@@ -17,8 +18,8 @@
  * VTOKEN_LOG as "> HEX" / "< HEX" lines, with PIN, PUK and management-key
  * bytes replaced by "**".
  */
-#ifndef USBPIV_VCARD_H
-#define USBPIV_VCARD_H
+#ifndef VTOKEN_VCARD_H
+#define VTOKEN_VCARD_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -29,9 +29,9 @@
 
 #include <openssl/rand.h>
 
-#include "../../util/util.h"
+#include "vt_util.h"
 
-static const uint8_t piv_aid[] = {
+static const uint8_t aid_piv[] = {
 	0xa0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00
 };
 
@@ -88,14 +88,14 @@ cmd_select(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 {
 	if (a->p1 != 0x04)
 		return SW_WRONG_P1P2_B;
-	if (a->lc < 5 || a->lc > sizeof(piv_aid) ||
-	    memcmp(a->data, piv_aid, a->lc) != 0)
+	if (a->lc < 5 || a->lc > sizeof(aid_piv) ||
+	    memcmp(a->data, aid_piv, a->lc) != 0)
 		return SW_NOT_FOUND;
 	c->selected = 1;
 	if (vrsp_tl(r, 0x61, 17) != 0 ||
-	    vrsp_tlv(r, 0x4f, piv_aid + 5, 6) != 0 ||
+	    vrsp_tlv(r, 0x4f, aid_piv + 5, 6) != 0 ||
 	    vrsp_tl(r, 0x79, 7) != 0 ||
-	    vrsp_tlv(r, 0x4f, piv_aid, 5) != 0)
+	    vrsp_tlv(r, 0x4f, aid_piv, 5) != 0)
 		return SW_UNKNOWN;
 	return SW_OK;
 }
@@ -224,7 +224,7 @@ obj_pin_protected(uint32_t tag)
 
 /* The 5C tag list: exactly one tag of 1-3 bytes; the rest stays in b. */
 static int
-read_tag_list(rbuf_t *b, uint32_t *tag)
+read_tag_list(vt_rbuf_t *b, uint32_t *tag)
 {
 	const uint8_t *v;
 	uint32_t t;
@@ -247,11 +247,11 @@ cmd_get_data(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 	};
 	const struct vobj *o;
 	uint32_t tag;
-	rbuf_t b;
+	vt_rbuf_t b;
 
 	if (a->p1 != 0x3f || a->p2 != 0xff)
 		return SW_WRONG_P1P2;
-	rbuf_init(&b, a->data, a->lc);
+	vt_rbuf_init(&b, a->data, a->lc);
 	if (read_tag_list(&b, &tag) != 0 || b.left != 0)
 		return SW_WRONG_DATA;
 	if (tag == 0x7e)
@@ -272,13 +272,13 @@ cmd_put_data(struct vcard *c, const struct vapdu *a)
 	const uint8_t *start, *v;
 	uint32_t tag, t;
 	size_t len, n;
-	rbuf_t b;
+	vt_rbuf_t b;
 
 	if (a->p1 != 0x3f || a->p2 != 0xff)
 		return SW_WRONG_P1P2;
 	if (!c->mgm_ok)
 		return SW_SECURITY;
-	rbuf_init(&b, a->data, a->lc);
+	vt_rbuf_init(&b, a->data, a->lc);
 	if (read_tag_list(&b, &tag) != 0)
 		return SW_WRONG_DATA;
 	if (tag == 0x7e)
@@ -312,14 +312,14 @@ parse_dyn_auth(const struct vapdu *a, struct dyn_auth *d)
 	const uint8_t *v, *iv;
 	uint32_t tag, t;
 	size_t len, ilen;
-	rbuf_t b, in;
+	vt_rbuf_t b, in;
 	int i;
 
 	memset(d, 0, sizeof(*d));
-	rbuf_init(&b, a->data, a->lc);
+	vt_rbuf_init(&b, a->data, a->lc);
 	if (vc_tlv(&b, &tag, &v, &len) != 0 || tag != 0x7c || b.left != 0)
 		return -1;
-	rbuf_init(&in, v, len);
+	vt_rbuf_init(&in, v, len);
 	while (in.left > 0) {
 		if (vc_tlv(&in, &t, &iv, &ilen) != 0 || t < 0x80 || t > 0x85)
 			return -1;
@@ -411,11 +411,11 @@ mgm_auth(struct vcard *c, const struct vapdu *a, const struct dyn_auth *d,
 		sw = SW_WRONG_DATA;
 out:
 	if (c->auth_state == 0) {
-		util_wipe(c->auth_buf, sizeof(c->auth_buf));
+		vt_wipe(c->auth_buf, sizeof(c->auth_buf));
 		c->auth_len = 0;
 	}
-	util_wipe(buf, sizeof(buf));
-	util_wipe(enc, sizeof(enc));
+	vt_wipe(buf, sizeof(buf));
+	vt_wipe(enc, sizeof(enc));
 	return sw;
 }
 
@@ -563,16 +563,16 @@ cmd_generate(struct vcard *c, const struct vapdu *a, struct vrsp *r)
 	uint32_t tag, t;
 	size_t len, ilen;
 	int idx, have_alg = 0;
-	rbuf_t b, in;
+	vt_rbuf_t b, in;
 
 	if (a->p1 != 0x00 || (idx = vc_slot_index(a->p2)) < 0)
 		return SW_WRONG_P1P2;
 	if (!c->mgm_ok)
 		return SW_SECURITY;
-	rbuf_init(&b, a->data, a->lc);
+	vt_rbuf_init(&b, a->data, a->lc);
 	if (vc_tlv(&b, &tag, &v, &len) != 0 || tag != 0xac || b.left != 0)
 		return SW_WRONG_DATA;
-	rbuf_init(&in, v, len);
+	vt_rbuf_init(&in, v, len);
 	while (in.left > 0) {
 		if (vc_tlv(&in, &t, &iv, &ilen) != 0)
 			return SW_WRONG_DATA;
@@ -606,7 +606,7 @@ cmd_import(struct vcard *c, const struct vapdu *a)
 	uint32_t t;
 	size_t len, keylen;
 	int idx;
-	rbuf_t b;
+	vt_rbuf_t b;
 
 	if ((idx = vc_slot_index(a->p2)) < 0)
 		return SW_WRONG_P1P2;
@@ -615,7 +615,7 @@ cmd_import(struct vcard *c, const struct vapdu *a)
 	if (!alg_supported(c, a->p1))
 		return SW_WRONG_P1P2;
 	/* key components first, then the optional policies */
-	rbuf_init(&b, a->data, a->lc);
+	vt_rbuf_init(&b, a->data, a->lc);
 	keylen = a->lc;
 	while (b.left > 0) {
 		const uint8_t *at = b.p;
@@ -718,7 +718,7 @@ cmd_set_mgm(struct vcard *c, const struct vapdu *a)
 		return SW_WRONG_DATA;
 	if (a->data[0] != ALG_3DES && !version_at_least(c, 5, 4))
 		return SW_WRONG_DATA;
-	util_wipe(c->mgm_key, sizeof(c->mgm_key));
+	vt_wipe(c->mgm_key, sizeof(c->mgm_key));
 	memcpy(c->mgm_key, a->data + 3, klen);
 	c->mgm_len = klen;
 	c->mgm_alg = a->data[0];

@@ -4,8 +4,8 @@
  * vcard_cmd.c (PIV commands), vcard_keys.c (crypto), vcard_state.c
  * (persistence) and vcard_log.c (VTOKEN_LOG).  Not a contract.
  */
-#ifndef USBPIV_VCARD_INT_H
-#define USBPIV_VCARD_INT_H
+#ifndef VTOKEN_VCARD_INT_H
+#define VTOKEN_VCARD_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -153,8 +153,8 @@ int vrsp_tl(struct vrsp *r, uint32_t tag, size_t len);
 int vrsp_tlv(struct vrsp *r, uint32_t tag, const void *p, size_t n);
 size_t vc_tl_len(uint32_t tag, size_t len);
 /* Reads one BER-TLV with a 1-3 byte tag (from the rbuf); 0 or -1. */
-struct rbuf;
-int vc_tlv(struct rbuf *b, uint32_t *tag, const uint8_t **v, size_t *len);
+struct vt_rbuf;
+int vc_tlv(struct vt_rbuf *b, uint32_t *tag, const uint8_t **v, size_t *len);
 void vc_factory(struct vcard *c, int keep_attestation);
 void vc_factory_pins(struct vcard *c);
 int vc_is_default_pin(const struct vcard *c);

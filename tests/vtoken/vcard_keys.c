@@ -20,7 +20,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "../../util/util.h"
+#include "vt_util.h"
 
 /* ---- management key --------------------------------------------------- */
 
@@ -237,7 +237,7 @@ vk_sign(const struct vslot *s, const uint8_t *in, size_t n, struct vrsp *r)
 out:
 	EVP_PKEY_CTX_free(ctx);
 	EVP_MD_CTX_free(md);
-	util_wipe(out, sizeof(out));
+	vt_wipe(out, sizeof(out));
 	return sw;
 }
 
@@ -279,7 +279,7 @@ vk_ecdh(const struct vslot *s, const uint8_t *peer, size_t n,
 out:
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pk);
-	util_wipe(out, sizeof(out));
+	vt_wipe(out, sizeof(out));
 	return sw;
 }
 
@@ -317,10 +317,10 @@ import_rsa(uint8_t alg, const uint8_t *p, size_t len, EVP_PKEY **out)
 	const uint8_t *v;
 	size_t vlen, half = rsa_bits(alg) / 16;
 	uint32_t tag;
-	rbuf_t b;
+	vt_rbuf_t b;
 	int i, r = -1;
 
-	rbuf_init(&b, p, len);
+	vt_rbuf_init(&b, p, len);
 	while (b.left > 0) {
 		if (vc_tlv(&b, &tag, &v, &vlen) != 0 || tag < 1 || tag > 5 ||
 		    bn[tag - 1] != NULL || vlen == 0 || vlen > half)
@@ -435,7 +435,7 @@ vk_import(uint8_t alg, const uint8_t *p, size_t len, EVP_PKEY **out)
 	const uint8_t *v;
 	size_t vlen;
 	uint32_t tag;
-	rbuf_t b;
+	vt_rbuf_t b;
 
 	*out = NULL;
 	if (rsa_bits(alg) != 0)
@@ -443,7 +443,7 @@ vk_import(uint8_t alg, const uint8_t *p, size_t len, EVP_PKEY **out)
 	/* The private value's tag: 06 for EC scalars, 07 for an Ed25519
 	 * seed, 08 for an X25519 scalar (as YubiKey 5.7 and
 	 * yubico-piv-tool have it). */
-	rbuf_init(&b, p, len);
+	vt_rbuf_init(&b, p, len);
 	if (vc_tlv(&b, &tag, &v, &vlen) != 0 || b.left != 0 ||
 	    tag != (alg == ALG_ED25519 ? 0x07u : alg == ALG_X25519 ? 0x08u :
 	    0x06u))
@@ -670,14 +670,14 @@ att_cert(const struct vcard *c)
 	const uint8_t *v, *iv, *p;
 	uint32_t tag;
 	size_t len, ilen;
-	rbuf_t b, in;
+	vt_rbuf_t b, in;
 
 	if (o == NULL)
 		return NULL;
-	rbuf_init(&b, o->data, o->len);
+	vt_rbuf_init(&b, o->data, o->len);
 	if (vc_tlv(&b, &tag, &v, &len) != 0 || tag != 0x53)
 		return NULL;
-	rbuf_init(&in, v, len);
+	vt_rbuf_init(&in, v, len);
 	while (in.left > 0) {
 		if (vc_tlv(&in, &tag, &iv, &ilen) != 0)
 			return NULL;

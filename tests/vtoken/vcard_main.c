@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../util/util.h"
+#include "vt_util.h"
 #include "vcard.h"
 #include "vpcd.h"
 
@@ -164,7 +164,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "vcard: connection error %d, "
 			    "reconnecting\n", r);
 		}
-		util_sleep_ms(200);
+		vt_sleep_ms(200);
 	}
 	vcard_free(&c);
 	return 0;

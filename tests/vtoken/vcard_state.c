@@ -28,7 +28,7 @@
 
 #include <openssl/x509.h>
 
-#include "../../util/util.h"
+#include "vt_util.h"
 
 #define STATE_MAX	(1024 * 1024)
 #define MAX_TOKENS	8
@@ -129,7 +129,7 @@ out:
 	if (r != 0)
 		unlink(tmp);
 	free(tmp);
-	util_freezero(iobuf, IOBUF);
+	vt_freezero(iobuf, IOBUF);
 	return r;
 }
 
@@ -154,7 +154,7 @@ hexnum(const char *s, size_t digits, unsigned long *v)
 	size_t n, i;
 
 	if (strlen(s) != digits || digits > 8 ||
-	    util_unhex(s, b, sizeof(b), &n) != 0 || n * 2 != digits)
+	    vt_unhex(s, b, sizeof(b), &n) != 0 || n * 2 != digits)
 		return -1;
 	*v = 0;
 	for (i = 0; i < n; i++)
@@ -196,7 +196,7 @@ load_secret(char **t, int nt, uint8_t *ref, uint8_t *tries, uint8_t *max)
 	unsigned long a, b;
 	size_t n;
 
-	if (nt != 4 || util_unhex(t[1], ref, VC_PIN_LEN, &n) != 0 ||
+	if (nt != 4 || vt_unhex(t[1], ref, VC_PIN_LEN, &n) != 0 ||
 	    n != VC_PIN_LEN || num(t[2], 255, &a) != 0 ||
 	    num(t[3], 255, &b) != 0 || b == 0 || a > b)
 		return -1;
@@ -222,7 +222,7 @@ load_slot(struct vcard *c, char **t, int nt, uint8_t *buf, size_t cap)
 	    touch < TOUCH_POL_NEVER || touch > TOUCH_POL_CACHED ||
 	    hexnum(t[5], 2, &origin) != 0 ||
 	    (origin != ORIGIN_GENERATED && origin != ORIGIN_IMPORTED) ||
-	    util_unhex(t[6], buf, cap, &n) != 0 || n == 0)
+	    vt_unhex(t[6], buf, cap, &n) != 0 || n == 0)
 		return -1;
 	if ((k = d2i_AutoPrivateKey(NULL, &p, (long)n)) == NULL ||
 	    p != buf + n || !key_matches(k, (uint8_t)alg)) {
@@ -260,7 +260,7 @@ parse_line(struct vcard *c, char *line, uint8_t *buf, size_t cap,
 		c->serial = (uint32_t)v;
 		*seen |= 1;
 	} else if (strcmp(t[0], "version") == 0) {
-		if (nt != 2 || util_unhex(t[1], c->version, 3, &n) != 0 ||
+		if (nt != 2 || vt_unhex(t[1], c->version, 3, &n) != 0 ||
 		    n != 3)
 			return -1;
 		*seen |= 2;
@@ -282,8 +282,8 @@ parse_line(struct vcard *c, char *line, uint8_t *buf, size_t cap,
 		if (num(t[2], 1, &v) != 0)
 			return -1;
 		c->mgm_touch = (uint8_t)v;
-		util_wipe(c->mgm_key, sizeof(c->mgm_key));
-		if (util_unhex(t[3], c->mgm_key, sizeof(c->mgm_key),
+		vt_wipe(c->mgm_key, sizeof(c->mgm_key));
+		if (vt_unhex(t[3], c->mgm_key, sizeof(c->mgm_key),
 		    &c->mgm_len) != 0 || c->mgm_len != vk_mgm_keylen(c->mgm_alg))
 			return -1;
 		*seen |= 16;
@@ -293,7 +293,7 @@ parse_line(struct vcard *c, char *line, uint8_t *buf, size_t cap,
 	} else if (strcmp(t[0], "obj") == 0) {
 		if (nt != 3 || hexnum(t[1], 6, &v) != 0 ||
 		    vc_obj_get(c, (uint32_t)v) != NULL ||
-		    util_unhex(t[2], buf, cap, &n) != 0 || n == 0 ||
+		    vt_unhex(t[2], buf, cap, &n) != 0 || n == 0 ||
 		    vc_obj_set(c, (uint32_t)v, buf, n) != 0)
 			return -1;
 	} else if (strcmp(t[0], "end") == 0) {
@@ -348,7 +348,7 @@ vs_load(struct vcard *c)
 out:
 	if (f != NULL)
 		fclose(f);
-	util_freezero(text, STATE_MAX + 1);
-	util_freezero(buf, STATE_MAX / 2);
+	vt_freezero(text, STATE_MAX + 1);
+	vt_freezero(buf, STATE_MAX / 2);
 	return r;
 }

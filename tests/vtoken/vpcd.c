@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../util/util.h"
+#include "vt_util.h"
 #include "vcard.h"
 
 #define SERVE_SLICE_MS	200	/* how often an idle server looks at stop */
@@ -61,9 +61,9 @@ wait_fd(int fd, short events, int *ms)
 		memset(&pfd, 0, sizeof(pfd));
 		pfd.fd = fd;
 		pfd.events = events;
-		t0 = util_now_ms();
+		t0 = vt_now_ms();
 		n = poll(&pfd, 1, *ms);
-		util_charge(ms, t0);
+		vt_charge(ms, t0);
 		if (n < 0) {
 			if (errno != EINTR)
 				return VPCD_ERR_IO;
@@ -204,7 +204,7 @@ vpcd_recv(int fd, uint8_t *buf, size_t cap, size_t *len, int *ms,
 	if (n == 0 || n > cap)
 		return VPCD_ERR_PROTO;
 	if ((r = read_full(fd, buf, n, &rest)) != VPCD_OK) {
-		util_wipe(buf, n);
+		vt_wipe(buf, n);
 		return r == VPCD_ERR_CLOSED ? VPCD_ERR_PROTO : r;
 	}
 	*len = n;
@@ -361,15 +361,15 @@ vpcd_connect(const char *host, uint16_t port, int *fd, int *ms)
 	while (*ms > 0 && !vpcd_stopped()) {
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
 			slice = *ms < 1000 ? *ms : 1000;
-			t0 = util_now_ms();
+			t0 = vt_now_ms();
 			r = connect_one(ai, fd, &slice);
-			util_charge(ms, t0);
+			vt_charge(ms, t0);
 			if (r == VPCD_OK)
 				goto out;
 		}
-		t0 = util_now_ms();
-		util_sleep_ms(*ms < RETRY_MS ? *ms : RETRY_MS);
-		util_charge(ms, t0);
+		t0 = vt_now_ms();
+		vt_sleep_ms(*ms < RETRY_MS ? *ms : RETRY_MS);
+		vt_charge(ms, t0);
 	}
 	r = vpcd_stopped() ? VPCD_ERR_STOPPED : VPCD_ERR_TIMEOUT;
 out:
@@ -444,12 +444,12 @@ vpcd_serve_fd(struct vcard *c, int fd)
 		if (r != VPCD_OK)
 			goto out;
 		handle(c, msg, len, rsp, VPCD_MSG_MAX, &rlen);
-		util_wipe(msg, len);	/* may have carried a PIN */
+		vt_wipe(msg, len);	/* may have carried a PIN */
 		if (rlen == 0)
 			continue;
 		ms = VPCD_FRAME_MS;
 		r = vpcd_send(fd, rsp, rlen, &ms);
-		util_wipe(rsp, rlen);
+		vt_wipe(rsp, rlen);
 		if (r == VPCD_ERR_CLOSED) {
 			r = VPCD_OK;
 			goto out;

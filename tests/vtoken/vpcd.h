@@ -10,12 +10,12 @@
  * APDU, answered with the whole response APDU.  A 0-length message is
  * never valid (vsmartcard's vpcd treats it as the card going away).
  *
- * Everything that may block takes `int *ms`, the budget left (util.h);
+ * Everything that may block takes `int *ms`, the budget left (vt_util.h);
  * the peer is hostile: lengths are checked against the caller's buffer,
  * short reads, EINTR and timeouts are handled, nothing blocks forever.
  */
-#ifndef USBPIV_VTOKEN_VPCD_H
-#define USBPIV_VTOKEN_VPCD_H
+#ifndef VTOKEN_VPCD_H
+#define VTOKEN_VPCD_H
 
 #include <stddef.h>
 #include <stdint.h>
