@@ -223,10 +223,13 @@ int ccid_power_off(ccid_reader_t *r, size_t slot, int *ms);
  * Sends one command APDU, returns the response APDU (data + SW1 SW2).
  * Short or extended APDUs; on TPDU readers an extended APDU travels as a
  * T=1 chain.  Does not handle 61xx / 6Cxx (that is the card layer's job).
- * Joins the card (or powers it up) first if needed.
+ * Joins the card (or powers it up) first if needed.  secret: the caller
+ * says the command carries a PIN, PUK or key; the trace (USBPIV_DEBUG)
+ * then shows lengths only, of the APDU, its frames or blocks and answer.
  */
 int ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
-    size_t clen, uint8_t *rapdu, size_t cap, size_t *rlen, int *ms);
+    size_t clen, int secret, uint8_t *rapdu, size_t cap, size_t *rlen,
+    int *ms);
 /* Does this reader carry extended APDUs (extended APDU level, or TPDU)? */
 int ccid_extended_ok(const ccid_reader_t *r);
 /* The same for the card in a slot now: at TPDU level a card running T=0

@@ -1214,10 +1214,11 @@ xfr_t0(ccid_reader_t *r, size_t slot, const uint8_t *capdu, size_t clen,
 
 int
 ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
-    size_t clen, uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
+    size_t clen, int secret, uint8_t *rapdu, size_t cap, size_t *rlen,
+    int *ms)
 {
 	struct ccid_slot *s;
-	int rc, redact, tentative = 0;
+	int rc, redact = secret != 0, tentative = 0;
 
 	if (rlen != NULL)
 		*rlen = 0;
@@ -1255,7 +1256,6 @@ ccid_transmit(ccid_reader_t *r, size_t slot, const uint8_t *capdu,
 	} else if (!s->powered && (rc = ccid_connect(r, slot, NULL, ms)) != 0)
 		return rc;
 
-	redact = util_apdu_is_secret(capdu, clen);
 	r->redact = redact;
 	util_trace_hex(1, "APDU >", capdu, clen, redact);
 again:

@@ -121,11 +121,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ms = 10000;
 	(void)ccid_power_on(r, 0, &atr, &ms);
 	ms = 10000;
-	(void)ccid_transmit(r, 0, sel, sizeof(sel), out, sizeof(out), &n, &ms);
+	(void)ccid_transmit(r, 0, sel, sizeof(sel), 0, out, sizeof(out), &n, &ms);
 	memset(big, 0x5a, sizeof(big));
 	memcpy(big, "\x00\xdb\x3f\xff\x00\x02\x51", 7);
 	ms = 10000;
-	(void)ccid_transmit(r, 0, big, sizeof(big), out, 300, &n, &ms);
+	(void)ccid_transmit(r, 0, big, sizeof(big), 0, out, 300, &n, &ms);
 	ms = 10000;
 	(void)ccid_slot_status(r, 0, &st, &ms);
 	ms = 10000;

@@ -22,12 +22,13 @@ struct feed {
 };
 
 static int
-f_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-    size_t cap, size_t *rlen, int *ms)
+f_transmit(void *h, const uint8_t *capdu, size_t clen, int secret,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct feed *f = h;
 	size_t n;
 
+	(void)secret;
 	(void)capdu;
 	(void)clen;
 	(void)ms;

@@ -104,9 +104,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ms = 10000;
 	(void)ccid_power_on(r, 0, &atr, &ms);
 	ms = 10000;
-	(void)ccid_transmit(r, 0, sel, sizeof(sel), out, sizeof(out), &n, &ms);
+	(void)ccid_transmit(r, 0, sel, sizeof(sel), 0, out, sizeof(out), &n, &ms);
 	ms = 10000;
-	(void)ccid_transmit(r, 0, put, sizeof(put), out, 300, &n, &ms);
+	(void)ccid_transmit(r, 0, put, sizeof(put), 0, out, 300, &n, &ms);
 	ms = 10000;
 	(void)ccid_connect(r, 0, NULL, &ms);
 	ms = 10000;

@@ -51,6 +51,15 @@ enum piv_err {
 };
 
 const char *piv_strerror(int err);
+/*
+ * Does a raw command APDU, given by a user (`usbpiv apdu`), carry a
+ * secret: VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, GENERAL
+ * AUTHENTICATE with the management key, YubiKey IMPORT KEY and SET
+ * MANAGEMENT KEY, GET/PUT DATA of the printed-information object?  Short
+ * and extended encodings, chained parts included.  The stack's own
+ * commands do not ask: each says so itself (the transmit's `secret`).
+ */
+int piv_apdu_is_secret(const uint8_t *apdu, size_t n);
 
 /* ---- I/O table ----------------------------------------------------------
  * transmit: one APDU exchange at the transport level (no 61xx handling);
@@ -59,8 +68,10 @@ const char *piv_strerror(int err);
  * state (reset, re-insertion, another process).
  */
 typedef struct piv_io {
+	/* secret: the command (a PIN, PUK or key; also its answer) must not
+	 * appear in a trace — the caller says so, nobody sniffs bytes */
 	int (*transmit)(void *h, const uint8_t *capdu, size_t clen,
-	    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms);
+	    int secret, uint8_t *rapdu, size_t cap, size_t *rlen, int *ms);
 	int (*begin)(void *h, int *ms);
 	int (*end)(void *h);
 	uint64_t (*generation)(void *h);

@@ -128,18 +128,19 @@ piv_last_sw(const piv_card_t *p)
  * so losing its answer leaves the outcome unknown (p->lost_ins). */
 static int
 xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
-    int *redact, size_t *rlen, int *ms, int final, uint8_t ins)
+    int secret, size_t *rlen, int *ms, int final, uint8_t ins)
 {
 	int r;
 
 	*rlen = 0;
 	if (*ms <= 0)
 		return PIV_ERR_TIMEOUT;
-	/* a secret command taints every answer of its exchange */
-	*redact |= util_apdu_is_secret(capdu, clen);
-	util_trace_hex(3, "piv >", capdu, clen, *redact);
+	/* the command says whether it carries a secret (struct piv_cmd's
+	 * own flag); every part and answer of its exchange is redacted */
+	util_trace_hex(3, "piv >", capdu, clen, secret);
 	p->napdu++;
-	r = p->io.transmit(p->io_h, capdu, clen, p->rx, maxrx, rlen, ms);
+	r = p->io.transmit(p->io_h, capdu, clen, secret, p->rx, maxrx, rlen,
+	    ms);
 	if (r != 0) {
 		*rlen = 0;
 		if (final && (p->io.sent == NULL || p->io.sent(p->io_h)))
@@ -156,7 +157,7 @@ xmit(piv_card_t *p, const uint8_t *capdu, size_t clen, size_t maxrx,
 			p->lost_ins = ins;
 		return PIV_ERR_PROTO;
 	}
-	util_trace_hex(3, "piv <", p->rx, *rlen, *redact);
+	util_trace_hex(3, "piv <", p->rx, *rlen, secret);
 	return 0;
 }
 
@@ -217,7 +218,7 @@ again:
 		le = cap > 0 ? min_sz(min_sz(cap, 65536), maxrx - 2) : 0;
 		if ((r = encode(tx, txcap, c->cla, c, c->data, c->len, le, 1,
 		    &n)) != 0 ||
-		    (r = xmit(p, tx, n, maxrx, &redact, &rlen, ms, 1,
+		    (r = xmit(p, tx, n, maxrx, redact, &rlen, ms, 1,
 		    c->ins)) != 0)
 			goto fail;
 		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
@@ -243,7 +244,7 @@ again:
 			else
 				r = encode(tx, txcap, c->cla, c, d, part, le, 0,
 				    &n);
-			if (r != 0 || (r = xmit(p, tx, n, maxrx, &redact,
+			if (r != 0 || (r = xmit(p, tx, n, maxrx, redact,
 			    &rlen, ms, off + part >= c->len, c->ins)) != 0)
 				goto fail;
 			s = (uint16_t)(p->rx[rlen - 2] << 8 |
@@ -261,7 +262,7 @@ again:
 				goto fail;
 			}
 			tx[n - 1] = (uint8_t)(le & 0xff);
-			if ((r = xmit(p, tx, n, maxrx, &redact, &rlen,
+			if ((r = xmit(p, tx, n, maxrx, redact, &rlen,
 			    ms, 1, c->ins)) != 0)
 				goto fail;
 			s = (uint16_t)(p->rx[rlen - 2] << 8 |
@@ -285,7 +286,7 @@ again:
 		le = min_sz(le, maxrx - 2);
 		if ((r = encode(gr, sizeof(gr), PIV_CLA, &getresp, NULL, 0, le,
 		    0, &n)) != 0 ||
-		    (r = xmit(p, gr, n, maxrx, &redact, &rlen, ms, 1,
+		    (r = xmit(p, gr, n, maxrx, redact, &rlen, ms, 1,
 		    c->ins)) != 0)
 			goto fail;
 		s = (uint16_t)(p->rx[rlen - 2] << 8 | p->rx[rlen - 1]);
@@ -376,4 +377,56 @@ piv_call(piv_card_t *p, const struct piv_cmd *c, uint8_t *out, size_t cap,
 	r = piv_xfer(p, c, out, cap, outlen, ms);
 	piv_leave(p);
 	return r;
+}
+
+/* Does the data field of a PUT/GET DATA name the printed-information
+ * object 5FC109, where a PIN-protected management key lives? */
+static int
+names_printed_info(const uint8_t *data, size_t n)
+{
+	static const uint8_t tag[] = { 0x5c, 0x03, 0x5f, 0xc1, 0x09 };
+
+	return n >= sizeof(tag) && memcmp(data, tag, sizeof(tag)) == 0;
+}
+
+/* See piv.h: for raw APDUs only; the stack's own commands carry .secret. */
+int
+piv_apdu_is_secret(const uint8_t *apdu, size_t n)
+{
+	uint8_t ins, p2;
+	size_t lc, off;
+
+	if (apdu == NULL || n < 4)
+		return 0;
+	ins = apdu[1];
+	p2 = apdu[3];
+	switch (ins) {
+	case PIV_INS_VERIFY:
+	case PIV_INS_CHANGE_REFERENCE:
+	case PIV_INS_RESET_RETRY:
+	case PIV_INS_YK_IMPORT_KEY:
+	case PIV_INS_YK_SET_MGMKEY:
+		return 1;
+	case PIV_INS_GENERAL_AUTH:	/* with the management key */
+		return p2 == PIV_SLOT_MGM;
+	case PIV_INS_GET_DATA:
+	case PIV_INS_PUT_DATA:
+		if (n < 6)
+			return 0;
+		if (apdu[4] != 0) {
+			lc = apdu[4];
+			off = 5;
+		} else if (n >= 7) {
+			lc = (size_t)apdu[5] << 8 | apdu[6];
+			off = 7;
+		} else
+			return 0;
+		if (off > n)
+			return 0;
+		if (lc > n - off)
+			lc = n - off;
+		return names_printed_info(apdu + off, lc);
+	default:
+		return 0;
+	}
 }

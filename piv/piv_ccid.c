@@ -55,13 +55,13 @@ io_err(struct piv_ccid *c, int e)
 }
 
 static int
-ccid_io_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-    size_t cap, size_t *rlen, int *ms)
+ccid_io_transmit(void *h, const uint8_t *capdu, size_t clen, int secret,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct piv_ccid *c = h;
 
-	return io_err(c, ccid_transmit(c->r, c->slot, capdu, clen, rapdu, cap,
-	    rlen, ms));
+	return io_err(c, ccid_transmit(c->r, c->slot, capdu, clen, secret,
+	    rapdu, cap, rlen, ms));
 }
 
 static int

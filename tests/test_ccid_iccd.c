@@ -371,7 +371,7 @@ test_b_exchange(void **state)
 	assert_int_equal(st, CCID_SLOT_INACTIVE);
 	assert_int_equal(ccid_power_on(r, 0, &a, &ms), 0);
 	assert_int_equal(a.len, sizeof(atr));
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 4);
 	assert_memory_equal(out, "\xDE\xAD\x90\x00", 4);
@@ -391,23 +391,23 @@ test_b_exchange(void **state)
 	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
 	/* polling answers: waited (through the budget), then the data */
 	d.fault = F_POLL_SOME;
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(d.nsleep, 3);
 	assert_int_equal(d.slept_ms, 60);
 	/* status information: the command failed with its bError */
 	d.fault = F_STATUS_INFO;
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_CARD_MUTE);
 	/* empty DATA_BLOCK, over-long one, a stall */
 	d.fault = F_EMPTY;
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	d.fault = F_OVERLONG;
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	d.fault = F_STALL;
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_IO);
 	ccid_reader_free(&r);
 }
@@ -429,13 +429,13 @@ test_b_endless_poll(void **state)
 	 * (the budget is large, the sleeps are fake) */
 	d.fault = F_POLL_FOREVER;
 	d.nctl = 0;
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_TIMEOUT);
 	assert_true(d.nctl <= CCID_ICCD_MAX_POLL + 8);
 	/* ... and the budget, when that is smaller */
 	ms = 500;
 	d.nctl = 0;
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_TIMEOUT);
 	assert_true(d.nctl <= 500 / 20 + 8);
 	assert_int_equal(ms, 0);
@@ -464,34 +464,34 @@ test_a_exchange(void **state)
 	assert_int_equal(ccid_power_on(r, 0, &a, &ms), 0);
 	assert_int_equal(a.len, sizeof(atr));
 	assert_false(ccid_slot_extended_ok(r, 0));
-	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), out,
+	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 4);
 	assert_memory_equal(out, "\xDE\xAD\x90\x00", 4);
-	assert_int_equal(ccid_transmit(r, 0, case3, sizeof(case3), out,
+	assert_int_equal(ccid_transmit(r, 0, case3, sizeof(case3), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
 	assert_memory_equal(out, "\x90\x00", 2);
 	/* case 4 travels as case 3 (T=0 drops Le) */
-	assert_int_equal(ccid_transmit(r, 0, case4, sizeof(case4), out,
+	assert_int_equal(ccid_transmit(r, 0, case4, sizeof(case4), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
 	/* one status byte where two are due */
 	d.fault = F_SW_SHORT;
-	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), out,
+	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	d.fault = F_IDLE;
 	d.state = 0;
-	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), out,
+	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	d.fault = F_BAD_STATUS;
 	d.state = 0;
-	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), out,
+	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	/* 0x80: no card (or mute): the slot is empty */
 	d.fault = F_MUTE;
 	d.state = 0;
-	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), out,
+	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_NO_CARD);
 	ccid_reader_free(&r);
 }
@@ -511,13 +511,13 @@ test_a_endless_busy(void **state)
 	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), 0);
 	d.fault = F_BUSY_FOREVER;
 	d.nctl = 0;
-	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), out,
+	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_TIMEOUT);
 	assert_true(d.nctl <= CCID_ICCD_MAX_POLL + 8);
 	ms = 300;
 	d.nctl = 0;
 	d.state = 0;
-	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), out,
+	assert_int_equal(ccid_transmit(r, 0, case2, sizeof(case2), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_TIMEOUT);
 	assert_true(d.nctl <= 300 / 10 + 8);
 	/* busy at power-on: the same bounds */

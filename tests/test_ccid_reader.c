@@ -443,7 +443,7 @@ test_char_level_refused(void **state)
 
 	(void)state;
 	assert_int_equal(ccid_power_on(r, 0, NULL, &ms), CCID_ERR_UNSUPPORTED);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_UNSUPPORTED);
 	assert_int_equal(n, 0);
 	assert_int_equal(d->nout, 0);
@@ -519,7 +519,7 @@ test_every_berror(void **state)
 		q(d, CCID_RDR_DATA_BLOCK, t[i].st, t[i].e, 0, NULL, 0);
 		ms = 1000;
 		n = 99;
-		assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+		assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 		    sizeof(out), &n, &ms), t[i].want);
 		assert_int_equal(n, 0);
 		ccid_last_status(r, &st, &er);
@@ -553,7 +553,7 @@ test_seq_slot_mismatch(void **state)
 		d->in[d->nin - 1] = d->in[d->nin - 2];
 		d->in[d->nin - 2] = tmp;
 	}
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(d->next, d->nin);
@@ -561,12 +561,12 @@ test_seq_slot_mismatch(void **state)
 	f[5] = 0;
 	for (i = 0; i < CCID_MAX_STALE + 5; i++)
 		qraw(d, f, sizeof(f));
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	assert_int_equal(n, 0);
 	/* right seq, wrong message type */
 	q(d, CCID_RDR_SLOT_STATUS, 0, 0, 0, NULL, 0);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	rd_free(&r, d);
 }
@@ -593,7 +593,7 @@ test_stale_then_silence(void **state)
 	qraw(d, f, sizeof(f));
 	qrc(d, CCID_ERR_TIMEOUT);
 	q(d, CCID_RDR_SLOT_STATUS, 0, 0, 0, NULL, 0);	/* Abort's answer */
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	assert_int_equal(n, 0);
 	assert_true(d->nreads >= 2);
@@ -610,7 +610,7 @@ test_stale_then_silence(void **state)
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
 	d->in[d->nin - 1].autoseq = 1;
 	ms = 120000;
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(d->next, k + 3);
@@ -634,27 +634,27 @@ test_truncated_oversized(void **state)
 	memcpy(f, "\x80\x05\x00\x00\x00\x00\x00\x00\x00\x00\x90\x00", 12);
 	qraw(d, f, 12);
 	d->in[d->nin - 1].autoseq = 1;
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	assert_int_equal(n, 0);
 	/* dwLength 0x00010000, 2 bytes */
 	memcpy(f, "\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x90\x00", 12);
 	qraw(d, f, 12);
 	d->in[d->nin - 1].autoseq = 1;
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	/* header only, 9 bytes */
 	qraw(d, f, 9);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	/* response without a status word */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90", 1);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	/* response larger than the caller's buffer */
 	memset(f, 0x41, sizeof(f));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, f, 100);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_BUFFER);
 	assert_int_equal(n, 0);
 	rd_free(&r, d);
@@ -674,14 +674,14 @@ test_time_extensions(void **state)
 	for (i = 0; i < 3; i++)
 		q(d, CCID_RDR_DATA_BLOCK, 0x80, 0x01, 0, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
 	/* 1000 of them: TIMEOUT, then the Abort sequence */
 	reset_out(d);
 	for (i = 0; i < 1000; i++)
 		q(d, CCID_RDR_DATA_BLOCK, 0x80, 0x01, 0, NULL, 0);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_TIMEOUT);
 	assert_int_equal(n, 0);
 	assert_true(d->next <= d->nin);
@@ -695,7 +695,7 @@ test_time_extensions(void **state)
 	assert_int_not_equal(seq, d->out[0].b[6]);
 	/* the budget bounds them too */
 	ms = 0;
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_TIMEOUT);
 	rd_free(&r, d);
 }
@@ -713,7 +713,7 @@ test_timeout_abort_resync(void **state)
 	/* no answer: the reader is aborted */
 	qrc(d, CCID_ERR_TIMEOUT);
 	q(d, CCID_RDR_SLOT_STATUS, 0, 0, 0, NULL, 0);	/* Abort's answer */
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_TIMEOUT);
 	old = d->out[0].b[6];
 	assert_int_equal(d->nctl, 1);
@@ -724,7 +724,7 @@ test_timeout_abort_resync(void **state)
 	f[6] = old;
 	qraw(d, f, 12);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_memory_equal(out, "\x90\x00", 2);
 	/* public ccid_abort */
@@ -755,7 +755,7 @@ test_ext_chain_command(void **state)
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_EMPTY, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_EMPTY, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
 	sent_hdr(d, 0, CCID_PC_XFR_BLOCK, 0, 0, 0x01, 0x00, 261);
@@ -763,7 +763,7 @@ test_ext_chain_command(void **state)
 	sent_hdr(d, 2, CCID_PC_XFR_BLOCK, 0, 0, 0x02, 0x00, 78);
 	/* the reader must ask for the rest with an empty block */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	rd_free(&r, d);
 }
@@ -793,7 +793,7 @@ test_declared_length(void **state)
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_EMPTY, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_EMPTY, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), out,
+	assert_int_equal(ccid_transmit(r, 0, cmd, sizeof(cmd), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	sent_hdr(d, 0, CCID_PC_XFR_BLOCK, 0, 0, 0x01, 0x00, 54);
 	sent_hdr(d, 1, CCID_PC_XFR_BLOCK, 0, 0, 0x03, 0x00, 54);
@@ -810,12 +810,12 @@ test_declared_length(void **state)
 	big[256] = 0x90;
 	big[257] = 0x00;
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, big, 258);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 258);
 	/* beyond a short answer and the declaration: still refused */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, big, sizeof(big));
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	rd_free(&r, d);
 }
@@ -858,7 +858,7 @@ test_ext_chain_response(void **state)
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_BEGIN, part, 261);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_CONTINUE, part, 261);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_END, "\x33\x90\x00", 3);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 525);
 	assert_memory_equal(out + 523, "\x90\x00", 2);
@@ -867,23 +867,23 @@ test_ext_chain_response(void **state)
 	assert_int_equal(d->nout, 3);
 	/* out of order chain parameters */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_CONTINUE, part, 261);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_BEGIN, part, 261);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_BEGIN, part, 261);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	/* an empty continuation would loop forever: refused */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_BEGIN, part, 261);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_CONTINUE, NULL, 0);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	/* larger than the buffer: BUFFER, and the chain is aborted */
 	d->nctl = 0;
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_BEGIN, part, 261);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_CONTINUE, part, 261);
 	q(d, CCID_RDR_SLOT_STATUS, 0, 0, 0, NULL, 0);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out, 300, &n,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out, 300, &n,
 	    &ms), CCID_ERR_BUFFER);
 	assert_int_equal(n, 0);
 	assert_int_equal(d->nctl, 1);
@@ -903,13 +903,13 @@ test_short_level_refuses_extended(void **state)
 
 	(void)state;
 	assert_false(ccid_extended_ok(r));
-	assert_int_equal(ccid_transmit(r, 0, ext, sizeof(ext), out,
+	assert_int_equal(ccid_transmit(r, 0, ext, sizeof(ext), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_UNSUPPORTED);
 	assert_int_equal(n, 0);
 	assert_int_equal(d->nout, 0);
 	/* short APDUs pass */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	sent_hdr(d, 0, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, sizeof(sel));
 	rd_free(&r, d);
@@ -937,7 +937,7 @@ test_tpdu_t1(void **state)
 	/* the APDU: the card asks for time, then answers */
 	qt1(d, 0xc3, "\x04", 1);		/* S(WTX request) x4 */
 	qt1(d, 0x00, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
 	sent_hdr(d, 1, CCID_PC_ICC_POWER_ON, 0, 0x01, 0, 0, 0);
@@ -966,7 +966,7 @@ test_tpdu_t1(void **state)
 	qt1(d, 0x60, big, 100);			/* I(1, M) */
 	q(d, CCID_RDR_DATA_BLOCK, 0x40, CCID_BERR_ICC_MUTE, 0, NULL, 0);
 	qt1(d, 0x00, "\x90\x00", 2);		/* I(0) */
-	assert_int_equal(ccid_transmit(r, 0, big, 300, out, sizeof(out), &n,
+	assert_int_equal(ccid_transmit(r, 0, big, 300, 0, out, sizeof(out), &n,
 	    &ms), 0);
 	assert_int_equal(n, 102);
 	assert_int_equal(d->out[0].n, 10 + 3 + 254 + 1);
@@ -1039,16 +1039,16 @@ test_tpdu_t0(void **state)
 	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, t0_atr, sizeof(t0_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x61\x10", 2);
-	assert_int_equal(ccid_transmit(r, 0, case4, sizeof(case4), out,
+	assert_int_equal(ccid_transmit(r, 0, case4, sizeof(case4), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_memory_equal(out, "\x61\x10", 2);
 	sent_hdr(d, 2, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 7);	/* Le dropped */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, case1, sizeof(case1), out,
+	assert_int_equal(ccid_transmit(r, 0, case1, sizeof(case1), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	sent_hdr(d, 3, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, 5);	/* P3 00 */
 	assert_int_equal(d->out[3].b[14], 0x00);
-	assert_int_equal(ccid_transmit(r, 0, ext, sizeof(ext), out,
+	assert_int_equal(ccid_transmit(r, 0, ext, sizeof(ext), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_UNSUPPORTED);
 	assert_int_equal(d->nout, 4);
 	/* the reader would carry T=1 chains, but this card runs T=0 */
@@ -1104,14 +1104,14 @@ test_slot_change(void **state)
 	assert_int_equal(ch, 1);
 	assert_true(ccid_generation(r, 0) > g);
 	/* the card changed under a powered session: reported once */
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_CARD_CHANGED);
 	/* the next one finds it unpowered (the answer says so), powers it
 	 * up and sends the APDU again */
 	q(d, CCID_RDR_DATA_BLOCK, 0x41, 0xfe, 0, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);	/* powered on again */
 	/* hardware error, short and foreign messages */
 	qintr(d, "\x51\x00\x05\x01", 4);
@@ -1179,7 +1179,7 @@ test_generation_from_io(void **state)
 	 * card was powered off meanwhile, and the exchange reports the card
 	 * changed (whatever it knew, a login, is gone) */
 	q(d, CCID_RDR_DATA_BLOCK, 0x41, 0xfe, 0, NULL, 0);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_CARD_CHANGED);
 	sent_hdr(d, 0, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, sizeof(sel));
 	/* the next one is sent as it is (no GetSlotStatus first); told the
@@ -1187,7 +1187,7 @@ test_generation_from_io(void **state)
 	q(d, CCID_RDR_DATA_BLOCK, 0x41, 0xfe, 0, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	sent_hdr(d, 1, CCID_PC_XFR_BLOCK, 0, 0, 0, 0, sizeof(sel));
 	sent_hdr(d, 2, CCID_PC_ICC_POWER_ON, 0, 0, 0, 0, 0);
@@ -1251,7 +1251,7 @@ test_trace_redacts_pin(void **state)
 	off = trace_size();
 	r = rd_powered(&d, USB_CCID_FEAT_LEVEL_EXT_APDU);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, verify, sizeof(verify), out,
+	assert_int_equal(ccid_transmit(r, 0, verify, sizeof(verify), 1, out,
 	    sizeof(out), &n, &ms), 0);
 	/* a key import, chained over three messages, the data is secret */
 	for (i = 0; i < sizeof(imp); i++)
@@ -1260,7 +1260,7 @@ test_trace_redacts_pin(void **state)
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_EMPTY, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, CCID_CHAIN_EMPTY, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, imp, sizeof(imp), out,
+	assert_int_equal(ccid_transmit(r, 0, imp, sizeof(imp), 1, out,
 	    sizeof(out), &n, &ms), 0);
 	rd_free(&r, d);
 	/* TPDU T=1 */
@@ -1269,7 +1269,7 @@ test_trace_redacts_pin(void **state)
 	q(d, CCID_RDR_SLOT_STATUS, 0x01, 0, 0, NULL, 0);	/* present, unpowered */
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, yk_atr, sizeof(yk_atr));
 	qt1(d, 0x00, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, verify, sizeof(verify), out,
+	assert_int_equal(ccid_transmit(r, 0, verify, sizeof(verify), 1, out,
 	    sizeof(out), &n, &ms), 0);
 	rd_free(&r, d);
 	s = trace_since(off);
@@ -1287,11 +1287,27 @@ test_trace_redacts_pin(void **state)
 	off = trace_size();
 	r = rd_powered(&d, USB_CCID_FEAT_LEVEL_EXT_APDU);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	rd_free(&r, d);
 	s = trace_since(off);
 	assert_non_null(strstr(s, "00A4040005A000000308"));
+	free(s);
+	/* the caller's flag decides, not the bytes: the same SELECT sent as
+	 * secret is not shown (nor are its frames), a VERIFY sent as not
+	 * secret is (the layer above owns the decision) */
+	off = trace_size();
+	r = rd_powered(&d, USB_CCID_FEAT_LEVEL_EXT_APDU);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 1, out,
+	    sizeof(out), &n, &ms), 0);
+	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
+	assert_int_equal(ccid_transmit(r, 0, verify, sizeof(verify), 0, out,
+	    sizeof(out), &n, &ms), 0);
+	rd_free(&r, d);
+	s = trace_since(off);
+	assert_null(strstr(s, "A000000308"));
+	assert_non_null(strstr(s, "313233"));
 	free(s);
 }
 
@@ -1449,14 +1465,14 @@ test_zlp_before_reply(void **state)
 	for (i = 0; i < CCID_MAX_ZLP; i++)
 		qraw(d, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 2);
 	/* one more than that: malformed */
 	for (i = 0; i <= CCID_MAX_ZLP; i++)
 		qraw(d, NULL, 0);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, "\x90\x00", 2);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), CCID_ERR_PROTO);
 	rd_free(&r, d);
 }
@@ -1564,7 +1580,7 @@ test_t1_trailing(void **state)
 	    0);
 	memcpy(b + len, "\x00\xff\x00", 3);
 	q(d, CCID_RDR_DATA_BLOCK, 0, 0, 0, b, len + 3);
-	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), out,
+	assert_int_equal(ccid_transmit(r, 0, sel, sizeof(sel), 0, out,
 	    sizeof(out), &n, &ms), 0);
 	assert_int_equal(n, 4);
 	assert_memory_equal(out, "\x61\x02\x90\x00", 4);

@@ -213,11 +213,12 @@ struct io {
 };
 
 static int
-io_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-    size_t cap, size_t *rlen, int *ms)
+io_transmit(void *h, const uint8_t *capdu, size_t clen, int secret,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct io *io = h;
 
+	(void)secret;
 	(void)capdu;
 	(void)clen;
 	(void)ms;

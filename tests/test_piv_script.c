@@ -45,13 +45,14 @@ struct script {
 };
 
 static int
-s_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-    size_t cap, size_t *rlen, int *ms)
+s_transmit(void *h, const uint8_t *capdu, size_t clen, int secret,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct script *s = h;
 	uint8_t exp[300], rsp[300];
 	size_t en, rn;
 
+	(void)secret;
 	(void)ms;
 	*rlen = 0;
 	s->lastcap = cap;

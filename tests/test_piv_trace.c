@@ -23,15 +23,23 @@ static char trace_path[] = "/tmp/usbpiv-trace-XXXXXX";
 
 struct env {
 	vcard_t *c;
+	size_t nsecret;		/* APDUs the piv layer flagged secret */
+	size_t missed;		/* a secret-looking APDU it did not flag */
 };
 
 static int
-v_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-    size_t cap, size_t *rlen, int *ms)
+v_transmit(void *h, const uint8_t *capdu, size_t clen, int secret,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct env *e = h;
 
 	(void)ms;
+	/* the flag is the command's own word; the raw-APDU classifier must
+	 * never find a secret the stack did not declare */
+	if (secret)
+		e->nsecret++;
+	else if (piv_apdu_is_secret(capdu, clen))
+		e->missed++;
 	return vcard_apdu(e->c, capdu, clen, rapdu, cap, rlen) == 0 ? 0 :
 	    PIV_ERR_TRANSPORT;
 }
@@ -95,6 +103,7 @@ run(int extended)
 	size_t kl;
 	int ms = 30000, tries;
 
+	memset(&e, 0, sizeof(e));
 	assert_int_equal(vcard_new(&e.c, NULL), 0);
 	assert_int_equal(piv_new(&p, &io, &e), 0);
 	assert_int_equal(piv_verify(p, PIV_PIN_REF, "123456", 6, &tries, &ms),
@@ -121,6 +130,44 @@ run(int extended)
 	assert_memory_equal(key, aes, 32);
 	piv_free(&p);
 	vcard_free(&e.c);
+	assert_int_equal(e.missed, 0);
+	/* 6 PIN/PUK commands, 3 management-key authentications (2 APDUs
+	 * each for mutual ones), SET MANAGEMENT KEY, the printed object */
+	assert_true(e.nsecret >= 12);
+}
+
+/* Raw APDUs a user types (`usbpiv apdu`): the classifier the CLI uses. */
+static void
+test_raw_apdu_classifier(void **state)
+{
+	const uint8_t verify[] = { 0x00, 0x20, 0x00, 0x80, 0x08, '1', '2', '3',
+	    '4', '5', '6', 0xff, 0xff };
+	const uint8_t mgm[] = { 0x00, 0x87, 0x03, 0x9b, 0x04, 0x7c, 0x02, 0x80,
+	    0x00 };
+	const uint8_t sign[] = { 0x00, 0x87, 0x11, 0x9a, 0x04, 0x7c, 0x02, 0x81,
+	    0x00 };
+	const uint8_t getprinted[] = { 0x00, 0xcb, 0x3f, 0xff, 0x05, 0x5c, 0x03,
+	    0x5f, 0xc1, 0x09, 0x00 };
+	const uint8_t putprinted_ext[] = { 0x00, 0xdb, 0x3f, 0xff, 0x00, 0x00,
+	    0x05, 0x5c, 0x03, 0x5f, 0xc1, 0x09 };
+	const uint8_t getchuid[] = { 0x00, 0xcb, 0x3f, 0xff, 0x05, 0x5c, 0x03,
+	    0x5f, 0xc1, 0x02, 0x00 };
+	const uint8_t truncated[] = { 0x00, 0xdb, 0x3f, 0xff, 0x05, 0x5c };
+	const uint8_t chained_import[] = { 0x10, 0xfe, 0x11, 0x9a, 0x01, 0x01 };
+
+	(void)state;
+	assert_true(piv_apdu_is_secret(verify, sizeof(verify)));
+	assert_true(piv_apdu_is_secret(mgm, sizeof(mgm)));
+	assert_false(piv_apdu_is_secret(sign, sizeof(sign)));
+	assert_true(piv_apdu_is_secret(getprinted, sizeof(getprinted)));
+	assert_true(piv_apdu_is_secret(putprinted_ext,
+	    sizeof(putprinted_ext)));
+	assert_false(piv_apdu_is_secret(getchuid, sizeof(getchuid)));
+	assert_false(piv_apdu_is_secret(truncated, sizeof(truncated)));
+	assert_true(piv_apdu_is_secret(chained_import,
+	    sizeof(chained_import)));
+	assert_false(piv_apdu_is_secret(verify, 3));
+	assert_false(piv_apdu_is_secret(NULL, 0));
 }
 
 static void
@@ -158,6 +205,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trace_has_no_secrets),
+		cmocka_unit_test(test_raw_apdu_classifier),
 	};
 	int fd, r;
 

@@ -41,12 +41,13 @@ struct env {
 };
 
 static int
-v_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-    size_t cap, size_t *rlen, int *ms)
+v_transmit(void *h, const uint8_t *capdu, size_t clen, int secret,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct env *e = h;
 	uint64_t t0 = util_now_ms();
 
+	(void)secret;
 	if (vcard_apdu(e->c, capdu, clen, rapdu, cap, rlen) != 0)
 		return PIV_ERR_TRANSPORT;
 	util_charge(ms, t0);

@@ -83,31 +83,6 @@ test_unhex(void **state)
 	assert_int_equal(n, 0);
 }
 
-static void
-test_secret_apdus(void **state)
-{
-	const uint8_t verify[] = { 0x00, 0x20, 0x00, 0x80, 0x08, '1', '2', '3',
-	    '4', '5', '6', 0xff, 0xff };
-	const uint8_t mgm[] = { 0x00, 0x87, 0x03, 0x9b, 0x04, 0x7c, 0x02, 0x80,
-	    0x00 };
-	const uint8_t sign[] = { 0x00, 0x87, 0x11, 0x9a, 0x04, 0x7c, 0x02, 0x81,
-	    0x00 };
-	const uint8_t getprinted[] = { 0x00, 0xcb, 0x3f, 0xff, 0x05, 0x5c, 0x03,
-	    0x5f, 0xc1, 0x09, 0x00 };
-	const uint8_t getchuid[] = { 0x00, 0xcb, 0x3f, 0xff, 0x05, 0x5c, 0x03,
-	    0x5f, 0xc1, 0x02, 0x00 };
-	const uint8_t truncated[] = { 0x00, 0xdb, 0x3f, 0xff, 0x05, 0x5c };
-
-	(void)state;
-	assert_true(util_apdu_is_secret(verify, sizeof(verify)));
-	assert_true(util_apdu_is_secret(mgm, sizeof(mgm)));
-	assert_false(util_apdu_is_secret(sign, sizeof(sign)));
-	assert_true(util_apdu_is_secret(getprinted, sizeof(getprinted)));
-	assert_false(util_apdu_is_secret(getchuid, sizeof(getchuid)));
-	assert_false(util_apdu_is_secret(truncated, sizeof(truncated)));
-	assert_false(util_apdu_is_secret(verify, 3));
-}
-
 /* ---- write cursor ---------------------------------------------------------- */
 
 static void
@@ -255,7 +230,6 @@ main(void)
 		cmocka_unit_test(test_wbuf_overflow_poisons),
 		cmocka_unit_test(test_wbuf_lengths),
 		cmocka_unit_test(test_unhex),
-		cmocka_unit_test(test_secret_apdus),
 		cmocka_unit_test(test_log_handler),
 	};
 

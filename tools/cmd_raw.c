@@ -47,8 +47,9 @@ cmd_apdu(const struct globals *g, struct opts *o)
 			goto out;
 		}
 		ms = CLI_OP_MS;
-		r = ccid_transmit(t.rdr, t.slot, cmd, clen, rsp, RAPDU_MAX,
-		    &rlen, &ms);
+		/* the user's own bytes: a PIN in them stays out of the trace */
+		r = ccid_transmit(t.rdr, t.slot, cmd, clen,
+		    piv_apdu_is_secret(cmd, clen), rsp, RAPDU_MAX, &rlen, &ms);
 		if (r != 0) {
 			cli_err("apdu: %s", ccid_strerror(r));
 			ex = cli_exit_for_ccid(r);

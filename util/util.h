@@ -108,14 +108,6 @@ void util_set_log_handler(util_log_fn *fn);
 void util_trace_hex(int level, const char *label, const uint8_t *p, size_t n,
     int redact);
 /*
- * Does this command APDU carry a secret?  VERIFY (20), CHANGE REFERENCE
- * DATA (24), RESET RETRY COUNTER (2C), GENERAL AUTHENTICATE with the
- * management key (87/9B), YubiKey SET MANAGEMENT KEY (FF) and IMPORT KEY
- * (FE).  Works on short and extended encodings; chained parts included.
- */
-int util_apdu_is_secret(const uint8_t *apdu, size_t n);
-
-/*
  * Memory for a secret kept a while (util_secmem.c): its own pages, locked
  * where RLIMIT_MEMLOCK allows, never in a core dump, wiped in a forked
  * child and on free.  n is at most 64 KiB; NULL on failure.  Free with

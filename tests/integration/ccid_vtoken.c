@@ -49,7 +49,7 @@ echo(ccid_reader_t *r, size_t n, int want)
 		cmd[clen++] = 0x00;
 	} else
 		cmd[clen++] = 0x00;
-	rc = ccid_transmit(r, 0, cmd, clen, rsp, sizeof(rsp), &rlen, &ms);
+	rc = ccid_transmit(r, 0, cmd, clen, 0, rsp, sizeof(rsp), &rlen, &ms);
 	if (rc != want) {
 		fprintf(stderr, "ccid_vtoken: echo %zu: got %s, want %s\n", n,
 		    ccid_strerror(rc), ccid_strerror(want));
@@ -130,7 +130,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ms = 5000;
-	if ((rc = ccid_transmit(r, 0, sel, sizeof(sel), rsp, sizeof(rsp),
+	if ((rc = ccid_transmit(r, 0, sel, sizeof(sel), 0, rsp, sizeof(rsp),
 	    &rlen, &ms)) != 0 || rlen < 2 || rsp[rlen - 2] != 0x90) {
 		fail("SELECT", rc);
 		goto out;
@@ -148,7 +148,7 @@ main(int argc, char **argv)
 	}
 	/* transmit powers the card on again by itself */
 	ms = 5000;
-	if ((rc = ccid_transmit(r, 0, sel, sizeof(sel), rsp, sizeof(rsp),
+	if ((rc = ccid_transmit(r, 0, sel, sizeof(sel), 0, rsp, sizeof(rsp),
 	    &rlen, &ms)) != 0) {
 		fail("SELECT after power off", rc);
 		goto out;

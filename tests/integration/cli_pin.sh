@@ -180,8 +180,12 @@ USBPIV_DEBUG_FILE=$T/trace USBPIV_PIN=123456 USBPIV_NEW_PIN=76543210 $U -v pin c
 	fail "pin change -v"
 USBPIV_DEBUG_FILE=$T/trace USBPIV_PIN=76543210 $U -v sign --slot 9a -i msg \
 	2> /dev/null > /dev/null || fail "sign -v"
+# a raw VERIFY typed by the user, traced down to the USB frames
+USBPIV_DEBUG=2 USBPIV_DEBUG_FILE=$T/trace $U apdu 00a4040005a000000308 \
+	00200080083736353433323130 > /dev/null 2>&1 || fail "raw VERIFY"
+grep -q 'A000000308' trace || fail "the raw SELECT is not in the trace"
 grep -q '9000' trace || fail "the -v trace shows no APDU"
-for secret in 313233343536 3736353433323130 123456 76543210; do
+for secret in 313233343536 3736353433323130 37363534333231 123456 76543210; do
 	grep -qi "$secret" trace && fail "secret $secret in the -v trace"
 done
 ok "no PIN in the -v trace"

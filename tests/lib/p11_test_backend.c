@@ -16,11 +16,12 @@ int tb_ins_ms[256];
 int tb_wait_calls;
 
 static int
-tb_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-    size_t cap, size_t *rlen, int *ms)
+tb_transmit(void *h, const uint8_t *capdu, size_t clen, int secret,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	struct tb_card *c = h;
 
+	(void)secret;
 	*rlen = 0;
 	if (clen >= 2 && *ms > tb_ins_ms[capdu[1]])
 		tb_ins_ms[capdu[1]] = *ms;
