@@ -213,6 +213,20 @@ $(BUILD)/bin/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(TOOLS_TEST_OBJ) $(BUILD)/libus
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(TOOLS_TEST_OBJ) \
 	    $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a $(dep_libs)
 
+# The whole-stack targets link more: the PKCS#11 module's objects, and the
+# CLI's (all but main.c and token.c: fuzz_cli.c opens the token over the
+# fuzzed card itself).
+FUZZ_CLI_OBJ = $(call obj,$(filter-out tools/main.c tools/token.c,$(CLI_SRC)))
+$(BUILD)/bin/fuzz_p11_stack: $(BUILD)/obj/fuzz/fuzz_p11_stack.o $(BUILD)/libusbpiv-pkcs11.a $(BUILD)/libusbpiv.a $(BUILD)/libvtoken.a
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	    $(BUILD)/libusbpiv-pkcs11.a $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a \
+	    $(dep_libs) -pthread
+$(BUILD)/bin/fuzz_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(FUZZ_CLI_OBJ) $(BUILD)/libusbpiv.a $(BUILD)/libvtoken.a
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_CLI_OBJ) \
+	    $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a $(dep_libs) -pthread
+
 fuzz-run: fuzz
 	@for f in $(FUZZ_BUILD)/bin/fuzz_*; do \
 	    n=$$(basename $$f); mkdir -p fuzz/corpus-$$n; \
