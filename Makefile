@@ -84,7 +84,7 @@ VT_PROGS = $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) \
 # Keep objects make considers intermediate.
 .SECONDARY:
 
-.PHONY: all deps demo check check-asan check-valgrind tests fuzz fuzz-run \
+.PHONY: all deps demo check check-asan check-valgrind tests fuzz fuzz-run fuzz-smoke \
 	install uninstall clean bench bench-tools
 
 all: $(PROGS) $(BUILD)/usbpiv.1
@@ -238,6 +238,28 @@ fuzz-run: fuzz
 	        $(FUZZ_BUILD)/$$n.log; \
 	    echo "   $$(( $$(date +%s) - t0 )) s, exit $$rc"; \
 	    [ $$rc -eq 0 ] || { tail -n 40 $(FUZZ_BUILD)/$$n.log; exit 1; }; \
+	done
+
+# CI's share (well under a minute): every target replays its seeds (the
+# recorded sessions and the inputs that once failed), and the whole-stack
+# targets mutate for FUZZ_SMOKE_S seconds each.  Long runs are `fuzz-run`.
+FUZZ_SMOKE_S ?= 10
+FUZZ_SMOKE = fuzz_p11_stack fuzz_cli
+fuzz-smoke: fuzz
+	@for f in $(FUZZ_BUILD)/bin/fuzz_*; do \
+	    n=$$(basename $$f); [ -d fuzz/seeds/$$n ] || continue; \
+	    $$f -runs=0 -close_fd_mask=3 fuzz/seeds/$$n \
+	        > $(FUZZ_BUILD)/$$n.smoke.log 2>&1 || \
+	        { echo "== $$n: a seed fails"; tail -n 40 $(FUZZ_BUILD)/$$n.smoke.log; exit 1; }; \
+	done; echo "== fuzz seeds replayed"
+	@for n in $(FUZZ_SMOKE); do \
+	    rm -rf $(FUZZ_BUILD)/smoke-$$n; mkdir -p $(FUZZ_BUILD)/smoke-$$n; \
+	    $(FUZZ_BUILD)/bin/$$n -max_total_time=$(FUZZ_SMOKE_S) -close_fd_mask=3 \
+	        -timeout=25 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/smoke-$$n- \
+	        $(FUZZ_BUILD)/smoke-$$n fuzz/seeds/$$n > $(FUZZ_BUILD)/$$n.smoke.log 2>&1 || \
+	        { echo "== $$n: failed"; tail -n 60 $(FUZZ_BUILD)/$$n.smoke.log; exit 1; }; \
+	    echo "== $$n: $$(grep -o 'number_of_executed_units: [0-9]*' \
+	        $(FUZZ_BUILD)/$$n.smoke.log | cut -d' ' -f2) runs in $(FUZZ_SMOKE_S) s, clean"; \
 	done
 
 BENCH_PROGS = $(BUILD)/bench/fair-run $(BUILD)/bench/p11-sign-loop
