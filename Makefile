@@ -200,8 +200,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a 
 	    $(LINK) $(dep_libs) $(shell $(PKG_CONFIG) --libs cmocka) -pthread
 
 # ---- fuzzing (clang libFuzzer + ASan + UBSan) ------------------------------
-FUZZ_BUILD = $(BUILD)/fuzz
-FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_BUILD ?= $(BUILD)/fuzz
+FUZZ_FLAGS ?= -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LINK ?= -fsanitize=fuzzer,address,undefined
 FUZZ_RUNS ?= 1000000
 fuzz:
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SAN='$(FUZZ_FLAGS)' \
@@ -210,7 +211,7 @@ fuzz:
 
 $(BUILD)/bin/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a
 	@mkdir -p $(dir $@)
-	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(TOOLS_TEST_OBJ) \
+	$(CC) $(FUZZ_LINK) -o $@ $< $(TOOLS_TEST_OBJ) \
 	    $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a $(dep_libs)
 
 # The whole-stack targets link more: the PKCS#11 module's objects, and the
@@ -219,12 +220,12 @@ $(BUILD)/bin/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(TOOLS_TEST_OBJ) $(BUILD)/libus
 FUZZ_CLI_OBJ = $(call obj,$(filter-out tools/main.c tools/token.c,$(CLI_SRC)))
 $(BUILD)/bin/fuzz_p11_stack: $(BUILD)/obj/fuzz/fuzz_p11_stack.o $(BUILD)/libusbpiv-pkcs11.a $(BUILD)/libusbpiv.a $(BUILD)/libvtoken.a
 	@mkdir -p $(dir $@)
-	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	$(CC) $(FUZZ_LINK) -o $@ $< \
 	    $(BUILD)/libusbpiv-pkcs11.a $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a \
 	    $(dep_libs) -pthread
 $(BUILD)/bin/fuzz_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(FUZZ_CLI_OBJ) $(BUILD)/libusbpiv.a $(BUILD)/libvtoken.a
 	@mkdir -p $(dir $@)
-	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_CLI_OBJ) \
+	$(CC) $(FUZZ_LINK) -o $@ $< $(FUZZ_CLI_OBJ) \
 	    $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a $(dep_libs) -pthread
 
 fuzz-run: fuzz

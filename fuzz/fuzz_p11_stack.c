@@ -16,6 +16,9 @@
  *   bits 0-1  USBPIV_COMPAT: 0/3 usbpiv, 1 ykcs11, 2 opensc
  *   bit 2     USBPIV_RETIRED=all      bit 3  USBPIV_ATTEST=1
  *   bit 4     short APDUs only        bit 5  USBPIV_RELOGIN=off
+ *   bit 6     then an SO session: C_Login(CKU_SO) with the management
+ *             key, C_GenerateKeyPair EC P-256 and RSA-2048, the new
+ *             objects' attributes
  * then come the card's answers (see fuzz_card.h).
  *
  * Record mode (FUZZ_RECORD=file, FUZZ_RECORD_CFG=byte): the same script
@@ -377,8 +380,47 @@ fz_private_ops(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k)
 	fz_derive(h, k, fz_x25519, sizeof(fz_x25519));
 }
 
+/* The SO (management key) generates an EC and an RSA key pair: the
+ * card's public-key templates parsed into objects, read back. */
 static void
-fz_run(void)
+fz_so(CK_SESSION_HANDLE h)
+{
+	static CK_UTF8CHAR mgm[] =
+	    "010203040506070801020304050607080102030405060708";
+	static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+	    0x3d, 0x03, 0x01, 0x07 };
+	CK_MECHANISM ecm = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM rsam = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_ULONG bits = 2048;
+	uint8_t ecid = 7, rsaid = 8;
+	CK_ATTRIBUTE ect[] = {
+		{ CKA_EC_PARAMS, (CK_VOID_PTR)(uintptr_t)p256, sizeof(p256) },
+		{ CKA_ID, &ecid, 1 },
+	};
+	CK_ATTRIBUTE rsat[] = {
+		{ CKA_MODULUS_BITS, &bits, sizeof(bits) },
+		{ CKA_ID, &rsaid, 1 },
+	};
+	CK_OBJECT_HANDLE hp, hk;
+
+	if (C_Login(h, CKU_SO, mgm, 48) != CKR_OK)
+		return;
+	hp = hk = CK_INVALID_HANDLE;
+	if (C_GenerateKeyPair(h, &ecm, ect, 2, NULL, 0, &hp, &hk) == CKR_OK) {
+		fz_read_attrs(h, hp);
+		fz_read_attrs(h, hk);
+	}
+	hp = hk = CK_INVALID_HANDLE;
+	if (C_GenerateKeyPair(h, &rsam, rsat, 2, NULL, 0, &hp, &hk) ==
+	    CKR_OK) {
+		fz_read_attrs(h, hp);
+		fz_read_attrs(h, hk);
+	}
+	(void)C_Logout(h);
+}
+
+static void
+fz_run(int so)
 {
 	static CK_OBJECT_HANDLE objs[FZ_MAX_OBJ];
 	CK_SLOT_ID slots[8];
@@ -431,13 +473,16 @@ fz_run(void)
 			fz_private_ops(h, objs[i]);
 	}
 	(void)C_Logout(h);
+	if (so)
+		fz_so(h);
 	(void)C_CloseSession(h);
 fini:
 	if (C_Finalize(NULL) != CKR_OK)
 		__builtin_trap();
 }
 
-static void
+/* Sets the environment and transport; returns the SO phase's bit. */
+static int
 fz_config(uint8_t cfg)
 {
 	static const char *compat[] = { NULL, "ykcs11", "opensc", NULL };
@@ -459,6 +504,7 @@ fz_config(uint8_t cfg)
 		setenv("USBPIV_RELOGIN", "off", 1);
 	else
 		unsetenv("USBPIV_RELOGIN");
+	return (cfg & 64) != 0;
 }
 
 int
@@ -477,9 +523,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz_x25519[0] = 9;
 	if (fc_record_begin()) {
 		e = getenv("FUZZ_RECORD_CFG");
-		fz_config(fc_byte((uint8_t)(e != NULL ? strtoul(e, NULL, 0) :
-		    0)));
-		fz_run();
+		fz_run(fz_config(fc_byte((uint8_t)(e != NULL ?
+		    strtoul(e, NULL, 0) : 0))));
 		fc_record_end();
 		exit(0);
 	}
@@ -490,7 +535,6 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fc_start(data, size);
-	fz_config(fc_byte(0));
-	fz_run();
+	fz_run(fz_config(fc_byte(0)));
 	return 0;
 }

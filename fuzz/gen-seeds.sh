@@ -15,8 +15,8 @@ rec() {	# target seed-name config
 mkdir -p $S/fuzz_p11_stack $S/fuzz_cli
 rm -f $S/fuzz_p11_stack/rec-* $S/fuzz_cli/rec-*
 # fuzz_p11_stack: one byte, compat (1 ykcs11, 2 opensc), 4 retired=all,
-# 8 attest, 16 short APDUs, 32 relogin off
-for c in 0 1 2 4 8 12 16 18 32; do
+# 8 attest, 16 short APDUs, 32 relogin off, 64 SO session (key generation)
+for c in 0 1 2 4 8 12 16 18 32 64 80; do
 	rec fuzz_p11_stack rec-cfg$c $c
 done
 # fuzz_cli: 0xMMMMSSOO, command mask, slot index, object index
