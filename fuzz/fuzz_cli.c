@@ -89,10 +89,9 @@ token_open(const struct globals *g, struct token *t)
 		token_close(t);
 		return EX_NOTFOUND;
 	}
-	if (r != 0 && r != PIV_ERR_NOT_SUPPORTED && r != PIV_ERR_NOT_FOUND) {
-		token_close(t);
-		return cli_piv_fail(t->info.path, r);
-	}
+	/* as token.c: the failure is told, the token used all the same */
+	if (r != 0 && r != PIV_ERR_NOT_SUPPORTED && r != PIV_ERR_NOT_FOUND)
+		(void)cli_piv_fail(t->info.path, r);
 	return EX_OK;
 }
 
