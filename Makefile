@@ -104,7 +104,7 @@ VT_PROGS = $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) \
 # Keep objects make considers intermediate.
 .SECONDARY:
 
-.PHONY: all deps demo check check-asan check-valgrind check-faults tests fuzz fuzz-run \
+.PHONY: all deps demo check check-asan check-valgrind check-faults tests fuzz fuzz-run fuzz-smoke \
 	install uninstall clean bench bench-tools
 
 all: $(PROGS) $(BUILD)/usbpiv.1
@@ -273,8 +273,9 @@ $(BUILD)/nofault/%.a: $(BUILD)/%.a $(BUILD)/faults.syms
 	objcopy --redefine-syms=$@.syms $< $@
 
 # ---- fuzzing (clang libFuzzer + ASan + UBSan) ------------------------------
-FUZZ_BUILD = $(BUILD)/fuzz
-FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_BUILD ?= $(BUILD)/fuzz
+FUZZ_FLAGS ?= -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LINK ?= -fsanitize=fuzzer,address,undefined
 FUZZ_RUNS ?= 1000000
 fuzz:
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SAN='$(FUZZ_FLAGS)' \
@@ -283,8 +284,22 @@ fuzz:
 
 $(BUILD)/bin/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(TOOLS_TEST_OBJ) $(BUILD)/libusbpiv.a
 	@mkdir -p $(dir $@)
-	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(TOOLS_TEST_OBJ) \
+	$(CC) $(FUZZ_LINK) -o $@ $< $(TOOLS_TEST_OBJ) \
 	    $(if $(VT_LIB_SRC),$(BUILD)/libvtoken.a) $(BUILD)/libusbpiv.a $(dep_libs)
+
+# The whole-stack targets link more: the PKCS#11 module's objects, and the
+# CLI's (all but main.c and token.c: fuzz_cli.c opens the token over the
+# fuzzed card itself).
+FUZZ_CLI_OBJ = $(call obj,$(filter-out tools/main.c tools/token.c,$(CLI_SRC)))
+$(BUILD)/bin/fuzz_p11_stack: $(BUILD)/obj/fuzz/fuzz_p11_stack.o $(BUILD)/libusbpiv-pkcs11.a $(BUILD)/libusbpiv.a $(BUILD)/libvtoken.a
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_LINK) -o $@ $< \
+	    $(BUILD)/libusbpiv-pkcs11.a $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a \
+	    $(dep_libs) -pthread
+$(BUILD)/bin/fuzz_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(FUZZ_CLI_OBJ) $(BUILD)/libusbpiv.a $(BUILD)/libvtoken.a
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_LINK) -o $@ $< $(FUZZ_CLI_OBJ) \
+	    $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a $(dep_libs) -pthread
 
 fuzz-run: fuzz
 	@for f in $(FUZZ_BUILD)/bin/fuzz_*; do \
@@ -297,6 +312,28 @@ fuzz-run: fuzz
 	        $(FUZZ_BUILD)/$$n.log; \
 	    echo "   $$(( $$(date +%s) - t0 )) s, exit $$rc"; \
 	    [ $$rc -eq 0 ] || { tail -n 40 $(FUZZ_BUILD)/$$n.log; exit 1; }; \
+	done
+
+# CI's share (well under a minute): every target replays its seeds (the
+# recorded sessions and the inputs that once failed), and the whole-stack
+# targets mutate for FUZZ_SMOKE_S seconds each.  Long runs are `fuzz-run`.
+FUZZ_SMOKE_S ?= 10
+FUZZ_SMOKE = fuzz_p11_stack fuzz_cli
+fuzz-smoke: fuzz
+	@for f in $(FUZZ_BUILD)/bin/fuzz_*; do \
+	    n=$$(basename $$f); [ -d fuzz/seeds/$$n ] || continue; \
+	    $$f -runs=0 -close_fd_mask=3 fuzz/seeds/$$n \
+	        > $(FUZZ_BUILD)/$$n.smoke.log 2>&1 || \
+	        { echo "== $$n: a seed fails"; tail -n 40 $(FUZZ_BUILD)/$$n.smoke.log; exit 1; }; \
+	done; echo "== fuzz seeds replayed"
+	@for n in $(FUZZ_SMOKE); do \
+	    rm -rf $(FUZZ_BUILD)/smoke-$$n; mkdir -p $(FUZZ_BUILD)/smoke-$$n; \
+	    $(FUZZ_BUILD)/bin/$$n -max_total_time=$(FUZZ_SMOKE_S) -close_fd_mask=3 \
+	        -timeout=25 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/smoke-$$n- \
+	        $(FUZZ_BUILD)/smoke-$$n fuzz/seeds/$$n > $(FUZZ_BUILD)/$$n.smoke.log 2>&1 || \
+	        { echo "== $$n: failed"; tail -n 60 $(FUZZ_BUILD)/$$n.smoke.log; exit 1; }; \
+	    echo "== $$n: $$(grep -o 'number_of_executed_units: [0-9]*' \
+	        $(FUZZ_BUILD)/$$n.smoke.log | cut -d' ' -f2) runs in $(FUZZ_SMOKE_S) s, clean"; \
 	done
 
 BENCH_PROGS = $(BUILD)/bench/fair-run $(BUILD)/bench/p11-sign-loop
