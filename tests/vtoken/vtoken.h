@@ -37,6 +37,7 @@
  *    unplug-at N          wtx N [forever]       wtx off         swtx N
  *    zlp [N]              statusfail N          t1-trailing
  *    malform length|length-short|seq|slot|truncated|type
+ *    malform-at N length|length-short|seq|slot|truncated|type
  *    counters             (FIFO only: answered "counters control=N ...")
  *
  * Everything else in this directory is internal: reader.h (the emulated
