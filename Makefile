@@ -296,6 +296,10 @@ $(BUILD)/bin/fuzz_p11_stack: $(BUILD)/obj/fuzz/fuzz_p11_stack.o $(BUILD)/libusbp
 	$(CC) $(FUZZ_LINK) -o $@ $< \
 	    $(BUILD)/libusbpiv-pkcs11.a $(BUILD)/libvtoken.a $(BUILD)/libusbpiv.a \
 	    $(dep_libs) -pthread
+$(BUILD)/bin/fuzz_p11_der: $(BUILD)/obj/fuzz/fuzz_p11_der.o $(BUILD)/libusbpiv-pkcs11.a $(BUILD)/libusbpiv.a
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_LINK) -o $@ $< $(BUILD)/libusbpiv-pkcs11.a \
+	    $(BUILD)/libusbpiv.a $(dep_libs) -pthread
 $(BUILD)/bin/fuzz_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(FUZZ_CLI_OBJ) $(BUILD)/libusbpiv.a $(BUILD)/libvtoken.a
 	@mkdir -p $(dir $@)
 	$(CC) $(FUZZ_LINK) -o $@ $< $(FUZZ_CLI_OBJ) \

@@ -78,12 +78,13 @@ fc_byte(uint8_t rec_value)
 }
 
 static int
-fc_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-    size_t cap, size_t *rlen, int *ms)
+fc_transmit(void *h, const uint8_t *capdu, size_t clen, int secret,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	size_t n;
 
 	(void)h;
+	(void)secret;
 	(void)ms;
 	*rlen = 0;
 	fc.napdu++;
@@ -173,10 +174,11 @@ static const piv_io_t fc_io_short = {
 /* ---- record mode: the software card with a realistic content ------------ */
 
 static int
-fc_vc_transmit(void *h, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-    size_t cap, size_t *rlen, int *ms)
+fc_vc_transmit(void *h, const uint8_t *capdu, size_t clen, int secret,
+    uint8_t *rapdu, size_t cap, size_t *rlen, int *ms)
 {
 	(void)ms;
+	(void)secret;
 	return vcard_apdu(h, capdu, clen, rapdu, cap, rlen) == 0 ? 0 :
 	    PIV_ERR_TRANSPORT;
 }

@@ -50,11 +50,21 @@ token_reader_matches(const char *want, const struct usb_dev_info *i)
 	return want == NULL;
 }
 
+/* as token.c: the card of the open token, for token_cause() */
+static piv_card_t *fz_card;
+
+const char *
+token_cause(void)
+{
+	return fz_card != NULL ? piv_last_cause(fz_card) : "";
+}
+
 void
 token_close(struct token *t)
 {
 	int ms = CLI_OP_MS;
 
+	fz_card = NULL;
 	if (t->piv != NULL && t->pin_ok)
 		(void)piv_logout(t->piv, PIV_PIN_REF, &ms);
 	t->pin_ok = 0;
@@ -76,6 +86,7 @@ token_open(const struct globals *g, struct token *t)
 	snprintf(t->info.product, sizeof(t->info.product), "Fuzzed reader");
 	if (piv_new(&t->piv, &fc_io_ext, &fc) != 0)
 		return EX_ERR;
+	fz_card = t->piv;
 	if ((r = piv_begin(t->piv, &ms)) != 0) {
 		piv_free(&t->piv);
 		return cli_piv_fail(t->info.path, r);

@@ -2,12 +2,11 @@
 /* fuzz/fuzz_p11_der.c — the module's readers of card bytes that need no
  * OpenSSL: public-key templates and SPKI key bits into attribute values
  * (the first byte picks the algorithm), and the certificate walker.
- * The pkcs11 file is compiled in here: the fuzz targets link the driver
- * library only. */
+ * Linked with the module's objects (build/fuzz/libusbpiv-pkcs11.a). */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../pkcs11/p11_pubenc.c"
+#include "../pkcs11/p11.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
