@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fuzz/coverage.sh TARGET CORPUS_DIR... — line coverage a corpus reaches:
 # builds the coverage variant of the fuzz targets (build/fuzz-cov: clang
 # source-based coverage, no sanitizers), replays the corpus once, and prints

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_card.h — a card whose every answer comes from the fuzz input,
  * behind a piv_io_t (the lowest seam where a whole response APDU is one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_cli.c — the CLI's commands that change nothing on the card,
  * run in-process over a card whose every answer comes from the input

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_p11_stack.c — the PKCS#11 module end to end over a card whose
  * every answer comes from the input (fuzz/fuzz_card.h: a piv_io_t under

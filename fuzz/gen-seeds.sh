@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fuzz/gen-seeds.sh [BUILD] — the whole-stack targets' seeds, recorded from
 # the software card: each target runs its script once in record mode
 # (FUZZ_RECORD, see fuzz/fuzz_card.h) over a vcard holding RSA and EC keys,
