@@ -500,7 +500,11 @@ setup(void **state)
 	if (usb_ctx_new(&f->ctx) != USB_OK ||
 	    usb_enumerate(f->ctx, &list, &n) != USB_OK || n != 1 ||
 	    usb_open(f->ctx, &list[0], &f->dev) != USB_OK) {
+		/* an injected failure (make check-faults) ends here: leave
+		 * nothing behind */
 		free(list);
+		usb_ctx_free(&f->ctx);
+		free(f);
 		return -1;
 	}
 	free(list);
