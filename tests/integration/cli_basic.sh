@@ -5,12 +5,7 @@
 # (exit 3) outside the emulation, list/info (text and --json, parsed with
 # python3 -m json.tool), --reader and --serial selection, apdu, watch.
 set -u
-B=${USBPIV_BUILD:-build}
-case $B in /*) ;; *) B=$(pwd)/$B ;; esac
-U="${USBPIV_WRAP:-} $B/usbpiv"
-n=0
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { n=$((n + 1)); echo "ok $n: $*"; }
+. "${USBPIV_TOP:-.}/tests/lib/cli.sh"
 CMDS="list info keygen import-key import-cert export-cert export-pubkey ssh-keys
 attest sign decrypt pin puk pin-retries mgm-key reset apdu watch"
 
